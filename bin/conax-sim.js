@@ -1,0 +1,13 @@
+#!/usr/bin/env node
+// Thin launcher: the simulator is TypeScript compiled to dist/ by `npm install` (the prepare script).
+import { existsSync } from 'node:fs'
+
+const main = new URL('../dist/simulator/src/cli/main.js', import.meta.url)
+if (!existsSync(main)) {
+  console.error(
+    'conax-sim: BUILD_MISSING: dist/ is not there. Run `npm install` (it builds in prepare) or `npm run build`.',
+  )
+  process.exit(2)
+}
+const { runCli } = await import(main.href)
+process.exitCode = await runCli(process.argv)

@@ -1,0 +1,250 @@
+/* eslint-disable no-console -- the CLI talks to a terminal */
+import { readFileSync } from 'node:fs'
+import { Command, InvalidArgumentError, Option } from 'commander'
+import { SERVICE_NAMES } from '../contract/namespaces.js'
+import { isOperationName, type OperationName } from '../contract/schema.js'
+import { startSimulator, type LogLevel, type SimulatorOptions } from '../create-simulator.js'
+import { DEFAULT_INVENTORY_SEED } from '../fixtures/inventory.js'
+import type { InventoryInput } from '../model/ca-model.js'
+import type { ModelRules } from '../model/types.js'
+import { SimulatorError } from '../runtime/simulator-error.js'
+
+const DEFAULT_PORT = 8280
+const DEFAULT_FIXTURE_SIZE = 200
+
+function integer(name: string, min: number, max = Number.MAX_SAFE_INTEGER) {
+  return (value: string): number => {
+    const number = Number(value)
+    if (!/^\d+$/.test(value) || number < min || number > max) {
+      throw new InvalidArgumentError(`${name} must be an integer from ${min} to ${max}.`)
+    }
+    return number
+  }
+}
+
+/** `sms:sms,crm2:secret` to a user map. */
+export function parseUsers(value: string): Record<string, string> {
+  const users: Record<string, string> = {}
+  for (const pair of value.split(',')) {
+    const colon = pair.indexOf(':')
+    if (colon < 1 || colon === pair.length - 1) {
+      throw new InvalidArgumentError(`'${pair}' is not user:password.`)
+    }
+    users[pair.slice(0, colon)] = pair.slice(colon + 1)
+  }
+  return users
+}
+
+function parseOperations(value: string): OperationName[] {
+  return value.split(',').map((name) => {
+    const trimmed = name.trim()
+    if (!isOperationName(trimmed)) {
+      throw new InvalidArgumentError(`'${trimmed}' is not one of the 13 contract operations.`)
+    }
+    return trimmed
+  })
+}
+
+function readJson<T>(file: string, what: string): T {
+  try {
+    return JSON.parse(readFileSync(file, 'utf8')) as T
+  } catch (error) {
+    throw new SimulatorError(
+      'INVALID_OPTION',
+      `Failed to read the ${what} file ${file}: ${error instanceof Error ? error.message : String(error)}.`,
+    )
+  }
+}
+
+interface CliOptions {
+  port: number
+  host: string
+  data?: string
+  users: Record<string, string>
+  fixtures?: number | true
+  seed: number
+  inventory?: string
+  profile?: string
+  productIds?: ModelRules['productIdFormat']
+  maxCards?: number
+  disable?: OperationName[]
+  bodyLimit?: number
+  journalLimit?: number
+  logLevel: LogLevel
+}
+
+/** The `conax-sim` command line. */
+export function buildCommand(): Command {
+  return new Command('conax-sim')
+    .description(
+      'A Conax Contego CA simulator: the five SOAP services of the wire contract, plus a JSON admin API.',
+    )
+    .addOption(
+      new Option('-p, --port <port>', 'TCP port (0 picks a free one)')
+        .argParser(integer('--port', 0, 65535))
+        .env('CONTEGO_SIM_PORT')
+        .default(DEFAULT_PORT),
+    )
+    .addOption(
+      new Option('-H, --host <host>', 'interface to listen on')
+        .env('CONTEGO_SIM_HOST')
+        .default('127.0.0.1'),
+    )
+    .addOption(
+      new Option(
+        '-d, --data <file>',
+        'lowdb JSON file that keeps state and journal across restarts (in memory when omitted)',
+      ).env('CONTEGO_SIM_DATA'),
+    )
+    .addOption(
+      new Option(
+        '-u, --users <list>',
+        'SMS users for HTTP Basic auth, as user:password pairs separated by commas; the first owns new cards',
+      )
+        .argParser(parseUsers)
+        .default({ sms: 'sms' }, 'sms:sms'),
+    )
+    .addOption(
+      new Option(
+        '-f, --fixtures [size]',
+        `register the seed catalogue and a generated inventory of [size] cards and STBs (default ${DEFAULT_FIXTURE_SIZE})`,
+      ).argParser(integer('--fixtures', 1, 1_000_000)),
+    )
+    .addOption(
+      new Option('--seed <n>', 'faker seed of the generated inventory')
+        .argParser(integer('--seed', 0))
+        .default(DEFAULT_INVENTORY_SEED),
+    )
+    .addOption(
+      new Option(
+        '--inventory <file>',
+        'register the devices and products of a JSON file (the POST /admin/inventory shape) at start',
+      ),
+    )
+    .addOption(
+      new Option(
+        '--profile <file>',
+        'JSON file with SimulatorOptions: rules, disabledOperations, bodyLimitBytes, xmlLimits, journalLimit, replayLimit',
+      ),
+    )
+    .addOption(
+      new Option(
+        '--product-ids <format>',
+        'ProductId format: lenient (GFA1, EFA2...) or digits (strict profile)',
+      ).choices(['lenient', 'digits']),
+    )
+    .addOption(
+      new Option(
+        '--max-cards <n>',
+        'distinct cards allowed in one request (default 500)',
+      ).argParser(integer('--max-cards', 1)),
+    )
+    .addOption(
+      new Option(
+        '--disable <operations>',
+        'operations that answer FEATURE_NOT_AVAILABLE, comma separated',
+      ).argParser(parseOperations),
+    )
+    .addOption(
+      new Option(
+        '--body-limit <bytes>',
+        'request body limit; larger bodies get HTTP 413 (default 1048576)',
+      ).argParser(integer('--body-limit', 1024)),
+    )
+    .addOption(
+      new Option('--journal-limit <n>', 'journal entries kept (default 10000)').argParser(
+        integer('--journal-limit', 1),
+      ),
+    )
+    .addOption(
+      new Option('-l, --log-level <level>', 'log level of the JSON request log on stdout')
+        .choices(['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent'])
+        .env('CONTEGO_SIM_LOG_LEVEL')
+        .default('info'),
+    )
+    .addHelpText(
+      'after',
+      `
+Examples:
+  conax-sim --fixtures                       in memory, 200 generated cards and STBs, port ${DEFAULT_PORT}
+  conax-sim --data .data/sim.json --fixtures state kept in a file across restarts
+  conax-sim --port 0 --users sms:sms,crm2:secret --product-ids digits
+
+Endpoints (HTTP Basic auth, SOAP 1.1 or 1.2; GET <endpoint>?wsdl for the WSDL):
+${SERVICE_NAMES.map((s) => `  /ca-server/webservices/caclient/${s}`).join('\n')}
+Admin API (JSON): /admin/inventory, /admin/cards/:id, /admin/journal, /admin/reset, /admin/faults, /healthz`,
+    )
+}
+
+function toSimulatorOptions(cli: CliOptions): SimulatorOptions {
+  const profile = cli.profile ? readJson<SimulatorOptions>(cli.profile, 'profile') : {}
+  const rules: Partial<ModelRules> = {
+    ...profile.rules,
+    ...(cli.productIds ? { productIdFormat: cli.productIds } : {}),
+    ...(cli.maxCards ? { maxCardsPerRequest: cli.maxCards } : {}),
+  }
+  return {
+    ...profile,
+    port: cli.port,
+    host: cli.host,
+    users: cli.users,
+    rules,
+    logger: cli.logLevel,
+    ...(cli.data ? { dataFile: cli.data } : {}),
+    ...(cli.fixtures
+      ? {
+          fixtures: {
+            size: cli.fixtures === true ? DEFAULT_FIXTURE_SIZE : cli.fixtures,
+            seed: cli.seed,
+          },
+        }
+      : {}),
+    ...(cli.inventory ? { inventory: readJson<InventoryInput>(cli.inventory, 'inventory') } : {}),
+    ...(cli.disable ? { disabledOperations: cli.disable } : {}),
+    ...(cli.bodyLimit ? { bodyLimitBytes: cli.bodyLimit } : {}),
+    ...(cli.journalLimit ? { journalLimit: cli.journalLimit } : {}),
+  }
+}
+
+/** Runs the CLI; resolves with the exit code once the simulator has stopped (or failed to start). */
+export async function runCli(argv: readonly string[]): Promise<number> {
+  const command = buildCommand().exitOverride()
+  let cli: CliOptions
+  try {
+    cli = command.parse(argv).opts<CliOptions>()
+  } catch (error) {
+    const exitCode = (error as { exitCode?: number }).exitCode
+    return exitCode ?? 2
+  }
+  try {
+    const sim = await startSimulator(toSimulatorOptions(cli))
+    const stats = sim.model.stats()
+    console.log(`Conax Contego simulator listening on ${sim.url}`)
+    for (const service of SERVICE_NAMES) {
+      console.log(`  SOAP ${sim.serviceUrl(service).padEnd(70)} WSDL ${sim.wsdlUrl(service)}`)
+    }
+    console.log(
+      `  Admin ${sim.url}/admin/journal, ${sim.url}/admin/cards/:caClientId, health ${sim.url}/healthz`,
+    )
+    console.log(
+      `  Users: ${Object.keys(cli.users).join(', ')} | store: ${sim.storeDescription} | ${stats.smartcards} cards, ${stats.pairingModules} STBs, ${stats.products} products`,
+    )
+    await new Promise<void>((resolve) => {
+      const stop = (): void => {
+        process.off('SIGINT', stop)
+        process.off('SIGTERM', stop)
+        resolve()
+      }
+      process.on('SIGINT', stop)
+      process.on('SIGTERM', stop)
+    })
+    await sim.close()
+    return 0
+  } catch (error) {
+    if (error instanceof SimulatorError) {
+      console.error(`conax-sim: ${error.code}: ${error.message}`)
+      return 2
+    }
+    throw error
+  }
+}

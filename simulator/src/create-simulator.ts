@@ -1,0 +1,322 @@
+import { randomUUID } from 'node:crypto'
+import { createServer, type Server } from 'node:http'
+import type { AddressInfo } from 'node:net'
+import express from 'express'
+import { pino, type Logger } from 'pino'
+import { createAdminRouter } from './admin/admin-router.js'
+import { SERVICE_BASE_PATH, SERVICE_NAMES, type ServiceName } from './contract/namespaces.js'
+import { isOperationName, type OperationName } from './contract/schema.js'
+import { fixtureInventory } from './fixtures/inventory.js'
+import { CaModel, type InventoryInput } from './model/ca-model.js'
+import type { ModelRules } from './model/types.js'
+import { FaultInjector } from './runtime/fault-injector.js'
+import { Journal } from './runtime/journal.js'
+import { ReplayCache } from './runtime/replay-cache.js'
+import { SimulatorError } from './runtime/simulator-error.js'
+import { createSoapEndpoint, serviceForPath } from './soap/soap-endpoint.js'
+import type { XmlLimits } from './soap/xml-input.js'
+import {
+  LowdbFileStore,
+  MemoryStore,
+  SNAPSHOT_FORMAT,
+  WriteCoalescer,
+  type SimulatorSnapshot,
+  type SimulatorStore,
+} from './store/simulator-store.js'
+
+export type LogLevel = 'trace' | 'debug' | 'info' | 'warn' | 'error' | 'fatal' | 'silent'
+
+/** How to start a simulator. Every field is optional; the defaults suit a test. */
+export interface SimulatorOptions {
+  /** TCP port; 0 (the default) picks a free one. */
+  readonly port?: number
+  /** Interface to listen on (default 127.0.0.1). */
+  readonly host?: string
+  /** SMS users allowed in by HTTP Basic auth, user name to password (default `{ sms: 'sms' }`). */
+  readonly users?: Readonly<Record<string, string>>
+  /** A lowdb JSON file to keep state and journal in; in memory when absent. */
+  readonly dataFile?: string
+  /** Another store (a custom {@link SimulatorStore}); wins over `dataFile`. */
+  readonly store?: SimulatorStore
+  /** Settings where the real system is unknown (see simulator/README.md "Profile"). */
+  readonly rules?: Partial<ModelRules>
+  /** Operations that answer FEATURE_NOT_AVAILABLE. */
+  readonly disabledOperations?: readonly OperationName[]
+  /** Request body limit in bytes (default 1 MiB); larger bodies get HTTP 413 before parsing. */
+  readonly bodyLimitBytes?: number
+  /** Nesting depth and element count limits of one SOAP message (default 32 and 20,000). */
+  readonly xmlLimits?: Partial<XmlLimits>
+  /** Journal entries kept, oldest dropped first (default 10,000). */
+  readonly journalLimit?: number
+  /** SequenceNumber replay records kept (default 100,000). */
+  readonly replayLimit?: number
+  /** Inventory to register at start (idempotent: known devices keep their state). */
+  readonly inventory?: InventoryInput
+  /** Register the fixture catalogue and a generated inventory of this many cards and STBs. */
+  readonly fixtures?: { readonly size: number; readonly seed?: number }
+  /** The clock (default: the system clock). */
+  readonly now?: () => Date
+  /** TransactionId generator (default: random UUIDs). */
+  readonly newTransactionId?: () => string
+  /** A pino logger, or a level for the default JSON logger on stdout (default `silent`). */
+  readonly logger?: Logger | LogLevel
+}
+
+/** A running simulator. */
+export interface Simulator {
+  /** Base URL, e.g. `http://127.0.0.1:41234`. */
+  readonly url: string
+  readonly port: number
+  /** The CA state model (read it in tests; change it through SOAP or the admin API). */
+  readonly model: CaModel
+  readonly journal: Journal
+  readonly faults: FaultInjector
+  /** Where state is kept: `memory` or the store file. */
+  readonly storeDescription: string
+  /** The SOAP endpoint URL of a service. */
+  serviceUrl(service: ServiceName): string
+  /** The WSDL URL of a service. */
+  wsdlUrl(service: ServiceName): string
+  /** Registers devices and products, as `POST /admin/inventory` does. */
+  loadInventory(input: InventoryInput): Promise<void>
+  /** Forgets state and journal (inventory too unless `keepInventory`). */
+  reset(keepInventory?: boolean): Promise<void>
+  /** Waits until every change is stored. */
+  flush(): Promise<void>
+  /** Stops accepting connections, stores the state and closes. */
+  close(): Promise<void>
+}
+
+const DEFAULT_XML_LIMITS: XmlLimits = { maxDepth: 32, maxElements: 20_000 }
+
+function checkOptions(options: SimulatorOptions): void {
+  const positive = (name: string, value: number | undefined): void => {
+    if (value !== undefined && (!Number.isInteger(value) || value < 1)) {
+      throw new SimulatorError(
+        'INVALID_OPTION',
+        `Option ${name} must be a positive integer, not ${value}.`,
+      )
+    }
+  }
+  positive('bodyLimitBytes', options.bodyLimitBytes)
+  positive('journalLimit', options.journalLimit)
+  positive('replayLimit', options.replayLimit)
+  positive('rules.maxCardsPerRequest', options.rules?.maxCardsPerRequest)
+  positive('rules.maxMessagesPerCard', options.rules?.maxMessagesPerCard)
+  if (
+    options.port !== undefined &&
+    (!Number.isInteger(options.port) || options.port < 0 || options.port > 65535)
+  ) {
+    throw new SimulatorError(
+      'INVALID_OPTION',
+      `Option port must be 0 to 65535, not ${options.port}.`,
+    )
+  }
+  if (options.users && Object.keys(options.users).length === 0) {
+    throw new SimulatorError('INVALID_OPTION', 'Option users must name at least one SMS user.')
+  }
+  for (const name of options.disabledOperations ?? []) {
+    if (!isOperationName(name)) {
+      throw new SimulatorError(
+        'INVALID_OPTION',
+        `disabledOperations names '${String(name)}', which is not a contract operation.`,
+      )
+    }
+  }
+  if (options.rules?.defaultPin !== undefined && !/^\d{4}$/.test(options.rules.defaultPin)) {
+    throw new SimulatorError('INVALID_OPTION', 'rules.defaultPin must be 4 digits.')
+  }
+}
+
+function listen(server: Server, port: number, host: string): Promise<AddressInfo> {
+  return new Promise((resolve, reject) => {
+    const onError = (error: Error): void => {
+      reject(
+        new SimulatorError(
+          'LISTEN_FAILED',
+          `Failed to listen on ${host}:${port}: ${error.message}. Choose another --port or --host.`,
+          { cause: error },
+        ),
+      )
+    }
+    server.once('error', onError)
+    server.listen(port, host, () => {
+      server.off('error', onError)
+      resolve(server.address() as AddressInfo)
+    })
+  })
+}
+
+/** The simulator's parts, from its options with every default applied. */
+function createParts(options: SimulatorOptions) {
+  const users = new Map(Object.entries(options.users ?? { sms: 'sms' }))
+  return {
+    users,
+    logger:
+      typeof options.logger === 'object'
+        ? options.logger
+        : pino({ level: options.logger ?? 'silent' }),
+    now: options.now ?? (() => new Date()),
+    model: new CaModel({ rules: options.rules ?? {}, defaultSms: firstUser(users) }),
+    journal: new Journal(options.journalLimit ?? 10_000),
+    replays: new ReplayCache(options.replayLimit ?? 100_000),
+    faults: new FaultInjector(),
+    store:
+      options.store ??
+      (options.dataFile ? new LowdbFileStore(options.dataFile) : new MemoryStore()),
+  }
+}
+
+function firstUser(users: ReadonlyMap<string, string>): string {
+  return users.keys().next().value ?? 'sms'
+}
+
+function startupInventory(options: SimulatorOptions, sms: string): InventoryInput[] {
+  const initial: InventoryInput[] = []
+  if (options.fixtures) {
+    initial.push(fixtureInventory({ ...options.fixtures, sms }))
+  }
+  if (options.inventory) {
+    initial.push(options.inventory)
+  }
+  return initial
+}
+
+/**
+ * Starts a Conax Contego simulator: the five SOAP services of the wire contract on a plain
+ * `node:http` server (the hot path never touches express), and the JSON admin API on express.
+ *
+ * @example
+ * const sim = await startSimulator({ fixtures: { size: 10 } })
+ * // point a CRM at sim.serviceUrl('subscription') with user sms / password sms
+ * await sim.close()
+ */
+export async function startSimulator(options: SimulatorOptions = {}): Promise<Simulator> {
+  checkOptions(options)
+  const { users, logger, now, model, journal, replays, faults, store } = createParts(options)
+  const stored = await store.load()
+  if (stored) {
+    model.loadSnapshot(stored.model)
+    journal.loadSnapshot(stored.journal)
+    replays.loadSnapshot(stored.replays)
+  }
+  const snapshot = (): SimulatorSnapshot => ({
+    format: SNAPSHOT_FORMAT,
+    savedAt: now().toISOString(),
+    model: model.toSnapshot(),
+    journal: journal.toSnapshot(),
+    replays: replays.toSnapshot(),
+  })
+  const writer = new WriteCoalescer(
+    () => store.save(snapshot()),
+    (error) =>
+      logger.error(
+        { err: error, store: store.description },
+        'failed to store the simulator state; the next change retries',
+      ),
+  )
+  const inMemory = store instanceof MemoryStore
+  const persist = inMemory ? () => Promise.resolve() : () => writer.request()
+
+  const initial = startupInventory(options, firstUser(users))
+  for (const input of initial) {
+    const outcome = model.registerInventory(input)
+    if (!outcome.ok) {
+      throw new SimulatorError(
+        'INVALID_INVENTORY',
+        `Failed to register the start-up inventory: ${outcome.message}`,
+      )
+    }
+  }
+  if (initial.length > 0) {
+    await persist()
+  }
+
+  const reset = async (keepInventory = false): Promise<void> => {
+    model.reset(keepInventory)
+    journal.clear()
+    replays.clear()
+    faults.clear()
+    await persist()
+  }
+
+  const startedAt = now()
+  const soap = createSoapEndpoint({
+    model,
+    journal,
+    replays,
+    faults,
+    users,
+    disabledOperations: new Set(options.disabledOperations ?? []),
+    bodyLimitBytes: options.bodyLimitBytes ?? 1024 * 1024,
+    xmlLimits: { ...DEFAULT_XML_LIMITS, ...options.xmlLimits },
+    now,
+    newTransactionId: options.newTransactionId ?? randomUUID,
+    persist,
+    logger,
+  })
+  const admin = express()
+  admin.disable('x-powered-by')
+  admin.use(createAdminRouter({ model, journal, faults, persist, reset, startedAt }))
+
+  const server = createServer((req, res) => {
+    const url = req.url ?? '/'
+    const queryAt = url.indexOf('?')
+    const pathname = queryAt === -1 ? url : url.slice(0, queryAt)
+    const service = pathname.startsWith(SERVICE_BASE_PATH) ? serviceForPath(pathname) : null
+    if (service) {
+      soap(req, res, service, queryAt === -1 ? '' : url.slice(queryAt + 1))
+      return
+    }
+    admin(req, res)
+  })
+  server.requestTimeout = 60_000
+  server.keepAliveTimeout = 65_000
+
+  const address = await listen(server, options.port ?? 0, options.host ?? '127.0.0.1')
+  const host = address.family === 'IPv6' ? `[${address.address}]` : address.address
+  const url = `http://${host}:${address.port}`
+  let closed = false
+
+  return {
+    url,
+    port: address.port,
+    model,
+    journal,
+    faults,
+    storeDescription: store.description,
+    serviceUrl: (service) => `${url}${SERVICE_BASE_PATH}${service}`,
+    wsdlUrl: (service) => `${url}${SERVICE_BASE_PATH}${service}?wsdl`,
+    loadInventory: async (input) => {
+      const outcome = model.registerInventory(input)
+      if (!outcome.ok) {
+        throw new SimulatorError('INVALID_INVENTORY', outcome.message)
+      }
+      await persist()
+    },
+    reset,
+    flush: () => writer.flush(),
+    close: async () => {
+      if (closed) {
+        return
+      }
+      closed = true
+      // In-flight calls get a moment to finish (and be stored); idle keep-alive sockets go at once.
+      await new Promise<void>((resolve) => {
+        const force = setTimeout(() => server.closeAllConnections(), 1000)
+        server.close(() => {
+          clearTimeout(force)
+          resolve()
+        })
+        server.closeIdleConnections()
+      })
+      await writer.flush()
+      if (!inMemory) {
+        await store.save(snapshot())
+      }
+    },
+  }
+}
+
+/** The five service names, for iterating over endpoints. */
+export const SERVICES: readonly ServiceName[] = SERVICE_NAMES

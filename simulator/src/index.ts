@@ -1,0 +1,36 @@
+/**
+ * The Conax Contego simulator's public surface: start one in-process, read its model and journal,
+ * and reuse the contract description (operations, namespaces, WSDL).
+ * @module
+ */
+export { startSimulator, SERVICES } from './create-simulator.js'
+export type { Simulator, SimulatorOptions, LogLevel } from './create-simulator.js'
+export {
+  COMMON_TYPES_NS,
+  SERVICE_BASE_PATH,
+  SERVICE_NAMES,
+  SOAP11_ENV,
+  SOAP12_ENV,
+  serviceNamespace,
+} from './contract/namespaces.js'
+export type { ServiceName, SoapVersion } from './contract/namespaces.js'
+export { OPERATIONS, OPERATION_NAMES, operationsOf } from './contract/schema.js'
+export type { OperationName, OperationSpec } from './contract/schema.js'
+export { generateWsdl, wsdlNames } from './contract/wsdl.js'
+export { CaModel } from './model/ca-model.js'
+export type { CardView, InventoryInput, ModelSnapshot, PairingStatus } from './model/ca-model.js'
+export { DEFAULT_RULES, STATUS_CODES } from './model/types.js'
+export type { ModelRules, StatusCode } from './model/types.js'
+export {
+  DEFAULT_INVENTORY_SEED,
+  fixtureInventory,
+  generateInventory,
+  loadCatalogue,
+} from './fixtures/inventory.js'
+export { FAULT_KINDS } from './runtime/fault-injector.js'
+export type { FaultKind, FaultRule, FaultRuleInput } from './runtime/fault-injector.js'
+export type { JournalEntry, JournalQuery } from './runtime/journal.js'
+export { SimulatorError } from './runtime/simulator-error.js'
+export type { SimulatorErrorCode } from './runtime/simulator-error.js'
+export { LowdbFileStore, MemoryStore } from './store/simulator-store.js'
+export type { SimulatorSnapshot, SimulatorStore } from './store/simulator-store.js'

@@ -1,0 +1,956 @@
+import {
+  BARK_MAX_LENGTH,
+  DEFAULT_BARK_DURATION_SECONDS,
+  DEFAULT_FINGERPRINT_DURATION_SECONDS,
+  DEFAULT_FINGERPRINT_HEIGHT,
+  MAIL_MAX_LENGTH,
+  isCaClientId,
+  isDistributor,
+  isPairingModuleId,
+  isPin,
+  isProductId,
+  isRepetitionInterval,
+  messageLength,
+} from './rules.js'
+import {
+  DEFAULT_RULES,
+  type ActiveProduct,
+  type ErrorCode,
+  type Fingerprint,
+  type MailMessage,
+  type ModelRules,
+  type OperationContext,
+  type Outcome,
+  type Pairing,
+  type PairingModule,
+  type Product,
+  type ScreenMessage,
+  type Smartcard,
+} from './types.js'
+
+export interface AddSubscriptionItem {
+  readonly caClientId: string
+  readonly productId: string
+  readonly distributor: string | null
+  readonly startDate: string | null
+  readonly endDate: string | null
+}
+
+export interface CancelSubscriptionItem {
+  readonly caClientId: string
+  readonly productId: string
+  readonly distributor: string | null
+}
+
+export interface CreatePairingInput {
+  readonly caClientIds: readonly string[]
+  readonly pairingModuleIds: readonly string[]
+  readonly distributor: string | null
+}
+
+export interface AddToExistingPairingInput {
+  readonly pairedCaClientId: string
+  readonly caClientIds: readonly string[]
+  readonly pairingModuleIds: readonly string[]
+}
+
+export interface MessageInput {
+  readonly caClientIds: readonly string[]
+  readonly message: string
+  readonly startIndicationTime: string | null
+  readonly sequenceNumber: number | null
+}
+
+export interface BarkInput extends MessageInput {
+  readonly displayDurationInSeconds: number | null
+}
+
+export interface RepeatingBarkInput extends BarkInput {
+  readonly repetitionCount: number
+  readonly repetitionIntervalInSeconds: number
+}
+
+export interface FingerprintInput {
+  readonly caClientIds: readonly string[]
+  readonly displayTime: string | null
+  readonly durationInSeconds: number | null
+  readonly positionX: number | null
+  readonly positionY: number | null
+  readonly height: number | null
+  readonly slot: string | null
+  readonly sequenceNumber: number | null
+}
+
+export interface PairingStatus {
+  readonly paired: boolean
+  readonly caClientIds: readonly string[]
+  readonly pairingModules: readonly PairingModuleView[]
+}
+
+export interface PairingModuleView {
+  readonly pairingModuleId: string
+  readonly serialNumber: string
+  readonly productCode: string
+  readonly productDescription: string
+}
+
+/** A card's whole state as the admin surface shows it (contract section 4). */
+export interface CardView {
+  readonly caClientId: string
+  readonly sms: string
+  readonly pin: string
+  readonly subscriptions: readonly ActiveProduct[]
+  readonly pairing: {
+    readonly caClientIds: readonly string[]
+    readonly pairingModuleIds: readonly string[]
+    readonly distributor: string | null
+  } | null
+  readonly inbox: readonly MailMessage[]
+  readonly screen: readonly ScreenMessage[]
+  readonly fingerprints: readonly Fingerprint[]
+}
+
+/** Everything the model holds, as plain JSON, for persistence. */
+export interface ModelSnapshot {
+  readonly cards: readonly Smartcard[]
+  readonly pairingModules: readonly PairingModule[]
+  readonly products: readonly Product[]
+  readonly pairings: readonly Pairing[]
+  readonly nextPairingNumber: number
+}
+
+export interface SmartcardRegistration {
+  readonly caClientId: string
+  readonly sms?: string | undefined
+}
+
+export interface PairingModuleRegistration {
+  readonly pairingModuleId: string
+  readonly serialNumber: string
+  readonly productCode: string
+  readonly productDescription: string
+}
+
+export interface ProductRegistration {
+  readonly productId: string
+  readonly name?: string | null | undefined
+}
+
+export interface InventoryInput {
+  readonly smartcards?: readonly SmartcardRegistration[]
+  readonly pairingModules?: readonly PairingModuleRegistration[]
+  readonly products?: readonly ProductRegistration[]
+}
+
+export interface InventoryCounts {
+  readonly smartcards: number
+  readonly pairingModules: number
+  readonly products: number
+}
+
+type Problem = { readonly code: ErrorCode; readonly message: string }
+
+const fail = <T>(problem: Problem): Outcome<T> => ({ ok: false, ...problem })
+const invalid = (message: string): Problem => ({ code: 'INPUT_VALIDATION_ERROR', message })
+
+/**
+ * The pure model of what a Conax Contego CA system holds: smartcards, pairing modules (STBs),
+ * pairings, active products, inboxes, on-screen messages and fingerprints.
+ *
+ * Every operation validates its whole request before it changes anything, so a request is all or
+ * nothing. No I/O, no clock and no id generation happen here: the caller passes them in
+ * {@link OperationContext}.
+ */
+export class CaModel {
+  readonly rules: ModelRules
+  private cards = new Map<string, Smartcard>()
+  private modules = new Map<string, PairingModule>()
+  private products = new Map<string, Product>()
+  private pairings = new Map<string, Pairing>()
+  private nextPairingNumber = 1
+  private readonly defaultSms: string
+
+  constructor(options: { rules?: Partial<ModelRules>; defaultSms?: string } = {}) {
+    this.rules = { ...DEFAULT_RULES, ...options.rules }
+    this.defaultSms = options.defaultSms ?? 'sms'
+  }
+
+  // ----- inventory -------------------------------------------------------------------------
+
+  /** Registers cards, STBs and products; known ones keep their state (only descriptive fields change). */
+  registerInventory(input: InventoryInput): Outcome<InventoryCounts> {
+    const problem = this.checkInventory(input)
+    if (problem) {
+      return fail(problem)
+    }
+    for (const card of input.smartcards ?? []) {
+      const known = this.cards.get(card.caClientId)
+      if (known) {
+        known.sms = card.sms ?? known.sms
+      } else {
+        this.cards.set(card.caClientId, this.newCard(card.caClientId, card.sms ?? this.defaultSms))
+      }
+    }
+    for (const stb of input.pairingModules ?? []) {
+      const known = this.modules.get(stb.pairingModuleId)
+      this.modules.set(stb.pairingModuleId, { ...stb, pairingId: known?.pairingId ?? null })
+    }
+    for (const product of input.products ?? []) {
+      this.products.set(product.productId, {
+        productId: product.productId,
+        name: product.name ?? null,
+      })
+    }
+    const counts = {
+      smartcards: input.smartcards?.length ?? 0,
+      pairingModules: input.pairingModules?.length ?? 0,
+      products: input.products?.length ?? 0,
+    }
+    return { ok: true, value: counts, message: 'Inventory registered.' }
+  }
+
+  private checkInventory(input: InventoryInput): Problem | null {
+    for (const [index, card] of (input.smartcards ?? []).entries()) {
+      if (!isCaClientId(card.caClientId)) {
+        return invalid(
+          `smartcards[${index}].caClientId '${card.caClientId}' must be exactly 11 digits.`,
+        )
+      }
+    }
+    for (const [index, stb] of (input.pairingModules ?? []).entries()) {
+      if (!isPairingModuleId(stb.pairingModuleId)) {
+        return invalid(
+          `pairingModules[${index}].pairingModuleId '${stb.pairingModuleId}' must be 1 to 20 digits.`,
+        )
+      }
+    }
+    for (const [index, product] of (input.products ?? []).entries()) {
+      if (!isProductId(product.productId, this.rules.productIdFormat)) {
+        return invalid(
+          `products[${index}].productId '${product.productId}' ${this.productIdRule()}.`,
+        )
+      }
+    }
+    return null
+  }
+
+  /** Counts of what the model holds. */
+  stats(): { smartcards: number; pairingModules: number; products: number; pairings: number } {
+    return {
+      smartcards: this.cards.size,
+      pairingModules: this.modules.size,
+      products: this.products.size,
+      pairings: this.pairings.size,
+    }
+  }
+
+  // ----- subscriptions ---------------------------------------------------------------------
+
+  /** AddSubscriptions: each product becomes active on its card; an active one keeps going (dates may update). */
+  addSubscriptions(ctx: OperationContext, items: readonly AddSubscriptionItem[]): Outcome<number> {
+    const problem =
+      this.checkCardCount(items.map((item) => item.caClientId)) ??
+      this.firstProblem(items, 'Subscription', (item) => this.checkAddItemFormat(item)) ??
+      this.firstProblem(items, 'Subscription', (item) => this.checkItemExists(ctx, item))
+    if (problem) {
+      return fail(problem)
+    }
+    let changed = 0
+    for (const item of items) {
+      const card = this.cards.get(item.caClientId) as Smartcard
+      const active = card.products.find((p) => p.productId === item.productId)
+      if (active) {
+        active.distributor = item.distributor ?? active.distributor
+        active.startDate = item.startDate ?? active.startDate
+        active.endDate = item.endDate ?? active.endDate
+      } else {
+        card.products.push({
+          productId: item.productId,
+          distributor: item.distributor,
+          startDate: item.startDate ?? ctx.now,
+          endDate: item.endDate,
+        })
+        changed++
+      }
+    }
+    return {
+      ok: true,
+      value: changed,
+      message: `${items.length} subscription(s) active, ${changed} newly added.`,
+    }
+  }
+
+  /** CancelSubscriptions: each product stops on its card; one that is not active is left as it is. */
+  cancelSubscriptions(
+    ctx: OperationContext,
+    items: readonly CancelSubscriptionItem[],
+  ): Outcome<number> {
+    const problem =
+      this.checkCardCount(items.map((item) => item.caClientId)) ??
+      this.firstProblem(items, 'Subscription', (item) => this.checkItemFormat(item)) ??
+      this.firstProblem(items, 'Subscription', (item) => this.checkItemExists(ctx, item))
+    if (problem) {
+      return fail(problem)
+    }
+    let removed = 0
+    for (const item of items) {
+      const card = this.cards.get(item.caClientId) as Smartcard
+      const index = card.products.findIndex((p) => p.productId === item.productId)
+      if (index >= 0) {
+        card.products.splice(index, 1)
+        removed++
+      }
+    }
+    return { ok: true, value: removed, message: `${removed} subscription(s) cancelled.` }
+  }
+
+  /** GetActiveSubscriptions: the products active on a card. */
+  getActiveSubscriptions(
+    ctx: OperationContext,
+    caClientId: string,
+  ): Outcome<readonly ActiveProduct[]> {
+    const problem = this.checkCard(ctx, caClientId, 'CaClientId')
+    if (problem) {
+      return fail(problem)
+    }
+    const card = this.cards.get(caClientId) as Smartcard
+    const products = this.rules.hideExpiredProducts
+      ? card.products.filter((p) => p.endDate === null || p.endDate >= ctx.now)
+      : card.products
+    return {
+      ok: true,
+      value: products.map((p) => ({ ...p })),
+      message: `${products.length} active subscription(s).`,
+    }
+  }
+
+  // ----- pairing ---------------------------------------------------------------------------
+
+  /** CreatePairing: a new pairing of these cards and STBs; earlier pairings of them are cancelled first. */
+  createPairing(ctx: OperationContext, input: CreatePairingInput): Outcome<string> {
+    const cards = unique(input.caClientIds)
+    const stbs = unique(input.pairingModuleIds)
+    const problem =
+      this.checkCardCount(cards) ??
+      (input.distributor !== null && !isDistributor(input.distributor)
+        ? invalid(`Distributor '${input.distributor}' must be 1 to 32 characters.`)
+        : null) ??
+      this.checkCardsAndModules(ctx, cards, stbs)
+    if (problem) {
+      return fail(problem)
+    }
+    for (const id of cards) {
+      this.releaseDevice(this.cards.get(id) as Smartcard, this.rules.pairingReplace)
+    }
+    for (const id of stbs) {
+      this.releaseDevice(this.modules.get(id) as PairingModule, this.rules.pairingReplace)
+    }
+    const pairing: Pairing = {
+      id: `P${this.nextPairingNumber++}`,
+      caClientIds: [...cards],
+      pairingModuleIds: [...stbs],
+      distributor: input.distributor,
+      createdAt: ctx.now,
+    }
+    this.pairings.set(pairing.id, pairing)
+    for (const id of cards) {
+      ;(this.cards.get(id) as Smartcard).pairingId = pairing.id
+    }
+    for (const id of stbs) {
+      ;(this.modules.get(id) as PairingModule).pairingId = pairing.id
+    }
+    return {
+      ok: true,
+      value: pairing.id,
+      message: `Paired ${cards.length} card(s) with ${stbs.length} pairing module(s).`,
+    }
+  }
+
+  /** AddToExistingPairing: adds cards and STBs to the pairing of `pairedCaClientId`. */
+  addToExistingPairing(ctx: OperationContext, input: AddToExistingPairingInput): Outcome<string> {
+    const cards = unique(input.caClientIds)
+    const stbs = unique(input.pairingModuleIds)
+    const problem =
+      (cards.length + stbs.length === 0
+        ? invalid('AddToExistingPairing needs at least one CaClientId or PairingModuleId to add.')
+        : null) ??
+      this.checkCardCount([input.pairedCaClientId, ...cards]) ??
+      this.checkCard(ctx, input.pairedCaClientId, 'PairedCaClientId') ??
+      this.checkCardsAndModules(ctx, cards, stbs)
+    if (problem) {
+      return fail(problem)
+    }
+    const anchor = this.cards.get(input.pairedCaClientId) as Smartcard
+    const pairing = anchor.pairingId === null ? undefined : this.pairings.get(anchor.pairingId)
+    if (!pairing) {
+      return fail({
+        code: 'NOT_PAIRED',
+        message: `PairedCaClientId '${input.pairedCaClientId}' has no pairing to add to. Pair it first with CreatePairing.`,
+      })
+    }
+    let added = 0
+    for (const id of cards) {
+      const card = this.cards.get(id) as Smartcard
+      if (card.pairingId !== pairing.id) {
+        this.releaseDevice(card, 'detach')
+        card.pairingId = pairing.id
+        pairing.caClientIds.push(id)
+        added++
+      }
+    }
+    for (const id of stbs) {
+      const stb = this.modules.get(id) as PairingModule
+      if (stb.pairingId !== pairing.id) {
+        this.releaseDevice(stb, 'detach')
+        stb.pairingId = pairing.id
+        pairing.pairingModuleIds.push(id)
+        added++
+      }
+    }
+    return { ok: true, value: pairing.id, message: `${added} device(s) added to the pairing.` }
+  }
+
+  /** GetPairingStatusForCard. */
+  pairingStatusForCard(ctx: OperationContext, caClientId: string): Outcome<PairingStatus> {
+    const problem = this.checkCard(ctx, caClientId, 'CaClientId')
+    if (problem) {
+      return fail(problem)
+    }
+    return this.pairingStatus((this.cards.get(caClientId) as Smartcard).pairingId)
+  }
+
+  /** GetPairingStatusForPairingModule. */
+  pairingStatusForModule(pairingModuleId: string): Outcome<PairingStatus> {
+    if (!isPairingModuleId(pairingModuleId)) {
+      return fail(invalid(`PairingModuleId '${pairingModuleId}' must be 1 to 20 digits.`))
+    }
+    const stb = this.modules.get(pairingModuleId)
+    if (!stb) {
+      return fail({
+        code: 'PAIRING_MODULE_NOT_FOUND',
+        message: `PairingModuleId '${pairingModuleId}' is not known to the CA system.`,
+      })
+    }
+    return this.pairingStatus(stb.pairingId)
+  }
+
+  private pairingStatus(pairingId: string | null): Outcome<PairingStatus> {
+    const pairing = pairingId === null ? undefined : this.pairings.get(pairingId)
+    if (!pairing) {
+      return {
+        ok: true,
+        value: { paired: false, caClientIds: [], pairingModules: [] },
+        message: 'Not paired.',
+      }
+    }
+    const pairingModules = pairing.pairingModuleIds.map((id) => {
+      const stb = this.modules.get(id) as PairingModule
+      return {
+        pairingModuleId: stb.pairingModuleId,
+        serialNumber: stb.serialNumber,
+        productCode: stb.productCode,
+        productDescription: stb.productDescription,
+      }
+    })
+    return {
+      ok: true,
+      value: { paired: true, caClientIds: [...pairing.caClientIds], pairingModules },
+      message: `Paired: ${pairing.caClientIds.length} card(s), ${pairingModules.length} pairing module(s).`,
+    }
+  }
+
+  /** Takes a device out of its pairing; `whole` cancels that pairing for every member. */
+  private releaseDevice(
+    device: Smartcard | PairingModule,
+    mode: ModelRules['pairingReplace'],
+  ): void {
+    const pairing = device.pairingId === null ? undefined : this.pairings.get(device.pairingId)
+    device.pairingId = null
+    if (!pairing) {
+      return
+    }
+    if (mode === 'whole') {
+      this.dissolve(pairing)
+      return
+    }
+    removeItem(pairing.caClientIds, 'caClientId' in device ? device.caClientId : '')
+    removeItem(pairing.pairingModuleIds, 'pairingModuleId' in device ? device.pairingModuleId : '')
+    if (pairing.caClientIds.length === 0 || pairing.pairingModuleIds.length === 0) {
+      this.dissolve(pairing)
+    }
+  }
+
+  private dissolve(pairing: Pairing): void {
+    for (const id of pairing.caClientIds) {
+      const card = this.cards.get(id)
+      if (card?.pairingId === pairing.id) {
+        card.pairingId = null
+      }
+    }
+    for (const id of pairing.pairingModuleIds) {
+      const stb = this.modules.get(id)
+      if (stb?.pairingId === pairing.id) {
+        stb.pairingId = null
+      }
+    }
+    this.pairings.delete(pairing.id)
+  }
+
+  // ----- messages, fingerprints, PIN -------------------------------------------------------
+
+  /** SendMailMessageToClients: the message goes into each card's inbox. */
+  sendMail(ctx: OperationContext, input: MessageInput): Outcome<number> {
+    const cards = unique(input.caClientIds)
+    const problem = this.checkMessage(input.message, MAIL_MAX_LENGTH) ?? this.checkCards(ctx, cards)
+    if (problem) {
+      return fail(problem)
+    }
+    const mail: MailMessage = Object.freeze({
+      message: input.message,
+      startIndicationTime: input.startIndicationTime,
+      receivedAt: ctx.now,
+      transactionId: ctx.transactionId,
+      sequenceNumber: input.sequenceNumber,
+    })
+    for (const id of cards) {
+      const card = this.cards.get(id) as Smartcard
+      card.inbox = this.appendCapped(card.inbox, mail)
+    }
+    return {
+      ok: true,
+      value: cards.length,
+      message: `Mail message sent to ${cards.length} card(s).`,
+    }
+  }
+
+  /** SendBarkMessageToClients: the message is shown on screen. */
+  sendBark(ctx: OperationContext, input: BarkInput): Outcome<number> {
+    return this.showOnScreen(ctx, input, null)
+  }
+
+  /** SendRepeatingBarkMessageToClients: the message is shown repeatedly. */
+  sendRepeatingBark(ctx: OperationContext, input: RepeatingBarkInput): Outcome<number> {
+    return this.showOnScreen(ctx, input, {
+      repetitionCount: input.repetitionCount,
+      repetitionIntervalInSeconds: input.repetitionIntervalInSeconds,
+    })
+  }
+
+  private showOnScreen(
+    ctx: OperationContext,
+    input: BarkInput,
+    repeat: { repetitionCount: number; repetitionIntervalInSeconds: number } | null,
+  ): Outcome<number> {
+    const cards = unique(input.caClientIds)
+    const problem =
+      this.checkMessage(input.message, BARK_MAX_LENGTH) ??
+      (input.displayDurationInSeconds !== null && input.displayDurationInSeconds < 1
+        ? invalid(`DisplayDurationInSeconds ${input.displayDurationInSeconds} must be at least 1.`)
+        : null) ??
+      (repeat && repeat.repetitionCount < 1
+        ? invalid(`RepetitionCount ${repeat.repetitionCount} must be at least 1.`)
+        : null) ??
+      (repeat && !isRepetitionInterval(repeat.repetitionIntervalInSeconds)
+        ? invalid(
+            `RepetitionIntervalInSeconds ${repeat.repetitionIntervalInSeconds} must be 10 to 2550 in steps of 10.`,
+          )
+        : null) ??
+      this.checkCards(ctx, cards)
+    if (problem) {
+      return fail(problem)
+    }
+    const shown: ScreenMessage = Object.freeze({
+      kind: repeat ? 'REPEATING_BARK' : 'BARK',
+      message: input.message,
+      displayDurationInSeconds: input.displayDurationInSeconds ?? DEFAULT_BARK_DURATION_SECONDS,
+      startIndicationTime: input.startIndicationTime,
+      repetitionCount: repeat?.repetitionCount ?? null,
+      repetitionIntervalInSeconds: repeat?.repetitionIntervalInSeconds ?? null,
+      receivedAt: ctx.now,
+      transactionId: ctx.transactionId,
+      sequenceNumber: input.sequenceNumber,
+    })
+    for (const id of cards) {
+      const card = this.cards.get(id) as Smartcard
+      card.screen = this.appendCapped(card.screen, shown)
+    }
+    return { ok: true, value: cards.length, message: `Message shown on ${cards.length} card(s).` }
+  }
+
+  /** DisplayFingerprint: a fingerprint is scheduled on each card's screen. */
+  displayFingerprint(ctx: OperationContext, input: FingerprintInput): Outcome<number> {
+    const cards = unique(input.caClientIds)
+    const problem = this.checkFingerprint(input) ?? this.checkCards(ctx, cards)
+    if (problem) {
+      return fail(problem)
+    }
+    const fingerprint: Fingerprint = Object.freeze({
+      displayTime: input.displayTime ?? ctx.now,
+      durationInSeconds: input.durationInSeconds ?? DEFAULT_FINGERPRINT_DURATION_SECONDS,
+      positionX: input.positionX,
+      positionY: input.positionY,
+      height: input.height ?? DEFAULT_FINGERPRINT_HEIGHT,
+      slot: input.slot === 'B' ? 'B' : 'A',
+      receivedAt: ctx.now,
+      transactionId: ctx.transactionId,
+      sequenceNumber: input.sequenceNumber,
+    })
+    for (const id of cards) {
+      const card = this.cards.get(id) as Smartcard
+      card.fingerprints = this.appendCapped(card.fingerprints, fingerprint)
+    }
+    return {
+      ok: true,
+      value: cards.length,
+      message: `Fingerprint scheduled on ${cards.length} card(s).`,
+    }
+  }
+
+  private checkFingerprint(input: FingerprintInput): Problem | null {
+    const positive = (name: string, value: number | null): Problem | null =>
+      value !== null && value < 1 ? invalid(`${name} ${value} must be at least 1.`) : null
+    const notNegative = (name: string, value: number | null): Problem | null =>
+      value !== null && value < 0 ? invalid(`${name} ${value} must not be negative.`) : null
+    return (
+      positive('DurationInSeconds', input.durationInSeconds) ??
+      positive('Height', input.height) ??
+      notNegative('PositionX', input.positionX) ??
+      notNegative('PositionY', input.positionY) ??
+      (input.slot !== null && input.slot !== 'A' && input.slot !== 'B'
+        ? invalid(`Slot '${input.slot}' must be A or B.`)
+        : null)
+    )
+  }
+
+  /** UpdateCaPinToDefaultValue / UpdateCaPinToGivenValue (`pin` null means the default). */
+  updatePin(ctx: OperationContext, caClientId: string, pin: string | null): Outcome<string> {
+    const problem =
+      (pin !== null && !isPin(pin) ? invalid(`Pin must be exactly 4 digits.`) : null) ??
+      this.checkCard(ctx, caClientId, 'CaClientId')
+    if (problem) {
+      return fail(problem)
+    }
+    const card = this.cards.get(caClientId) as Smartcard
+    card.pin = pin ?? this.rules.defaultPin
+    return {
+      ok: true,
+      value: card.pin,
+      message: pin === null ? 'PIN reset to the default value.' : 'PIN updated.',
+    }
+  }
+
+  // ----- direct state changes (admin) ------------------------------------------------------
+
+  /** A card's whole state, or null when unknown. */
+  card(caClientId: string): CardView | null {
+    const card = this.cards.get(caClientId)
+    if (!card) {
+      return null
+    }
+    const pairing = card.pairingId === null ? undefined : this.pairings.get(card.pairingId)
+    return {
+      caClientId: card.caClientId,
+      sms: card.sms,
+      pin: card.pin,
+      subscriptions: card.products.map((p) => ({ ...p })),
+      pairing: pairing
+        ? {
+            caClientIds: [...pairing.caClientIds],
+            pairingModuleIds: [...pairing.pairingModuleIds],
+            distributor: pairing.distributor,
+          }
+        : null,
+      inbox: [...card.inbox],
+      screen: [...card.screen],
+      fingerprints: [...card.fingerprints],
+    }
+  }
+
+  /** A pairing module and the id of its pairing, or null when unknown. */
+  pairingModule(pairingModuleId: string): PairingModule | null {
+    const stb = this.modules.get(pairingModuleId)
+    return stb ? { ...stb } : null
+  }
+
+  /** Every product of the catalogue. */
+  catalogue(): readonly Product[] {
+    return [...this.products.values()].map((p) => ({ ...p }))
+  }
+
+  /** Ids of known cards, in registration order, with paging. */
+  cardIds(offset: number, limit: number): { total: number; ids: string[] } {
+    const ids: string[] = []
+    let index = 0
+    for (const id of this.cards.keys()) {
+      if (index >= offset + limit) {
+        break
+      }
+      if (index >= offset) {
+        ids.push(id)
+      }
+      index++
+    }
+    return { total: this.cards.size, ids }
+  }
+
+  /** Removes a product from a card outside the SOAP flow (to make a CRM and the CA drift apart). */
+  forceRemoveProduct(caClientId: string, productId: string): boolean {
+    const card = this.cards.get(caClientId)
+    const index = card ? card.products.findIndex((p) => p.productId === productId) : -1
+    if (!card || index < 0) {
+      return false
+    }
+    card.products.splice(index, 1)
+    return true
+  }
+
+  /** Activates a product on a card outside the SOAP flow; the product must be in the catalogue. */
+  forceAddProduct(caClientId: string, product: ActiveProduct): Outcome<ActiveProduct> {
+    const card = this.cards.get(caClientId)
+    if (!card) {
+      return fail({ code: 'CLIENT_NOT_FOUND', message: `Card '${caClientId}' is not known.` })
+    }
+    if (!this.products.has(product.productId)) {
+      return fail({
+        code: 'PRODUCT_NOT_FOUND',
+        message: `Product '${product.productId}' is not in the catalogue.`,
+      })
+    }
+    const index = card.products.findIndex((p) => p.productId === product.productId)
+    if (index >= 0) {
+      card.products[index] = { ...product }
+    } else {
+      card.products.push({ ...product })
+    }
+    return { ok: true, value: { ...product }, message: 'Product set.' }
+  }
+
+  /** Cancels the pairing a card belongs to, outside the SOAP flow. */
+  forceUnpair(caClientId: string): boolean {
+    const card = this.cards.get(caClientId)
+    if (!card || card.pairingId === null) {
+      return false
+    }
+    this.releaseDevice(card, 'whole')
+    return true
+  }
+
+  // ----- persistence -----------------------------------------------------------------------
+
+  /** The whole state as plain JSON. */
+  toSnapshot(): ModelSnapshot {
+    return {
+      cards: [...this.cards.values()],
+      pairingModules: [...this.modules.values()],
+      products: [...this.products.values()],
+      pairings: [...this.pairings.values()],
+      nextPairingNumber: this.nextPairingNumber,
+    }
+  }
+
+  /** Replaces the whole state with a snapshot taken by {@link toSnapshot}. */
+  loadSnapshot(snapshot: ModelSnapshot): void {
+    this.cards = new Map(snapshot.cards.map((c) => [c.caClientId, { ...c }]))
+    this.modules = new Map(snapshot.pairingModules.map((m) => [m.pairingModuleId, { ...m }]))
+    this.products = new Map(snapshot.products.map((p) => [p.productId, { ...p }]))
+    this.pairings = new Map(snapshot.pairings.map((p) => [p.id, { ...p }]))
+    this.nextPairingNumber = snapshot.nextPairingNumber
+  }
+
+  /** Forgets everything; with `keepInventory`, cards, STBs and products stay but lose their state. */
+  reset(keepInventory: boolean): void {
+    this.pairings.clear()
+    this.nextPairingNumber = 1
+    if (!keepInventory) {
+      this.cards.clear()
+      this.modules.clear()
+      this.products.clear()
+      return
+    }
+    for (const [id, card] of this.cards) {
+      this.cards.set(id, this.newCard(id, card.sms))
+    }
+    for (const stb of this.modules.values()) {
+      stb.pairingId = null
+    }
+  }
+
+  // ----- checks ----------------------------------------------------------------------------
+
+  private newCard(caClientId: string, sms: string): Smartcard {
+    return {
+      caClientId,
+      sms,
+      pin: this.rules.defaultPin,
+      products: [],
+      pairingId: null,
+      inbox: [],
+      screen: [],
+      fingerprints: [],
+    }
+  }
+
+  private appendCapped<T>(list: T[], entry: T): T[] {
+    const max = this.rules.maxMessagesPerCard
+    if (list.length < max) {
+      list.push(entry)
+      return list
+    }
+    return [...list.slice(list.length - max + 1), entry]
+  }
+
+  private productIdRule(): string {
+    return this.rules.productIdFormat === 'digits'
+      ? 'must be 1 to 32 digits (strict digits-only profile)'
+      : 'must be 1 to 32 of A-Z, a-z, 0-9, _ and -'
+  }
+
+  private firstProblem<T>(
+    items: readonly T[],
+    label: string,
+    check: (item: T) => Problem | null,
+  ): Problem | null {
+    for (let index = 0; index < items.length; index++) {
+      const problem = check(items[index] as T)
+      if (problem) {
+        return { code: problem.code, message: `${label} ${index + 1}: ${problem.message}` }
+      }
+    }
+    return null
+  }
+
+  private checkCardCount(ids: readonly string[]): Problem | null {
+    const count = new Set(ids).size
+    const max = this.rules.maxCardsPerRequest
+    return count > max
+      ? invalid(
+          `The request names ${count} cards; at most ${max} are allowed in one request. Split it.`,
+        )
+      : null
+  }
+
+  private checkItemFormat(item: CancelSubscriptionItem): Problem | null {
+    if (!isCaClientId(item.caClientId)) {
+      return invalid(`CaClientId '${item.caClientId}' must be exactly 11 digits.`)
+    }
+    if (!isProductId(item.productId, this.rules.productIdFormat)) {
+      return invalid(`ProductId '${item.productId}' ${this.productIdRule()}.`)
+    }
+    if (item.distributor !== null && !isDistributor(item.distributor)) {
+      return invalid(`Distributor '${item.distributor}' must be 1 to 32 characters.`)
+    }
+    return null
+  }
+
+  private checkAddItemFormat(item: AddSubscriptionItem): Problem | null {
+    const problem = this.checkItemFormat(item)
+    if (problem) {
+      return problem
+    }
+    if (item.startDate !== null && item.endDate !== null && item.endDate < item.startDate) {
+      return invalid(`EndDate ${item.endDate} is before StartDate ${item.startDate}.`)
+    }
+    return null
+  }
+
+  private checkItemExists(ctx: OperationContext, item: CancelSubscriptionItem): Problem | null {
+    const cardProblem = this.checkCard(ctx, item.caClientId, 'CaClientId')
+    if (cardProblem) {
+      return cardProblem
+    }
+    return this.products.has(item.productId)
+      ? null
+      : {
+          code: 'PRODUCT_NOT_FOUND',
+          message: `ProductId '${item.productId}' is not in the CA product catalogue.`,
+        }
+  }
+
+  /** Format, existence and ownership of one card. */
+  private checkCard(ctx: OperationContext, caClientId: string, label: string): Problem | null {
+    if (!isCaClientId(caClientId)) {
+      return invalid(`${label} '${caClientId}' must be exactly 11 digits.`)
+    }
+    const card = this.cards.get(caClientId)
+    if (!card) {
+      return {
+        code: 'CLIENT_NOT_FOUND',
+        message: `${label} '${caClientId}' is not known to the CA system.`,
+      }
+    }
+    if (card.sms !== ctx.user) {
+      return {
+        code: 'CLIENT_NOT_MANAGED_BY_SMS',
+        message: `${label} '${caClientId}' is managed by another SMS, not by '${ctx.user}'.`,
+      }
+    }
+    return null
+  }
+
+  /** All formats first, then existence and ownership, so the error reported is the most basic one. */
+  private checkCards(ctx: OperationContext, ids: readonly string[]): Problem | null {
+    const count = this.checkCardCount(ids)
+    if (count) {
+      return count
+    }
+    for (const id of ids) {
+      if (!isCaClientId(id)) {
+        return invalid(`CaClientId '${id}' must be exactly 11 digits.`)
+      }
+    }
+    for (const id of ids) {
+      const problem = this.checkCard(ctx, id, 'CaClientId')
+      if (problem) {
+        return problem
+      }
+    }
+    return null
+  }
+
+  private checkCardsAndModules(
+    ctx: OperationContext,
+    cards: readonly string[],
+    stbs: readonly string[],
+  ): Problem | null {
+    for (const id of stbs) {
+      if (!isPairingModuleId(id)) {
+        return invalid(`PairingModuleId '${id}' must be 1 to 20 digits.`)
+      }
+    }
+    const cardProblem = this.checkCards(ctx, cards)
+    if (cardProblem) {
+      return cardProblem
+    }
+    for (const id of stbs) {
+      if (!this.modules.has(id)) {
+        return {
+          code: 'PAIRING_MODULE_NOT_FOUND',
+          message: `PairingModuleId '${id}' is not known to the CA system.`,
+        }
+      }
+    }
+    return null
+  }
+
+  private checkMessage(message: string, max: number): Problem | null {
+    const length = messageLength(message, this.rules.messageLengthUnit)
+    const unit = this.rules.messageLengthUnit === 'utf8-bytes' ? 'UTF-8 bytes' : 'characters'
+    if (length < 1) {
+      return invalid('Message must not be empty.')
+    }
+    return length > max
+      ? invalid(`Message is ${length} ${unit} long; at most ${max} are allowed.`)
+      : null
+  }
+}
+
+function unique(ids: readonly string[]): string[] {
+  return [...new Set(ids)]
+}
+
+function removeItem(list: string[], value: string): void {
+  const index = list.indexOf(value)
+  if (index >= 0) {
+    list.splice(index, 1)
+  }
+}

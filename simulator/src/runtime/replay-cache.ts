@@ -1,0 +1,70 @@
+import { createHash } from 'node:crypto'
+import type { OperationName } from '../contract/schema.js'
+import type { ReadObject } from '../soap/request-reader.js'
+
+/** The first answer to a write, kept so that a repeat of it can be answered the same way. */
+export interface ReplayRecord {
+  readonly key: string
+  readonly hash: string
+  readonly transactionId: string
+  readonly message: string
+}
+
+/**
+ * SequenceNumber replay detection. A write that repeats the user, operation, SequenceNumber and
+ * payload of the last successful write with that SequenceNumber is a replay. Only successful writes
+ * are kept: a failed write changed nothing, so running it again is harmless.
+ */
+export class ReplayCache {
+  private records = new Map<string, ReplayRecord>()
+
+  private readonly limit: number
+
+  constructor(limit: number) {
+    this.limit = limit
+  }
+
+  /** The key and payload hash of a write, or null when it carries no SequenceNumber. */
+  static identify(
+    user: string,
+    operation: OperationName,
+    request: ReadObject,
+  ): { key: string; hash: string } | null {
+    const sequence = request.SequenceNumber
+    if (sequence === undefined) {
+      return null
+    }
+    const { SequenceNumber: _omitted, ...payload } = request
+    const hash = createHash('sha1').update(JSON.stringify(payload)).digest('base64')
+    return { key: `${user}\u0000${operation}\u0000${String(Number(sequence))}`, hash }
+  }
+
+  /** The earlier answer when this write is a replay, else undefined. */
+  find(identity: { key: string; hash: string }): ReplayRecord | undefined {
+    const record = this.records.get(identity.key)
+    return record?.hash === identity.hash ? record : undefined
+  }
+
+  remember(record: ReplayRecord): void {
+    this.records.delete(record.key)
+    this.records.set(record.key, record)
+    if (this.records.size > this.limit) {
+      const oldest = this.records.keys().next().value
+      if (oldest !== undefined) {
+        this.records.delete(oldest)
+      }
+    }
+  }
+
+  clear(): void {
+    this.records.clear()
+  }
+
+  toSnapshot(): ReplayRecord[] {
+    return [...this.records.values()]
+  }
+
+  loadSnapshot(records: readonly ReplayRecord[]): void {
+    this.records = new Map(records.map((r) => [r.key, r]))
+  }
+}

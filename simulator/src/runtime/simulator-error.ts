@@ -1,0 +1,23 @@
+/** Stable codes of the simulator's own errors (start-up, store, admin API). */
+export type SimulatorErrorCode =
+  | 'STORE_UNREADABLE'
+  | 'INVALID_OPTION'
+  | 'INVALID_INVENTORY'
+  | 'INVALID_REQUEST'
+  | 'NOT_FOUND'
+  | 'LISTEN_FAILED'
+
+/** An error of the simulator itself, with a stable code and a message that says what to do. */
+export class SimulatorError extends Error {
+  override readonly name = 'SimulatorError'
+  readonly code: SimulatorErrorCode
+
+  constructor(code: SimulatorErrorCode, message: string, options: { cause?: unknown } = {}) {
+    super(message, options)
+    this.code = code
+  }
+
+  toJSON(): { code: SimulatorErrorCode; message: string } {
+    return { code: this.code, message: this.message }
+  }
+}

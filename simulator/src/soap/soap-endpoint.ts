@@ -1,0 +1,468 @@
+import type { IncomingMessage, ServerResponse } from 'node:http'
+import { performance } from 'node:perf_hooks'
+import type { Logger } from 'pino'
+import {
+  SERVICE_BASE_PATH,
+  SERVICE_NAMES,
+  SOAP11_ENV,
+  SOAP12_ENV,
+  serviceNamespace,
+  type ServiceName,
+  type SoapVersion,
+} from '../contract/namespaces.js'
+import { OPERATION_BY_NAME, isOperationName, type OperationSpec } from '../contract/schema.js'
+import { generateWsdl } from '../contract/wsdl.js'
+import type { CaModel } from '../model/ca-model.js'
+import type { FaultInjector, FaultRule } from '../runtime/fault-injector.js'
+import type { Journal, JournalEntry } from '../runtime/journal.js'
+import { ReplayCache } from '../runtime/replay-cache.js'
+import { OPERATION_HANDLERS, cardCount, type OperationResult } from './operations.js'
+import { SchemaViolation, readChildren, type ReadObject } from './request-reader.js'
+import { readXml, type XmlElement, type XmlLimits } from './xml-input.js'
+import {
+  envelope,
+  escapeXml,
+  faultEnvelope,
+  soapContentType,
+  writeElements,
+  type FaultCode,
+} from './xml-output.js'
+
+/** What the SOAP endpoints need from the simulator around them. */
+export interface SoapEndpointDeps {
+  readonly model: CaModel
+  readonly journal: Journal
+  readonly replays: ReplayCache
+  readonly faults: FaultInjector
+  readonly users: ReadonlyMap<string, string>
+  readonly disabledOperations: ReadonlySet<string>
+  readonly bodyLimitBytes: number
+  readonly xmlLimits: XmlLimits
+  readonly now: () => Date
+  readonly newTransactionId: () => string
+  /** Resolves once the state changed by a write is stored. */
+  readonly persist: () => Promise<void>
+  readonly logger: Logger
+}
+
+interface Call {
+  readonly started: number
+  readonly service: ServiceName
+  user: string | null
+  operation: string | null
+  request: ReadObject | null
+  version: SoapVersion
+}
+
+interface Answer {
+  readonly httpStatus: number
+  readonly body: string
+  readonly statusCode: string
+  readonly transactionId: string | null
+  readonly message: string | null
+  readonly replay?: boolean
+  readonly contentType?: string
+  readonly headers?: Record<string, string>
+}
+
+const SERVICE_BY_PATH = new Map(SERVICE_NAMES.map((s) => [`${SERVICE_BASE_PATH}${s}`, s]))
+/** "Couldn't parse stream." is what the real server answered to an unreadable body (conax-domain.md 1.1). */
+const UNPARSEABLE = "Couldn't parse stream."
+
+/** The SOAP service a request path names, or null. A trailing slash is tolerated. */
+export function serviceForPath(pathname: string): ServiceName | null {
+  const trimmed = pathname.length > 1 && pathname.endsWith('/') ? pathname.slice(0, -1) : pathname
+  return SERVICE_BY_PATH.get(trimmed) ?? null
+}
+
+/**
+ * The SOAP hot path: a plain `node:http` handler (no express, no node-soap) that authenticates,
+ * reads within limits, parses, dispatches, journals and answers exactly as the contract says.
+ */
+export function createSoapEndpoint(deps: SoapEndpointDeps) {
+  const wsdlCache = new Map<string, string>()
+
+  function finish(call: Call, res: ServerResponse, answer: Answer): void {
+    const durationMs = Math.round((performance.now() - call.started) * 1000) / 1000
+    const entry: Omit<JournalEntry, 'seq'> = {
+      at: deps.now().toISOString(),
+      user: call.user,
+      service: call.service,
+      operation: call.operation,
+      request: call.request,
+      statusCode: answer.statusCode,
+      transactionId: answer.transactionId,
+      durationMs,
+      httpStatus: answer.httpStatus,
+      replay: answer.replay ?? false,
+      message: answer.message,
+    }
+    deps.journal.append(entry)
+    if (deps.logger.isLevelEnabled('info')) {
+      deps.logger.info(
+        {
+          service: call.service,
+          operation: call.operation,
+          cards: call.request ? cardCount(call.request) : 0,
+          status: answer.statusCode,
+          httpStatus: answer.httpStatus,
+          durationMs,
+          user: call.user,
+          transactionId: answer.transactionId,
+          ...(answer.replay ? { replay: true } : {}),
+        },
+        'soap call',
+      )
+    }
+    if (answer.statusCode === 'RESET') {
+      res.socket?.destroy()
+      return
+    }
+    const body = Buffer.from(answer.body, 'utf8')
+    res.writeHead(answer.httpStatus, {
+      'Content-Type': answer.contentType ?? soapContentType(call.version),
+      'Content-Length': body.length,
+      ...answer.headers,
+    })
+    res.end(body)
+  }
+
+  function fault(call: Call, code: FaultCode, reason: string, httpStatus = 500): Answer {
+    return {
+      httpStatus,
+      body: faultEnvelope(call.version, code, reason),
+      statusCode: `FAULT:${code}`,
+      transactionId: null,
+      message: reason,
+    }
+  }
+
+  function authenticate(req: IncomingMessage): string | null {
+    const header = req.headers.authorization
+    if (!header?.startsWith('Basic ')) {
+      return null
+    }
+    const decoded = Buffer.from(header.slice(6).trim(), 'base64').toString('utf8')
+    const colon = decoded.indexOf(':')
+    if (colon < 0) {
+      return null
+    }
+    const user = decoded.slice(0, colon)
+    return deps.users.get(user) === decoded.slice(colon + 1) ? user : null
+  }
+
+  function serveWsdl(req: IncomingMessage, res: ServerResponse, service: ServiceName): void {
+    const host = req.headers.host ?? 'localhost'
+    const key = `${service}@${host}`
+    let wsdl = wsdlCache.get(key)
+    if (wsdl === undefined) {
+      wsdl = generateWsdl(service, `http://${host}${SERVICE_BASE_PATH}${service}`)
+      wsdlCache.set(key, wsdl)
+    }
+    res.writeHead(200, {
+      'Content-Type': 'text/xml; charset=utf-8',
+      'Content-Length': Buffer.byteLength(wsdl),
+    })
+    res.end(wsdl)
+  }
+
+  function readBody(
+    req: IncomingMessage,
+    call: Call,
+    res: ServerResponse,
+    onBody: (body: Buffer) => void,
+  ): void {
+    const tooLarge = (): void => {
+      finish(call, res, {
+        httpStatus: 413,
+        body: `Request body exceeds the ${deps.bodyLimitBytes}-byte limit; nothing was parsed. Split the request.\n`,
+        statusCode: 'HTTP_413',
+        transactionId: null,
+        message: 'body over the size limit',
+        contentType: 'text/plain; charset=utf-8',
+        headers: { Connection: 'close' },
+      })
+    }
+    const declared = Number(req.headers['content-length'] ?? Number.NaN)
+    if (declared > deps.bodyLimitBytes) {
+      tooLarge()
+      req.resume()
+      return
+    }
+    const chunks: Buffer[] = []
+    let size = 0
+    let aborted = false
+    req.on('data', (chunk: Buffer) => {
+      if (aborted) {
+        return
+      }
+      size += chunk.length
+      if (size > deps.bodyLimitBytes) {
+        aborted = true
+        chunks.length = 0
+        tooLarge()
+        return
+      }
+      chunks.push(chunk)
+    })
+    req.on('end', () => {
+      if (!aborted) {
+        onBody(chunks.length === 1 ? (chunks[0] as Buffer) : Buffer.concat(chunks))
+      }
+    })
+    req.on('error', () => {
+      aborted = true
+    })
+  }
+
+  function locateOperation(
+    call: Call,
+    root: XmlElement,
+  ): { spec: OperationSpec; request: XmlElement } | Answer {
+    if (root.local !== 'Envelope' || (root.ns !== SOAP11_ENV && root.ns !== SOAP12_ENV)) {
+      return fault(
+        call,
+        'Client',
+        `The root element must be a SOAP 1.1 or 1.2 Envelope, not <${root.local}> in '${root.ns ?? ''}'.`,
+      )
+    }
+    call.version = root.ns === SOAP12_ENV ? '1.2' : '1.1'
+    const body = root.children.find((c) => c.local === 'Body' && c.ns === root.ns)
+    const payload = body?.children ?? []
+    const first = payload[0]
+    if (!body || payload.length !== 1 || !first) {
+      return fault(call, 'Client', 'The SOAP Body must hold exactly one operation element.')
+    }
+    const namespace = serviceNamespace(call.service)
+    const spec = isOperationName(first.local) ? OPERATION_BY_NAME.get(first.local) : undefined
+    if (!spec || spec.service !== call.service) {
+      const elsewhere = spec ? ` It is served at ${SERVICE_BASE_PATH}${spec.service}.` : ''
+      return fault(
+        call,
+        'Client',
+        `${first.local} is not an operation of the ${call.service} service.${elsewhere}`,
+      )
+    }
+    call.operation = spec.name
+    if (first.ns !== namespace) {
+      return fault(
+        call,
+        'Client',
+        `${spec.name} must be in namespace '${namespace}', not '${first.ns ?? ''}'.`,
+      )
+    }
+    const wrapper = `${spec.name}Request`
+    const requests = first.children.filter(
+      (c) => c.local === wrapper && (c.ns === null || c.ns === namespace),
+    )
+    const request = requests[0]
+    if (requests.length !== 1 || first.children.length !== 1 || !request) {
+      return fault(call, 'Client', `${spec.name} must hold exactly one ${wrapper} element.`)
+    }
+    return { spec, request }
+  }
+
+  function checkSoapAction(req: IncomingMessage, call: Call, operation: string): Answer | null {
+    const header = req.headers.soapaction
+    const fromHeader = typeof header === 'string' ? header : undefined
+    const fromType = /;\s*action\s*=\s*"?([^";]*)"?/i.exec(req.headers['content-type'] ?? '')?.[1]
+    const action = (fromHeader ?? fromType ?? '').replace(/^"|"$/g, '').trim()
+    if (action === '') {
+      return null
+    }
+    const last = action.split(/[/#:]/).pop()
+    return last === operation
+      ? null
+      : fault(
+          call,
+          'Client',
+          `SOAPAction '${action}' does not match the body's operation ${operation}.`,
+        )
+  }
+
+  function statusAnswer(
+    call: Call,
+    spec: OperationSpec,
+    result: OperationResult,
+    transactionId: string,
+  ): Answer {
+    const ns = serviceNamespace(spec.service)
+    const status = `<TransactionStatus><StatusCode>${result.statusCode}</StatusCode><TransactionId>${transactionId}</TransactionId><Message>${escapeXml(result.message)}</Message></TransactionStatus>`
+    const body = `<ns2:${spec.name}Response xmlns:ns2="${ns}">${status}${writeElements(spec.response, result.payload)}</ns2:${spec.name}Response>`
+    return {
+      httpStatus: 200,
+      body: envelope(call.version, body),
+      statusCode: result.statusCode,
+      transactionId,
+      message: result.message,
+    }
+  }
+
+  async function injected(
+    call: Call,
+    spec: OperationSpec,
+    rule: FaultRule,
+  ): Promise<Answer | null> {
+    switch (rule.kind) {
+      case 'DELAY':
+        await new Promise((resolve) => setTimeout(resolve, rule.delayMs))
+        return null
+      case 'SYSTEM_ERROR':
+        return statusAnswer(
+          call,
+          spec,
+          { statusCode: 'SYSTEM_ERROR', message: rule.message, payload: {} },
+          deps.newTransactionId(),
+        )
+      case 'SOAP_FAULT':
+        return fault(call, 'Server', rule.message)
+      case 'HTTP_STATUS':
+        return {
+          httpStatus: rule.httpStatus,
+          body: `${rule.message}\n`,
+          statusCode: `HTTP_${rule.httpStatus}`,
+          transactionId: null,
+          message: rule.message,
+          contentType: 'text/plain; charset=utf-8',
+        }
+      case 'RESET':
+        return {
+          httpStatus: 0,
+          body: '',
+          statusCode: 'RESET',
+          transactionId: null,
+          message: rule.message,
+        }
+    }
+  }
+
+  async function execute(call: Call, spec: OperationSpec, request: ReadObject): Promise<Answer> {
+    if (deps.disabledOperations.has(spec.name)) {
+      const message = `${spec.name} is switched off in this simulator's profile.`
+      return statusAnswer(
+        call,
+        spec,
+        { statusCode: 'FEATURE_NOT_AVAILABLE', message, payload: {} },
+        deps.newTransactionId(),
+      )
+    }
+    const rule = deps.faults.take(call.service, spec.name)
+    if (rule) {
+      const answer = await injected(call, spec, rule)
+      if (answer) {
+        return answer
+      }
+    }
+    const identity =
+      spec.write && call.user ? ReplayCache.identify(call.user, spec.name, request) : null
+    const earlier = identity ? deps.replays.find(identity) : undefined
+    if (earlier) {
+      const replay = statusAnswer(
+        call,
+        spec,
+        { statusCode: 'OK', message: earlier.message, payload: {} },
+        earlier.transactionId,
+      )
+      return { ...replay, replay: true }
+    }
+    const transactionId = deps.newTransactionId()
+    let result: OperationResult
+    try {
+      const ctx = { user: call.user ?? '', now: deps.now().toISOString(), transactionId }
+      result = OPERATION_HANDLERS[spec.name](deps.model, ctx, request)
+    } catch (error) {
+      deps.logger.error({ err: error, operation: spec.name }, 'operation failed')
+      const message = `Internal simulator error in ${spec.name}: ${error instanceof Error ? error.message : String(error)}`
+      result = { statusCode: 'SYSTEM_ERROR', message, payload: {} }
+    }
+    if (spec.write && result.statusCode === 'OK') {
+      if (identity) {
+        deps.replays.remember({ ...identity, transactionId, message: result.message })
+      }
+      await deps.persist()
+    }
+    return statusAnswer(call, spec, result, transactionId)
+  }
+
+  async function dispatch(req: IncomingMessage, call: Call, body: Buffer): Promise<Answer> {
+    const parsed = readXml(body, req.headers['content-type'], deps.xmlLimits)
+    if (!parsed.ok) {
+      return parsed.kind === 'PARSE'
+        ? fault(call, 'Server', UNPARSEABLE)
+        : fault(call, 'Client', `Refused: ${parsed.reason}.`)
+    }
+    const located = locateOperation(call, parsed.root)
+    if ('httpStatus' in located) {
+      return located
+    }
+    const mismatch = checkSoapAction(req, call, located.spec.name)
+    if (mismatch) {
+      return mismatch
+    }
+    let request: ReadObject
+    try {
+      request = readChildren(
+        located.request,
+        located.spec.request,
+        serviceNamespace(call.service),
+        `${located.spec.name}Request`,
+      )
+    } catch (error) {
+      if (error instanceof SchemaViolation) {
+        return fault(call, 'Client', `Schema violation: ${error.message}`)
+      }
+      throw error
+    }
+    call.request = request
+    return execute(call, located.spec, request)
+  }
+
+  /** Handles one request to a SOAP service path. */
+  return function handle(
+    req: IncomingMessage,
+    res: ServerResponse,
+    service: ServiceName,
+    query: string,
+  ): void {
+    const call: Call = {
+      started: performance.now(),
+      service,
+      user: null,
+      operation: null,
+      request: null,
+      version: (req.headers['content-type'] ?? '').includes('application/soap+xml') ? '1.2' : '1.1',
+    }
+    if (req.method === 'GET' && /^wsdl$/i.test(query)) {
+      serveWsdl(req, res, service)
+      return
+    }
+    if (req.method !== 'POST') {
+      res.writeHead(405, { Allow: 'POST', 'Content-Type': 'text/plain; charset=utf-8' })
+      res.end(`POST SOAP requests here; GET ${SERVICE_BASE_PATH}${service}?wsdl for the WSDL.\n`)
+      return
+    }
+    call.user = authenticate(req)
+    if (call.user === null) {
+      req.resume()
+      finish(call, res, {
+        httpStatus: 401,
+        body: 'Missing or wrong HTTP Basic credentials.\n',
+        statusCode: 'HTTP_401',
+        transactionId: null,
+        message: 'unauthorised',
+        contentType: 'text/plain; charset=utf-8',
+        headers: { 'WWW-Authenticate': 'Basic realm="Conax Contego simulator", charset="UTF-8"' },
+      })
+      return
+    }
+    readBody(req, call, res, (body) => {
+      dispatch(req, call, body).then(
+        (answer) => finish(call, res, answer),
+        (error: unknown) => {
+          deps.logger.error({ err: error }, 'soap dispatch failed')
+          finish(call, res, fault(call, 'Server', 'Internal simulator error; nothing was changed.'))
+        },
+      )
+    })
+  }
+}
