@@ -272,14 +272,12 @@ export function createAdminRouter(deps: AdminDeps): express.Router {
       res.status(status).json({ error: { code: 'INVALID_REQUEST', message } })
       return
     }
-    res
-      .status(500)
-      .json({
-        error: {
-          code: 'INTERNAL',
-          message: `Internal simulator error: ${error instanceof Error ? error.message : String(error)}`,
-        },
-      })
+    res.status(500).json({
+      error: {
+        code: 'INTERNAL',
+        message: `Internal simulator error: ${error instanceof Error ? error.message : String(error)}`,
+      },
+    })
   })
 
   return router

@@ -213,8 +213,8 @@ export async function runCli(argv: readonly string[]): Promise<number> {
   try {
     cli = command.parse(argv).opts<CliOptions>()
   } catch (error) {
-    const exitCode = (error as { exitCode?: number }).exitCode
-    return exitCode ?? 2
+    const code = (error as { code?: string }).code
+    return code === 'commander.helpDisplayed' || code === 'commander.version' ? 0 : 2
   }
   try {
     const sim = await startSimulator(toSimulatorOptions(cli))

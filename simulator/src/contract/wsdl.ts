@@ -155,8 +155,7 @@ ${common.map(complexTypeXml).join('\n')}
     <xs:schema targetNamespace="${tns}" elementFormDefault="unqualified"
         xmlns:ct="${COMMON_TYPES_NS}" xmlns:tns="${tns}">
       <xs:import namespace="${COMMON_TYPES_NS}"/>
-${local.map(complexTypeXml).join('\n')}
-${ops.map(operationElementsXml).join('\n')}
+${[...local.map(complexTypeXml), ...ops.map(operationElementsXml)].join('\n')}
     </xs:schema>
   </wsdl:types>
 ${messages}

@@ -103,15 +103,16 @@ export class WriteCoalescer {
   }
 
   request(): Promise<void> {
-    if (!this.waiting) {
-      let resolve!: () => void
-      const promise = new Promise<void>((r) => (resolve = r))
-      this.waiting = { promise, resolve }
-      if (!this.running) {
-        this.start()
-      }
+    if (this.waiting) {
+      return this.waiting.promise
     }
-    return this.waiting.promise
+    let resolve!: () => void
+    const promise = new Promise<void>((r) => (resolve = r))
+    this.waiting = { promise, resolve }
+    if (!this.running) {
+      this.start()
+    }
+    return promise
   }
 
   /** Resolves when nothing is being written or waiting to be written. */

@@ -1,0 +1,439 @@
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import request from 'supertest'
+import { afterEach, beforeEach, describe, expect, it, onTestFinished } from 'vitest'
+import { startSimulator, type Simulator } from './create-simulator.js'
+import {
+  CARD_A,
+  CARD_B,
+  STB_1,
+  TEST_INVENTORY,
+  callSoap,
+  postSoap,
+  requestEnvelope,
+  startTestSimulator,
+} from './test-support/soap.js'
+
+const addGfa1 = (card = CARD_A, sequence?: number): Record<string, unknown> => ({
+  Subscriptions: { Subscription: [{ CaClientId: card, ProductId: 'GFA1', Distributor: 'Main' }] },
+  ...(sequence === undefined ? {} : { SequenceNumber: sequence }),
+})
+
+function tempFile(name: string): string {
+  const dir = mkdtempSync(join(tmpdir(), 'conax-sim-'))
+  onTestFinished(() => rmSync(dir, { recursive: true, force: true }))
+  return join(dir, name)
+}
+
+describe('HTTP surface', () => {
+  let sim: Simulator
+  beforeEach(async () => {
+    sim = await startTestSimulator()
+  })
+  afterEach(async () => {
+    await sim.close()
+  })
+
+  it('activates a product over SOAP and shows it in the admin card view', async () => {
+    const answer = await callSoap(sim, 'subscription', 'AddSubscriptions', addGfa1())
+    expect(answer.status).toBe(200)
+    expect(answer.statusCode).toBe('OK')
+    const card = await request(sim.url).get(`/admin/cards/${CARD_A}`).expect(200)
+    expect(card.body).toMatchObject({
+      caClientId: CARD_A,
+      pin: '1234',
+      subscriptions: [{ productId: 'GFA1', distributor: 'Main' }],
+      pairing: null,
+      inbox: [],
+      screen: [],
+      fingerprints: [],
+    })
+  })
+
+  it('refuses missing and wrong credentials with 401 and WWW-Authenticate, changing nothing', async () => {
+    for (const auth of [null, 'sms:wrong', 'nobody:sms', 'not-basic']) {
+      const answer = await callSoap(sim, 'subscription', 'AddSubscriptions', addGfa1(), { auth })
+      expect(answer.status).toBe(401)
+    }
+    const res = await request(sim.url)
+      .post('/ca-server/webservices/caclient/subscription')
+      .send('x')
+    expect(res.headers['www-authenticate']).toMatch(/^Basic /)
+    expect(sim.model.card(CARD_A)?.subscriptions).toEqual([])
+    expect(sim.journal.list().map((e) => e.statusCode)).toContain('HTTP_401')
+  })
+
+  it('accepts several configured users', async () => {
+    const answer = await callSoap(
+      sim,
+      'ca-pin',
+      'UpdateCaPinToDefaultValue',
+      { CaClientId: '09999999999' },
+      {
+        auth: 'other:other',
+      },
+    )
+    expect(answer.statusCode).toBe('OK')
+  })
+
+  it('accepts a SOAPAction naming the operation and refuses one naming another', async () => {
+    const ns = 'http://www.conax.com/cas/xsd/subscription/v1'
+    const ok = await callSoap(sim, 'subscription', 'AddSubscriptions', addGfa1(), {
+      soapAction: `"${ns}/AddSubscriptions"`,
+    })
+    expect(ok.statusCode).toBe('OK')
+    const empty = await callSoap(sim, 'subscription', 'AddSubscriptions', addGfa1(), {
+      soapAction: '""',
+    })
+    expect(empty.statusCode).toBe('OK')
+    const wrong = await callSoap(sim, 'subscription', 'AddSubscriptions', addGfa1(CARD_B), {
+      soapAction: 'CancelSubscriptions',
+    })
+    expect(wrong.status).toBe(500)
+    expect(wrong.fault).toEqual({
+      code: 'soap:Client',
+      reason: expect.stringContaining('does not match') as string,
+    })
+    expect(sim.model.card(CARD_B)?.subscriptions).toEqual([])
+  })
+
+  it('serves each WSDL on GET ?wsdl and refuses other methods with 405', async () => {
+    const wsdl = await request(sim.url)
+      .get('/ca-server/webservices/caclient/ca-pin?wsdl')
+      .expect(200)
+    expect(wsdl.headers['content-type']).toMatch(/text\/xml/)
+    expect(wsdl.text).toContain('UpdateCaPinToGivenValue')
+    await request(sim.url).get('/ca-server/webservices/caclient/ca-pin').expect(405)
+    await request(sim.url).put('/ca-server/webservices/caclient/ca-pin').expect(405)
+  })
+
+  it('answers unknown paths with a JSON error naming the route', async () => {
+    const res = await request(sim.url).get('/ca-server/webservices/caclient/nothing').expect(404)
+    expect(res.body).toEqual({
+      error: { code: 'NOT_FOUND', message: expect.stringContaining('/ca-server') as string },
+    })
+  })
+
+  it('is healthy once started', async () => {
+    await request(sim.url).get('/healthz').expect(200, { status: 'ok' })
+  })
+})
+
+describe('hostile input', () => {
+  let sim: Simulator
+  beforeEach(async () => {
+    sim = await startTestSimulator({
+      bodyLimitBytes: 64 * 1024,
+      xmlLimits: { maxDepth: 20, maxElements: 2000 },
+    })
+  })
+  afterEach(async () => {
+    await sim.close()
+  })
+
+  const assertNothingChanged = async (): Promise<void> => {
+    expect(sim.model.card(CARD_A)?.subscriptions).toEqual([])
+    const next = await callSoap(sim, 'ca-pin', 'UpdateCaPinToDefaultValue', { CaClientId: CARD_A })
+    expect(next.statusCode).toBe('OK')
+  }
+
+  it("answers malformed XML with the Couldn't parse stream fault", async () => {
+    for (const body of ['<s:Envelope', 'not xml at all', '<a><b></a>', '', '<a>&bogus;</a>']) {
+      const answer = await postSoap(sim, 'subscription', body)
+      expect(answer.status).toBe(500)
+      expect(answer.fault).toEqual({ code: 'soap:Server', reason: "Couldn't parse stream." })
+    }
+    await assertNothingChanged()
+  })
+
+  it('refuses a body that is not valid text in its character set', async () => {
+    const bytes = Buffer.concat([
+      Buffer.from('<a>'),
+      Buffer.from([0xff, 0xfe, 0xfd]),
+      Buffer.from('</a>'),
+    ])
+    const answer = await postSoap(sim, 'subscription', bytes)
+    expect(answer.fault?.reason).toBe("Couldn't parse stream.")
+  })
+
+  it('refuses DOCTYPE and entity declarations without expanding or fetching anything', async () => {
+    const inner = requestEnvelope('subscription', 'AddSubscriptions', addGfa1()).replace(
+      /^<\?xml[^>]*>/,
+      '',
+    )
+    const attacks = [
+      `<!DOCTYPE lolz [<!ENTITY lol "lol"><!ENTITY lol2 "&lol;&lol;&lol;&lol;&lol;&lol;&lol;&lol;&lol;&lol;">]>${inner.replace('GFA1', '&lol2;')}`,
+      `<!DOCTYPE foo [<!ENTITY xxe SYSTEM "file:///etc/passwd">]>${inner.replace('Main', '&xxe;')}`,
+      `<!DOCTYPE foo SYSTEM "http://127.0.0.1:9/evil.dtd">${inner}`,
+    ]
+    for (const body of attacks) {
+      const answer = await postSoap(sim, 'subscription', body)
+      expect(answer.status).toBe(500)
+      expect(answer.fault?.code).toBe('soap:Client')
+      expect(answer.fault?.reason).toMatch(/DOCTYPE/)
+      expect(answer.body).not.toContain('root:')
+    }
+    await assertNothingChanged()
+  })
+
+  it('answers a body over the size limit with 413 before parsing', async () => {
+    const huge = requestEnvelope('subscription', 'AddSubscriptions', addGfa1()).replace(
+      'Main',
+      'x'.repeat(70 * 1024),
+    )
+    const answer = await postSoap(sim, 'subscription', huge)
+    expect(answer.status).toBe(413)
+    const chunked = await fetch(sim.serviceUrl('subscription'), {
+      method: 'POST',
+      headers: {
+        Authorization: `Basic ${Buffer.from('sms:sms').toString('base64')}`,
+        'Content-Type': 'text/xml',
+      },
+      body: new Blob([huge]).stream(),
+      duplex: 'half',
+    })
+    expect(chunked.status).toBe(413)
+    await assertNothingChanged()
+  })
+
+  it('refuses deep nesting and huge element counts with a Client fault', async () => {
+    const deep = `<s:Envelope xmlns:s="http://schemas.xmlsoap.org/soap/envelope/"><s:Body>${'<a>'.repeat(5000)}${'</a>'.repeat(5000)}</s:Body></s:Envelope>`
+    const wide = `<s:Envelope xmlns:s="http://schemas.xmlsoap.org/soap/envelope/"><s:Body><x>${'<a/>'.repeat(5000)}</x></s:Body></s:Envelope>`
+    for (const body of [deep, wide]) {
+      const answer = await postSoap(sim, 'subscription', body)
+      expect(answer.status).toBe(500)
+      expect(answer.fault?.code).toBe('soap:Client')
+      expect(answer.fault?.reason).toMatch(/nested deeper|more than 2000 elements/)
+    }
+    await assertNothingChanged()
+  })
+
+  it('answers a well-formed non-SOAP document and an unknown operation with Client faults', async () => {
+    const notSoap = await postSoap(sim, 'subscription', '<hello/>')
+    expect(notSoap.fault?.code).toBe('soap:Client')
+    const unknown = await callSoap(sim, 'subscription', 'DeleteEverything', { CaClientId: CARD_A })
+    expect(unknown.fault).toEqual({
+      code: 'soap:Client',
+      reason: 'DeleteEverything is not an operation of the subscription service.',
+    })
+    await assertNothingChanged()
+  })
+
+  it('keeps serving after a burst of garbage on concurrent connections', async () => {
+    const garbage = Array.from({ length: 50 }, (_, i) =>
+      postSoap(sim, 'pairing', Buffer.from(`<${'x'.repeat(i)}`)),
+    )
+    const answers = await Promise.all(garbage)
+    expect(new Set(answers.map((a) => a.status))).toEqual(new Set([500]))
+    await assertNothingChanged()
+  })
+})
+
+describe('replays', () => {
+  it('answers a repeated write with the first TransactionId and applies it once', async () => {
+    const sim = await startTestSimulator()
+    onTestFinished(() => sim.close())
+    const first = await callSoap(sim, 'user-text-messaging', 'SendMailMessageToClients', {
+      CaClientIds: { CaClientId: [CARD_A] },
+      Message: 'hello',
+      SequenceNumber: 11,
+    })
+    const again = await callSoap(sim, 'user-text-messaging', 'SendMailMessageToClients', {
+      CaClientIds: { CaClientId: [CARD_A] },
+      Message: 'hello',
+      SequenceNumber: 11,
+    })
+    expect(again.transactionId).toBe(first.transactionId)
+    expect(sim.model.card(CARD_A)?.inbox).toHaveLength(1)
+    expect(sim.journal.list().map((e) => e.replay)).toEqual([false, true])
+  })
+})
+
+describe('persistence', () => {
+  it('keeps state, journal and replay records across a restart on the same file', async () => {
+    const file = tempFile('store.json')
+    const first = await startSimulator({ dataFile: file, inventory: TEST_INVENTORY })
+    const added = await callSoap(first, 'subscription', 'AddSubscriptions', addGfa1(CARD_A, 42))
+    await callSoap(first, 'pairing', 'CreatePairing', {
+      CaClientIds: { CaClientId: [CARD_A] },
+      PairingModuleIds: { PairingModuleId: [STB_1] },
+    })
+    await first.close()
+
+    const second = await startSimulator({ dataFile: file })
+    onTestFinished(() => second.close())
+    expect(second.model.card(CARD_A)).toMatchObject({
+      subscriptions: [{ productId: 'GFA1' }],
+      pairing: { caClientIds: [CARD_A], pairingModuleIds: [STB_1] },
+    })
+    expect(second.journal.list().map((e) => e.operation)).toEqual([
+      'AddSubscriptions',
+      'CreatePairing',
+    ])
+    const replay = await callSoap(second, 'subscription', 'AddSubscriptions', addGfa1(CARD_A, 42))
+    expect(replay.transactionId).toBe(added.transactionId)
+    expect(second.journal.list().at(-1)).toMatchObject({ replay: true, seq: 3 })
+  })
+
+  it('has the change on disk by the time the answer arrives', async () => {
+    const file = tempFile('durable.json')
+    const sim = await startSimulator({ dataFile: file, inventory: TEST_INVENTORY })
+    onTestFinished(() => sim.close())
+    await callSoap(sim, 'ca-pin', 'UpdateCaPinToGivenValue', { CaClientId: CARD_B, Pin: '9876' })
+    const stored = JSON.parse(readFileSync(file, 'utf8')) as {
+      model: { cards: { caClientId: string; pin: string }[] }
+    }
+    expect(stored.model.cards.find((c) => c.caClientId === CARD_B)?.pin).toBe('9876')
+  })
+
+  it('refuses to start on a file that is not a simulator store, and leaves it untouched', async () => {
+    const file = tempFile('foreign.json')
+    const { writeFileSync } = await import('node:fs')
+    writeFileSync(file, '{"hello":1}')
+    await expect(startSimulator({ dataFile: file })).rejects.toMatchObject({
+      code: 'STORE_UNREADABLE',
+    })
+    writeFileSync(file, '{"broken"')
+    await expect(startSimulator({ dataFile: file })).rejects.toMatchObject({
+      code: 'STORE_UNREADABLE',
+    })
+    expect(readFileSync(file, 'utf8')).toBe('{"broken"')
+  })
+})
+
+describe('admin API', () => {
+  let sim: Simulator
+  beforeEach(async () => {
+    sim = await startTestSimulator()
+  })
+  afterEach(async () => {
+    await sim.close()
+  })
+
+  it('registers inventory and rejects bad inventory with a located error, registering nothing', async () => {
+    await request(sim.url)
+      .post('/admin/inventory')
+      .send({
+        smartcards: [{ caClientId: '01111111111' }],
+        products: [{ productId: 'NEW1', name: 'New' }],
+      })
+      .expect(200)
+    expect(sim.model.card('01111111111')?.pin).toBe('1234')
+    const bad = await request(sim.url)
+      .post('/admin/inventory')
+      .send({ smartcards: [{ caClientId: '02222222222' }, { caClientId: '123' }] })
+      .expect(400)
+    expect(bad.body).toEqual({
+      error: {
+        code: 'INVALID_INVENTORY',
+        message: expect.stringContaining('smartcards[1].caClientId') as string,
+      },
+    })
+    expect(sim.model.card('02222222222')).toBeNull()
+    const shape = await request(sim.url).post('/admin/inventory').send({ cards: [] }).expect(400)
+    expect(shape.body.error.code).toBe('INVALID_INVENTORY')
+    const json = await request(sim.url)
+      .post('/admin/inventory')
+      .set('Content-Type', 'application/json')
+      .send('{bad')
+      .expect(400)
+    expect(json.body.error.code).toBe('INVALID_REQUEST')
+  })
+
+  it('filters the journal by sequence and operation', async () => {
+    await callSoap(sim, 'subscription', 'AddSubscriptions', addGfa1())
+    await callSoap(sim, 'subscription', 'GetActiveSubscriptions', { CaClientId: CARD_A })
+    const all = await request(sim.url).get('/admin/journal').expect(200)
+    expect(all.body).toHaveLength(2)
+    expect(all.body[0]).toMatchObject({
+      seq: 1,
+      user: 'sms',
+      service: 'subscription',
+      operation: 'AddSubscriptions',
+      request: {
+        Subscriptions: {
+          Subscription: [{ CaClientId: CARD_A, ProductId: 'GFA1', Distributor: 'Main' }],
+        },
+      },
+      statusCode: 'OK',
+    })
+    const since = await request(sim.url).get('/admin/journal?since=1').expect(200)
+    expect(since.body.map((e: { operation: string }) => e.operation)).toEqual([
+      'GetActiveSubscriptions',
+    ])
+    const byOp = await request(sim.url).get('/admin/journal?operation=AddSubscriptions').expect(200)
+    expect(byOp.body).toHaveLength(1)
+    await request(sim.url).get('/admin/journal?since=abc').expect(400)
+  })
+
+  it('changes CA state directly, outside the SOAP flow', async () => {
+    await request(sim.url)
+      .put(`/admin/cards/${CARD_A}/subscriptions/AF1`)
+      .send({ distributor: 'TWIN1' })
+      .expect(200)
+    expect(sim.model.card(CARD_A)?.subscriptions).toMatchObject([
+      { productId: 'AF1', distributor: 'TWIN1' },
+    ])
+    await request(sim.url).delete(`/admin/cards/${CARD_A}/subscriptions/AF1`).expect(200)
+    await request(sim.url).delete(`/admin/cards/${CARD_A}/subscriptions/AF1`).expect(404)
+    await request(sim.url).put(`/admin/cards/${CARD_A}/subscriptions/NOPE`).send({}).expect(404)
+    expect(sim.journal.list()).toEqual([])
+  })
+
+  it('resets state and journal, keeping the inventory on request', async () => {
+    await callSoap(sim, 'subscription', 'AddSubscriptions', addGfa1())
+    await request(sim.url).post('/admin/reset').send({ keepInventory: true }).expect(200)
+    expect(sim.model.card(CARD_A)?.subscriptions).toEqual([])
+    expect(sim.journal.list()).toEqual([])
+    await request(sim.url).post('/admin/reset').send({}).expect(200)
+    expect(sim.model.card(CARD_A)).toBeNull()
+  })
+
+  it('injects faults that fire the given number of times', async () => {
+    await request(sim.url)
+      .post('/admin/faults')
+      .send({ kind: 'HTTP_STATUS', httpStatus: 503, times: 2 })
+      .expect(201)
+    const statuses = []
+    for (let i = 0; i < 3; i++) {
+      statuses.push((await callSoap(sim, 'subscription', 'AddSubscriptions', addGfa1())).status)
+    }
+    expect(statuses).toEqual([503, 503, 200])
+    await request(sim.url)
+      .post('/admin/faults')
+      .send({ kind: 'RESET', operation: 'CreatePairing' })
+      .expect(201)
+    await expect(
+      callSoap(sim, 'pairing', 'CreatePairing', {
+        CaClientIds: { CaClientId: [CARD_A] },
+        PairingModuleIds: { PairingModuleId: [STB_1] },
+      }),
+    ).rejects.toThrow()
+    expect(sim.model.card(CARD_A)?.pairing).toBeNull()
+    const bad = await request(sim.url).post('/admin/faults').send({ kind: 'EXPLODE' }).expect(400)
+    expect(bad.body.error.message).toMatch(/kind must be one of/)
+  })
+})
+
+describe('options', () => {
+  it('refuses invalid options with a stable code', async () => {
+    await expect(startSimulator({ bodyLimitBytes: 0 })).rejects.toMatchObject({
+      code: 'INVALID_OPTION',
+    })
+    await expect(startSimulator({ users: {} })).rejects.toMatchObject({ code: 'INVALID_OPTION' })
+    await expect(
+      startSimulator({ disabledOperations: ['Nope' as 'AddSubscriptions'] }),
+    ).rejects.toMatchObject({
+      code: 'INVALID_OPTION',
+    })
+  })
+
+  it('reports a port in use as LISTEN_FAILED', async () => {
+    const sim = await startTestSimulator()
+    onTestFinished(() => sim.close())
+    await expect(startSimulator({ port: sim.port })).rejects.toMatchObject({
+      code: 'LISTEN_FAILED',
+    })
+  })
+})
