@@ -148,6 +148,9 @@ export interface InventoryCounts {
   readonly products: number
 }
 
+/** The one empty list every card starts with (lists are replaced on change, never mutated). */
+const NONE: readonly never[] = Object.freeze([])
+
 type Problem = { readonly code: ErrorCode; readonly message: string }
 
 const fail = <T>(problem: Problem): Outcome<T> => ({ ok: false, ...problem })
@@ -183,6 +186,16 @@ export class CaModel {
     if (problem) {
       return fail(problem)
     }
+    this.applyInventory(input)
+    const counts = {
+      smartcards: input.smartcards?.length ?? 0,
+      pairingModules: input.pairingModules?.length ?? 0,
+      products: input.products?.length ?? 0,
+    }
+    return { ok: true, value: counts, message: 'Inventory registered.' }
+  }
+
+  private applyInventory(input: InventoryInput): void {
     for (const card of input.smartcards ?? []) {
       const known = this.cards.get(card.caClientId)
       if (known) {
@@ -192,21 +205,18 @@ export class CaModel {
       }
     }
     for (const stb of input.pairingModules ?? []) {
-      const known = this.modules.get(stb.pairingModuleId)
-      this.modules.set(stb.pairingModuleId, { ...stb, pairingId: known?.pairingId ?? null })
-    }
-    for (const product of input.products ?? []) {
-      this.products.set(product.productId, {
-        productId: product.productId,
-        name: product.name ?? null,
+      this.modules.set(stb.pairingModuleId, {
+        pairingModuleId: stb.pairingModuleId,
+        serialNumber: stb.serialNumber,
+        productCode: stb.productCode,
+        productDescription: stb.productDescription,
+        pairingId: this.modules.get(stb.pairingModuleId)?.pairingId ?? null,
       })
     }
-    const counts = {
-      smartcards: input.smartcards?.length ?? 0,
-      pairingModules: input.pairingModules?.length ?? 0,
-      products: input.products?.length ?? 0,
+    for (const product of input.products ?? []) {
+      const name = product.name ?? this.products.get(product.productId)?.name ?? null
+      this.products.set(product.productId, { productId: product.productId, name })
     }
-    return { ok: true, value: counts, message: 'Inventory registered.' }
   }
 
   private checkInventory(input: InventoryInput): Problem | null {
@@ -251,7 +261,8 @@ export class CaModel {
     const problem =
       this.checkCardCount(items.map((item) => item.caClientId)) ??
       this.firstProblem(items, 'Subscription', (item) => this.checkAddItemFormat(item)) ??
-      this.firstProblem(items, 'Subscription', (item) => this.checkItemExists(ctx, item))
+      this.firstProblem(items, 'Subscription', (item) => this.checkItemExists(ctx, item)) ??
+      this.firstProblem(items, 'Subscription', (item) => this.checkEffectiveDates(ctx, item))
     if (problem) {
       return fail(problem)
     }
@@ -264,12 +275,15 @@ export class CaModel {
         active.startDate = item.startDate ?? active.startDate
         active.endDate = item.endDate ?? active.endDate
       } else {
-        card.products.push({
-          productId: item.productId,
-          distributor: item.distributor,
-          startDate: item.startDate ?? ctx.now,
-          endDate: item.endDate,
-        })
+        card.products = [
+          ...card.products,
+          {
+            productId: item.productId,
+            distributor: item.distributor,
+            startDate: item.startDate ?? ctx.now,
+            endDate: item.endDate,
+          },
+        ]
         changed++
       }
     }
@@ -295,11 +309,9 @@ export class CaModel {
     let removed = 0
     for (const item of items) {
       const card = this.cards.get(item.caClientId) as Smartcard
-      const index = card.products.findIndex((p) => p.productId === item.productId)
-      if (index >= 0) {
-        card.products.splice(index, 1)
-        removed++
-      }
+      const kept = card.products.filter((p) => p.productId !== item.productId)
+      removed += card.products.length - kept.length
+      card.products = kept.length === 0 ? NONE : kept
     }
     return { ok: true, value: removed, message: `${removed} subscription(s) cancelled.` }
   }
@@ -696,11 +708,10 @@ export class CaModel {
   /** Removes a product from a card outside the SOAP flow (to make a CRM and the CA drift apart). */
   forceRemoveProduct(caClientId: string, productId: string): boolean {
     const card = this.cards.get(caClientId)
-    const index = card ? card.products.findIndex((p) => p.productId === productId) : -1
-    if (!card || index < 0) {
+    if (!card?.products.some((p) => p.productId === productId)) {
       return false
     }
-    card.products.splice(index, 1)
+    card.products = card.products.filter((p) => p.productId !== productId)
     return true
   }
 
@@ -716,12 +727,10 @@ export class CaModel {
         message: `Product '${product.productId}' is not in the catalogue.`,
       })
     }
-    const index = card.products.findIndex((p) => p.productId === product.productId)
-    if (index >= 0) {
-      card.products[index] = { ...product }
-    } else {
-      card.products.push({ ...product })
-    }
+    card.products = [
+      ...card.products.filter((p) => p.productId !== product.productId),
+      { ...product },
+    ]
     return { ok: true, value: { ...product }, message: 'Product set.' }
   }
 
@@ -737,20 +746,33 @@ export class CaModel {
 
   // ----- persistence -----------------------------------------------------------------------
 
-  /** The whole state as plain JSON. */
+  /** A deep copy of the whole state as plain JSON data; later changes to the model do not touch it. */
   toSnapshot(): ModelSnapshot {
-    return {
+    return structuredClone({
       cards: [...this.cards.values()],
       pairingModules: [...this.modules.values()],
       products: [...this.products.values()],
       pairings: [...this.pairings.values()],
       nextPairingNumber: this.nextPairingNumber,
-    }
+    })
   }
 
   /** Replaces the whole state with a snapshot taken by {@link toSnapshot}. */
-  loadSnapshot(snapshot: ModelSnapshot): void {
-    this.cards = new Map(snapshot.cards.map((c) => [c.caClientId, { ...c }]))
+  loadSnapshot(given: ModelSnapshot): void {
+    const snapshot = structuredClone(given)
+    const shared = <T>(list: readonly T[]): readonly T[] => (list.length === 0 ? NONE : list)
+    this.cards = new Map(
+      snapshot.cards.map((c) => [
+        c.caClientId,
+        {
+          ...c,
+          products: shared(c.products),
+          inbox: shared(c.inbox),
+          screen: shared(c.screen),
+          fingerprints: shared(c.fingerprints),
+        },
+      ]),
+    )
     this.modules = new Map(snapshot.pairingModules.map((m) => [m.pairingModuleId, { ...m }]))
     this.products = new Map(snapshot.products.map((p) => [p.productId, { ...p }]))
     this.pairings = new Map(snapshot.pairings.map((p) => [p.id, { ...p }]))
@@ -782,21 +804,17 @@ export class CaModel {
       caClientId,
       sms,
       pin: this.rules.defaultPin,
-      products: [],
+      products: NONE,
       pairingId: null,
-      inbox: [],
-      screen: [],
-      fingerprints: [],
+      inbox: NONE,
+      screen: NONE,
+      fingerprints: NONE,
     }
   }
 
-  private appendCapped<T>(list: T[], entry: T): T[] {
+  private appendCapped<T>(list: readonly T[], entry: T): readonly T[] {
     const max = this.rules.maxMessagesPerCard
-    if (list.length < max) {
-      list.push(entry)
-      return list
-    }
-    return [...list.slice(list.length - max + 1), entry]
+    return list.length < max ? [...list, entry] : [...list.slice(list.length - max + 1), entry]
   }
 
   private productIdRule(): string {
@@ -851,6 +869,20 @@ export class CaModel {
       return invalid(`EndDate ${item.endDate} is before StartDate ${item.startDate}.`)
     }
     return null
+  }
+
+  /** The dates a product would end up with (given, else kept, else now) must not end before they start. */
+  private checkEffectiveDates(ctx: OperationContext, item: AddSubscriptionItem): Problem | null {
+    const active = this.cards
+      .get(item.caClientId)
+      ?.products.find((p) => p.productId === item.productId)
+    const start = item.startDate ?? active?.startDate ?? ctx.now
+    const end = item.endDate ?? active?.endDate ?? null
+    return end !== null && end < start
+      ? invalid(
+          `EndDate ${end} would be before StartDate ${start} of ProductId '${item.productId}'.`,
+        )
+      : null
   }
 
   private checkItemExists(ctx: OperationContext, item: CancelSubscriptionItem): Problem | null {

@@ -62,11 +62,12 @@ export interface Smartcard {
   readonly caClientId: string
   sms: string
   pin: string
-  products: ActiveProduct[]
+  // Lists are replaced, never mutated in place, so every new card can share one empty array.
+  products: readonly ActiveProduct[]
   pairingId: string | null
-  inbox: MailMessage[]
-  screen: ScreenMessage[]
-  fingerprints: Fingerprint[]
+  inbox: readonly MailMessage[]
+  screen: readonly ScreenMessage[]
+  fingerprints: readonly Fingerprint[]
 }
 
 export interface PairingModule {

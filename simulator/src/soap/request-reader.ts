@@ -111,9 +111,9 @@ function readSimple(text: string, type: SimpleType, path: string): string | numb
 function readDateTime(text: string, path: string): string {
   const match = DATE_TIME.exec(text)
   const millis = match ? Date.parse(match[8] ? text : `${text}Z`) : Number.NaN
-  const month = Number(match?.[2])
-  const day = Number(match?.[3])
-  if (Number.isNaN(millis) || month < 1 || month > 12 || day < 1 || day > 31) {
+  const [year, month, day] = [Number(match?.[1]), Number(match?.[2]), Number(match?.[3])]
+  const daysInMonth = new Date(Date.UTC(year, month, 0)).getUTCDate()
+  if (Number.isNaN(millis) || month < 1 || month > 12 || day < 1 || day > daysInMonth) {
     throw new SchemaViolation(
       `${path} '${text}' is not an xs:dateTime (e.g. 2026-11-26T10:00:00Z).`,
     )

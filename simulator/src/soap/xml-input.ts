@@ -113,34 +113,68 @@ export function readXml(
 }
 
 function decode(body: Buffer, transportCharset: string | null): string | null {
-  let encoding = transportCharset === null ? 'utf-8' : CHARSETS[transportCharset]
+  const encoding = pickEncoding(body, transportCharset)
   if (encoding === undefined) {
     return null
   }
   let bytes = body
-  if (transportCharset === null && body[0] === 0xff && body[1] === 0xfe) {
-    encoding = 'utf-16le'
-  } else if (transportCharset === null && body[0] === 0xfe && body[1] === 0xff) {
-    encoding = 'utf-16be'
-  }
   if (encoding === 'utf-16be') {
     bytes = Buffer.from(body)
     bytes.swap16()
-    encoding = 'utf-16le'
   }
   let text: string
   try {
-    text = new TextDecoder(encoding, { fatal: true }).decode(bytes)
+    text = new TextDecoder(encoding === 'utf-16be' ? 'utf-16le' : encoding, { fatal: true }).decode(
+      bytes,
+    )
   } catch {
     return null
   }
   // A declaration that names another encoding than the bytes were decoded with is the
   // SMSConax trace's "Couldn't parse stream." case (conax-domain.md 1.1): refuse it as well.
-  const declared = /^<\?xml[^>]*\bencoding\s*=\s*["']([^"']+)["']/.exec(text)?.[1]?.toLowerCase()
-  if (declared !== undefined && CHARSETS[declared]?.replace('be', 'le') !== encoding) {
+  const declared = declaredEncoding(text)
+  if (
+    declared !== undefined &&
+    CHARSETS[declared]?.replace('be', 'le') !== encoding.replace('be', 'le')
+  ) {
     return null
   }
   return text
+}
+
+/** The transport charset wins; without one, a byte-order mark, then the XML declaration, then UTF-8. */
+function pickEncoding(body: Buffer, transportCharset: string | null): string | undefined {
+  if (transportCharset !== null) {
+    return CHARSETS[transportCharset]
+  }
+  if (body[0] === 0xff && body[1] === 0xfe) {
+    return 'utf-16le'
+  }
+  if (body[0] === 0xfe && body[1] === 0xff) {
+    return 'utf-16be'
+  }
+  const declared = declaredEncoding(body.subarray(0, 200).toString('latin1'))
+  return declared === undefined ? 'utf-8' : CHARSETS[declared]
+}
+
+function declaredEncoding(text: string): string | undefined {
+  return /^<\?xml[^>]*\bencoding\s*=\s*["']([^"']+)["']/.exec(text)?.[1]?.toLowerCase()
+}
+
+/** Index of the `>` that ends the tag starting at `from`, skipping quoted attribute values; -1 if none. */
+function tagEnd(xml: string, from: number): number {
+  let quote = 0
+  for (let index = from; index < xml.length; index++) {
+    const code = xml.charCodeAt(index)
+    if (quote !== 0) {
+      quote = code === quote ? 0 : quote
+    } else if (code === 0x22 || code === 0x27) {
+      quote = code
+    } else if (code === 0x3e) {
+      return index
+    }
+  }
+  return -1
 }
 
 /** A linear scan for nesting depth and element count; null when within limits. */
@@ -155,7 +189,7 @@ function scanStructure(xml: string, limits: XmlLimits): string | null {
       at = end === -1 ? -1 : xml.indexOf('<', end)
       continue
     }
-    const close = xml.indexOf('>', at)
+    const close = tagEnd(xml, at)
     if (close === -1) {
       return null
     }
@@ -245,9 +279,21 @@ function decodeEntities(text: string): string {
       : /^#\d+$/.test(name)
         ? Number.parseInt(name.slice(1), 10)
         : Number.NaN
-    if (Number.isNaN(code) || code > 0x10ffff || code === 0) {
+    if (!isXmlChar(code)) {
       throw new Error(`the entity reference '&${name};' is not defined`)
     }
     return String.fromCodePoint(code)
   })
+}
+
+/** The characters XML 1.0 allows (its production [2] Char). */
+function isXmlChar(code: number): boolean {
+  return (
+    code === 0x9 ||
+    code === 0xa ||
+    code === 0xd ||
+    (code >= 0x20 && code <= 0xd7ff) ||
+    (code >= 0xe000 && code <= 0xfffd) ||
+    (code >= 0x10000 && code <= 0x10ffff)
+  )
 }
