@@ -1,9 +1,11 @@
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs'
+import { request as httpsRequest } from 'node:https'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import request from 'supertest'
 import { afterEach, beforeEach, describe, expect, it, onTestFinished } from 'vitest'
 import { startSimulator, type Simulator } from './create-simulator.js'
+import { packageRoot } from './runtime/package-root.js'
 import {
   CARD_A,
   CARD_B,
@@ -435,5 +437,74 @@ describe('options', () => {
     await expect(startSimulator({ port: sim.port })).rejects.toMatchObject({
       code: 'LISTEN_FAILED',
     })
+  })
+})
+
+describe('TLS', () => {
+  const pem = (name: string): Buffer => readFileSync(join(packageRoot(), 'fixtures', 'tls', name))
+
+  function httpsPost(
+    url: string,
+    body: string,
+    client: { cert?: Buffer; key?: Buffer },
+  ): Promise<{ status: number; text: string }> {
+    return new Promise((resolve, reject) => {
+      const req = httpsRequest(
+        url,
+        {
+          method: 'POST',
+          ca: pem('ca.crt'),
+          ...client,
+          headers: {
+            Authorization: `Basic ${Buffer.from('sms:sms').toString('base64')}`,
+            'Content-Type': 'text/xml',
+          },
+        },
+        (res) => {
+          let text = ''
+          res.on('data', (chunk: Buffer) => (text += chunk.toString()))
+          res.on('end', () => resolve({ status: res.statusCode ?? 0, text }))
+        },
+      )
+      req.on('error', reject)
+      req.end(body)
+    })
+  }
+
+  it('serves SOAP over HTTPS with mutual TLS and refuses clients without a certificate', async () => {
+    const sim = await startTestSimulator({
+      tls: { cert: pem('server.crt'), key: pem('server.key'), clientCa: pem('ca.crt') },
+    })
+    onTestFinished(() => sim.close())
+    expect(sim.url).toMatch(/^https:\/\/127\.0\.0\.1:\d+$/)
+    const envelope = requestEnvelope('ca-pin', 'UpdateCaPinToGivenValue', {
+      CaClientId: CARD_B,
+      Pin: '5555',
+    })
+    const answer = await httpsPost(sim.serviceUrl('ca-pin'), envelope, {
+      cert: pem('client.crt'),
+      key: pem('client.key'),
+    })
+    expect(answer.status).toBe(200)
+    expect(answer.text).toContain('<StatusCode>OK</StatusCode>')
+    expect(sim.model.card(CARD_B)?.pin).toBe('5555')
+    await expect(httpsPost(sim.serviceUrl('ca-pin'), envelope, {})).rejects.toThrow()
+  })
+
+  it('advertises the https address in its WSDLs', async () => {
+    const sim = await startTestSimulator({
+      tls: { cert: pem('server.crt'), key: pem('server.key') },
+    })
+    onTestFinished(() => sim.close())
+    const wsdl = await new Promise<string>((resolve, reject) => {
+      httpsRequest(sim.wsdlUrl('pairing'), { ca: pem('ca.crt') }, (res) => {
+        let text = ''
+        res.on('data', (chunk: Buffer) => (text += chunk.toString()))
+        res.on('end', () => resolve(text))
+      })
+        .on('error', reject)
+        .end()
+    })
+    expect(wsdl).toContain(`location="${sim.serviceUrl('pairing')}"`)
   })
 })

@@ -1,5 +1,6 @@
 import { randomUUID } from 'node:crypto'
-import { createServer, type Server } from 'node:http'
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http'
+import { createServer as createTlsServer } from 'node:https'
 import type { AddressInfo } from 'node:net'
 import express from 'express'
 import { pino, type Logger } from 'pino'
@@ -60,6 +61,15 @@ export interface SimulatorOptions {
   readonly newTransactionId?: () => string
   /** A pino logger, or a level for the default JSON logger on stdout (default `silent`). */
   readonly logger?: Logger | LogLevel
+  /** Serve HTTPS instead of HTTP; with `clientCa`, clients must present a certificate it signed (mutual TLS). */
+  readonly tls?: TlsOptions
+}
+
+/** PEM contents (not paths) of the server certificate and key, and optionally of the client CA. */
+export interface TlsOptions {
+  readonly cert: string | Buffer
+  readonly key: string | Buffer
+  readonly clientCa?: string | Buffer
 }
 
 /** A running simulator. */
@@ -252,6 +262,7 @@ export async function startSimulator(options: SimulatorOptions = {}): Promise<Si
     xmlLimits: { ...DEFAULT_XML_LIMITS, ...options.xmlLimits },
     now,
     newTransactionId: options.newTransactionId ?? randomUUID,
+    scheme: options.tls ? 'https' : 'http',
     persist,
     logger,
   })
@@ -259,7 +270,7 @@ export async function startSimulator(options: SimulatorOptions = {}): Promise<Si
   admin.disable('x-powered-by')
   admin.use(createAdminRouter({ model, journal, faults, persist, reset, startedAt }))
 
-  const server = createServer((req, res) => {
+  const route = (req: IncomingMessage, res: ServerResponse): void => {
     const url = req.url ?? '/'
     const queryAt = url.indexOf('?')
     const pathname = queryAt === -1 ? url : url.slice(0, queryAt)
@@ -269,13 +280,25 @@ export async function startSimulator(options: SimulatorOptions = {}): Promise<Si
       return
     }
     admin(req, res)
-  })
+  }
+  const server: Server = options.tls
+    ? createTlsServer(
+        {
+          cert: options.tls.cert,
+          key: options.tls.key,
+          ...(options.tls.clientCa
+            ? { ca: options.tls.clientCa, requestCert: true, rejectUnauthorized: true }
+            : {}),
+        },
+        route,
+      )
+    : createServer(route)
   server.requestTimeout = 60_000
   server.keepAliveTimeout = 65_000
 
   const address = await listen(server, options.port ?? 0, options.host ?? '127.0.0.1')
   const host = address.family === 'IPv6' ? `[${address.address}]` : address.address
-  const url = `http://${host}:${address.port}`
+  const url = `${options.tls ? 'https' : 'http'}://${host}:${address.port}`
   let closed = false
 
   return {

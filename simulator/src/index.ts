@@ -4,7 +4,7 @@
  * @module
  */
 export { startSimulator, SERVICES } from './create-simulator.js'
-export type { Simulator, SimulatorOptions, LogLevel } from './create-simulator.js'
+export type { Simulator, SimulatorOptions, LogLevel, TlsOptions } from './create-simulator.js'
 export {
   COMMON_TYPES_NS,
   SERVICE_BASE_PATH,

@@ -71,6 +71,9 @@ interface CliOptions {
   bodyLimit?: number
   journalLimit?: number
   logLevel: LogLevel
+  tlsCert?: string
+  tlsKey?: string
+  tlsClientCa?: string
 }
 
 /** The `conax-sim` command line. */
@@ -157,6 +160,16 @@ export function buildCommand(): Command {
       ),
     )
     .addOption(
+      new Option('--tls-cert <file>', 'serve HTTPS with this PEM certificate (needs --tls-key)'),
+    )
+    .addOption(new Option('--tls-key <file>', 'PEM private key of --tls-cert'))
+    .addOption(
+      new Option(
+        '--tls-client-ca <file>',
+        'require client certificates signed by this PEM CA (mutual TLS, as the real system)',
+      ),
+    )
+    .addOption(
       new Option('-l, --log-level <level>', 'log level of the JSON request log on stdout')
         .choices(['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent'])
         .env('CONTEGO_SIM_LOG_LEVEL')
@@ -174,6 +187,36 @@ Endpoints (HTTP Basic auth, SOAP 1.1 or 1.2; GET <endpoint>?wsdl for the WSDL):
 ${SERVICE_NAMES.map((s) => `  /ca-server/webservices/caclient/${s}`).join('\n')}
 Admin API (JSON): /admin/inventory, /admin/cards/:id, /admin/journal, /admin/reset, /admin/faults, /healthz`,
     )
+}
+
+function readPem(file: string, what: string): Buffer {
+  try {
+    return readFileSync(file)
+  } catch (error) {
+    throw new SimulatorError(
+      'INVALID_OPTION',
+      `Failed to read the ${what} ${file}: ${error instanceof Error ? error.message : String(error)}.`,
+    )
+  }
+}
+
+function tlsOptions(cli: CliOptions): Pick<SimulatorOptions, 'tls'> {
+  if (!cli.tlsCert && !cli.tlsKey) {
+    if (cli.tlsClientCa) {
+      throw new SimulatorError('INVALID_OPTION', '--tls-client-ca needs --tls-cert and --tls-key.')
+    }
+    return {}
+  }
+  if (!cli.tlsCert || !cli.tlsKey) {
+    throw new SimulatorError('INVALID_OPTION', '--tls-cert and --tls-key go together.')
+  }
+  return {
+    tls: {
+      cert: readPem(cli.tlsCert, 'TLS certificate'),
+      key: readPem(cli.tlsKey, 'TLS key'),
+      ...(cli.tlsClientCa ? { clientCa: readPem(cli.tlsClientCa, 'client CA') } : {}),
+    },
+  }
 }
 
 function toSimulatorOptions(cli: CliOptions): SimulatorOptions {
@@ -203,6 +246,7 @@ function toSimulatorOptions(cli: CliOptions): SimulatorOptions {
     ...(cli.disable ? { disabledOperations: cli.disable } : {}),
     ...(cli.bodyLimit ? { bodyLimitBytes: cli.bodyLimit } : {}),
     ...(cli.journalLimit ? { journalLimit: cli.journalLimit } : {}),
+    ...tlsOptions(cli),
   }
 }
 

@@ -40,6 +40,8 @@ export interface SoapEndpointDeps {
   readonly xmlLimits: XmlLimits
   readonly now: () => Date
   readonly newTransactionId: () => string
+  /** The scheme the WSDLs advertise in `soap:address`. */
+  readonly scheme: 'http' | 'https'
   /** Resolves once the state changed by a write is stored. */
   readonly persist: () => Promise<void>
   readonly logger: Logger
@@ -156,7 +158,7 @@ export function createSoapEndpoint(deps: SoapEndpointDeps) {
     const key = `${service}@${host}`
     let wsdl = wsdlCache.get(key)
     if (wsdl === undefined) {
-      wsdl = generateWsdl(service, `http://${host}${SERVICE_BASE_PATH}${service}`)
+      wsdl = generateWsdl(service, `${deps.scheme}://${host}${SERVICE_BASE_PATH}${service}`)
       wsdlCache.set(key, wsdl)
     }
     res.writeHead(200, {
