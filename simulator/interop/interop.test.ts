@@ -5,6 +5,7 @@ import { join } from 'node:path'
 import { promisify } from 'node:util'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { SERVICE_NAMES, type ServiceName } from '../src/contract/namespaces.js'
+import { OPERATION_NAMES } from '../src/contract/schema.js'
 import type { Simulator } from '../src/create-simulator.js'
 import {
   CARD_A,
@@ -156,21 +157,7 @@ describe('zeep', () => {
       timeout: 60_000,
     })
     const result = JSON.parse(stdout) as Record<string, unknown>
-    for (const operation of [
-      'AddSubscriptions',
-      'CancelSubscriptions',
-      'GetActiveSubscriptions',
-      'CreatePairing',
-      'AddToExistingPairing',
-      'GetPairingStatusForCard',
-      'GetPairingStatusForPairingModule',
-      'SendMailMessageToClients',
-      'SendBarkMessageToClients',
-      'SendRepeatingBarkMessageToClients',
-      'DisplayFingerprint',
-      'UpdateCaPinToGivenValue',
-      'UpdateCaPinToDefaultValue',
-    ]) {
+    for (const operation of OPERATION_NAMES) {
       expect({ operation, status: result[operation] }).toEqual({ operation, status: 'OK' })
     }
     expect(result).toMatchObject({
