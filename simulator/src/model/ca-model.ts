@@ -148,7 +148,7 @@ export interface InventoryCounts {
   readonly products: number
 }
 
-/** The one empty list every card starts with (lists are replaced on change, never mutated). */
+/** The one empty list every card starts with; a card gets its own list on its first entry. */
 const NONE: readonly never[] = Object.freeze([])
 
 type Problem = { readonly code: ErrorCode; readonly message: string }
@@ -171,6 +171,7 @@ export class CaModel {
   private products = new Map<string, Product>()
   private pairings = new Map<string, Pairing>()
   private nextPairingNumber = 1
+  private readonly distributors = new Map<string, string>()
   private readonly defaultSms: string
 
   constructor(options: { rules?: Partial<ModelRules>; defaultSms?: string } = {}) {
@@ -242,6 +243,34 @@ export class CaModel {
       }
     }
     return null
+  }
+
+  /**
+   * The model's own copy of an id string when it knows the id, else the given string. Requests
+   * kept in the journal hold these shared strings instead of one copy per request.
+   */
+  intern(kind: 'card' | 'module' | 'product' | 'distributor', value: string): string {
+    switch (kind) {
+      case 'card':
+        return this.cards.get(value)?.caClientId ?? value
+      case 'module':
+        return this.modules.get(value)?.pairingModuleId ?? value
+      case 'product':
+        return this.products.get(value)?.productId ?? value
+      case 'distributor':
+        return this.internDistributor(value)
+    }
+  }
+
+  private internDistributor(value: string): string {
+    const known = this.distributors.get(value)
+    if (known !== undefined) {
+      return known
+    }
+    if (this.distributors.size < 10_000) {
+      this.distributors.set(value, value)
+    }
+    return value
   }
 
   /** Counts of what the model holds. */
@@ -812,9 +841,17 @@ export class CaModel {
     }
   }
 
+  /** Appends in place (a card's own list) or starts a list (the shared empty one), keeping the newest `max`. */
   private appendCapped<T>(list: readonly T[], entry: T): readonly T[] {
-    const max = this.rules.maxMessagesPerCard
-    return list.length < max ? [...list, entry] : [...list.slice(list.length - max + 1), entry]
+    if (list === NONE) {
+      return [entry]
+    }
+    const own = list as T[]
+    own.push(entry)
+    if (own.length > this.rules.maxMessagesPerCard) {
+      own.splice(0, own.length - this.rules.maxMessagesPerCard)
+    }
+    return own
   }
 
   private productIdRule(): string {

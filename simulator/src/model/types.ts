@@ -62,7 +62,7 @@ export interface Smartcard {
   readonly caClientId: string
   sms: string
   pin: string
-  // Lists are replaced, never mutated in place, so every new card can share one empty array.
+  // New cards share one frozen empty array; a card's list becomes its own on its first entry.
   products: readonly ActiveProduct[]
   pairingId: string | null
   inbox: readonly MailMessage[]

@@ -162,3 +162,29 @@ export function cardCount(request: ReadObject): number {
   const single = request.CaClientId ?? request.PairedCaClientId
   return ids.length + (single === undefined ? 0 : 1)
 }
+
+const INTERNED: Readonly<Record<string, 'card' | 'module' | 'product' | 'distributor'>> = {
+  CaClientId: 'card',
+  PairedCaClientId: 'card',
+  PairingModuleId: 'module',
+  ProductId: 'product',
+  Distributor: 'distributor',
+}
+
+/** Replaces ids in a read request by the model's shared strings, so journalled requests stay small. */
+export function internIds(model: CaModel, request: ReadObject): void {
+  for (const [name, value] of Object.entries(request)) {
+    const kind = INTERNED[name]
+    if (kind && typeof value === 'string') {
+      request[name] = model.intern(kind, value)
+    } else if (kind && Array.isArray(value)) {
+      request[name] = (value as string[]).map((item) => model.intern(kind, item))
+    } else if (Array.isArray(value)) {
+      for (const item of value as ReadObject[]) {
+        internIds(model, item)
+      }
+    } else if (typeof value === 'object') {
+      internIds(model, value)
+    }
+  }
+}

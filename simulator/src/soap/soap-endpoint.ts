@@ -16,7 +16,7 @@ import type { CaModel } from '../model/ca-model.js'
 import type { FaultInjector, FaultRule } from '../runtime/fault-injector.js'
 import type { Journal, JournalEntry } from '../runtime/journal.js'
 import { ReplayCache } from '../runtime/replay-cache.js'
-import { OPERATION_HANDLERS, cardCount, type OperationResult } from './operations.js'
+import { OPERATION_HANDLERS, cardCount, internIds, type OperationResult } from './operations.js'
 import { SchemaViolation, readChildren, type ReadObject } from './request-reader.js'
 import { readXml, type XmlElement, type XmlLimits } from './xml-input.js'
 import {
@@ -49,6 +49,8 @@ export interface SoapEndpointDeps {
 
 interface Call {
   readonly started: number
+  /** When the call arrived (ISO-8601): the journal's `at` and the operation's "now". */
+  readonly at: string
   readonly service: ServiceName
   user: string | null
   operation: string | null
@@ -87,7 +89,7 @@ export function createSoapEndpoint(deps: SoapEndpointDeps) {
   function finish(call: Call, res: ServerResponse, answer: Answer): void {
     const durationMs = Math.round((performance.now() - call.started) * 1000) / 1000
     const entry: Omit<JournalEntry, 'seq'> = {
-      at: deps.now().toISOString(),
+      at: call.at,
       user: call.user,
       service: call.service,
       operation: call.operation,
@@ -370,7 +372,7 @@ export function createSoapEndpoint(deps: SoapEndpointDeps) {
     const transactionId = deps.newTransactionId()
     let result: OperationResult
     try {
-      const ctx = { user: call.user ?? '', now: deps.now().toISOString(), transactionId }
+      const ctx = { user: call.user ?? '', now: call.at, transactionId }
       result = OPERATION_HANDLERS[spec.name](deps.model, ctx, request)
     } catch (error) {
       deps.logger.error({ err: error, operation: spec.name }, 'operation failed')
@@ -415,6 +417,7 @@ export function createSoapEndpoint(deps: SoapEndpointDeps) {
       }
       throw error
     }
+    internIds(deps.model, request)
     call.request = request
     return execute(call, located.spec, request)
   }
@@ -428,6 +431,7 @@ export function createSoapEndpoint(deps: SoapEndpointDeps) {
   ): void {
     const call: Call = {
       started: performance.now(),
+      at: deps.now().toISOString(),
       service,
       user: null,
       operation: null,

@@ -1,4 +1,4 @@
-import { XMLParser, XMLValidator } from 'fast-xml-parser'
+import { SaxesParser, type SaxesTagNS } from 'saxes'
 
 /** An element with its namespace resolved; text is the decoded concatenation of its text nodes. */
 export interface XmlElement {
@@ -23,24 +23,6 @@ export type XmlReadFailure = {
 
 export type XmlReadResult =
   { readonly ok: true; readonly root: XmlElement } | ({ readonly ok: false } & XmlReadFailure)
-
-type FxpNode = Record<string, unknown>
-
-const parser = new XMLParser({
-  preserveOrder: true,
-  ignoreAttributes: false,
-  attributeNamePrefix: '',
-  parseTagValue: false,
-  parseAttributeValue: false,
-  trimValues: false,
-  processEntities: false,
-  htmlEntities: false,
-  ignoreDeclaration: true,
-  ignorePiTags: true,
-  commentPropName: false,
-  cdataPropName: '#cdata',
-  maxNestedTags: 256,
-})
 
 const CHARSETS: Record<string, string> = {
   'utf-8': 'utf-8',
@@ -67,9 +49,10 @@ export function charsetOf(contentType: string | undefined): string | null {
 }
 
 /**
- * Decodes, screens and parses a request body. Refuses DOCTYPE and entity declarations before any
- * parsing (nothing is expanded or fetched), and enforces the nesting and element-count limits
- * with a linear scan before the parser builds anything.
+ * Decodes, screens and parses a request body in one strict, namespace-aware pass (saxes).
+ * DOCTYPE and entity declarations are refused as soon as they are met (nothing is expanded or
+ * fetched); the nesting and element-count limits are enforced while parsing, so a hostile
+ * document is dropped before it has cost more than its own bytes.
  */
 export function readXml(
   body: Buffer,
@@ -83,32 +66,83 @@ export function readXml(
   if (/<!(DOCTYPE|ENTITY)/i.test(decoded)) {
     return fail('DOCTYPE', 'DOCTYPE and entity declarations are not allowed in a SOAP message')
   }
-  const scan = scanStructure(decoded, limits)
-  if (scan) {
-    return fail('LIMIT', scan)
-  }
-  const valid = XMLValidator.validate(decoded)
-  if (valid !== true) {
-    return fail('PARSE', `${valid.err.msg} (line ${valid.err.line}, column ${valid.err.col})`)
-  }
-  let nodes: FxpNode[]
+  const tree = new TreeBuilder(limits)
   try {
-    nodes = parser.parse(decoded) as FxpNode[]
+    tree.parse(decoded)
   } catch (error) {
-    return fail('PARSE', error instanceof Error ? error.message : String(error))
+    return tree.refusal ?? fail('PARSE', error instanceof Error ? error.message : String(error))
   }
-  const roots = nodes.filter((node) => elementName(node) !== null)
-  const first = roots[0]
-  if (roots.length !== 1 || !first) {
-    return fail('PARSE', 'a document must have exactly one root element')
+  return tree.root
+    ? { ok: true, root: tree.root }
+    : fail('PARSE', 'the document has no root element')
+}
+
+interface OpenElement {
+  readonly ns: string | null
+  readonly local: string
+  readonly children: XmlElement[]
+  text: string
+}
+
+/** Builds the element tree from saxes events, counting depth and elements as it goes. */
+class TreeBuilder {
+  root: XmlElement | null = null
+  refusal: (XmlReadResult & { ok: false }) | null = null
+  private readonly stack: OpenElement[] = []
+  private elements = 0
+  private readonly limits: XmlLimits
+
+  constructor(limits: XmlLimits) {
+    this.limits = limits
   }
-  try {
-    return {
-      ok: true,
-      root: toElement(first, new Map([['xml', 'http://www.w3.org/XML/1998/namespace']])),
+
+  parse(xml: string): void {
+    const parser = new SaxesParser({ xmlns: true, position: false })
+    parser.on('opentag', (tag) => this.open(tag))
+    parser.on('closetag', () => this.close())
+    parser.on('text', (text) => this.append(text))
+    parser.on('cdata', (text) => this.append(text))
+    parser.on('doctype', () =>
+      this.refuse('DOCTYPE', 'DOCTYPE declarations are not allowed in a SOAP message'),
+    )
+    parser.write(xml).close()
+  }
+
+  private open(tag: SaxesTagNS): void {
+    this.elements++
+    if (this.elements > this.limits.maxElements) {
+      this.refuse('LIMIT', `the message has more than ${this.limits.maxElements} elements`)
     }
-  } catch (error) {
-    return fail('PARSE', error instanceof Error ? error.message : String(error))
+    if (this.stack.length >= this.limits.maxDepth) {
+      this.refuse('LIMIT', `elements are nested deeper than ${this.limits.maxDepth} levels`)
+    }
+    const element: OpenElement = {
+      ns: tag.uri === '' ? null : tag.uri,
+      local: tag.local,
+      children: [],
+      text: '',
+    }
+    this.stack.at(-1)?.children.push(element)
+    this.stack.push(element)
+  }
+
+  private close(): void {
+    const element = this.stack.pop()
+    if (element && this.stack.length === 0) {
+      this.root = element
+    }
+  }
+
+  private append(text: string): void {
+    const current = this.stack.at(-1)
+    if (current) {
+      current.text += text
+    }
+  }
+
+  private refuse(kind: 'DOCTYPE' | 'LIMIT', reason: string): never {
+    this.refusal = { ok: false, kind, reason }
+    throw new Error(reason)
   }
 }
 
@@ -159,141 +193,4 @@ function pickEncoding(body: Buffer, transportCharset: string | null): string | u
 
 function declaredEncoding(text: string): string | undefined {
   return /^<\?xml[^>]*\bencoding\s*=\s*["']([^"']+)["']/.exec(text)?.[1]?.toLowerCase()
-}
-
-/** Index of the `>` that ends the tag starting at `from`, skipping quoted attribute values; -1 if none. */
-function tagEnd(xml: string, from: number): number {
-  let quote = 0
-  for (let index = from; index < xml.length; index++) {
-    const code = xml.charCodeAt(index)
-    if (quote !== 0) {
-      quote = code === quote ? 0 : quote
-    } else if (code === 0x22 || code === 0x27) {
-      quote = code
-    } else if (code === 0x3e) {
-      return index
-    }
-  }
-  return -1
-}
-
-/** A linear scan for nesting depth and element count; null when within limits. */
-function scanStructure(xml: string, limits: XmlLimits): string | null {
-  let depth = 0
-  let elements = 0
-  let at = xml.indexOf('<')
-  while (at !== -1) {
-    const next = xml.charCodeAt(at + 1)
-    if (next === 0x21 /* ! */) {
-      const end = xml.startsWith('<![CDATA[', at) ? xml.indexOf(']]>', at) : xml.indexOf('>', at)
-      at = end === -1 ? -1 : xml.indexOf('<', end)
-      continue
-    }
-    const close = tagEnd(xml, at)
-    if (close === -1) {
-      return null
-    }
-    if (next === 0x2f /* / */) {
-      depth--
-    } else if (next !== 0x3f /* ? */) {
-      elements++
-      if (xml.charCodeAt(close - 1) !== 0x2f) {
-        depth++
-      }
-      if (depth > limits.maxDepth) {
-        return `elements are nested deeper than ${limits.maxDepth} levels`
-      }
-      if (elements > limits.maxElements) {
-        return `the message has more than ${limits.maxElements} elements`
-      }
-    }
-    at = xml.indexOf('<', close)
-  }
-  return null
-}
-
-function elementName(node: FxpNode): string | null {
-  for (const key of Object.keys(node)) {
-    if (key !== ':@' && key !== '#text' && key !== '#cdata') {
-      return key
-    }
-  }
-  return null
-}
-
-function toElement(node: FxpNode, inherited: ReadonlyMap<string, string>): XmlElement {
-  const name = elementName(node) as string
-  const attributes = (node[':@'] ?? {}) as Record<string, string>
-  let scope = inherited
-  for (const [attribute, value] of Object.entries(attributes)) {
-    if (attribute === 'xmlns' || attribute.startsWith('xmlns:')) {
-      if (scope === inherited) {
-        scope = new Map(inherited)
-      }
-      ;(scope as Map<string, string>).set(
-        attribute === 'xmlns' ? '' : attribute.slice(6),
-        decodeEntities(value),
-      )
-    }
-  }
-  const colon = name.indexOf(':')
-  const prefix = colon === -1 ? '' : name.slice(0, colon)
-  const local = colon === -1 ? name : name.slice(colon + 1)
-  const ns = scope.get(prefix)
-  if (ns === undefined && prefix !== '') {
-    throw new Error(`the namespace prefix '${prefix}' of <${name}> is not declared`)
-  }
-  const children: XmlElement[] = []
-  let text = ''
-  for (const child of node[name] as FxpNode[]) {
-    if ('#text' in child) {
-      text += decodeEntities(String(child['#text']))
-    } else if ('#cdata' in child) {
-      text += (child['#cdata'] as FxpNode[])
-        .map((part) => (part['#text'] as string | undefined) ?? '')
-        .join('')
-    } else if (elementName(child) !== null) {
-      children.push(toElement(child, scope))
-    }
-  }
-  return { ns: ns === '' || ns === undefined ? null : ns, local, children, text }
-}
-
-const PREDEFINED: Record<string, string> = { amp: '&', lt: '<', gt: '>', quot: '"', apos: "'" }
-
-/** Decodes the five predefined entities and character references; anything else is not well-formed here. */
-function decodeEntities(text: string): string {
-  if (!text.includes('&')) {
-    return text
-  }
-  return text.replace(/&([^;&\s]*);?/g, (whole, name: string) => {
-    if (!whole.endsWith(';')) {
-      throw new Error(`a bare '&' must be written as &amp;`)
-    }
-    const predefined = PREDEFINED[name]
-    if (predefined !== undefined) {
-      return predefined
-    }
-    const code = /^#x[0-9a-f]+$/i.test(name)
-      ? Number.parseInt(name.slice(2), 16)
-      : /^#\d+$/.test(name)
-        ? Number.parseInt(name.slice(1), 10)
-        : Number.NaN
-    if (!isXmlChar(code)) {
-      throw new Error(`the entity reference '&${name};' is not defined`)
-    }
-    return String.fromCodePoint(code)
-  })
-}
-
-/** The characters XML 1.0 allows (its production [2] Char). */
-function isXmlChar(code: number): boolean {
-  return (
-    code === 0x9 ||
-    code === 0xa ||
-    code === 0xd ||
-    (code >= 0x20 && code <= 0xd7ff) ||
-    (code >= 0xe000 && code <= 0xfffd) ||
-    (code >= 0x10000 && code <= 0x10ffff)
-  )
 }
