@@ -2,6 +2,14 @@
 // Thin launcher: the simulator is TypeScript compiled to dist/ by `npm install` (the prepare script).
 import { existsSync } from 'node:fs'
 
+// `conax-sim --help | head` closes stdout early; that is not an error worth a stack trace.
+process.stdout.on('error', (error) => {
+  if (error.code === 'EPIPE') {
+    process.exit(0)
+  }
+  throw error
+})
+
 const main = new URL('../dist/simulator/src/cli/main.js', import.meta.url)
 if (!existsSync(main)) {
   console.error(
