@@ -1,0 +1,56 @@
+/** Architecture rules (docs/decisions/0001 and style-anchors §3.3), checked by `npm run deps:check`. */
+module.exports = {
+  forbidden: [
+    {
+      name: 'simulator-independent-of-adapter',
+      severity: 'error',
+      from: { path: '^simulator/' },
+      to: { path: '^src/' },
+    },
+    {
+      name: 'adapter-independent-of-simulator',
+      severity: 'error',
+      from: { path: '^src/' },
+      to: { path: '^simulator/' },
+    },
+    {
+      name: 'simulator-model-is-pure',
+      comment: 'The CA model imports only itself: no node built-ins, no packages, no I/O layers.',
+      severity: 'error',
+      from: { path: '^simulator/src/model/' },
+      to: { pathNot: '^simulator/src/model/' },
+    },
+    {
+      name: 'simulator-contract-is-pure',
+      severity: 'error',
+      from: { path: '^simulator/src/contract/', pathNot: '\\.test\\.ts$' },
+      to: { pathNot: '^simulator/src/contract/' },
+    },
+    {
+      name: 'conformance-uses-public-surfaces',
+      severity: 'error',
+      from: { path: '^conformance/' },
+      to: {
+        path: '^(src|simulator/src)/',
+        pathNot: '^(src/index\\.ts|simulator/src/index\\.ts)$',
+      },
+    },
+    {
+      name: 'production-code-does-not-import-tests',
+      severity: 'error',
+      from: { pathNot: '(\\.test\\.ts$|test-support/|/interop/|/bench/)' },
+      to: { path: '(\\.test\\.ts$|test-support/)' },
+    },
+    { name: 'no-circular', severity: 'error', from: {}, to: { circular: true } },
+  ],
+  options: {
+    doNotFollow: { path: 'node_modules' },
+    exclude: { path: '^(dist|node_modules|coverage)/' },
+    tsPreCompilationDeps: true,
+    tsConfig: { fileName: 'tsconfig.json' },
+    enhancedResolveOptions: {
+      exportsFields: ['exports'],
+      conditionNames: ['import', 'require', 'node', 'default'],
+    },
+  },
+}
