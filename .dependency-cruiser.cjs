@@ -9,9 +9,23 @@ module.exports = {
     },
     {
       name: 'adapter-independent-of-simulator',
+      comment: 'They meet only on the wire contract (docs/decisions/0001); tests may start a simulator.',
       severity: 'error',
-      from: { path: '^src/' },
+      from: { path: '^src/', pathNot: '(\\.test\\.ts$|test-support/)' },
       to: { path: '^simulator/' },
+    },
+    {
+      name: 'adapter-tests-use-the-simulator-surface',
+      severity: 'error',
+      from: { path: '^src/.*(\\.test\\.ts$|test-support/)' },
+      to: { path: '^simulator/', pathNot: '^simulator/src/index\\.ts$' },
+    },
+    {
+      name: 'adapter-domain-is-pure',
+      comment: 'The CRM model, the command planner and the request entity do no I/O.',
+      severity: 'error',
+      from: { path: '^src/domain/', pathNot: '\\.test\\.ts$' },
+      to: { pathNot: '^src/domain/' },
     },
     {
       name: 'simulator-model-is-pure',

@@ -1,0 +1,88 @@
+import type { Subscription } from '../domain/crm.js'
+import type {
+  LifeCycleState,
+  NewProvisioningRequest,
+  ProcessName,
+  ProvisioningRequest,
+} from '../domain/provisioning-request.js'
+import type { RequestType } from '../domain/commands.js'
+
+/** The fields of a request that delivery changes. */
+export type RequestUpdate = Partial<
+  Pick<
+    ProvisioningRequest,
+    | 'lifeCycleState'
+    | 'executedDate'
+    | 'request'
+    | 'response'
+    | 'referenceNumber'
+    | 'errorCode'
+    | 'errorDescription'
+    | 'result'
+    | 'attempts'
+    | 'nextAttemptAt'
+  >
+>
+
+export interface RequestFilter {
+  readonly type?: RequestType | undefined
+  readonly lifeCycleState?: LifeCycleState | undefined
+  readonly referenceNumber?: string | undefined
+  readonly subscriptionId?: string | undefined
+  readonly processName?: ProcessName | undefined
+  readonly processId?: string | undefined
+  /** Results to skip (CRM.COM's offset: 0 skips nothing). */
+  readonly offset?: number | undefined
+  /** At most this many results (CRM.COM's number_of_results). */
+  readonly limit?: number | undefined
+}
+
+export interface SubscriptionFilter {
+  readonly createdFrom?: string | undefined
+  readonly createdTo?: string | undefined
+  readonly types?: readonly string[] | undefined
+  readonly ids?: readonly string[] | undefined
+  readonly offset?: number | undefined
+  readonly limit?: number | undefined
+}
+
+/** A page of results and the total that matched. */
+export interface Page<T> {
+  readonly total: number
+  readonly items: readonly T[]
+}
+
+/**
+ * Where the adapter keeps CRM subscriptions and provisioning requests. Every method resolves only
+ * once its change is durable, so an acknowledged action or request survives a restart.
+ */
+export interface ProvisioningStore {
+  /** Human description for logs: `memory` or a file path. */
+  readonly description: string
+  /**
+   * Applies the outcome of one action atomically: the subscription's new state (if any) and its new
+   * requests, which get their id, number ("1", "2"...) and sequence number (strictly increasing).
+   */
+  commit(
+    change: { readonly subscription?: Subscription; readonly requests: readonly NewProvisioningRequest[] },
+    now: string,
+  ): Promise<readonly ProvisioningRequest[]>
+  /** Changes delivery fields of a request; rejects when the id is unknown. */
+  updateRequest(id: string, update: RequestUpdate, now: string): Promise<ProvisioningRequest>
+  /** A request by id or number, or null. */
+  getRequest(idOrNumber: string): Promise<ProvisioningRequest | null>
+  /** Requests matching the filter, in sequence order. */
+  listRequests(filter: RequestFilter): Promise<Page<ProvisioningRequest>>
+  /** Every PENDING request, in sequence order. */
+  pendingRequests(): Promise<readonly ProvisioningRequest[]>
+  getSubscription(id: string): Promise<Subscription | null>
+  /** Subscriptions matching the filter, in creation order. */
+  listSubscriptions(filter: SubscriptionFilter): Promise<Page<Subscription>>
+  /** Waits for pending writes and releases the store. */
+  close(): Promise<void>
+}
+
+/** The clock, injected so that tests and scenarios control time. */
+export interface Clock {
+  now(): Date
+}

@@ -1,0 +1,128 @@
+import type { ConaxCommand, RequestType } from './commands.js'
+
+/** CRM.COM's provisioning request (conax-domain.md §2.6) as the adapter keeps it. */
+export const LIFE_CYCLE_STATES = ['PENDING', 'COMPLETED', 'REJECTED'] as const
+export type LifeCycleState = (typeof LIFE_CYCLE_STATES)[number]
+
+export const PRIORITIES = ['REGULAR', 'EXPRESS'] as const
+export type Priority = (typeof PRIORITIES)[number]
+
+/**
+ * Process names of CRM.COM (`FIINGERPRINTING_UTILITY` keeps the vendor's double I, conax-domain.md
+ * §4.2), plus the names of the runs of issue 5.
+ */
+export const PROCESS_NAMES = [
+  'PROVISIONING_REQUEST_PROCESSING',
+  'MAIL_BARK_MESSAGE_UTILITY',
+  'PAIRING_UTILITY',
+  'FIINGERPRINTING_UTILITY',
+  'RESET_PIN',
+  'MANUAL',
+  'CONAX_INFORMATION_UTILITY',
+  'RESET_SUBSCRIPTION_RUN',
+  'RESET_SINGLE_SUBSCRIPTION',
+  'MAIL_BARK_MESSAGE_RUN',
+  'FINGERPRINTING_RUN',
+] as const
+export type ProcessName = (typeof PROCESS_NAMES)[number]
+
+export interface ProvisioningRequest {
+  /** Internal id (32 hex characters, as CRM.COM's examples). */
+  readonly id: string
+  /** Request number, "1", "2", ... in creation order. */
+  readonly number: string
+  readonly type: RequestType
+  /** Sending order, and the SequenceNumber sent to Conax with a write (so a retry is a replay). */
+  readonly sequenceNumber: number
+  readonly priority: Priority
+  readonly processImmediately: boolean
+  /** Not sent before this time (ISO-8601); null means as soon as possible. */
+  readonly scheduledDate: string | null
+  /** When it was sent the last time. */
+  readonly executedDate: string | null
+  readonly lifeCycleState: LifeCycleState
+  /** The command and its parameters (CRM.COM's parameters_set). */
+  readonly command: ConaxCommand
+  /** The SOAP request last sent and the response received. */
+  readonly request: string | null
+  readonly response: string | null
+  /** Conax's TransactionId. */
+  readonly referenceNumber: string | null
+  readonly errorCode: string | null
+  readonly errorDescription: string | null
+  readonly processName: ProcessName
+  readonly processId: string | null
+  readonly subscriptionId: string | null
+  /** What a query returned (active subscriptions, pairing status); null for writes. */
+  readonly result: unknown
+  /** Delivery attempts so far, and when the next may be made after a transient failure. */
+  readonly attempts: number
+  readonly nextAttemptAt: string | null
+  readonly createdAt: string
+  readonly updatedAt: string
+}
+
+/** What a caller supplies to create a request; the store assigns id, number and sequence number. */
+export interface NewProvisioningRequest {
+  readonly command: ConaxCommand
+  readonly priority?: Priority
+  readonly processImmediately?: boolean
+  readonly scheduledDate?: string | null
+  readonly processName: ProcessName
+  readonly processId?: string | null
+  readonly subscriptionId?: string | null
+}
+
+/** CRM.COM's parameters_set keys for a command (smartcard_ca_id, service_ca_id, stb_ca_id, ...). */
+export function parametersSet(command: ConaxCommand): Record<string, string | number | string[] | null> {
+  const base: Record<string, string | number | string[] | null> = {
+    sub_provisioning_distribution_id: command.distributor,
+  }
+  switch (command.type) {
+    case 'ADD_SUBSCRIPTIONS':
+    case 'CANCEL_SUBSCRIPTIONS':
+      return { ...base, smartcard_ca_id: command.smartcardCaId, service_ca_id: command.serviceCaId }
+    case 'GET_ACTIVE_SUBSCRIPTIONS':
+    case 'GET_PAIRING_STATUS_FOR_CARD':
+    case 'UPDATE_CA_PIN_TO_DEFAULT_VALUE':
+      return { ...base, smartcard_ca_id: command.smartcardCaId }
+    case 'UPDATE_CA_PIN_TO_GIVEN_VALUE':
+      return { ...base, smartcard_ca_id: command.smartcardCaId, pin: command.pin }
+    case 'GET_PAIRING_STATUS_FOR_PAIRING_MODULE':
+      return { ...base, stb_ca_id: command.stbCaId }
+    case 'CREATE_PAIRING':
+      return { ...base, smartcard_ca_id: [...command.smartcardCaIds], stb_ca_id: [...command.stbCaIds] }
+    case 'ADD_TO_EXISTING_PAIRING':
+      return {
+        ...base,
+        paired_smartcard_ca_id: command.pairedSmartcardCaId,
+        smartcard_ca_id: [...command.smartcardCaIds],
+        stb_ca_id: [...command.stbCaIds],
+      }
+    case 'SEND_MAIL_MESSAGE_TO_CLIENT':
+    case 'SEND_BARK_MESSAGE_TO_CLIENT':
+    case 'SEND_REPEATING_BARK_MESSAGE_TO_CLIENT':
+      return {
+        ...base,
+        smartcard_ca_id: [...command.smartcardCaIds],
+        message: command.message,
+        start_indication_date_time: command.startIndicationTime,
+        ...('displayDurationInSeconds' in command ? { display_duration_in_seconds: command.displayDurationInSeconds } : {}),
+        ...('repetitionCount' in command
+          ? { repetition_count: command.repetitionCount, repetition_interval_in_seconds: command.repetitionIntervalInSeconds }
+          : {}),
+        communication_queue_number: command.communicationQueueNumber ?? null,
+      }
+    case 'DISPLAY_FINGERPRINT':
+      return {
+        ...base,
+        smartcard_ca_id: [...command.smartcardCaIds],
+        display_date_time: command.displayTime,
+        display_duration_in_seconds: command.durationInSeconds,
+        position_x: command.positionX,
+        position_y: command.positionY,
+        height: command.height,
+        fingerprint_slot: command.slot,
+      }
+  }
+}
