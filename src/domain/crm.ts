@@ -15,7 +15,10 @@ export const SUBSCRIPTION_STATES = [
 export type SubscriptionState = (typeof SUBSCRIPTION_STATES)[number]
 
 /** States in which the subscription's effective services are active in the CA. */
-export const ACTIVE_STATES: ReadonlySet<SubscriptionState> = new Set(['EFFECTIVE', 'SHORT_TERM_EFFECTIVE'])
+export const ACTIVE_STATES: ReadonlySet<SubscriptionState> = new Set([
+  'EFFECTIVE',
+  'SHORT_TERM_EFFECTIVE',
+])
 
 export type ItemKind = 'SMARTCARD' | 'STB'
 
@@ -39,10 +42,10 @@ export interface InstalledItem {
   readonly distributor: string | null
 }
 
-/** A service swap, kept so that "regret (swap)" can undo it. */
+/** A service swap (one or more services for one or more others), kept so that "regret (swap)" can undo it. */
 export interface ServiceSwap {
-  readonly from: string
-  readonly to: string
+  readonly from: readonly string[]
+  readonly to: readonly string[]
   readonly distributor: string | null
 }
 

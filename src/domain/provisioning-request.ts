@@ -74,7 +74,9 @@ export interface NewProvisioningRequest {
 }
 
 /** CRM.COM's parameters_set keys for a command (smartcard_ca_id, service_ca_id, stb_ca_id, ...). */
-export function parametersSet(command: ConaxCommand): Record<string, string | number | string[] | null> {
+export function parametersSet(
+  command: ConaxCommand,
+): Record<string, string | number | string[] | null> {
   const base: Record<string, string | number | string[] | null> = {
     sub_provisioning_distribution_id: command.distributor,
   }
@@ -91,7 +93,11 @@ export function parametersSet(command: ConaxCommand): Record<string, string | nu
     case 'GET_PAIRING_STATUS_FOR_PAIRING_MODULE':
       return { ...base, stb_ca_id: command.stbCaId }
     case 'CREATE_PAIRING':
-      return { ...base, smartcard_ca_id: [...command.smartcardCaIds], stb_ca_id: [...command.stbCaIds] }
+      return {
+        ...base,
+        smartcard_ca_id: [...command.smartcardCaIds],
+        stb_ca_id: [...command.stbCaIds],
+      }
     case 'ADD_TO_EXISTING_PAIRING':
       return {
         ...base,
@@ -107,9 +113,14 @@ export function parametersSet(command: ConaxCommand): Record<string, string | nu
         smartcard_ca_id: [...command.smartcardCaIds],
         message: command.message,
         start_indication_date_time: command.startIndicationTime,
-        ...('displayDurationInSeconds' in command ? { display_duration_in_seconds: command.displayDurationInSeconds } : {}),
+        ...('displayDurationInSeconds' in command
+          ? { display_duration_in_seconds: command.displayDurationInSeconds }
+          : {}),
         ...('repetitionCount' in command
-          ? { repetition_count: command.repetitionCount, repetition_interval_in_seconds: command.repetitionIntervalInSeconds }
+          ? {
+              repetition_count: command.repetitionCount,
+              repetition_interval_in_seconds: command.repetitionIntervalInSeconds,
+            }
           : {}),
         communication_queue_number: command.communicationQueueNumber ?? null,
       }
