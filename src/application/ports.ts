@@ -5,7 +5,7 @@ import type {
   ProcessName,
   ProvisioningRequest,
 } from '../domain/provisioning-request.js'
-import type { RequestType } from '../domain/commands.js'
+import type { ConaxCommand, RequestType } from '../domain/commands.js'
 
 /** The fields of a request that delivery changes. */
 export type RequestUpdate = Partial<
@@ -64,7 +64,10 @@ export interface ProvisioningStore {
    * requests, which get their id, number ("1", "2"...) and sequence number (strictly increasing).
    */
   commit(
-    change: { readonly subscription?: Subscription; readonly requests: readonly NewProvisioningRequest[] },
+    change: {
+      readonly subscription?: Subscription
+      readonly requests: readonly NewProvisioningRequest[]
+    },
     now: string,
   ): Promise<readonly ProvisioningRequest[]>
   /** Changes delivery fields of a request; rejects when the id is unknown. */
@@ -85,4 +88,35 @@ export interface ProvisioningStore {
 /** The clock, injected so that tests and scenarios control time. */
 export interface Clock {
   now(): Date
+}
+
+/** What Conax answered to one command, classified for delivery. */
+export type DeliveryOutcome =
+  | {
+      readonly kind: 'COMPLETED'
+      readonly referenceNumber: string
+      readonly message: string
+      readonly request: string
+      readonly response: string
+      readonly result: unknown
+    }
+  | {
+      readonly kind: 'REJECTED'
+      readonly errorCode: string
+      readonly errorDescription: string
+      readonly referenceNumber: string | null
+      readonly request: string | null
+      readonly response: string | null
+    }
+  | {
+      readonly kind: 'TRANSIENT'
+      readonly errorCode: string
+      readonly errorDescription: string
+      readonly request: string | null
+      readonly response: string | null
+    }
+
+/** The CA system as delivery sees it: one command in, one classified outcome out; never throws for CA failures. */
+export interface CaGateway {
+  send(command: ConaxCommand, sequenceNumber: number): Promise<DeliveryOutcome>
 }

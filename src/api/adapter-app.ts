@@ -1,0 +1,289 @@
+import express, { type NextFunction, type Request, type Response } from 'express'
+import type { ZodType } from 'zod'
+import { AdapterError, httpStatusOf } from '../application/adapter-error.js'
+import type { ProvisioningStore } from '../application/ports.js'
+import type { ProvisioningService, SendOptions } from '../application/provisioning-service.js'
+import type { ConaxCommand } from '../domain/commands.js'
+import type { CrmAction } from '../domain/planner.js'
+import { parametersSet, type ProvisioningRequest } from '../domain/provisioning-request.js'
+import {
+  createPairingSchema,
+  crmActionSchema,
+  listQuerySchema,
+  showQuerySchema,
+  subscriptionRequestSchema,
+} from './schemas.js'
+
+const BASE = '/conax_web_services/provisioning_requests'
+
+/** A request as CRM.COM's API shows it (snake_case, conax-domain.md §2.6). */
+export function requestJson(request: ProvisioningRequest): Record<string, unknown> {
+  return {
+    id: request.id,
+    number: request.number,
+    type: request.type,
+    sequence_number: request.sequenceNumber,
+    scheduled_date: request.scheduledDate,
+    executed_date: request.executedDate,
+    priority: request.priority,
+    process_immediately: request.processImmediately,
+    life_cycle_state: request.lifeCycleState,
+    request: request.request,
+    response: request.response,
+    reference_number: request.referenceNumber,
+    error_code: request.errorCode,
+    error_description: request.errorDescription,
+    process_name: request.processName,
+    process_id: request.processId,
+    subscription: request.subscriptionId === null ? null : { id: request.subscriptionId },
+    parameters_set: parametersSet(request.command),
+    result: request.result,
+    attempts: request.attempts,
+    next_attempt_at: request.nextAttemptAt,
+    log_information: { created_date: request.createdAt, updated_date: request.updatedAt },
+  }
+}
+
+const ok = (
+  data: unknown,
+): { status: { code: 'OK'; description: string; message: string }; data: unknown } => ({
+  status: { code: 'OK', description: '', message: '' },
+  data,
+})
+
+/** Parses input with a schema; a failure names each field and rule. */
+function parse<T>(schema: ZodType<T>, input: unknown, where: string): T {
+  const result = schema.safeParse(input ?? {})
+  if (result.success) {
+    return result.data
+  }
+  const problems = result.error.issues.map(
+    (issue) => `${issue.path.length > 0 ? issue.path.join('.') : where}: ${issue.message}`,
+  )
+  throw new AdapterError('INVALID_REQUEST', `Invalid ${where}: ${problems.join('; ')}.`, {
+    details: { problems },
+  })
+}
+
+function sendOptionsOf(input: {
+  process_immediately?: boolean | 0 | 1 | undefined
+  scheduled_date?: string | null | undefined
+  priority?: 'REGULAR' | 'EXPRESS' | undefined
+}): SendOptions {
+  return {
+    processImmediately: input.process_immediately === true || input.process_immediately === 1,
+    scheduledDate: input.scheduled_date ?? null,
+    ...(input.priority ? { priority: input.priority } : {}),
+  }
+}
+
+export interface AdapterAppDeps {
+  readonly service: ProvisioningService
+  readonly store: ProvisioningStore
+}
+
+/**
+ * The adapter's JSON API for a CRM: CRM.COM's `conax_web_services/provisioning_requests` methods
+ * (show, list, add_subscriptions, cancel_subscriptions, create_pairing) and `POST /crm/actions`,
+ * which applies any CRM action. Errors answer `{ error: { code, message, details } }`.
+ */
+export function createAdapterApp(deps: AdapterAppDeps): express.Express {
+  const app = express()
+  app.disable('x-powered-by')
+  app.use(express.json({ limit: '5mb' }))
+  const { service, store } = deps
+
+  app.get('/healthz', (_req, res) => {
+    res.json({
+      status: 'ok',
+      provider: service.provider.name,
+      lifeCycleState: service.provider.lifeCycleState,
+    })
+  })
+
+  app.get(`${BASE}/show`, async (req, res) => {
+    const query = parse(showQuerySchema, req.query, 'query')
+    const found = await store.getRequest((query.id ?? query.number) as string)
+    if (!found) {
+      throw new AdapterError(
+        'REQUEST_NOT_FOUND',
+        `No provisioning request with ${query.id ? `id ${query.id}` : `number ${query.number ?? ''}`}.`,
+      )
+    }
+    res.json(ok(requestJson(found)))
+  })
+
+  app.get(`${BASE}/list`, async (req, res) => {
+    const query = parse(listQuerySchema, req.query, 'query')
+    const page = await store.listRequests({
+      type: query.type,
+      lifeCycleState: query.life_cycle_state,
+      referenceNumber: query.reference_number,
+      subscriptionId: query.subscription_id,
+      offset: query.offset ?? 0,
+      limit: query.number_of_results ?? 100,
+    })
+    res.json({ ...ok(page.items.map(requestJson)), total: page.total })
+  })
+
+  const subscriptionCommand = async (
+    body: unknown,
+    type: 'ADD_SUBSCRIPTIONS' | 'CANCEL_SUBSCRIPTIONS',
+  ): Promise<{ command: ConaxCommand; subscriptionId: string; send: SendOptions }> => {
+    const input = parse(subscriptionRequestSchema, body, 'body')
+    const subscriptionId = input.subscription_identifier.id as string
+    const subscription = await store.getSubscription(subscriptionId)
+    if (!subscription) {
+      throw new AdapterError(
+        'SUBSCRIPTION_NOT_FOUND',
+        `Subscription '${subscriptionId}' does not exist.`,
+      )
+    }
+    const serviceCode = input.service_identifier.code
+    const mapping = service.provider.services.find((m) =>
+      serviceCode ? m.service === serviceCode : m.caId === input.service_identifier.ca_id,
+    )
+    if (!mapping) {
+      throw new AdapterError(
+        'SERVICE_NOT_MAPPED',
+        `Service ${JSON.stringify(input.service_identifier)} is not mapped in provider '${service.provider.name}'.`,
+      )
+    }
+    const card = subscription.installedItems.find(
+      (i) =>
+        i.kind === 'SMARTCARD' &&
+        (i.serialNumber === input.smartcard_identifier.serial_number ||
+          i.caId === input.smartcard_identifier.ca_id),
+    )
+    if (!card) {
+      throw new AdapterError(
+        'ITEM_NOT_FOUND',
+        `Subscription '${subscriptionId}' has no smartcard ${JSON.stringify(input.smartcard_identifier)}.`,
+      )
+    }
+    const distributor =
+      subscription.services.find((s) => s.service === mapping.service)?.distributor ??
+      card.distributor
+    const command: ConaxCommand =
+      type === 'ADD_SUBSCRIPTIONS'
+        ? {
+            type,
+            smartcardCaId: card.caId,
+            serviceCaId: mapping.caId,
+            distributor,
+            ...(input.start_date ? { startDate: input.start_date } : {}),
+          }
+        : { type, smartcardCaId: card.caId, serviceCaId: mapping.caId, distributor }
+    return { command, subscriptionId, send: sendOptionsOf(input) }
+  }
+
+  for (const [path, type] of [
+    ['add_subscriptions', 'ADD_SUBSCRIPTIONS'],
+    ['cancel_subscriptions', 'CANCEL_SUBSCRIPTIONS'],
+  ] as const) {
+    app.post(`${BASE}/${path}`, async (req, res) => {
+      const { command, subscriptionId, send } = await subscriptionCommand(req.body, type)
+      const created = await service.createRequests(
+        [command],
+        { processName: 'MANUAL', subscriptionId },
+        send,
+      )
+      res.status(201).json(ok(created.map(requestJson)))
+    })
+  }
+
+  app.post(`${BASE}/create_pairing`, async (req, res) => {
+    const input = parse(createPairingSchema, req.body, 'body')
+    const command: ConaxCommand = {
+      type: 'CREATE_PAIRING',
+      smartcardCaIds: input.smartcard_set.map((s) => s.smartcard_ca_id),
+      stbCaIds: input.stb_set.map((s) => s.stb_ca_id),
+      distributor: input.distributor ?? null,
+    }
+    const created = await service.createRequests(
+      [command],
+      { processName: 'MANUAL', subscriptionId: input.subscription_identifier?.id ?? null },
+      sendOptionsOf(input),
+    )
+    res.status(201).json(ok(created.map(requestJson)))
+  })
+
+  app.post('/crm/actions', async (req, res) => {
+    const { priority, processImmediately, scheduledDate, ...action } = parse(
+      crmActionSchema,
+      req.body,
+      'body',
+    )
+    const outcome = await service.applyAction(action as CrmAction, {
+      ...(priority ? { priority } : {}),
+      ...(processImmediately === undefined ? {} : { processImmediately }),
+      ...(scheduledDate === undefined ? {} : { scheduledDate }),
+    })
+    res
+      .status(action.action === 'BECOME_SUBSCRIBER' ? 201 : 200)
+      .json(
+        ok({
+          subscription: outcome.subscription,
+          provisioned: outcome.provisioned,
+          provisioning_requests: outcome.requests.map(requestJson),
+        }),
+      )
+  })
+
+  app.get('/crm/subscriptions/:id', async (req, res) => {
+    const subscription = await store.getSubscription(req.params.id)
+    if (!subscription) {
+      throw new AdapterError(
+        'SUBSCRIPTION_NOT_FOUND',
+        `Subscription '${req.params.id}' does not exist.`,
+      )
+    }
+    res.json(ok(subscription))
+  })
+
+  app.use((req, _res, next) => {
+    next(
+      new AdapterError(
+        'REQUEST_NOT_FOUND',
+        `No route ${req.method} ${req.path}. See the README's HTTP API section.`,
+      ),
+    )
+  })
+
+  app.use((error: unknown, _req: Request, res: Response, _next: NextFunction) => {
+    if (error instanceof AdapterError) {
+      res
+        .status(
+          error.code === 'REQUEST_NOT_FOUND' && error.message.startsWith('No route')
+            ? 404
+            : httpStatusOf(error.code),
+        )
+        .json({ error: error.toJSON() })
+      return
+    }
+    const status = (error as { status?: unknown }).status
+    if (typeof status === 'number' && status >= 400 && status < 500) {
+      res
+        .status(status)
+        .json({
+          error: {
+            code: 'INVALID_REQUEST',
+            message: `The request body is not valid JSON: ${(error as Error).message}`,
+            details: {},
+          },
+        })
+      return
+    }
+    res
+      .status(500)
+      .json({
+        error: {
+          code: 'INTERNAL',
+          message: `Internal adapter error: ${error instanceof Error ? error.message : String(error)}`,
+          details: {},
+        },
+      })
+  })
+
+  return app
+}

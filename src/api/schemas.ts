@@ -1,0 +1,138 @@
+import { z } from 'zod'
+import { LIFE_CYCLE_ACTIONS } from '../domain/planner.js'
+import { LIFE_CYCLE_STATES, PRIORITIES } from '../domain/provisioning-request.js'
+import { REQUEST_TYPES } from '../domain/commands.js'
+
+/** JSON bodies and queries of the adapter's HTTP API, validated at the edge. */
+const nonEmpty = z.string().trim().min(1, 'must not be empty')
+const isoDate = z.iso.datetime({
+  offset: true,
+  local: true,
+  message: 'must be an ISO-8601 date-time',
+})
+const distributor = z.string().min(1).max(32).nullable()
+
+const item = z.strictObject({
+  serialNumber: nonEmpty,
+  product: nonEmpty,
+  caId: nonEmpty,
+  distributor,
+})
+
+const sendOptions = {
+  priority: z.enum(PRIORITIES).optional(),
+  processImmediately: z.boolean().optional(),
+  scheduledDate: isoDate.nullable().optional(),
+}
+
+const base = { subscriptionId: nonEmpty, ...sendOptions }
+
+/** A CRM action with its send options (camelCase, as the domain's CrmAction). */
+export const crmActionSchema = z.discriminatedUnion('action', [
+  z.strictObject({
+    ...base,
+    action: z.literal('BECOME_SUBSCRIBER'),
+    type: z.string().nullable().optional(),
+    services: z.array(z.strictObject({ service: nonEmpty, distributor })),
+    installedItems: z.array(item),
+  }),
+  z.strictObject({ ...base, action: z.enum(LIFE_CYCLE_ACTIONS) }),
+  z.strictObject({
+    ...base,
+    action: z.literal('CHANGE_DISTRIBUTION'),
+    moves: z
+      .array(
+        z.union([
+          z.strictObject({ service: nonEmpty, from: distributor, to: distributor }),
+          z.strictObject({ serialNumber: nonEmpty, to: distributor }),
+        ]),
+      )
+      .min(1, 'must name at least one move'),
+  }),
+  z.strictObject({ ...base, action: z.literal('ADD_SERVICE'), service: nonEmpty, distributor }),
+  z.strictObject({
+    ...base,
+    action: z.enum(['REMOVE_SERVICE', 'START_SERVICE', 'STOP_SERVICE']),
+    service: nonEmpty,
+    distributor: distributor.optional(),
+  }),
+  z.strictObject({
+    ...base,
+    action: z.literal('SWAP_SERVICE'),
+    from: z.array(nonEmpty).min(1),
+    to: z.array(nonEmpty).min(1),
+    distributor: distributor.optional(),
+  }),
+  z.strictObject({
+    ...base,
+    action: z.literal('REGRET_SWAP'),
+    distributor: distributor.optional(),
+  }),
+  z.strictObject({ ...base, action: z.literal('ADD_INSTALLED_ITEM'), item }),
+  z.strictObject({ ...base, action: z.literal('REMOVE_INSTALLED_ITEM'), serialNumber: nonEmpty }),
+  z.strictObject({
+    ...base,
+    action: z.literal('SWAP_INSTALLED_ITEM'),
+    serialNumber: nonEmpty,
+    item: item.extend({ distributor: distributor.optional() }),
+  }),
+])
+
+/** CRM.COM send options in snake_case. */
+const crmSend = {
+  process_immediately: z.union([z.boolean(), z.literal(1), z.literal(0)]).optional(),
+  scheduled_date: isoDate.nullable().optional(),
+  priority: z.enum(PRIORITIES).optional(),
+}
+
+/** An identifier object naming exactly one of its fields (CRM.COM's semi-optional rule). */
+function identifier<K extends string>(keys: readonly [K, ...K[]]) {
+  const shape = Object.fromEntries(keys.map((key) => [key, nonEmpty.optional()])) as Record<
+    K,
+    z.ZodOptional<typeof nonEmpty>
+  >
+  return z
+    .strictObject(shape)
+    .refine((value) => Object.values(value).filter((v) => v !== undefined).length === 1, {
+      message: `must name exactly one of ${keys.join(', ')}`,
+    })
+}
+
+/** POST conax_web_services/provisioning_requests/add_subscriptions and cancel_subscriptions. */
+export const subscriptionRequestSchema = z.strictObject({
+  subscription_identifier: identifier(['id']),
+  service_identifier: identifier(['code', 'ca_id']),
+  smartcard_identifier: identifier(['serial_number', 'ca_id']),
+  start_date: isoDate.optional(),
+  ...crmSend,
+})
+
+/** POST conax_web_services/provisioning_requests/create_pairing. */
+export const createPairingSchema = z.strictObject({
+  subscription_identifier: identifier(['id']).optional(),
+  smartcard_set: z
+    .array(
+      z.strictObject({
+        smartcard_ca_id: z.string().regex(/^\d{11}$/, 'must be exactly 11 digits'),
+      }),
+    )
+    .min(1),
+  stb_set: z
+    .array(z.strictObject({ stb_ca_id: z.string().regex(/^\d{1,20}$/, 'must be 1 to 20 digits') }))
+    .min(1),
+  distributor: distributor.optional(),
+  ...crmSend,
+})
+
+/** GET conax_web_services/provisioning_requests/list. */
+export const listQuerySchema = z.strictObject({
+  type: z.enum(REQUEST_TYPES).optional(),
+  life_cycle_state: z.enum(LIFE_CYCLE_STATES).optional(),
+  reference_number: z.string().optional(),
+  subscription_id: z.string().optional(),
+  number_of_results: z.coerce.number().int().min(1).max(10_000).optional(),
+  offset: z.coerce.number().int().min(0).optional(),
+})
+
+/** GET conax_web_services/provisioning_requests/show. */
+export const showQuerySchema = identifier(['id', 'number'])

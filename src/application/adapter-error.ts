@@ -1,0 +1,55 @@
+import type { PlanErrorCode } from '../domain/planner.js'
+
+/** Stable codes of the adapter's errors: the planner's refusals plus the application's own. */
+export type AdapterErrorCode =
+  | PlanErrorCode
+  | 'PROVIDER_NOT_EFFECTIVE'
+  | 'INVALID_REQUEST'
+  | 'REQUEST_NOT_FOUND'
+  | 'DELIVERY_TIMEOUT'
+
+/** HTTP status for each code family: refusals of the CRM state are 409, bad input 400, unknown ids 404. */
+export function httpStatusOf(code: AdapterErrorCode): number {
+  switch (code) {
+    case 'INVALID_REQUEST':
+    case 'SERVICE_NOT_MAPPED':
+    case 'PHYSICAL_GOOD_NOT_MAPPED':
+    case 'INVALID_CA_ID':
+    case 'DISTRIBUTOR_UNKNOWN':
+      return 400
+    case 'SUBSCRIPTION_NOT_FOUND':
+    case 'REQUEST_NOT_FOUND':
+    case 'SERVICE_NOT_FOUND':
+    case 'ITEM_NOT_FOUND':
+      return 404
+    case 'DELIVERY_TIMEOUT':
+      return 504
+    default:
+      return 409
+  }
+}
+
+/** An error of the adapter with a stable code and a message that says what failed, why and what to do. */
+export class AdapterError extends Error {
+  override readonly name = 'AdapterError'
+  readonly code: AdapterErrorCode
+  readonly details: Readonly<Record<string, unknown>>
+
+  constructor(
+    code: AdapterErrorCode,
+    message: string,
+    options: { details?: Record<string, unknown>; cause?: unknown } = {},
+  ) {
+    super(message, { cause: options.cause })
+    this.code = code
+    this.details = options.details ?? {}
+  }
+
+  toJSON(): {
+    code: AdapterErrorCode
+    message: string
+    details: Readonly<Record<string, unknown>>
+  } {
+    return { code: this.code, message: this.message, details: this.details }
+  }
+}

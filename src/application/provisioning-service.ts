@@ -1,0 +1,177 @@
+import type { ConaxCommand } from '../domain/commands.js'
+import type { ProvisioningProvider, Subscription } from '../domain/crm.js'
+import { planAction, type CrmAction } from '../domain/planner.js'
+import type { Priority, ProcessName, ProvisioningRequest } from '../domain/provisioning-request.js'
+import { AdapterError } from './adapter-error.js'
+import type { Dispatcher } from './dispatcher.js'
+import type { Clock, ProvisioningStore } from './ports.js'
+
+/** How the requests of one call are sent (CRM.COM's process_immediately, scheduled_date, priority). */
+export interface SendOptions {
+  readonly priority?: Priority
+  /** Deliver at once and answer with the outcome (waits up to `waitMs`). */
+  readonly processImmediately?: boolean
+  /** Not sent before this time (ISO-8601). */
+  readonly scheduledDate?: string | null
+  readonly waitMs?: number
+}
+
+/** What an action or a direct request call did. */
+export interface ProvisioningOutcome {
+  readonly subscription: Subscription | null
+  readonly requests: readonly ProvisioningRequest[]
+  /** False when the provider is Not Effective: the CRM state changed but nothing goes to Conax. */
+  readonly provisioned: boolean
+}
+
+export interface ProvisioningServiceOptions {
+  readonly provider: ProvisioningProvider
+  readonly store: ProvisioningStore
+  readonly dispatcher: Dispatcher
+  readonly clock: Clock
+}
+
+/**
+ * The adapter's use cases: apply a CRM action (plan it, keep the subscription and its provisioning
+ * requests in one durable commit, hand them to delivery), and create requests directly as
+ * CRM.COM's add_subscriptions / cancel_subscriptions / create_pairing API methods and the utilities do.
+ */
+export class ProvisioningService {
+  private readonly options: ProvisioningServiceOptions
+  /** Actions on one subscription run one after another, so none is planned on a stale state. */
+  private readonly locks = new Map<string, Promise<unknown>>()
+
+  constructor(options: ProvisioningServiceOptions) {
+    this.options = options
+  }
+
+  get provider(): ProvisioningProvider {
+    return this.options.provider
+  }
+
+  /** Applies one CRM action; a refusal throws an {@link AdapterError} and changes nothing. */
+  applyAction(action: CrmAction, send: SendOptions = {}): Promise<ProvisioningOutcome> {
+    return this.serialised(action.subscriptionId, async () => {
+      const { provider, store, clock } = this.options
+      const now = clock.now().toISOString()
+      const current = await store.getSubscription(action.subscriptionId)
+      const plan = planAction(provider, current, action, now)
+      if (!plan.ok) {
+        throw new AdapterError(plan.error.code, plan.error.message, {
+          details: { action: action.action, subscriptionId: action.subscriptionId },
+        })
+      }
+      const provisioned = provider.lifeCycleState === 'EFFECTIVE'
+      const requests = provisioned
+        ? plan.value.commands.map((command) => ({
+            command,
+            processName: 'PROVISIONING_REQUEST_PROCESSING' as const,
+            subscriptionId: action.subscriptionId,
+            ...this.sendFields(send),
+          }))
+        : []
+      const created = await store.commit({ subscription: plan.value.subscription, requests }, now)
+      return {
+        subscription: plan.value.subscription,
+        requests: await this.handOver(created, send),
+        provisioned,
+      }
+    })
+  }
+
+  /**
+   * Creates provisioning requests for commands directly (the API methods, utilities and runs).
+   * Refused when the provider is Not Effective: nothing may be sent to Conax then.
+   */
+  async createRequests(
+    commands: readonly ConaxCommand[],
+    context: {
+      readonly processName: ProcessName
+      readonly processId?: string | null
+      readonly subscriptionId?: string | null
+    },
+    send: SendOptions = {},
+  ): Promise<readonly ProvisioningRequest[]> {
+    this.requireEffective()
+    const now = this.options.clock.now().toISOString()
+    const created = await this.options.store.commit(
+      {
+        requests: commands.map((command) => ({
+          command,
+          processName: context.processName,
+          processId: context.processId ?? null,
+          subscriptionId: context.subscriptionId ?? null,
+          ...this.sendFields(send),
+        })),
+      },
+      now,
+    )
+    return this.handOver(created, send)
+  }
+
+  /** Throws PROVIDER_NOT_EFFECTIVE unless the provider is Effective. */
+  requireEffective(): void {
+    if (this.options.provider.lifeCycleState !== 'EFFECTIVE') {
+      throw new AdapterError(
+        'PROVIDER_NOT_EFFECTIVE',
+        `Provider '${this.options.provider.name}' is Not Effective, so nothing is sent to Conax. Set lifeCycleState: EFFECTIVE in the provider file and restart.`,
+      )
+    }
+  }
+
+  private sendFields(send: SendOptions): {
+    priority: Priority
+    processImmediately: boolean
+    scheduledDate: string | null
+  } {
+    return {
+      priority: send.priority ?? 'REGULAR',
+      processImmediately: send.processImmediately ?? false,
+      scheduledDate: send.scheduledDate ?? null,
+    }
+  }
+
+  /** Wakes delivery; with processImmediately, waits for the requests' outcomes. */
+  private async handOver(
+    created: readonly ProvisioningRequest[],
+    send: SendOptions,
+  ): Promise<readonly ProvisioningRequest[]> {
+    if (created.length === 0) {
+      return created
+    }
+    const { dispatcher } = this.options
+    if (!send.processImmediately) {
+      dispatcher.wake()
+      return created
+    }
+    const settled = Promise.all(created.map((request) => dispatcher.settled(request.id)))
+    void dispatcher.deliverDue()
+    const waitMs = send.waitMs ?? 30_000
+    let timer: NodeJS.Timeout | undefined
+    const timeout = new Promise<null>((resolve) => {
+      timer = setTimeout(() => resolve(null), waitMs)
+    })
+    const outcome = await Promise.race([settled, timeout])
+    clearTimeout(timer)
+    if (outcome) {
+      return outcome
+    }
+    // Still pending (Conax unreachable, or an earlier request of the same card waits): answer what is stored.
+    return Promise.all(
+      created.map(async (request) => (await this.options.store.getRequest(request.id)) ?? request),
+    )
+  }
+
+  private serialised<T>(key: string, work: () => Promise<T>): Promise<T> {
+    const previous = this.locks.get(key) ?? Promise.resolve()
+    const next = previous.then(work, work)
+    const tail = next.catch(() => undefined)
+    this.locks.set(key, tail)
+    void tail.then(() => {
+      if (this.locks.get(key) === tail) {
+        this.locks.delete(key)
+      }
+    })
+    return next
+  }
+}
