@@ -9,7 +9,8 @@ module.exports = {
     },
     {
       name: 'adapter-independent-of-simulator',
-      comment: 'They meet only on the wire contract (docs/decisions/0001); tests may start a simulator.',
+      comment:
+        'They meet only on the wire contract (docs/decisions/0001); tests may start a simulator.',
       severity: 'error',
       from: { path: '^src/', pathNot: '(\\.test\\.ts$|test-support/)' },
       to: { path: '^simulator/' },

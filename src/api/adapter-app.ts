@@ -219,15 +219,13 @@ export function createAdapterApp(deps: AdapterAppDeps): express.Express {
       ...(processImmediately === undefined ? {} : { processImmediately }),
       ...(scheduledDate === undefined ? {} : { scheduledDate }),
     })
-    res
-      .status(action.action === 'BECOME_SUBSCRIBER' ? 201 : 200)
-      .json(
-        ok({
-          subscription: outcome.subscription,
-          provisioned: outcome.provisioned,
-          provisioning_requests: outcome.requests.map(requestJson),
-        }),
-      )
+    res.status(action.action === 'BECOME_SUBSCRIBER' ? 201 : 200).json(
+      ok({
+        subscription: outcome.subscription,
+        provisioned: outcome.provisioned,
+        provisioning_requests: outcome.requests.map(requestJson),
+      }),
+    )
   })
 
   app.get('/crm/subscriptions/:id', async (req, res) => {
@@ -263,26 +261,22 @@ export function createAdapterApp(deps: AdapterAppDeps): express.Express {
     }
     const status = (error as { status?: unknown }).status
     if (typeof status === 'number' && status >= 400 && status < 500) {
-      res
-        .status(status)
-        .json({
-          error: {
-            code: 'INVALID_REQUEST',
-            message: `The request body is not valid JSON: ${(error as Error).message}`,
-            details: {},
-          },
-        })
-      return
-    }
-    res
-      .status(500)
-      .json({
+      res.status(status).json({
         error: {
-          code: 'INTERNAL',
-          message: `Internal adapter error: ${error instanceof Error ? error.message : String(error)}`,
+          code: 'INVALID_REQUEST',
+          message: `The request body is not valid JSON: ${(error as Error).message}`,
           details: {},
         },
       })
+      return
+    }
+    res.status(500).json({
+      error: {
+        code: 'INTERNAL',
+        message: `Internal adapter error: ${error instanceof Error ? error.message : String(error)}`,
+        details: {},
+      },
+    })
   })
 
   return app
