@@ -2,6 +2,7 @@ import { mkdtempSync, readFileSync, rmSync } from 'node:fs'
 import { request as httpsRequest } from 'node:https'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
+import { pino } from 'pino'
 import request from 'supertest'
 import { afterEach, beforeEach, describe, expect, it, onTestFinished } from 'vitest'
 import { startSimulator, type Simulator } from './create-simulator.js'
@@ -506,5 +507,187 @@ describe('TLS', () => {
         .end()
     })
     expect(wsdl).toContain(`location="${sim.serviceUrl('pairing')}"`)
+  })
+})
+
+describe('robustness', () => {
+  it('ignores a Host header that is not host[:port] when writing the WSDL address', async () => {
+    const sim = await startTestSimulator()
+    onTestFinished(() => sim.close())
+    const res = await request(sim.url)
+      .get('/ca-server/webservices/caclient/pairing?wsdl')
+      .set('Host', 'a<b&c')
+    expect(res.text).toContain(
+      `location="http://127.0.0.1:${sim.port}/ca-server/webservices/caclient/pairing"`,
+    )
+    expect(res.text).not.toContain('a<b')
+  })
+
+  it('refuses an Envelope with two Bodies, a stray element, or text in the Body', async () => {
+    const sim = await startTestSimulator()
+    onTestFinished(() => sim.close())
+    const ok = requestEnvelope('ca-pin', 'UpdateCaPinToDefaultValue', { CaClientId: CARD_A })
+    const variants = [
+      ok.replace('</s:Body>', '</s:Body><s:Body/>'),
+      ok.replace('<s:Body>', '<foo/><s:Body>'),
+      ok.replace('<s:Body>', '<s:Body>stray text'),
+    ]
+    for (const body of variants) {
+      const answer = await postSoap(sim, 'ca-pin', body)
+      expect(answer.fault?.code).toBe('soap:Client')
+    }
+    expect(sim.journal.list().every((e) => e.statusCode === 'FAULT:Client')).toBe(true)
+  })
+
+  it('accepts the Basic scheme in any case', async () => {
+    const sim = await startTestSimulator()
+    onTestFinished(() => sim.close())
+    const res = await fetch(sim.serviceUrl('ca-pin'), {
+      method: 'POST',
+      headers: {
+        Authorization: `basic ${Buffer.from('sms:sms').toString('base64')}`,
+        'Content-Type': 'text/xml',
+      },
+      body: requestEnvelope('ca-pin', 'UpdateCaPinToDefaultValue', { CaClientId: CARD_A }),
+    })
+    expect(res.status).toBe(200)
+  })
+
+  it("answers an odd-length UTF-16 body with Couldn't parse stream", async () => {
+    const sim = await startTestSimulator()
+    onTestFinished(() => sim.close())
+    const answer = await postSoap(sim, 'ca-pin', Buffer.from('abc'), {
+      contentType: 'text/xml; charset=utf-16be',
+    })
+    expect(answer.fault?.reason).toBe("Couldn't parse stream.")
+  })
+
+  it('refuses items of one request whose dates conflict', async () => {
+    const sim = await startTestSimulator()
+    onTestFinished(() => sim.close())
+    const answer = await callSoap(sim, 'subscription', 'AddSubscriptions', {
+      Subscriptions: {
+        Subscription: [
+          { CaClientId: CARD_A, ProductId: 'GFA1', StartDate: '2030-01-01T00:00:00Z' },
+          { CaClientId: CARD_A, ProductId: 'GFA1', EndDate: '2029-01-01T00:00:00Z' },
+        ],
+      },
+    })
+    expect(answer.statusCode).toBe('INPUT_VALIDATION_ERROR')
+    expect(answer.message).toContain('Subscription 2')
+    expect(sim.model.card(CARD_A)?.subscriptions).toEqual([])
+  })
+
+  it('keeps a long rejected text out of the journal', async () => {
+    const sim = await startTestSimulator()
+    onTestFinished(() => sim.close())
+    await callSoap(sim, 'user-text-messaging', 'SendMailMessageToClients', {
+      CaClientIds: { CaClientId: [CARD_A] },
+      Message: 'x'.repeat(50_000),
+    })
+    const entry = sim.journal.list()[0]
+    expect(entry?.statusCode).toBe('INPUT_VALIDATION_ERROR')
+    expect((entry?.request?.Message as string).length).toBeLessThan(1100)
+  })
+
+  it('answers SYSTEM_ERROR when the store cannot write a change, and says so in the journal', async () => {
+    let failing = false
+    const sim = await startSimulator({
+      inventory: TEST_INVENTORY,
+      store: {
+        description: 'failing store',
+        load: () => Promise.resolve(null),
+        save: () => (failing ? Promise.reject(new Error('disk full')) : Promise.resolve()),
+      },
+    })
+    onTestFinished(() => sim.close().catch(() => undefined))
+    failing = true
+    const answer = await callSoap(sim, 'ca-pin', 'UpdateCaPinToGivenValue', {
+      CaClientId: CARD_A,
+      Pin: '4444',
+    })
+    expect(answer.statusCode).toBe('SYSTEM_ERROR')
+    expect(answer.message).toContain('disk full')
+    expect(sim.journal.list().at(-1)?.statusCode).toBe('SYSTEM_ERROR')
+    failing = false
+  })
+
+  it('waits on close for calls in flight, ending an injected delay early and changing nothing', async () => {
+    const sim = await startTestSimulator()
+    await sim.loadInventory({})
+    sim.faults.add({ kind: 'DELAY', delayMs: 5000 })
+    const pending = callSoap(sim, 'ca-pin', 'UpdateCaPinToGivenValue', {
+      CaClientId: CARD_A,
+      Pin: '7777',
+    })
+    await new Promise((resolve) => setTimeout(resolve, 100))
+    const started = Date.now()
+    await sim.close()
+    expect(Date.now() - started).toBeLessThan(4000)
+    const answer = await pending
+    expect(answer.statusCode).toBe('SYSTEM_ERROR')
+    expect(answer.message).toContain('shutting down')
+    expect(sim.model.card(CARD_A)?.pin).toBe('1234')
+    await sim.close()
+  })
+
+  it('writes one log line per HTTP request, admin calls included', async () => {
+    const lines: Record<string, unknown>[] = []
+    const logger = pino(
+      { level: 'info' },
+      { write: (line: string) => lines.push(JSON.parse(line) as Record<string, unknown>) },
+    )
+    const sim = await startTestSimulator({ logger })
+    onTestFinished(() => sim.close())
+    await callSoap(sim, 'ca-pin', 'UpdateCaPinToDefaultValue', { CaClientId: CARD_A })
+    await request(sim.url).get(`/admin/cards/${CARD_A}`).expect(200)
+    await request(sim.url).get('/ca-server/webservices/caclient/ca-pin?wsdl').expect(200)
+    await new Promise((resolve) => setTimeout(resolve, 20))
+    expect(lines.map((l) => l.msg)).toEqual(['soap call', 'http request', 'http request'])
+    expect(lines[0]).toMatchObject({
+      operation: 'UpdateCaPinToDefaultValue',
+      cards: 1,
+      status: 'OK',
+    })
+    expect(lines[1]).toMatchObject({
+      method: 'GET',
+      path: `/admin/cards/${CARD_A}`,
+      httpStatus: 200,
+    })
+  })
+
+  it('refuses a store file that is not a complete snapshot', async () => {
+    const file = tempFile('partial.json')
+    const { writeFileSync } = await import('node:fs')
+    writeFileSync(file, '{"format":"conax-sim/1"}')
+    await expect(startSimulator({ dataFile: file })).rejects.toMatchObject({
+      code: 'STORE_UNREADABLE',
+    })
+  })
+
+  it('refuses unknown and out-of-range rules', async () => {
+    await expect(startSimulator({ rules: { bogus: 1 } as never })).rejects.toMatchObject({
+      code: 'INVALID_OPTION',
+    })
+    await expect(
+      startSimulator({ rules: { pairingReplace: 'sometimes' as never } }),
+    ).rejects.toThrow(/pairingReplace/)
+    await expect(startSimulator({ xmlLimits: { maxDepth: 0 } })).rejects.toMatchObject({
+      code: 'INVALID_OPTION',
+    })
+  })
+
+  it('refuses fault rules with unknown fields or a non-text message', async () => {
+    const sim = await startTestSimulator()
+    onTestFinished(() => sim.close())
+    await request(sim.url)
+      .post('/admin/faults')
+      .send({ kind: 'SYSTEM_ERROR', often: true })
+      .expect(400)
+    await request(sim.url)
+      .post('/admin/faults')
+      .send({ kind: 'SYSTEM_ERROR', message: { a: 1 } })
+      .expect(400)
+    expect(sim.faults.list()).toEqual([])
   })
 })

@@ -1,4 +1,5 @@
 import { randomUUID } from 'node:crypto'
+import { performance } from 'node:perf_hooks'
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http'
 import { createServer as createTlsServer } from 'node:https'
 import type { AddressInfo } from 'node:net'
@@ -133,8 +134,52 @@ function checkOptions(options: SimulatorOptions): void {
       )
     }
   }
-  if (options.rules?.defaultPin !== undefined && !/^\d{4}$/.test(options.rules.defaultPin)) {
-    throw new SimulatorError('INVALID_OPTION', 'rules.defaultPin must be 4 digits.')
+  positive('xmlLimits.maxDepth', options.xmlLimits?.maxDepth)
+  positive('xmlLimits.maxElements', options.xmlLimits?.maxElements)
+  checkRules(options.rules ?? {})
+  for (const name of ['now', 'newTransactionId'] as const) {
+    if (options[name] !== undefined && typeof options[name] !== 'function') {
+      throw new SimulatorError('INVALID_OPTION', `Option ${name} must be a function.`)
+    }
+  }
+}
+
+const RULE_CHOICES: Readonly<Record<keyof ModelRules, readonly unknown[] | 'positive' | 'pin'>> = {
+  maxCardsPerRequest: 'positive',
+  maxMessagesPerCard: 'positive',
+  productIdFormat: ['lenient', 'digits'],
+  messageLengthUnit: ['characters', 'utf8-bytes'],
+  pairingReplace: ['whole', 'detach'],
+  defaultPin: 'pin',
+  hideExpiredProducts: [true, false],
+}
+
+/** Every rule must be known and hold one of its values: a typo in a profile must not pass silently. */
+function checkRules(rules: Partial<ModelRules>): void {
+  for (const [name, value] of Object.entries(rules)) {
+    const choice = Object.hasOwn(RULE_CHOICES, name)
+      ? RULE_CHOICES[name as keyof ModelRules]
+      : undefined
+    const valid =
+      choice === 'positive'
+        ? Number.isInteger(value) && (value as number) >= 1
+        : choice === 'pin'
+          ? typeof value === 'string' && /^\d{4}$/.test(value)
+          : choice?.includes(value)
+    if (!valid) {
+      const expected =
+        choice === undefined
+          ? `a known rule (${Object.keys(RULE_CHOICES).join(', ')})`
+          : choice === 'positive'
+            ? 'a positive integer'
+            : choice === 'pin'
+              ? '4 digits'
+              : `one of ${choice.map((c) => JSON.stringify(c)).join(', ')}`
+      throw new SimulatorError(
+        'INVALID_OPTION',
+        `rules.${name} must be ${expected}, not ${JSON.stringify(value)}.`,
+      )
+    }
   }
 }
 
@@ -220,13 +265,17 @@ export async function startSimulator(options: SimulatorOptions = {}): Promise<Si
   const writer = new WriteCoalescer(
     () => store.save(snapshot()),
     (error) =>
-      logger.error(
-        { err: error, store: store.description },
-        'failed to store the simulator state; the next change retries',
-      ),
+      logger.error({ err: error, store: store.description }, 'failed to store the simulator state'),
   )
   const inMemory = store instanceof MemoryStore
-  const persist = inMemory ? () => Promise.resolve() : () => writer.request()
+  const life = new Lifecycle()
+  const persist = (): Promise<void> =>
+    inMemory || life.closed ? Promise.resolve() : writer.request()
+  const persistSoon = (): void => {
+    if (!inMemory && !life.closed) {
+      writer.request().catch(() => undefined)
+    }
+  }
 
   const initial = startupInventory(options, firstUser(users))
   for (const input of initial) {
@@ -251,6 +300,7 @@ export async function startSimulator(options: SimulatorOptions = {}): Promise<Si
   }
 
   const startedAt = now()
+  let ownHost = '127.0.0.1'
   const soap = createSoapEndpoint({
     model,
     journal,
@@ -263,20 +313,29 @@ export async function startSimulator(options: SimulatorOptions = {}): Promise<Si
     now,
     newTransactionId: options.newTransactionId ?? randomUUID,
     scheme: options.tls ? 'https' : 'http',
+    ownHost: () => ownHost,
     persist,
+    persistSoon,
+    closing: () => life.closing,
+    sleep: (ms) => life.sleep(ms),
     logger,
   })
   const admin = express()
   admin.disable('x-powered-by')
-  admin.use(createAdminRouter({ model, journal, faults, persist, reset, startedAt }))
+  admin.use(createAdminRouter({ model, journal, faults, persist, reset, startedAt, now }))
 
   const route = (req: IncomingMessage, res: ServerResponse): void => {
     const url = req.url ?? '/'
     const queryAt = url.indexOf('?')
     const pathname = queryAt === -1 ? url : url.slice(0, queryAt)
     const service = pathname.startsWith(SERVICE_BASE_PATH) ? serviceForPath(pathname) : null
+    if (service && req.method === 'POST') {
+      soap.handle(req, res, service, '')
+      return
+    }
+    logHttp(logger, req, res, pathname)
     if (service) {
-      soap(req, res, service, queryAt === -1 ? '' : url.slice(queryAt + 1))
+      soap.handle(req, res, service, queryAt === -1 ? '' : url.slice(queryAt + 1))
       return
     }
     admin(req, res)
@@ -298,8 +357,35 @@ export async function startSimulator(options: SimulatorOptions = {}): Promise<Si
 
   const address = await listen(server, options.port ?? 0, options.host ?? '127.0.0.1')
   const host = address.family === 'IPv6' ? `[${address.address}]` : address.address
-  const url = `${options.tls ? 'https' : 'http'}://${host}:${address.port}`
-  let closed = false
+  ownHost = `${host}:${address.port}`
+  const url = `${options.tls ? 'https' : 'http'}://${ownHost}`
+
+  const close = async (): Promise<void> => {
+    life.startClosing()
+    // New connections stop at once, idle keep-alive sockets close; calls in flight finish (a
+    // DELAY fault ends early and refuses) and are stored before close resolves.
+    await new Promise<void>((resolve) => {
+      const force = setTimeout(() => server.closeAllConnections(), 2000)
+      server.close(() => {
+        clearTimeout(force)
+        resolve()
+      })
+      server.closeIdleConnections()
+    })
+    await soap.drain()
+    await writer.flush()
+    life.closed = true
+    if (!inMemory) {
+      await store.save(snapshot()).catch((error: unknown) => {
+        throw new SimulatorError(
+          'STORE_WRITE_FAILED',
+          `Failed to write the simulator store ${store.description} on close: ${error instanceof Error ? error.message : String(error)}.`,
+          { cause: error },
+        )
+      })
+    }
+  }
+  let closing: Promise<void> | null = null
 
   return {
     url,
@@ -319,26 +405,56 @@ export async function startSimulator(options: SimulatorOptions = {}): Promise<Si
     },
     reset,
     flush: () => writer.flush(),
-    close: async () => {
-      if (closed) {
-        return
-      }
-      closed = true
-      // In-flight calls get a moment to finish (and be stored); idle keep-alive sockets go at once.
-      await new Promise<void>((resolve) => {
-        const force = setTimeout(() => server.closeAllConnections(), 1000)
-        server.close(() => {
-          clearTimeout(force)
-          resolve()
-        })
-        server.closeIdleConnections()
-      })
-      await writer.flush()
-      if (!inMemory) {
-        await store.save(snapshot())
-      }
-    },
+    close: () => (closing ??= close()),
   }
+}
+
+/** Closing state shared by the endpoint: pending delays end early once closing starts. */
+class Lifecycle {
+  closing = false
+  closed = false
+  private readonly sleepers = new Set<() => void>()
+
+  sleep(ms: number): Promise<void> {
+    if (this.closing) {
+      return Promise.resolve()
+    }
+    return new Promise((resolve) => {
+      const done = (): void => {
+        clearTimeout(timer)
+        this.sleepers.delete(done)
+        resolve()
+      }
+      const timer = setTimeout(done, ms)
+      this.sleepers.add(done)
+    })
+  }
+
+  startClosing(): void {
+    this.closing = true
+    for (const wake of [...this.sleepers]) {
+      wake()
+    }
+  }
+}
+
+/** One log line per HTTP request outside the SOAP POST path (which logs its own, richer line). */
+function logHttp(logger: Logger, req: IncomingMessage, res: ServerResponse, path: string): void {
+  if (!logger.isLevelEnabled('info')) {
+    return
+  }
+  const started = performance.now()
+  res.once('finish', () => {
+    logger.info(
+      {
+        method: req.method,
+        path,
+        httpStatus: res.statusCode,
+        durationMs: Math.round((performance.now() - started) * 1000) / 1000,
+      },
+      'http request',
+    )
+  })
 }
 
 /** The five service names, for iterating over endpoints. */

@@ -16,6 +16,7 @@ export interface AdminDeps {
   readonly persist: () => Promise<void>
   readonly reset: (keepInventory: boolean) => Promise<void>
   readonly startedAt: Date
+  readonly now: () => Date
 }
 
 const badRequest = (message: string): SimulatorError =>
@@ -73,7 +74,7 @@ function checkInventoryShape(body: unknown): InventoryInput {
     products: ['productId'],
   }
   for (const key of Object.keys(input)) {
-    if (!(key in fields)) {
+    if (!Object.hasOwn(fields, key)) {
       throw new SimulatorError(
         'INVALID_INVENTORY',
         `Unknown inventory field '${key}'; expected smartcards, pairingModules or products.`,
@@ -99,9 +100,12 @@ function dateOrNull(value: unknown, name: string): string | null {
   if (value === undefined || value === null) {
     return null
   }
-  const millis = typeof value === 'string' ? Date.parse(value) : Number.NaN
+  const iso = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}(:\d{2}(\.\d+)?)?(Z|[+-]\d{2}:\d{2})$/
+  const millis = typeof value === 'string' && iso.test(value) ? Date.parse(value) : Number.NaN
   if (Number.isNaN(millis)) {
-    throw badRequest(`${name} must be an ISO-8601 date-time string.`)
+    throw badRequest(
+      `${name} must be an ISO-8601 date-time with a zone, e.g. 2026-11-26T10:00:00Z.`,
+    )
   }
   return new Date(millis).toISOString()
 }
@@ -150,11 +154,16 @@ export function createAdminRouter(deps: AdminDeps): express.Router {
     if (distributor !== undefined && distributor !== null && typeof distributor !== 'string') {
       throw badRequest('distributor must be a string when given.')
     }
+    const startDate = dateOrNull(body.startDate, 'startDate') ?? deps.now().toISOString()
+    const endDate = dateOrNull(body.endDate, 'endDate')
+    if (endDate !== null && endDate < startDate) {
+      throw badRequest(`endDate ${endDate} is before startDate ${startDate}.`)
+    }
     const outcome = deps.model.forceAddProduct(req.params.caClientId, {
       productId: req.params.productId,
       distributor: distributor ?? null,
-      startDate: dateOrNull(body.startDate, 'startDate') ?? new Date().toISOString(),
-      endDate: dateOrNull(body.endDate, 'endDate'),
+      startDate,
+      endDate,
     })
     if (!outcome.ok) {
       throw new SimulatorError('NOT_FOUND', outcome.message)
@@ -243,7 +252,7 @@ export function createAdminRouter(deps: AdminDeps): express.Router {
   router.get('/admin/stats', (_req, res) => {
     res.json({
       ...deps.model.stats(),
-      journalEntries: deps.journal.list().length,
+      journalEntries: deps.journal.size(),
       journalDropped: deps.journal.droppedCount(),
       startedAt: deps.startedAt.toISOString(),
     })
@@ -260,7 +269,9 @@ export function createAdminRouter(deps: AdminDeps): express.Router {
 
   router.use((error: unknown, _req: Request, res: Response, _next: NextFunction) => {
     if (error instanceof SimulatorError) {
-      res.status(error.code === 'NOT_FOUND' ? 404 : 400).json({ error: error.toJSON() })
+      res
+        .status(error.code === 'NOT_FOUND' ? 404 : error.code === 'STORE_WRITE_FAILED' ? 500 : 400)
+        .json({ error: error.toJSON() })
       return
     }
     const status = (error as { status?: unknown }).status

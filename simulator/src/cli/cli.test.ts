@@ -135,6 +135,14 @@ describe('conax-sim CLI', () => {
       }
       expect(view.subscriptions.map((s) => s.productId)).toContain(product)
     }
+    const journal = (await (
+      await fetch(`${sim.url}/admin/journal?operation=AddSubscriptions`)
+    ).json()) as {
+      statusCode: string
+    }[]
+    expect(journal.filter((entry) => entry.statusCode === 'OK').length).toBeGreaterThanOrEqual(
+      acknowledged.length,
+    )
     expect(acknowledged.length).toBeGreaterThan(0)
   }, 60_000)
 })

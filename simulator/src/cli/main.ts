@@ -219,8 +219,33 @@ function tlsOptions(cli: CliOptions): Pick<SimulatorOptions, 'tls'> {
   }
 }
 
+const PROFILE_KEYS = [
+  'rules',
+  'disabledOperations',
+  'bodyLimitBytes',
+  'xmlLimits',
+  'journalLimit',
+  'replayLimit',
+]
+
+/** A --profile file: only the settings a profile may hold (their values are checked by startSimulator). */
+function readProfile(file: string): SimulatorOptions {
+  const profile = readJson<unknown>(file, 'profile')
+  if (typeof profile !== 'object' || profile === null || Array.isArray(profile)) {
+    throw new SimulatorError('INVALID_OPTION', `The profile ${file} must be a JSON object.`)
+  }
+  const unknown = Object.keys(profile).filter((key) => !PROFILE_KEYS.includes(key))
+  if (unknown.length > 0) {
+    throw new SimulatorError(
+      'INVALID_OPTION',
+      `The profile ${file} has unknown key(s) ${unknown.join(', ')}; a profile may hold ${PROFILE_KEYS.join(', ')}.`,
+    )
+  }
+  return profile
+}
+
 function toSimulatorOptions(cli: CliOptions): SimulatorOptions {
-  const profile = cli.profile ? readJson<SimulatorOptions>(cli.profile, 'profile') : {}
+  const profile = cli.profile ? readProfile(cli.profile) : {}
   const rules: Partial<ModelRules> = {
     ...profile.rules,
     ...(cli.productIds ? { productIdFormat: cli.productIds } : {}),
@@ -285,6 +310,10 @@ export async function runCli(argv: readonly string[]): Promise<number> {
     await sim.close()
     return 0
   } catch (error) {
+    if (error instanceof SimulatorError && error.code === 'STORE_WRITE_FAILED') {
+      console.error(`conax-sim: ${error.code}: ${error.message} The last changes may be lost.`)
+      return 1
+    }
     if (error instanceof SimulatorError) {
       console.error(`conax-sim: ${error.code}: ${error.message}`)
       return 2

@@ -262,12 +262,13 @@ export class CaModel {
     }
   }
 
-  private internDistributor(value: string): string {
+  /** Known distributor strings are shared; new ones are remembered only when a change stores them. */
+  private internDistributor(value: string, remember = false): string {
     const known = this.distributors.get(value)
     if (known !== undefined) {
       return known
     }
-    if (this.distributors.size < 10_000) {
+    if (remember && this.distributors.size < 10_000) {
       this.distributors.set(value, value)
     }
     return value
@@ -291,7 +292,7 @@ export class CaModel {
       this.checkCardCount(items.map((item) => item.caClientId)) ??
       this.firstProblem(items, 'Subscription', (item) => this.checkAddItemFormat(item)) ??
       this.firstProblem(items, 'Subscription', (item) => this.checkItemExists(ctx, item)) ??
-      this.firstProblem(items, 'Subscription', (item) => this.checkEffectiveDates(ctx, item))
+      this.checkEffectiveDates(ctx, items)
     if (problem) {
       return fail(problem)
     }
@@ -299,8 +300,10 @@ export class CaModel {
     for (const item of items) {
       const card = this.cards.get(item.caClientId) as Smartcard
       const active = card.products.find((p) => p.productId === item.productId)
+      const distributor =
+        item.distributor === null ? null : this.internDistributor(item.distributor, true)
       if (active) {
-        active.distributor = item.distributor ?? active.distributor
+        active.distributor = distributor ?? active.distributor
         active.startDate = item.startDate ?? active.startDate
         active.endDate = item.endDate ?? active.endDate
       } else {
@@ -308,7 +311,7 @@ export class CaModel {
           ...card.products,
           {
             productId: item.productId,
-            distributor: item.distributor,
+            distributor,
             startDate: item.startDate ?? ctx.now,
             endDate: item.endDate,
           },
@@ -908,18 +911,32 @@ export class CaModel {
     return null
   }
 
-  /** The dates a product would end up with (given, else kept, else now) must not end before they start. */
-  private checkEffectiveDates(ctx: OperationContext, item: AddSubscriptionItem): Problem | null {
-    const active = this.cards
-      .get(item.caClientId)
-      ?.products.find((p) => p.productId === item.productId)
-    const start = item.startDate ?? active?.startDate ?? ctx.now
-    const end = item.endDate ?? active?.endDate ?? null
-    return end !== null && end < start
-      ? invalid(
-          `EndDate ${end} would be before StartDate ${start} of ProductId '${item.productId}'.`,
+  /**
+   * The dates each product would end up with (given, else kept, else now), item after item as the
+   * request applies them, must not end before they start.
+   */
+  private checkEffectiveDates(
+    ctx: OperationContext,
+    items: readonly AddSubscriptionItem[],
+  ): Problem | null {
+    const dates = new Map<string, { start: string; end: string | null }>()
+    for (const [index, item] of items.entries()) {
+      const key = `${item.caClientId} ${item.productId}`
+      const active = this.cards
+        .get(item.caClientId)
+        ?.products.find((p) => p.productId === item.productId)
+      const before =
+        dates.get(key) ?? (active ? { start: active.startDate, end: active.endDate } : null)
+      const start = item.startDate ?? before?.start ?? ctx.now
+      const end = item.endDate ?? before?.end ?? null
+      if (end !== null && end < start) {
+        return invalid(
+          `Subscription ${index + 1}: EndDate ${end} would be before StartDate ${start} of ProductId '${item.productId}'.`,
         )
-      : null
+      }
+      dates.set(key, { start, end })
+    }
+    return null
   }
 
   private checkItemExists(ctx: OperationContext, item: CancelSubscriptionItem): Problem | null {

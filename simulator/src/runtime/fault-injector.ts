@@ -29,12 +29,21 @@ export type FaultRuleInput = Partial<Omit<FaultRule, 'id' | 'remaining'>> & {
   readonly times?: number | null
 }
 
+const RULE_FIELDS = ['kind', 'service', 'operation', 'times', 'httpStatus', 'delayMs', 'message']
+
 /** Checks a fault rule from the admin API; returns the problem or null. */
 export function checkFaultRule(input: unknown): string | null {
   if (typeof input !== 'object' || input === null) {
     return 'a fault rule must be a JSON object'
   }
   const rule = input as Record<string, unknown>
+  const unknown = Object.keys(rule).filter((key) => !RULE_FIELDS.includes(key))
+  if (unknown.length > 0) {
+    return `unknown field(s) ${unknown.join(', ')}; a rule may have ${RULE_FIELDS.join(', ')}`
+  }
+  if (rule.message !== undefined && typeof rule.message !== 'string') {
+    return 'message must be a string'
+  }
   if (!FAULT_KINDS.includes(rule.kind as FaultKind)) {
     return `kind must be one of ${FAULT_KINDS.join(', ')}`
   }

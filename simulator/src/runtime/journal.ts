@@ -51,6 +51,20 @@ export class Journal {
     return full
   }
 
+  /** Corrects the outcome of an entry (a write that was applied but could not be stored). */
+  amend(seq: number, change: { statusCode: string; message: string }): void {
+    const index = this.entries.findLastIndex((entry) => entry.seq === seq)
+    const entry = this.entries[index]
+    if (entry) {
+      this.entries[index] = { ...entry, ...change }
+    }
+  }
+
+  /** Entries kept. */
+  size(): number {
+    return Math.min(this.entries.length, this.limit)
+  }
+
   /** Entries matching the query, oldest first. */
   list(query: JournalQuery = {}): JournalEntry[] {
     const start = Math.max(0, this.entries.length - this.limit)

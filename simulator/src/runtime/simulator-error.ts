@@ -1,11 +1,13 @@
 /** Stable codes of the simulator's own errors (start-up, store, admin API). */
 export type SimulatorErrorCode =
   | 'STORE_UNREADABLE'
+  | 'STORE_WRITE_FAILED'
   | 'INVALID_OPTION'
   | 'INVALID_INVENTORY'
   | 'INVALID_REQUEST'
   | 'NOT_FOUND'
   | 'LISTEN_FAILED'
+  | 'INTERNAL'
 
 /** An error of the simulator itself, with a stable code and a message that says what to do. */
 export class SimulatorError extends Error {

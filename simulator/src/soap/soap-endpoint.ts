@@ -10,7 +10,12 @@ import {
   type ServiceName,
   type SoapVersion,
 } from '../contract/namespaces.js'
-import { OPERATION_BY_NAME, isOperationName, type OperationSpec } from '../contract/schema.js'
+import {
+  OPERATION_BY_NAME,
+  isOperationName,
+  type OperationName,
+  type OperationSpec,
+} from '../contract/schema.js'
 import { generateWsdl } from '../contract/wsdl.js'
 import type { CaModel } from '../model/ca-model.js'
 import type { FaultInjector, FaultRule } from '../runtime/fault-injector.js'
@@ -42,9 +47,24 @@ export interface SoapEndpointDeps {
   readonly newTransactionId: () => string
   /** The scheme the WSDLs advertise in `soap:address`. */
   readonly scheme: 'http' | 'https'
-  /** Resolves once the state changed by a write is stored. */
+  /** Resolves once the state changed by a write is stored; rejects when storing failed. */
   readonly persist: () => Promise<void>
+  /** host:port of the server, for WSDLs asked for without a usable Host header. */
+  readonly ownHost: () => string
+  /** Asks for a store write without waiting (journal entries of reads and failures). */
+  readonly persistSoon: () => void
+  /** True once the simulator is closing: delays end early and operations are refused. */
+  readonly closing: () => boolean
+  /** Waits `ms`, or less when the simulator starts closing. */
+  readonly sleep: (ms: number) => Promise<void>
   readonly logger: Logger
+}
+
+/** The SOAP request handler and a way to wait for the calls in flight. */
+export interface SoapEndpoint {
+  handle(req: IncomingMessage, res: ServerResponse, service: ServiceName, query: string): void
+  /** Resolves when no call is being dispatched. */
+  drain(): Promise<void>
 }
 
 interface Call {
@@ -59,6 +79,8 @@ interface Call {
 }
 
 interface Answer {
+  /** Already in the journal (writes are journalled before they are stored, so both land together). */
+  readonly journalled?: JournalEntry
   readonly httpStatus: number
   readonly body: string
   readonly statusCode: string
@@ -69,7 +91,14 @@ interface Answer {
   readonly headers?: Record<string, string>
 }
 
+const HOST = /^(?:[A-Za-z0-9.-]{1,253}|\[[0-9A-Fa-f:.]{2,45}\])(?::\d{1,5})?$/
+const JOURNAL_TEXT_LIMIT = 1024
 const SERVICE_BY_PATH = new Map(SERVICE_NAMES.map((s) => [`${SERVICE_BASE_PATH}${s}`, s]))
+const SHUTTING_DOWN: OperationResult = {
+  statusCode: 'SYSTEM_ERROR',
+  message: 'The simulator is shutting down; nothing was changed. Retry against the next instance.',
+  payload: {},
+}
 /** "Couldn't parse stream." is what the real server answered to an unreadable body (conax-domain.md 1.1). */
 const UNPARSEABLE = "Couldn't parse stream."
 
@@ -83,25 +112,27 @@ export function serviceForPath(pathname: string): ServiceName | null {
  * The SOAP hot path: a plain `node:http` handler (no express, no node-soap) that authenticates,
  * reads within limits, parses, dispatches, journals and answers exactly as the contract says.
  */
-export function createSoapEndpoint(deps: SoapEndpointDeps) {
+export function createSoapEndpoint(deps: SoapEndpointDeps): SoapEndpoint {
   const wsdlCache = new Map<string, string>()
 
-  function finish(call: Call, res: ServerResponse, answer: Answer): void {
+  const inFlight = new Set<Promise<void>>()
+
+  /** Journals and logs a call; the entry is the durable record of what was answered. */
+  function record(call: Call, answer: Answer): JournalEntry {
     const durationMs = Math.round((performance.now() - call.started) * 1000) / 1000
-    const entry: Omit<JournalEntry, 'seq'> = {
+    const entry = deps.journal.append({
       at: call.at,
       user: call.user,
       service: call.service,
       operation: call.operation,
-      request: call.request,
+      request: call.request === null ? null : boundedForJournal(call.request),
       statusCode: answer.statusCode,
       transactionId: answer.transactionId,
       durationMs,
       httpStatus: answer.httpStatus,
       replay: answer.replay ?? false,
       message: answer.message,
-    }
-    deps.journal.append(entry)
+    })
     if (deps.logger.isLevelEnabled('info')) {
       deps.logger.info(
         {
@@ -117,6 +148,14 @@ export function createSoapEndpoint(deps: SoapEndpointDeps) {
         },
         'soap call',
       )
+    }
+    return entry
+  }
+
+  function finish(call: Call, res: ServerResponse, answer: Answer): void {
+    if (!answer.journalled) {
+      record(call, answer)
+      deps.persistSoon()
     }
     if (answer.statusCode === 'RESET') {
       res.socket?.destroy()
@@ -142,11 +181,11 @@ export function createSoapEndpoint(deps: SoapEndpointDeps) {
   }
 
   function authenticate(req: IncomingMessage): string | null {
-    const header = req.headers.authorization
-    if (!header?.startsWith('Basic ')) {
+    const match = /^basic\s+(\S+)\s*$/i.exec(req.headers.authorization ?? '')
+    if (!match?.[1]) {
       return null
     }
-    const decoded = Buffer.from(header.slice(6).trim(), 'base64').toString('utf8')
+    const decoded = Buffer.from(match[1], 'base64').toString('utf8')
     const colon = decoded.indexOf(':')
     if (colon < 0) {
       return null
@@ -156,11 +195,17 @@ export function createSoapEndpoint(deps: SoapEndpointDeps) {
   }
 
   function serveWsdl(req: IncomingMessage, res: ServerResponse, service: ServiceName): void {
-    const host = req.headers.host ?? 'localhost'
+    // The Host header names the address the client used; anything that is not host[:port] is
+    // ignored, and at most a few hosts are cached, so a hostile header costs nothing.
+    const given = req.headers.host ?? ''
+    const host = HOST.test(given) ? given : deps.ownHost()
     const key = `${service}@${host}`
     let wsdl = wsdlCache.get(key)
     if (wsdl === undefined) {
       wsdl = generateWsdl(service, `${deps.scheme}://${host}${SERVICE_BASE_PATH}${service}`)
+      if (wsdlCache.size >= 64) {
+        wsdlCache.clear()
+      }
       wsdlCache.set(key, wsdl)
     }
     res.writeHead(200, {
@@ -219,10 +264,8 @@ export function createSoapEndpoint(deps: SoapEndpointDeps) {
     })
   }
 
-  function locateOperation(
-    call: Call,
-    root: XmlElement,
-  ): { spec: OperationSpec; request: XmlElement } | Answer {
+  /** The one operation element inside a well-shaped Envelope (optional Header, one Body). */
+  function bodyOperation(call: Call, root: XmlElement): XmlElement | Answer {
     if (root.local !== 'Envelope' || (root.ns !== SOAP11_ENV && root.ns !== SOAP12_ENV)) {
       return fault(
         call,
@@ -231,11 +274,32 @@ export function createSoapEndpoint(deps: SoapEndpointDeps) {
       )
     }
     call.version = root.ns === SOAP12_ENV ? '1.2' : '1.1'
-    const body = root.children.find((c) => c.local === 'Body' && c.ns === root.ns)
-    const payload = body?.children ?? []
-    const first = payload[0]
-    if (!body || payload.length !== 1 || !first) {
+    const parts = root.children.map((c) =>
+      c.ns === root.ns ? c.local : `{${c.ns ?? ''}}${c.local}`,
+    )
+    const shape = parts.join(',')
+    if (shape !== 'Body' && shape !== 'Header,Body') {
+      return fault(
+        call,
+        'Client',
+        `The SOAP Envelope must hold an optional Header and one Body, not ${shape || 'nothing'}.`,
+      )
+    }
+    const body = root.children[parts.length - 1] as XmlElement
+    const first = body.children[0]
+    if (body.children.length !== 1 || !first || body.text.trim() !== '') {
       return fault(call, 'Client', 'The SOAP Body must hold exactly one operation element.')
+    }
+    return first
+  }
+
+  function locateOperation(
+    call: Call,
+    root: XmlElement,
+  ): { spec: OperationSpec; request: XmlElement } | Answer {
+    const first = bodyOperation(call, root)
+    if ('httpStatus' in first) {
+      return first
     }
     const namespace = serviceNamespace(call.service)
     const spec = isOperationName(first.local) ? OPERATION_BY_NAME.get(first.local) : undefined
@@ -260,7 +324,12 @@ export function createSoapEndpoint(deps: SoapEndpointDeps) {
       (c) => c.local === wrapper && (c.ns === null || c.ns === namespace),
     )
     const request = requests[0]
-    if (requests.length !== 1 || first.children.length !== 1 || !request) {
+    if (
+      requests.length !== 1 ||
+      first.children.length !== 1 ||
+      !request ||
+      first.text.trim() !== ''
+    ) {
       return fault(call, 'Client', `${spec.name} must hold exactly one ${wrapper} element.`)
     }
     return { spec, request }
@@ -309,7 +378,7 @@ export function createSoapEndpoint(deps: SoapEndpointDeps) {
   ): Promise<Answer | null> {
     switch (rule.kind) {
       case 'DELAY':
-        await new Promise((resolve) => setTimeout(resolve, rule.delayMs))
+        await deps.sleep(rule.delayMs)
         return null
       case 'SYSTEM_ERROR':
         return statusAnswer(
@@ -357,6 +426,9 @@ export function createSoapEndpoint(deps: SoapEndpointDeps) {
         return answer
       }
     }
+    if (deps.closing()) {
+      return statusAnswer(call, spec, SHUTTING_DOWN, deps.newTransactionId())
+    }
     const identity =
       spec.write && call.user ? ReplayCache.identify(call.user, spec.name, request) : null
     const earlier = identity ? deps.replays.find(identity) : undefined
@@ -367,7 +439,8 @@ export function createSoapEndpoint(deps: SoapEndpointDeps) {
         { statusCode: 'OK', message: earlier.message, payload: {} },
         earlier.transactionId,
       )
-      return { ...replay, replay: true }
+      // The first answer may still be on its way to the store: a replay is acknowledged no sooner.
+      return storeThenAnswer(call, { ...replay, replay: true })
     }
     const transactionId = deps.newTransactionId()
     let result: OperationResult
@@ -379,13 +452,34 @@ export function createSoapEndpoint(deps: SoapEndpointDeps) {
       const message = `Internal simulator error in ${spec.name}: ${error instanceof Error ? error.message : String(error)}`
       result = { statusCode: 'SYSTEM_ERROR', message, payload: {} }
     }
-    if (spec.write && result.statusCode === 'OK') {
-      if (identity) {
-        deps.replays.remember({ ...identity, transactionId, message: result.message })
-      }
-      await deps.persist()
+    const answer = statusAnswer(call, spec, result, transactionId)
+    if (!spec.write || result.statusCode !== 'OK') {
+      return answer
     }
-    return statusAnswer(call, spec, result, transactionId)
+    if (identity) {
+      deps.replays.remember({ ...identity, transactionId, message: result.message })
+    }
+    return storeThenAnswer(call, answer)
+  }
+
+  /** Journals a write, stores state and journal together, then answers; a failed store answers SYSTEM_ERROR. */
+  async function storeThenAnswer(call: Call, answer: Answer): Promise<Answer> {
+    const entry = record(call, answer)
+    try {
+      await deps.persist()
+      return { ...answer, journalled: entry }
+    } catch (error) {
+      const message = `The change was applied in memory but could not be stored: ${error instanceof Error ? error.message : String(error)}. Check the simulator's --data file and disk.`
+      deps.journal.amend(entry.seq, { statusCode: 'SYSTEM_ERROR', message })
+      const spec = OPERATION_BY_NAME.get(call.operation as OperationName) as OperationSpec
+      const failed = statusAnswer(
+        call,
+        spec,
+        { statusCode: 'SYSTEM_ERROR', message, payload: {} },
+        answer.transactionId ?? deps.newTransactionId(),
+      )
+      return { ...failed, journalled: entry }
+    }
   }
 
   async function dispatch(req: IncomingMessage, call: Call, body: Buffer): Promise<Answer> {
@@ -423,7 +517,7 @@ export function createSoapEndpoint(deps: SoapEndpointDeps) {
   }
 
   /** Handles one request to a SOAP service path. */
-  return function handle(
+  function handle(
     req: IncomingMessage,
     res: ServerResponse,
     service: ServiceName,
@@ -457,18 +551,56 @@ export function createSoapEndpoint(deps: SoapEndpointDeps) {
         transactionId: null,
         message: 'unauthorised',
         contentType: 'text/plain; charset=utf-8',
-        headers: { 'WWW-Authenticate': 'Basic realm="Conax Contego simulator", charset="UTF-8"' },
+        // Connection: close, so an unauthenticated client cannot make us drain a large body.
+        headers: {
+          'WWW-Authenticate': 'Basic realm="Conax Contego simulator", charset="UTF-8"',
+          Connection: 'close',
+        },
       })
       return
     }
     readBody(req, call, res, (body) => {
-      dispatch(req, call, body).then(
+      const done = dispatch(req, call, body).then(
         (answer) => finish(call, res, answer),
         (error: unknown) => {
           deps.logger.error({ err: error }, 'soap dispatch failed')
           finish(call, res, fault(call, 'Server', 'Internal simulator error; nothing was changed.'))
         },
       )
+      inFlight.add(done)
+      void done.finally(() => inFlight.delete(done))
     })
   }
+
+  return {
+    handle,
+    drain: async () => {
+      while (inFlight.size > 0) {
+        await Promise.all([...inFlight])
+      }
+    },
+  }
+}
+
+/** A copy of a request for the journal with long texts cut, so a rejected 1 MiB message is not kept. */
+function boundedForJournal(request: ReadObject): ReadObject {
+  const bounded: ReadObject = {}
+  for (const [name, value] of Object.entries(request)) {
+    bounded[name] = boundValue(value)
+  }
+  return bounded
+}
+
+function boundValue(value: ReadObject[string]): ReadObject[string] {
+  if (typeof value === 'string') {
+    return value.length > JOURNAL_TEXT_LIMIT
+      ? `${value.slice(0, JOURNAL_TEXT_LIMIT)}… (${value.length - JOURNAL_TEXT_LIMIT} more characters)`
+      : value
+  }
+  if (Array.isArray(value)) {
+    return (value as (string | number | ReadObject)[]).map((item) =>
+      typeof item === 'object' ? boundedForJournal(item) : boundValue(item),
+    ) as ReadObject[string]
+  }
+  return typeof value === 'object' ? boundedForJournal(value) : value
 }

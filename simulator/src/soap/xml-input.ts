@@ -152,6 +152,9 @@ function decode(body: Buffer, transportCharset: string | null): string | null {
     return null
   }
   let bytes = body
+  if (encoding.startsWith('utf-16') && body.length % 2 !== 0) {
+    return null
+  }
   if (encoding === 'utf-16be') {
     bytes = Buffer.from(body)
     bytes.swap16()

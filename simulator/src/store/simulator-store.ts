@@ -26,6 +26,24 @@ export interface SimulatorStore {
   save(snapshot: SimulatorSnapshot): Promise<void>
 }
 
+/** The shape of a stored snapshot, checked before it is loaded so a damaged file is refused, not crashed on. */
+function isSnapshot(data: unknown): data is SimulatorSnapshot {
+  const value = data as Partial<SimulatorSnapshot> | null
+  const model = value?.model as Partial<SimulatorSnapshot['model']> | undefined
+  return (
+    typeof value === 'object' &&
+    value?.format === SNAPSHOT_FORMAT &&
+    Array.isArray(model?.cards) &&
+    Array.isArray(model.pairingModules) &&
+    Array.isArray(model.products) &&
+    Array.isArray(model.pairings) &&
+    typeof model.nextPairingNumber === 'number' &&
+    Array.isArray(value.journal?.entries) &&
+    typeof value.journal.nextSeq === 'number' &&
+    Array.isArray(value.replays)
+  )
+}
+
 /** Keeps nothing: state lives as long as the process (the default in tests). */
 export class MemoryStore implements SimulatorStore {
   readonly description = 'memory'
@@ -69,10 +87,10 @@ export class LowdbFileStore implements SimulatorStore {
       )
     }
     const data = this.db.data
-    if (data !== null && (typeof data !== 'object' || data.format !== SNAPSHOT_FORMAT)) {
+    if (data !== null && !isSnapshot(data)) {
       throw new SimulatorError(
         'STORE_UNREADABLE',
-        `Failed to read the simulator store ${this.file}: it is JSON but not a ${SNAPSHOT_FORMAT} store. Point --data at another file; it was left untouched.`,
+        `Failed to read the simulator store ${this.file}: it is JSON but not a complete ${SNAPSHOT_FORMAT} store. Point --data at another file; it was left untouched.`,
       )
     }
     return data
@@ -88,11 +106,16 @@ export class LowdbFileStore implements SimulatorStore {
 /**
  * Coalesces saves: at most one write runs at a time, and every change requested while it runs is
  * carried by the single next write. `request()` resolves once a write that started after the call
- * has finished, so an answer sent after it is durable.
+ * has finished, so an answer sent after it is durable; it rejects (STORE_WRITE_FAILED) when that
+ * write failed.
  */
 export class WriteCoalescer {
   private running: Promise<void> | null = null
-  private waiting: { promise: Promise<void>; resolve: () => void } | null = null
+  private waiting: {
+    promise: Promise<void>
+    resolve: () => void
+    reject: (error: unknown) => void
+  } | null = null
 
   private readonly write: () => Promise<void>
   private readonly onError: (error: unknown) => void
@@ -107,8 +130,12 @@ export class WriteCoalescer {
       return this.waiting.promise
     }
     let resolve!: () => void
-    const promise = new Promise<void>((r) => (resolve = r))
-    this.waiting = { promise, resolve }
+    let reject!: (error: unknown) => void
+    const promise = new Promise<void>((ok, fail) => {
+      resolve = ok
+      reject = fail
+    })
+    this.waiting = { promise, resolve, reject }
     if (!this.running) {
       this.start()
     }
@@ -118,7 +145,7 @@ export class WriteCoalescer {
   /** Resolves when nothing is being written or waiting to be written. */
   async flush(): Promise<void> {
     while (this.running ?? this.waiting) {
-      await (this.running ?? this.waiting?.promise)
+      await (this.running ?? this.waiting?.promise.catch(() => undefined))
     }
   }
 
@@ -126,10 +153,21 @@ export class WriteCoalescer {
     const batch = this.waiting
     this.waiting = null
     this.running = this.write()
-      .catch((error: unknown) => this.onError(error))
+      .then(
+        () => batch?.resolve(),
+        (error: unknown) => {
+          this.onError(error)
+          batch?.reject(
+            new SimulatorError(
+              'STORE_WRITE_FAILED',
+              `Failed to write the simulator store: ${error instanceof Error ? error.message : String(error)}.`,
+              { cause: error },
+            ),
+          )
+        },
+      )
       .finally(() => {
         this.running = null
-        batch?.resolve()
         if (this.waiting) {
           this.start()
         }
