@@ -52,6 +52,8 @@ export class Dispatcher {
   private readonly options: DispatcherOptions
   private running: Promise<PassReport> | null = null
   private again = false
+  /** Set by stop(): passes end after the requests in flight, without taking new ones. */
+  private halted = false
   private loop: { stop: boolean; timer: NodeJS.Timeout | null; wake: (() => void) | null } | null =
     null
   private readonly waiters = new Map<string, ((request: ProvisioningRequest) => void)[]>()
@@ -105,7 +107,7 @@ export class Dispatcher {
     const total = { sent: 0, completed: 0, rejected: 0, retrying: 0 }
     do {
       this.again = false
-      if (this.options.enabled && !this.options.enabled()) {
+      if (this.halted || (this.options.enabled && !this.options.enabled())) {
         break
       }
       const due = await this.dueRequests()
@@ -121,7 +123,7 @@ export class Dispatcher {
   ): Promise<void> {
     let next = 0
     const worker = async (): Promise<void> => {
-      while (next < due.length) {
+      while (next < due.length && !this.halted) {
         const request = due[next++] as ProvisioningRequest
         const outcome = await this.deliver(request)
         total.sent++
@@ -249,14 +251,14 @@ export class Dispatcher {
     this.loop?.wake?.()
   }
 
-  /** Stops the background loop and waits for the pass in flight. */
+  /** Stops delivery: the requests in flight finish (and are stored), no new one is taken. */
   async stop(): Promise<void> {
-    if (!this.loop) {
-      return
+    this.halted = true
+    if (this.loop) {
+      this.loop.stop = true
+      this.loop.wake?.()
+      this.loop = null
     }
-    this.loop.stop = true
-    this.loop.wake?.()
-    this.loop = null
     await this.running
   }
 
