@@ -198,7 +198,7 @@ describe('no request is lost or applied twice', () => {
     expect(
       journal.filter((e) => e.transactionId === tenth?.referenceNumber).map((e) => e.replay),
     ).toEqual([false, true])
-    const applied = applications(journal as unknown as JournalEntry[])
+    const applied = applications(journal)
     expect([...applied.values()].every((count) => count === 1)).toBe(true)
     expect(applied.size).toBe(10)
   })
