@@ -1,0 +1,130 @@
+/* eslint-disable no-console -- the CLI talks to a terminal */
+import { Command, InvalidArgumentError, Option } from 'commander'
+import { AdapterError } from '../application/adapter-error.js'
+import { ConfigError } from '../config/config-error.js'
+import { startAdapter } from '../create-adapter.js'
+import { StoreError } from '../infrastructure/store/store-error.js'
+
+const DEFAULT_PORT = 8380
+
+function port(value: string): number {
+  const number = Number(value)
+  if (!/^\d+$/.test(value) || number > 65535) {
+    throw new InvalidArgumentError('--port must be an integer from 0 to 65535.')
+  }
+  return number
+}
+
+function concurrency(value: string): number {
+  const number = Number(value)
+  if (!/^\d+$/.test(value) || number < 1 || number > 256) {
+    throw new InvalidArgumentError('--concurrency must be an integer from 1 to 256.')
+  }
+  return number
+}
+
+interface CliOptions {
+  provider: string
+  port: number
+  host: string
+  data: string
+  memory?: boolean
+  concurrency: number
+  deliver: boolean
+  logLevel: 'trace' | 'debug' | 'info' | 'warn' | 'error' | 'silent'
+}
+
+/** The `conax-adapter` command line. */
+export function buildAdapterCommand(): Command {
+  return new Command('conax-adapter')
+    .description(
+      'The CRM-side Conax Contego provisioning adapter: CRM actions to Conax commands, delivered without loss, behind a JSON API.',
+    )
+    .requiredOption(
+      '--provider <file>',
+      'provisioning provider file (YAML or JSON), e.g. fixtures/providers/conax-ws.yaml',
+    )
+    .addOption(
+      new Option('-p, --port <port>', 'HTTP API port (0 picks a free one)')
+        .argParser(port)
+        .env('CONAX_ADAPTER_PORT')
+        .default(DEFAULT_PORT),
+    )
+    .addOption(
+      new Option('-H, --host <host>', 'interface to listen on')
+        .env('CONAX_ADAPTER_HOST')
+        .default('127.0.0.1'),
+    )
+    .addOption(
+      new Option('-d, --data <file>', 'lowdb store of subscriptions and provisioning requests')
+        .env('CONAX_ADAPTER_DATA')
+        .default('.data/conax-adapter.json'),
+    )
+    .addOption(new Option('--memory', 'keep everything in memory instead (lost on exit)'))
+    .addOption(
+      new Option('--concurrency <n>', 'requests in flight to Conax at once')
+        .argParser(concurrency)
+        .default(8),
+    )
+    .addOption(new Option('--no-deliver', 'keep requests PENDING (no background delivery)'))
+    .addOption(
+      new Option('-l, --log-level <level>', 'log level of the JSON log on stdout')
+        .choices(['trace', 'debug', 'info', 'warn', 'error', 'silent'])
+        .default('info'),
+    )
+}
+
+/** Runs the CLI; resolves with the exit code once the adapter has stopped (or failed to start). */
+export async function runAdapterCli(argv: readonly string[]): Promise<number> {
+  const command = buildAdapterCommand().exitOverride()
+  let cli: CliOptions
+  try {
+    cli = command.parse(argv).opts<CliOptions>()
+  } catch (error) {
+    const code = (error as { code?: string }).code
+    return code === 'commander.helpDisplayed' || code === 'commander.version' ? 0 : 2
+  }
+  try {
+    const adapter = await startAdapter({
+      provider: cli.provider,
+      port: cli.port,
+      host: cli.host,
+      concurrency: cli.concurrency,
+      autoDeliver: cli.deliver,
+      logger: cli.logLevel,
+      ...(cli.memory ? {} : { dataFile: cli.data }),
+    })
+    const { provider } = adapter
+    console.log(`Conax provisioning adapter listening on ${adapter.url ?? ''}`)
+    console.log(
+      `  Provider ${provider.name} (${provider.lifeCycleState}) -> ${provider.connection.endpoint}`,
+    )
+    console.log(
+      `  Store: ${adapter.store.description} | delivery: ${cli.deliver ? `on, ${cli.concurrency} at a time` : 'off'}`,
+    )
+    console.log(
+      `  API: POST ${adapter.url ?? ''}/crm/actions, ${adapter.url ?? ''}/conax_web_services/provisioning_requests/{list,show,add_subscriptions,cancel_subscriptions,create_pairing}`,
+    )
+    await new Promise<void>((resolve) => {
+      const stop = (): void => {
+        process.off('SIGINT', stop)
+        process.off('SIGTERM', stop)
+        resolve()
+      }
+      process.on('SIGINT', stop)
+      process.on('SIGTERM', stop)
+    })
+    await adapter.close()
+    return 0
+  } catch (error) {
+    if (
+      error instanceof ConfigError ||
+      error instanceof AdapterError ||
+      error instanceof StoreError
+    ) {
+      console.error(`conax-adapter: ${error.code}: ${error.message}`)
+      return 2
+    }
+    throw error
+  }
+}

@@ -1,0 +1,32 @@
+/**
+ * The provisioning adapter's public surface: start one, apply CRM actions, read requests.
+ * @module
+ */
+export { startAdapter } from './create-adapter.js'
+export type { Adapter, AdapterOptions } from './create-adapter.js'
+export { ProvisioningService } from './application/provisioning-service.js'
+export type { ProvisioningOutcome, SendOptions } from './application/provisioning-service.js'
+export { Dispatcher } from './application/dispatcher.js'
+export type { PassReport } from './application/dispatcher.js'
+export { AdapterError } from './application/adapter-error.js'
+export type { AdapterErrorCode } from './application/adapter-error.js'
+export type { CaGateway, Clock, DeliveryOutcome, ProvisioningStore } from './application/ports.js'
+export { loadProvider, parseProvider } from './config/load-provider.js'
+export { ConfigError } from './config/config-error.js'
+export { planAction, LIFE_CYCLE_ACTIONS, PLAN_ERROR_CODES } from './domain/planner.js'
+export type { CrmAction, CrmActionName, ItemInput, Plan, PlanRejection } from './domain/planner.js'
+export { expectedCaState, diffCaState } from './domain/expected-ca-state.js'
+export { REQUEST_TYPES, cardsOf } from './domain/commands.js'
+export type { ConaxCommand, RequestType } from './domain/commands.js'
+export { parametersSet } from './domain/provisioning-request.js'
+export type {
+  LifeCycleState,
+  Priority,
+  ProcessName,
+  ProvisioningRequest,
+} from './domain/provisioning-request.js'
+export type { ProvisioningProvider, Subscription } from './domain/crm.js'
+export { createConaxClient } from './infrastructure/conax/conax-client.js'
+export { MemoryProvisioningStore } from './infrastructure/store/memory-provisioning-store.js'
+export { LowdbProvisioningStore } from './infrastructure/store/lowdb-provisioning-store.js'
+export { requestJson } from './api/adapter-app.js'
