@@ -54,21 +54,29 @@ async function openTemp(options: LowdbStoreOptions = {}) {
   return { file, store }
 }
 
-describeProvisioningStoreContract('LowdbProvisioningStore', async () => {
-  const file = join(tempDir(), 'data', 'adapter.json')
-  return {
-    store: await LowdbProvisioningStore.open(file),
-    reopen: () => LowdbProvisioningStore.open(file),
-  }
-})
+describeProvisioningStoreContract(
+  'LowdbProvisioningStore',
+  async () => {
+    const file = join(tempDir(), 'data', 'adapter.json')
+    return {
+      store: await LowdbProvisioningStore.open(file),
+      reopen: () => LowdbProvisioningStore.open(file),
+    }
+  },
+  { durable: true },
+)
 
-describeProvisioningStoreContract('LowdbProvisioningStore checkpointing every write', async () => {
-  const file = join(tempDir(), 'adapter.json')
-  return {
-    store: await LowdbProvisioningStore.open(file, TINY),
-    reopen: () => LowdbProvisioningStore.open(file, TINY),
-  }
-})
+describeProvisioningStoreContract(
+  'LowdbProvisioningStore checkpointing every write',
+  async () => {
+    const file = join(tempDir(), 'adapter.json')
+    return {
+      store: await LowdbProvisioningStore.open(file, TINY),
+      reopen: () => LowdbProvisioningStore.open(file, TINY),
+    }
+  },
+  { durable: true },
+)
 
 describe('LowdbProvisioningStore files', () => {
   it('creates the folder and a compact file with the format marker', async () => {
