@@ -325,6 +325,27 @@ describe('HTTP API', () => {
     expect(productsOf(sim, 1)).toEqual(['EFA2'])
   })
 
+  it('describes itself in an OpenAPI document generated from its validation schemas', async () => {
+    const doc = await request(adapter.url as string)
+      .get('/openapi.json')
+      .expect(200)
+    expect(doc.body.openapi).toBe('3.1.0')
+    expect(Object.keys(doc.body.paths)).toEqual(
+      expect.arrayContaining([
+        '/crm/actions',
+        '/conax_web_services/provisioning_requests/create_pairing',
+      ]),
+    )
+    const actions =
+      doc.body.paths['/crm/actions'].post.requestBody.content['application/json'].schema
+    expect(
+      actions.oneOf.map(
+        (variant: { properties: { action: { const?: string; enum?: string[] } } }) =>
+          variant.properties.action.const ?? variant.properties.action.enum?.[0],
+      ),
+    ).toContain('SWAP_SERVICE')
+  })
+
   it('answers bad input with a stable code and the field at fault', async () => {
     const bad = await request(adapter.url as string)
       .post('/crm/actions')

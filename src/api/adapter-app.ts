@@ -6,6 +6,7 @@ import type { ProvisioningService, SendOptions } from '../application/provisioni
 import type { ConaxCommand } from '../domain/commands.js'
 import type { CrmAction } from '../domain/planner.js'
 import { parametersSet, type ProvisioningRequest } from '../domain/provisioning-request.js'
+import { openApiDocument } from './openapi.js'
 import {
   createPairingSchema,
   crmActionSchema,
@@ -92,6 +93,11 @@ export function createAdapterApp(deps: AdapterAppDeps): express.Express {
   app.disable('x-powered-by')
   app.use(express.json({ limit: '5mb' }))
   const { service, store } = deps
+
+  const openApi = openApiDocument()
+  app.get('/openapi.json', (_req, res) => {
+    res.json(openApi)
+  })
 
   app.get('/healthz', (_req, res) => {
     res.json({
