@@ -10,7 +10,7 @@ import {
 const BASE = '/conax_web_services/provisioning_requests'
 
 const schema = (value: z.ZodType): Record<string, unknown> =>
-  z.toJSONSchema(value, { io: 'input', unrepresentable: 'any' }) as Record<string, unknown>
+  z.toJSONSchema(value, { io: 'input', unrepresentable: 'any' })
 
 function queryParameters(value: z.ZodType): Record<string, unknown>[] {
   const properties = (schema(value).properties ?? {}) as Record<string, Record<string, unknown>>
