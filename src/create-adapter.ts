@@ -80,6 +80,8 @@ export async function startAdapter(options: AdapterOptions): Promise<Adapter> {
     retryInitialDelayMs: provider.delivery.retryInitialDelayMs,
     retryMaxDelayMs: provider.delivery.retryMaxDelayMs,
     enabled: () => provider.lifeCycleState === 'EFFECTIVE',
+    onError: (error) =>
+      logger.error({ err: error }, 'delivery pass failed; retrying after the next wait'),
     onOutcome: (request, outcome) => {
       const level = outcome.kind === 'COMPLETED' ? 'info' : 'warn'
       logger[level](
@@ -95,7 +97,13 @@ export async function startAdapter(options: AdapterOptions): Promise<Adapter> {
       )
     },
   })
-  const service = new ProvisioningService({ provider, store, dispatcher, clock })
+  const service = new ProvisioningService({
+    provider,
+    store,
+    dispatcher,
+    clock,
+    onDeliveryError: (error) => logger.error({ err: error }, 'delivery pass failed'),
+  })
   let server: Server | null = null
   let url: string | null = null
   if (options.port !== null) {
@@ -129,16 +137,28 @@ export async function startAdapter(options: AdapterOptions): Promise<Adapter> {
     deliverDue: () => dispatcher.deliverDue(),
     close: () =>
       (closing ??= (async () => {
-        await dispatcher.stop()
-        if (server) {
-          const target = server
-          await new Promise<void>((resolve) => {
-            target.close(() => resolve())
-            target.closeAllConnections()
-          })
+        // Every step runs even if an earlier one fails, so a failed close never leaves the
+        // process serving; the first error is reported.
+        const steps: (() => Promise<void>)[] = [
+          () => dispatcher.stop(),
+          () =>
+            server
+              ? new Promise<void>((resolve) => {
+                  const target = server as Server
+                  target.close(() => resolve())
+                  target.closeAllConnections()
+                })
+              : Promise.resolve(),
+          () => client?.close() ?? Promise.resolve(),
+          () => store.close(),
+        ]
+        const errors: unknown[] = []
+        for (const step of steps) {
+          await step().catch((error: unknown) => errors.push(error))
         }
-        await client?.close()
-        await store.close()
+        if (errors.length > 0) {
+          throw errors[0]
+        }
       })()),
   }
 }

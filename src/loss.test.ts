@@ -185,8 +185,10 @@ describe('no request is lost or applied twice', () => {
     void first.deliverDue()
     await until(() => Promise.resolve(sent >= 10), 'ten requests sent')
     await new Promise((resolve) => setTimeout(resolve, 100))
-    // No close(): the process is gone. A second adapter opens the same store file.
-    const second = await startTestAdapter(sim, { dataFile: join(dir, 'adapter.json') })
+    // No close(): the process is gone, leaving its lock (here with the pid of a process that no
+    // longer exists). A second adapter opens the same store file.
+    writeFileSync(`${file}.lock`, '2147483646')
+    const second = await startTestAdapter(sim, { dataFile: file })
     onTestFinished(() => second.close())
     const pending = await second.store.pendingRequests()
     expect(pending.length).toBe(15 - 9)

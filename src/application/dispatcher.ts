@@ -19,6 +19,8 @@ export interface DispatcherOptions {
   readonly retryMaxDelayMs: number
   /** Nothing is sent while this says no (the provider is Not Effective). */
   readonly enabled?: () => boolean
+  /** Told when a pass fails (e.g. the store cannot be written); the loop goes on after its wait. */
+  readonly onError?: (error: unknown) => void
   /** Called after each outcome (for logs and metrics). */
   readonly onOutcome?: (request: ProvisioningRequest, outcome: DeliveryOutcome) => void
 }
@@ -64,14 +66,14 @@ export class Dispatcher {
 
   /** The requests that may be sent now, in sending order. */
   async dueRequests(): Promise<ProvisioningRequest[]> {
-    const now = this.options.clock.now().toISOString()
+    const now = this.options.clock.now().getTime()
     const blocked = new Set<string>()
     const due: ProvisioningRequest[] = []
     for (const request of await this.options.store.pendingRequests()) {
       const devices = devicesOf(request)
       const waiting =
-        (request.scheduledDate !== null && request.scheduledDate > now) ||
-        (request.nextAttemptAt !== null && request.nextAttemptAt > now)
+        (request.scheduledDate !== null && Date.parse(request.scheduledDate) > now) ||
+        (request.nextAttemptAt !== null && Date.parse(request.nextAttemptAt) > now)
       if (!waiting && !devices.some((device) => blocked.has(device))) {
         due.push(request)
       }
@@ -140,7 +142,12 @@ export class Dispatcher {
       { length: Math.min(this.options.concurrency ?? 8, due.length) },
       worker,
     )
-    await Promise.all(workers)
+    // Every worker is waited for, so a failed one cannot leave others sending into the next pass.
+    const results = await Promise.allSettled(workers)
+    const failed = results.find((r): r is PromiseRejectedResult => r.status === 'rejected')
+    if (failed) {
+      throw failed.reason
+    }
   }
 
   private async deliver(request: ProvisioningRequest): Promise<DeliveryOutcome> {
@@ -228,7 +235,7 @@ export class Dispatcher {
     this.loop = loop
     const cycle = async (): Promise<void> => {
       while (!loop.stop) {
-        await this.deliverDue().catch(() => undefined)
+        await this.deliverDue().catch((error: unknown) => this.options.onError?.(error))
         const wait = await this.untilNextDue()
         if (loop.stop) {
           break

@@ -29,6 +29,24 @@ export interface ProvisioningServiceOptions {
   readonly store: ProvisioningStore
   readonly dispatcher: Dispatcher
   readonly clock: Clock
+  /** Told when a delivery pass started for process-immediately requests fails. */
+  readonly onDeliveryError?: (error: unknown) => void
+}
+
+/** A scheduled date as an ISO-8601 UTC instant; one without a zone is taken as UTC. */
+function normaliseDate(value: string | null | undefined): string | null {
+  if (value === undefined || value === null) {
+    return null
+  }
+  const zoned = /(Z|[+-]\d{2}:?\d{2})$/i.test(value) ? value : `${value}Z`
+  const millis = Date.parse(zoned)
+  if (Number.isNaN(millis)) {
+    throw new AdapterError(
+      'INVALID_REQUEST',
+      `scheduledDate '${value}' is not an ISO-8601 date-time.`,
+    )
+  }
+  return new Date(millis).toISOString()
 }
 
 /**
@@ -50,8 +68,11 @@ export class ProvisioningService {
   }
 
   /** Applies one CRM action; a refusal throws an {@link AdapterError} and changes nothing. */
-  applyAction(action: CrmAction, send: SendOptions = {}): Promise<ProvisioningOutcome> {
-    return this.serialised(action.subscriptionId, async () => {
+  async applyAction(action: CrmAction, send: SendOptions = {}): Promise<ProvisioningOutcome> {
+    const scheduledDate = normaliseDate(send.scheduledDate)
+    // Planning and the durable commit run one at a time per subscription; waiting for delivery
+    // (process immediately) happens outside, so it never holds up the next action.
+    const committed = await this.serialised(action.subscriptionId, async () => {
       const { provider, store, clock } = this.options
       const now = clock.now().toISOString()
       const current = await store.getSubscription(action.subscriptionId)
@@ -67,16 +88,17 @@ export class ProvisioningService {
             command,
             processName: 'PROVISIONING_REQUEST_PROCESSING' as const,
             subscriptionId: action.subscriptionId,
-            ...this.sendFields(send),
+            ...this.sendFields({ ...send, scheduledDate }),
           }))
         : []
       const created = await store.commit({ subscription: plan.value.subscription, requests }, now)
-      return {
-        subscription: plan.value.subscription,
-        requests: await this.handOver(created, send),
-        provisioned,
-      }
+      return { subscription: plan.value.subscription, created, provisioned }
     })
+    return {
+      subscription: committed.subscription,
+      requests: await this.handOver(committed.created, send),
+      provisioned: committed.provisioned,
+    }
   }
 
   /**
@@ -93,6 +115,7 @@ export class ProvisioningService {
     send: SendOptions = {},
   ): Promise<readonly ProvisioningRequest[]> {
     this.requireEffective()
+    const scheduledDate = normaliseDate(send.scheduledDate)
     const now = this.options.clock.now().toISOString()
     const created = await this.options.store.commit(
       {
@@ -101,7 +124,7 @@ export class ProvisioningService {
           processName: context.processName,
           processId: context.processId ?? null,
           subscriptionId: context.subscriptionId ?? null,
-          ...this.sendFields(send),
+          ...this.sendFields({ ...send, scheduledDate }),
         })),
       },
       now,
@@ -145,11 +168,13 @@ export class ProvisioningService {
       return created
     }
     const settled = Promise.all(created.map((request) => dispatcher.settled(request.id)))
-    void dispatcher.deliverDue()
+    dispatcher.deliverDue().catch((error: unknown) => this.options.onDeliveryError?.(error))
     const waitMs = send.waitMs ?? 30_000
     let timer: NodeJS.Timeout | undefined
     const timeout = new Promise<null>((resolve) => {
       timer = setTimeout(() => resolve(null), waitMs)
+      // A caller waiting for an outcome must not keep a stopping process alive.
+      timer.unref()
     })
     const outcome = await Promise.race([settled, timeout])
     clearTimeout(timer)

@@ -566,14 +566,13 @@ describe('business errors are REJECTED with the CA code and TransactionId', () =
 })
 
 describe('transport outcomes', () => {
-  it('a wrong password is REJECTED UNAUTHORIZED and changes nothing', async () => {
+  it('a wrong password is TRANSIENT UNAUTHORIZED (kept for a fixed configuration) and changes nothing', async () => {
     const client = await extraClient(sim, { password: 'wrong' })
     const outcome = await client.send(SAMPLES.UPDATE_CA_PIN_TO_GIVEN_VALUE, 1)
     expect(outcome).toEqual({
-      kind: 'REJECTED',
+      kind: 'TRANSIENT',
       errorCode: 'UNAUTHORIZED',
       errorDescription: expect.stringMatching(/^HTTP 401/),
-      referenceNumber: null,
       request: expect.stringContaining('UpdateCaPinToGivenValue'),
       response: expect.any(String),
     })

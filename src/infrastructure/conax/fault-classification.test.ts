@@ -81,11 +81,11 @@ describe('classifyFaultCode', () => {
 
 describe('classifyHttpStatus', () => {
   it.each([
-    [401, 'REJECTED', 'UNAUTHORIZED'],
-    [403, 'REJECTED', 'FORBIDDEN'],
-    [404, 'REJECTED', 'HTTP_404'],
+    [401, 'TRANSIENT', 'UNAUTHORIZED'],
+    [403, 'TRANSIENT', 'FORBIDDEN'],
+    [404, 'TRANSIENT', 'HTTP_404'],
     [413, 'REJECTED', 'REQUEST_TOO_LARGE'],
-    [302, 'REJECTED', 'HTTP_302'],
+    [302, 'TRANSIENT', 'HTTP_302'],
     [408, 'TRANSIENT', 'HTTP_408'],
     [429, 'TRANSIENT', 'HTTP_429'],
     [500, 'TRANSIENT', 'HTTP_500'],
@@ -135,7 +135,7 @@ describe('classifyTransportError', () => {
 
   it('classifies answers that are not SOAP by their HTTP status', () => {
     expect(classifyTransportError(notXml(401, 'Missing credentials'))).toEqual({
-      kind: 'REJECTED',
+      kind: 'TRANSIENT',
       errorCode: 'UNAUTHORIZED',
       errorDescription: 'HTTP 401: Missing credentials',
     })

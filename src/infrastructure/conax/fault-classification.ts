@@ -55,10 +55,16 @@ export const CLASSIFICATION_TABLE = {
   } as Readonly<Record<string, Rule>>,
   unknownFaultCode: transient('SOAP_SERVER_FAULT'),
 
-  /** HTTP statuses of answers that are not SOAP; other 4xx and 3xx are REJECTED, other 5xx TRANSIENT. */
+  /**
+   * HTTP statuses of answers that are not SOAP; other 4xx are REJECTED, 3xx and 5xx TRANSIENT.
+   * Wrong credentials, a wrong endpoint path or a redirect are configuration problems, not the
+   * request's: they stay PENDING (retried with backoff, logged) so fixing the configuration loses
+   * nothing.
+   */
   httpStatuses: {
-    401: rejected('UNAUTHORIZED'),
-    403: rejected('FORBIDDEN'),
+    401: transient('UNAUTHORIZED'),
+    403: transient('FORBIDDEN'),
+    404: transient('HTTP_404'),
     // The body limit is the CA's: the same request will be refused again.
     413: rejected('REQUEST_TOO_LARGE'),
     408: transient('HTTP_408'),
@@ -132,8 +138,9 @@ export function classifyHttpStatus(status: number, body: string | null): Failure
       errorDescription: `The answer is not a SOAP envelope of the operation (${errorDescription}).`,
     }
   }
-  // 3xx: we do not follow redirects (a redirected POST becomes a GET), so the endpoint is wrong.
-  const kind = status >= 500 ? 'TRANSIENT' : 'REJECTED'
+  // 3xx: we do not follow redirects (a redirected POST becomes a GET), so the endpoint is wrong:
+  // a configuration problem, kept PENDING like 401 and 404.
+  const kind = status >= 500 || status < 400 ? 'TRANSIENT' : 'REJECTED'
   return { kind, errorCode: `HTTP_${status}`, errorDescription }
 }
 

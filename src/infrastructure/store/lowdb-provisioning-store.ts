@@ -31,7 +31,7 @@
  *
  * Reads never touch the files: the whole state is indexed in memory (ProvisioningState).
  */
-import { mkdir, readdir } from 'node:fs/promises'
+import { mkdir, readFile, readdir, unlink, writeFile } from 'node:fs/promises'
 import { dirname, join, resolve } from 'node:path'
 import { Low } from 'lowdb'
 import { DataFile } from 'lowdb/node'
@@ -168,21 +168,26 @@ export class LowdbProvisioningStore implements ProvisioningStore {
   ): Promise<LowdbProvisioningStore> {
     const path = resolve(file)
     await mkdir(dirname(path), { recursive: true })
-    const existing = await readJson(path, path)
+    await takeLock(`${path}.lock`)
+    const existing = await readJson(path, path).catch(async (error: unknown) => {
+      await unlink(`${path}.lock`).catch(() => undefined)
+      throw error
+    })
     let loaded: Loaded
     if (existing === null) {
       await refuseOrphanSegments(path)
+      const state0 = new ProvisioningState()
       loaded = {
         main: {
           format: STORE_FORMAT,
-          nextSequence: 1,
+          nextSequence: state0.nextSequence,
           requestsPerSegment: options.requestsPerSegment ?? DEFAULT_PER_SEGMENT,
           subscriptionsPerSegment: options.subscriptionsPerSegment ?? DEFAULT_PER_SEGMENT,
           requestSegments: 0,
           subscriptionSegments: 0,
           journal: [],
         },
-        state: new ProvisioningState(),
+        state: state0,
       }
     } else {
       loaded = await load(path, existing.json)
@@ -255,8 +260,15 @@ export class LowdbProvisioningStore implements ProvisioningStore {
 
   /** Waits for every accepted change (and a running checkpoint) to reach the file; idempotent. */
   async close(): Promise<void> {
+    if (this.closed) {
+      return this.group.flush()
+    }
     this.closed = true
-    await this.group.flush()
+    try {
+      await this.group.flush()
+    } finally {
+      await unlink(`${this.file}.lock`).catch(() => undefined)
+    }
   }
 
   private assertWritable(): void {
@@ -548,4 +560,47 @@ function isSegmentFile(
     value.items.length <= per &&
     value.items.every(isItem)
   )
+}
+
+/**
+ * Takes `<file>.lock` (created exclusively, holding our pid), so two processes never write one
+ * store: the last writer would win and each would reuse the other's numbers. A lock left by a
+ * process that is gone (killed) is taken over.
+ */
+async function takeLock(lock: string): Promise<void> {
+  for (let attempt = 0; attempt < 2; attempt++) {
+    try {
+      await writeFile(lock, String(process.pid), { flag: 'wx' })
+      return
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code !== 'EEXIST') {
+        throw new StoreError(
+          'STORE_UNREADABLE',
+          `Failed to lock the provisioning store: ${(error as Error).message}.`,
+          { cause: error },
+        )
+      }
+    }
+    const owner = Number((await readFile(lock, 'utf8').catch(() => '')).trim())
+    if (Number.isInteger(owner) && owner > 0 && isAlive(owner)) {
+      throw new StoreError(
+        'STORE_LOCKED',
+        `The provisioning store is in use by process ${owner} (${lock}). Stop that adapter first; if it is gone, delete the lock file.`,
+      )
+    }
+    await unlink(lock).catch(() => undefined)
+  }
+  throw new StoreError(
+    'STORE_LOCKED',
+    `Failed to take the lock ${lock}: another process keeps taking it.`,
+  )
+}
+
+function isAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0)
+    return true
+  } catch (error) {
+    return (error as NodeJS.ErrnoException).code === 'EPERM'
+  }
 }

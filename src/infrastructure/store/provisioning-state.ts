@@ -54,6 +54,17 @@ export function copyJson<T>(value: T): T {
  * Requests sit in an array at index `number - 1`. Numbers and sequence numbers are assigned
  * together, so array order is also sequence order and no read has to sort.
  */
+/**
+ * Where the sequence numbers of a new store start: four per second since 2024-01-01 (fits an
+ * xs:int until about 2040). Conax treats a repeated SequenceNumber with the same payload as a
+ * replay, so a store made anew (in memory, or a replaced file) must not reuse the numbers an
+ * earlier store sent; starting from the clock keeps them apart unless the earlier store averaged
+ * more than four requests a second over its whole life.
+ */
+export function freshSequenceBase(now = Date.now()): number {
+  return Math.max(1, Math.floor((now - Date.UTC(2024, 0, 1)) / 250))
+}
+
 export class ProvisioningState {
   private readonly requests: ProvisioningRequest[] = []
   private readonly requestIndexById = new Map<string, number>()
@@ -64,7 +75,12 @@ export class ProvisioningState {
   private pendingMax = -1
   private readonly subscriptions: Subscription[] = []
   private readonly subscriptionOrdinalById = new Map<string, number>()
-  private sequence = 1
+  private sequence: number
+
+  /** A fresh state starts its sequence numbers at {@link freshSequenceBase}; a restored one where it left off. */
+  constructor(firstSequence = freshSequenceBase()) {
+    this.sequence = firstSequence
+  }
 
   /** The next sequence number to assign (persisted by the file store, so it is never reused). */
   get nextSequence(): number {
