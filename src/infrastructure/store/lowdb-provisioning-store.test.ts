@@ -220,6 +220,8 @@ describe('LowdbProvisioningStore files', () => {
     await expect(store.commit({ requests: [aNewRequest()] }, T0)).rejects.toMatchObject({
       code: 'STORE_WRITE_FAILED',
     })
+    // Nothing is handed to delivery any more: the failed commit's request may not be on disk.
+    expect(await store.pendingRequests()).toEqual([])
   })
 })
 

@@ -131,6 +131,8 @@ export class LowdbProvisioningStore implements ProvisioningStore {
   private readonly dirtyRequestSegments = new Set<number>()
   private readonly dirtySubscriptionSegments = new Set<number>()
   private failure: StoreError | null = null
+  /** Requests whose commit is not yet written. */
+  private readonly notDurable = new Set<string>()
   private closed = false
 
   private constructor(file: string, loaded: Loaded, journalLimit: number) {
@@ -219,8 +221,15 @@ export class LowdbProvisioningStore implements ProvisioningStore {
     }
     for (const request of outcome.requests) {
       this.changedRequests.set(Number(request.number) - 1, request)
+      this.notDurable.add(request.id)
     }
-    await this.group.request()
+    try {
+      await this.group.request()
+    } finally {
+      for (const request of outcome.requests) {
+        this.notDurable.delete(request.id)
+      }
+    }
     return outcome.requests.map(copyJson)
   }
 
@@ -245,8 +254,18 @@ export class LowdbProvisioningStore implements ProvisioningStore {
     return Promise.resolve(this.state.listRequests(filter))
   }
 
+  /**
+   * PENDING requests that are on disk: none while a commit is still being written (delivery must
+   * not send what a crash could forget), and none at all once a write has failed.
+   */
   pendingRequests(): Promise<readonly ProvisioningRequest[]> {
-    return Promise.resolve(this.state.pendingRequests())
+    if (this.failure !== null) {
+      return Promise.resolve([])
+    }
+    const pending = this.state.pendingRequests()
+    return Promise.resolve(
+      this.notDurable.size === 0 ? pending : pending.filter((r) => !this.notDurable.has(r.id)),
+    )
   }
 
   getSubscription(id: string): Promise<Subscription | null> {
