@@ -144,7 +144,7 @@ export async function startAdapter(options: AdapterOptions): Promise<Adapter> {
           () =>
             server
               ? new Promise<void>((resolve) => {
-                  const target = server as Server
+                  const target = server
                   target.close(() => resolve())
                   target.closeAllConnections()
                 })
