@@ -376,5 +376,34 @@ describe('HTTP API', () => {
     await request(adapter.url as string)
       .get('/conax_web_services/provisioning_requests/show?number=999')
       .expect(404)
+    await request(adapter.url as string)
+      .get('/conax_web_services/provisioning_requests/show?id=1')
+      .expect(404)
+    const both = await request(adapter.url as string)
+      .post('/crm/actions')
+      .send({
+        ...bundleA('S7', 7),
+        processImmediately: true,
+        scheduledDate: '2099-01-01T00:00:00Z',
+      })
+      .expect(400)
+    expect(both.body.error.message).toContain('not both')
+  })
+
+  it('stores a scheduled date with a zone offset as a UTC instant and keeps the request until then', async () => {
+    const created = await request(adapter.url as string)
+      .post('/conax_web_services/provisioning_requests/create_pairing')
+      .send({
+        smartcard_set: [{ smartcard_ca_id: card(6) }],
+        stb_set: [{ stb_ca_id: stb(6) }],
+        scheduled_date: '2099-01-01T00:00:00+05:00',
+      })
+      .expect(201)
+    expect(created.body.data[0]).toMatchObject({
+      scheduled_date: '2098-12-31T19:00:00.000Z',
+      life_cycle_state: 'PENDING',
+    })
+    await adapter.deliverDue()
+    expect(sim.journal.list({ operation: 'CreatePairing' })).toEqual([])
   })
 })

@@ -6,6 +6,7 @@ import type { ProvisioningService, SendOptions } from '../application/provisioni
 import type { ConaxCommand } from '../domain/commands.js'
 import type { CrmAction } from '../domain/planner.js'
 import { parametersSet, type ProvisioningRequest } from '../domain/provisioning-request.js'
+import { StoreError } from '../infrastructure/store/store-error.js'
 import { openApiDocument } from './openapi.js'
 import {
   createPairingSchema,
@@ -66,13 +67,21 @@ function parse<T>(schema: ZodType<T>, input: unknown, where: string): T {
   })
 }
 
+/** CRM.COM's process_immediately with a scheduled_date is contradictory (conax-domain.md §4.7): refused. */
 function sendOptionsOf(input: {
   process_immediately?: boolean | 0 | 1 | undefined
   scheduled_date?: string | null | undefined
   priority?: 'REGULAR' | 'EXPRESS' | undefined
 }): SendOptions {
+  const immediately = input.process_immediately === true || input.process_immediately === 1
+  if (immediately && input.scheduled_date) {
+    throw new AdapterError(
+      'INVALID_REQUEST',
+      'Give process_immediately or scheduled_date, not both: a request cannot go now and later.',
+    )
+  }
   return {
-    processImmediately: input.process_immediately === true || input.process_immediately === 1,
+    processImmediately: immediately,
     scheduledDate: input.scheduled_date ?? null,
     ...(input.priority ? { priority: input.priority } : {}),
   }
@@ -220,6 +229,12 @@ export function createAdapterApp(deps: AdapterAppDeps): express.Express {
       req.body,
       'body',
     )
+    if (processImmediately && scheduledDate) {
+      throw new AdapterError(
+        'INVALID_REQUEST',
+        'Give processImmediately or scheduledDate, not both: a request cannot go now and later.',
+      )
+    }
     const outcome = await service.applyAction(action as CrmAction, {
       ...(priority ? { priority } : {}),
       ...(processImmediately === undefined ? {} : { processImmediately }),
@@ -255,6 +270,11 @@ export function createAdapterApp(deps: AdapterAppDeps): express.Express {
   })
 
   app.use((error: unknown, _req: Request, res: Response, _next: NextFunction) => {
+    if (error instanceof StoreError) {
+      const status = error.code === 'REQUEST_NOT_FOUND' ? 404 : 503
+      res.status(status).json({ error: { ...error.toJSON(), details: {} } })
+      return
+    }
     if (error instanceof AdapterError) {
       res
         .status(

@@ -116,7 +116,8 @@ export const createPairingSchema = z.strictObject({
         smartcard_ca_id: z.string().regex(/^\d{11}$/, 'must be exactly 11 digits'),
       }),
     )
-    .min(1),
+    .min(1)
+    .max(500, 'must name at most 500 smartcards (the CA limit per request)'),
   stb_set: z
     .array(z.strictObject({ stb_ca_id: z.string().regex(/^\d{1,20}$/, 'must be 1 to 20 digits') }))
     .min(1),

@@ -2,11 +2,7 @@ import type { PlanErrorCode } from '../domain/planner.js'
 
 /** Stable codes of the adapter's errors: the planner's refusals plus the application's own. */
 export type AdapterErrorCode =
-  | PlanErrorCode
-  | 'PROVIDER_NOT_EFFECTIVE'
-  | 'INVALID_REQUEST'
-  | 'REQUEST_NOT_FOUND'
-  | 'DELIVERY_TIMEOUT'
+  PlanErrorCode | 'PROVIDER_NOT_EFFECTIVE' | 'INVALID_REQUEST' | 'REQUEST_NOT_FOUND'
 
 /** HTTP status for each code family: refusals of the CRM state are 409, bad input 400, unknown ids 404. */
 export function httpStatusOf(code: AdapterErrorCode): number {
@@ -22,8 +18,6 @@ export function httpStatusOf(code: AdapterErrorCode): number {
     case 'SERVICE_NOT_FOUND':
     case 'ITEM_NOT_FOUND':
       return 404
-    case 'DELIVERY_TIMEOUT':
-      return 504
     default:
       return 409
   }

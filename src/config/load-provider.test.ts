@@ -307,10 +307,10 @@ const RULES: readonly RuleCase[] = [
     rule: /^is required but has no value$/,
   },
   {
-    title: 'characterSet empty',
-    change: (p) => (p.connection.characterSet = ''),
+    title: 'characterSet unsupported',
+    change: (p) => (p.connection.characterSet = 'Windows-1252'),
     path: 'connection.characterSet',
-    rule: /^must not be empty$/,
+    rule: /^must be one of UTF-8, ISO-8859-1, US-ASCII, UTF-16/,
   },
   {
     title: 'timeoutMs zero',
@@ -698,5 +698,14 @@ describe('loadProvider when the file cannot be read', () => {
     ]) {
       expect((await loadError(file)).message).not.toMatch(/\n\s+at /)
     }
+  })
+})
+
+describe('character set', () => {
+  it('reads an empty character set as UTF-8, as CRM.COM does', () => {
+    const file = join(import.meta.dirname, '..', '..', 'fixtures', 'providers', 'conax-ws.yaml')
+    const data = parse(readFileSync(file, 'utf8')) as { connection: { characterSet: string } }
+    data.connection.characterSet = ''
+    expect(parseProvider(data, 'test').connection.characterSet).toBe('UTF-8')
   })
 })

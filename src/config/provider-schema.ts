@@ -84,11 +84,31 @@ const endpointSchema = z
   })
   .transform((url) => (url.endsWith('/') ? url.slice(0, -1) : url))
 
+const CHARACTER_SETS = [
+  'utf-8',
+  'utf8',
+  'iso-8859-1',
+  'iso8859-1',
+  'iso_8859_1',
+  'latin1',
+  'us-ascii',
+  'ascii',
+  'utf-16',
+]
+
 const connectionShape = {
   endpoint: endpointSchema,
   username: requiredText(),
   password: requiredText(),
-  characterSet: requiredText().default(PROVIDER_DEFAULTS.characterSet),
+  // CRM.COM reads an empty character set as UTF-8; the others are what the Conax client can send.
+  characterSet: z
+    .string()
+    .trim()
+    .transform((value) => (value === '' ? PROVIDER_DEFAULTS.characterSet : value))
+    .refine((value) => CHARACTER_SETS.includes(value.toLowerCase()), {
+      message: 'must be one of UTF-8, ISO-8859-1, US-ASCII, UTF-16 (empty means UTF-8)',
+    })
+    .default(PROVIDER_DEFAULTS.characterSet),
   timeoutMs: wholeNumber(1).default(PROVIDER_DEFAULTS.timeoutMs),
 }
 
