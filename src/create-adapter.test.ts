@@ -140,6 +140,30 @@ describe('CRM actions delivered to the simulator', () => {
     expect((await adapter.store.getSubscription('S1'))?.services).toHaveLength(2)
   })
 
+  it('refuses to install a card that another subscription holds', async () => {
+    await adapter.service.applyAction(bundleA('S1', 1))
+    await expect(
+      adapter.service.applyAction({
+        ...bundleA('S2', 2),
+        installedItems: [cardItem(1), stbItem(2)],
+      }),
+    ).rejects.toMatchObject({
+      code: 'ITEM_EXISTS',
+      message: expect.stringContaining("subscription 'S1'") as string,
+    })
+    expect(await adapter.store.getSubscription('S2')).toBeNull()
+    await adapter.service.applyAction({
+      action: 'REMOVE_INSTALLED_ITEM',
+      subscriptionId: 'S1',
+      serialNumber: 'SC1',
+    })
+    await adapter.service.applyAction({
+      ...bundleA('S2', 2),
+      installedItems: [cardItem(1), stbItem(2)],
+    })
+    expect(await adapter.store.subscriptionHolding(card(1))).toBe('S2')
+  })
+
   it("rejects a request Conax refuses, with Conax's code and message", async () => {
     await adapter.service.applyAction({
       ...bundleA('S9'),

@@ -79,6 +79,8 @@ export interface ProvisioningStore {
   /** Every PENDING request, in sequence order. */
   pendingRequests(): Promise<readonly ProvisioningRequest[]>
   getSubscription(id: string): Promise<Subscription | null>
+  /** The id of the subscription holding an installed item with this CA ID, or null. */
+  subscriptionHolding(caId: string): Promise<string | null>
   /** Subscriptions matching the filter, in creation order. */
   listSubscriptions(filter: SubscriptionFilter): Promise<Page<Subscription>>
   /** Waits for pending writes and releases the store. */

@@ -82,6 +82,7 @@ export class ProvisioningService {
           details: { action: action.action, subscriptionId: action.subscriptionId },
         })
       }
+      await this.refuseItemsHeldElsewhere(plan.value.subscription)
       const provisioned = provider.lifeCycleState === 'EFFECTIVE'
       const requests = provisioned
         ? plan.value.commands.map((command) => ({
@@ -130,6 +131,20 @@ export class ProvisioningService {
       now,
     )
     return this.handOver(created, send)
+  }
+
+  /** A smartcard or STB is on one subscription only; another subscription's TERMINATE would cancel it. */
+  private async refuseItemsHeldElsewhere(subscription: Subscription): Promise<void> {
+    for (const item of subscription.installedItems) {
+      const holder = await this.options.store.subscriptionHolding(item.caId)
+      if (holder !== null && holder !== subscription.id) {
+        throw new AdapterError(
+          'ITEM_EXISTS',
+          `${item.kind === 'SMARTCARD' ? 'Smartcard' : 'STB'} ${item.caId} ('${item.serialNumber}') is already installed on subscription '${holder}'. Remove it there first.`,
+          { details: { caId: item.caId, subscriptionId: holder } },
+        )
+      }
+    }
   }
 
   /** Throws PROVIDER_NOT_EFFECTIVE unless the provider is Effective. */

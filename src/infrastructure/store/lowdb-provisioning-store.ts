@@ -254,6 +254,10 @@ export class LowdbProvisioningStore implements ProvisioningStore {
     return Promise.resolve(this.state.listRequests(filter))
   }
 
+  subscriptionHolding(caId: string): Promise<string | null> {
+    return Promise.resolve(this.state.holderOf(caId) ?? null)
+  }
+
   /**
    * PENDING requests that are on disk: none while a commit is still being written (delivery must
    * not send what a crash could forget), and none at all once a write has failed.

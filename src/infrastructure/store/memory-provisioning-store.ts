@@ -42,6 +42,10 @@ export class MemoryProvisioningStore implements ProvisioningStore {
     return Promise.resolve(this.state.listRequests(filter))
   }
 
+  subscriptionHolding(caId: string): Promise<string | null> {
+    return Promise.resolve(this.state.holderOf(caId) ?? null)
+  }
+
   pendingRequests(): Promise<readonly ProvisioningRequest[]> {
     return Promise.resolve(this.state.pendingRequests())
   }

@@ -75,6 +75,8 @@ export class ProvisioningState {
   private pendingMax = -1
   private readonly subscriptions: Subscription[] = []
   private readonly subscriptionOrdinalById = new Map<string, number>()
+  /** Which subscription holds each installed item's CA ID (a card or STB is on one subscription). */
+  private readonly holderByCaId = new Map<string, string>()
   private sequence: number
 
   /** A fresh state starts its sequence numbers at {@link freshSequenceBase}; a restored one where it left off. */
@@ -121,6 +123,7 @@ export class ProvisioningState {
       }
       state.subscriptions.push(subscription)
       state.subscriptionOrdinalById.set(subscription.id, ordinal)
+      state.indexItems(undefined, subscription)
     }
     // Never go below what was handed out: a counter that moved back would reuse sequence numbers.
     state.sequence = Math.max(nextSequence, maxSequence + 1)
@@ -251,10 +254,27 @@ export class ProvisioningState {
     return this.subscriptions.slice(first, first + count)
   }
 
+  /** The subscription holding an installed item with this CA ID, if any. */
+  holderOf(caId: string): string | undefined {
+    return this.holderByCaId.get(caId)
+  }
+
+  private indexItems(before: Subscription | undefined, after: Subscription): void {
+    for (const item of before?.installedItems ?? []) {
+      if (this.holderByCaId.get(item.caId) === before?.id) {
+        this.holderByCaId.delete(item.caId)
+      }
+    }
+    for (const item of after.installedItems) {
+      this.holderByCaId.set(item.caId, after.id)
+    }
+  }
+
   private upsertSubscription(given: Subscription): PlacedSubscription {
     const subscription = copyJson(given)
     const known = this.subscriptionOrdinalById.get(subscription.id)
     const ordinal = known ?? this.subscriptions.length
+    this.indexItems(known === undefined ? undefined : this.subscriptions[known], subscription)
     if (known === undefined) {
       this.subscriptions.push(subscription)
       this.subscriptionOrdinalById.set(subscription.id, ordinal)

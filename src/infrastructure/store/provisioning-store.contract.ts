@@ -465,6 +465,22 @@ export function describeProvisioningStoreContract(
       })
     })
 
+    describe('installed items', () => {
+      it('knows which subscription holds a CA ID, following moves and removals', async () => {
+        const { store } = await fresh()
+        await store.commit({ subscription: aSubscription('S1'), requests: [] }, T0)
+        expect(await store.subscriptionHolding('00000000001')).toBe('S1')
+        expect(await store.subscriptionHolding('09999999999')).toBeNull()
+        await store.commit(
+          { subscription: aSubscription('S1', { installedItems: [] }), requests: [] },
+          T1,
+        )
+        expect(await store.subscriptionHolding('00000000001')).toBeNull()
+        await store.commit({ subscription: aSubscription('S2'), requests: [] }, T1)
+        expect(await store.subscriptionHolding('00000000001')).toBe('S2')
+      })
+    })
+
     describe('durability', () => {
       it('rejects changes after close', async () => {
         const { store } = await fresh()
