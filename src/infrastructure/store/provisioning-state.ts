@@ -42,6 +42,17 @@ export interface CommitOutcome {
  * A deep copy through JSON. JSON rather than structuredClone because the file store keeps JSON:
  * both stores then hand back exactly what a reopened file store would (no Dates, no undefined).
  */
+/** Freezes a JSON-like value and everything in it. */
+export function deepFreeze<T>(value: T): T {
+  if (typeof value === 'object' && value !== null && !Object.isFrozen(value)) {
+    for (const child of Object.values(value)) {
+      deepFreeze(child)
+    }
+    Object.freeze(value)
+  }
+  return value
+}
+
 export function copyJson<T>(value: T): T {
   return JSON.parse(JSON.stringify(value)) as T
 }
@@ -166,7 +177,7 @@ export class ProvisioningState {
         changes[field] = field === 'result' ? copyJson(update[field]) : update[field]
       }
     }
-    const updated = { ...current, ...changes, updatedAt: now } as ProvisioningRequest
+    const updated = deepFreeze({ ...current, ...changes, updatedAt: now })
     this.requests[index] = updated
     if (current.lifeCycleState === 'PENDING' && updated.lifeCycleState !== 'PENDING') {
       this.pending.delete(index)
@@ -209,8 +220,12 @@ export class ProvisioningState {
     )
   }
 
+  /**
+   * PENDING requests in sequence order, without copying: delivery reads them on every pass, so
+   * they are the stored records themselves, frozen (records are replaced, never changed in place).
+   */
   pendingRequests(): readonly ProvisioningRequest[] {
-    return [...indexed(this.requests, this.pendingIndexes())].map(copyJson)
+    return [...indexed(this.requests, this.pendingIndexes())]
   }
 
   /**
@@ -286,7 +301,7 @@ export class ProvisioningState {
 
   private addRequest(request: ProvisioningRequest): void {
     const index = this.requests.length
-    this.requests.push(request)
+    this.requests.push(deepFreeze(request))
     this.requestIndexById.set(request.id, index)
     if (request.subscriptionId !== null) {
       const indexes = this.requestIndexesBySubscription.get(request.subscriptionId)

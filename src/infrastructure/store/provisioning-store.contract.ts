@@ -561,12 +561,19 @@ export function describeProvisioningStoreContract(
 }
 
 /** Changes every field of a returned object, as a careless caller might (readonly is only a type). */
+/** Tries to change every field; a frozen record refusing the change is as good as a copy. */
 function mutate(value: unknown): void {
   if (typeof value !== 'object' || value === null) {
     throw new Error('expected an object to mutate')
   }
   const record = value as Record<string, unknown>
   for (const key of Object.keys(record)) {
-    record[key] = Array.isArray(record[key]) ? ['mutated'] : 'mutated'
+    try {
+      record[key] = Array.isArray(record[key]) ? ['mutated'] : 'mutated'
+    } catch (error) {
+      if (!(error instanceof TypeError) || !Object.isFrozen(record)) {
+        throw error
+      }
+    }
   }
 }
