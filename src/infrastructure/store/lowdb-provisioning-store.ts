@@ -35,13 +35,7 @@ import { mkdir, readFile, readdir, unlink, writeFile } from 'node:fs/promises'
 import { dirname, join, resolve } from 'node:path'
 import { Low } from 'lowdb'
 import { DataFile } from 'lowdb/node'
-import type {
-  Page,
-  ProvisioningStore,
-  RequestFilter,
-  RequestUpdate,
-  SubscriptionFilter,
-} from '../../application/ports.js'
+import type { ProvisioningStore, RequestUpdate } from '../../application/ports.js'
 import type { Subscription } from '../../domain/crm.js'
 import type {
   NewProvisioningRequest,
@@ -49,6 +43,7 @@ import type {
 } from '../../domain/provisioning-request.js'
 import { GroupCommit } from './group-commit.js'
 import { ProvisioningState, copyJson } from './provisioning-state.js'
+import { StateReads } from './state-reads.js'
 import { StoreError } from './store-error.js'
 
 /** The format marker of the main file and of every segment file. */
@@ -108,14 +103,14 @@ interface Loaded {
 }
 
 /** The provisioning store in lowdb files: a journaled main file plus segment files (see above). */
-export class LowdbProvisioningStore implements ProvisioningStore {
+export class LowdbProvisioningStore extends StateReads implements ProvisioningStore {
   readonly description: string
   private readonly file: string
   private readonly segmentDir: string
   private readonly journalLimit: number
   private readonly requestsPerSegment: number
   private readonly subscriptionsPerSegment: number
-  private readonly state: ProvisioningState
+  protected readonly state: ProvisioningState
   private readonly mainDb: Low<MainFile>
   private readonly group: GroupCommit
   /** Each journal entry's JSON, made once when it is captured rather than on every rewrite. */
@@ -136,6 +131,7 @@ export class LowdbProvisioningStore implements ProvisioningStore {
   private closed = false
 
   private constructor(file: string, loaded: Loaded, journalLimit: number) {
+    super()
     this.file = file
     this.description = file
     this.segmentDir = `${file}.segments`
@@ -245,19 +241,6 @@ export class LowdbProvisioningStore implements ProvisioningStore {
     return copyJson(updated)
   }
 
-  getRequest(idOrNumber: string): Promise<ProvisioningRequest | null> {
-    const request = this.state.findRequest(idOrNumber)
-    return Promise.resolve(request === undefined ? null : copyJson(request))
-  }
-
-  listRequests(filter: RequestFilter): Promise<Page<ProvisioningRequest>> {
-    return Promise.resolve(this.state.listRequests(filter))
-  }
-
-  subscriptionHolding(caId: string): Promise<string | null> {
-    return Promise.resolve(this.state.holderOf(caId) ?? null)
-  }
-
   /**
    * PENDING requests that are on disk: none while a commit is still being written (delivery must
    * not send what a crash could forget), and none at all once a write has failed.
@@ -270,15 +253,6 @@ export class LowdbProvisioningStore implements ProvisioningStore {
     return Promise.resolve(
       this.notDurable.size === 0 ? pending : pending.filter((r) => !this.notDurable.has(r.id)),
     )
-  }
-
-  getSubscription(id: string): Promise<Subscription | null> {
-    const subscription = this.state.findSubscription(id)
-    return Promise.resolve(subscription === undefined ? null : copyJson(subscription))
-  }
-
-  listSubscriptions(filter: SubscriptionFilter): Promise<Page<Subscription>> {
-    return Promise.resolve(this.state.listSubscriptions(filter))
   }
 
   /** Waits for every accepted change (and a running checkpoint) to reach the file; idempotent. */
