@@ -6,7 +6,7 @@ import type { AddressInfo } from 'node:net'
 import express from 'express'
 import { pino, type Logger } from 'pino'
 import { createAdminRouter } from './admin/admin-router.js'
-import { SERVICE_BASE_PATH, SERVICE_NAMES, type ServiceName } from './contract/namespaces.js'
+import { SERVICE_BASE_PATH, type ServiceName } from './contract/namespaces.js'
 import { isOperationName, type OperationName } from './contract/schema.js'
 import { fixtureInventory } from './fixtures/inventory.js'
 import { CaModel, type InventoryInput } from './model/ca-model.js'
@@ -456,6 +456,3 @@ function logHttp(logger: Logger, req: IncomingMessage, res: ServerResponse, path
     )
   })
 }
-
-/** The five service names, for iterating over endpoints. */
-export const SERVICES: readonly ServiceName[] = SERVICE_NAMES

@@ -3,7 +3,7 @@
  * and reuse the contract description (operations, namespaces, WSDL).
  * @module
  */
-export { startSimulator, SERVICES } from './create-simulator.js'
+export { startSimulator } from './create-simulator.js'
 export type { Simulator, SimulatorOptions, LogLevel, TlsOptions } from './create-simulator.js'
 export {
   COMMON_TYPES_NS,

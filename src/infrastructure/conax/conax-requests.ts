@@ -83,6 +83,27 @@ export function toConaxRequest(command: ConaxCommand, sequenceNumber: number): C
   return { service, operation, children: childrenOf(command, write) }
 }
 
+type MessageCommand = Extract<ConaxCommand, { readonly message: string }>
+
+/** The three message operations share their elements; keys are listed in the XSD's order. */
+function messageChildren(command: MessageCommand, write: RequestObject): RequestObject {
+  return {
+    CaClientIds: { CaClientId: command.smartcardCaIds },
+    Message: command.message,
+    ...('displayDurationInSeconds' in command
+      ? { DisplayDurationInSeconds: command.displayDurationInSeconds }
+      : {}),
+    ...optional('StartIndicationTime', command.startIndicationTime),
+    ...('repetitionCount' in command
+      ? {
+          RepetitionCount: command.repetitionCount,
+          RepetitionIntervalInSeconds: command.repetitionIntervalInSeconds,
+        }
+      : {}),
+    ...write,
+  }
+}
+
 function childrenOf(command: ConaxCommand, write: RequestObject): RequestObject {
   switch (command.type) {
     case 'ADD_SUBSCRIPTIONS':
@@ -138,30 +159,9 @@ function childrenOf(command: ConaxCommand, write: RequestObject): RequestObject 
         ...write,
       }
     case 'SEND_MAIL_MESSAGE_TO_CLIENT':
-      return {
-        CaClientIds: { CaClientId: command.smartcardCaIds },
-        Message: command.message,
-        ...optional('StartIndicationTime', command.startIndicationTime),
-        ...write,
-      }
     case 'SEND_BARK_MESSAGE_TO_CLIENT':
-      return {
-        CaClientIds: { CaClientId: command.smartcardCaIds },
-        Message: command.message,
-        DisplayDurationInSeconds: command.displayDurationInSeconds,
-        ...optional('StartIndicationTime', command.startIndicationTime),
-        ...write,
-      }
     case 'SEND_REPEATING_BARK_MESSAGE_TO_CLIENT':
-      return {
-        CaClientIds: { CaClientId: command.smartcardCaIds },
-        Message: command.message,
-        DisplayDurationInSeconds: command.displayDurationInSeconds,
-        ...optional('StartIndicationTime', command.startIndicationTime),
-        RepetitionCount: command.repetitionCount,
-        RepetitionIntervalInSeconds: command.repetitionIntervalInSeconds,
-        ...write,
-      }
+      return messageChildren(command, write)
     case 'DISPLAY_FINGERPRINT':
       return {
         CaClientIds: { CaClientId: command.smartcardCaIds },
