@@ -584,6 +584,21 @@ export function createSoapEndpoint(deps: SoapEndpointDeps): SoapEndpoint {
 
 /** A copy of a request for the journal with long texts cut, so a rejected 1 MiB message is not kept. */
 function boundedForJournal(request: ReadObject): ReadObject {
+  // Almost every request has no long text: keep it as it is rather than copy it on the hot path.
+  return hasLongText(request) ? boundedCopy(request) : request
+}
+
+function hasLongText(value: ReadObject[string]): boolean {
+  if (typeof value === 'string') {
+    return value.length > JOURNAL_TEXT_LIMIT
+  }
+  if (Array.isArray(value)) {
+    return (value as (string | number | ReadObject)[]).some(hasLongText)
+  }
+  return typeof value === 'object' && Object.values(value).some(hasLongText)
+}
+
+function boundedCopy(request: ReadObject): ReadObject {
   const bounded: ReadObject = {}
   for (const [name, value] of Object.entries(request)) {
     bounded[name] = boundValue(value)
@@ -599,8 +614,8 @@ function boundValue(value: ReadObject[string]): ReadObject[string] {
   }
   if (Array.isArray(value)) {
     return (value as (string | number | ReadObject)[]).map((item) =>
-      typeof item === 'object' ? boundedForJournal(item) : boundValue(item),
+      typeof item === 'object' ? boundedCopy(item) : boundValue(item),
     ) as ReadObject[string]
   }
-  return typeof value === 'object' ? boundedForJournal(value) : value
+  return typeof value === 'object' ? boundedCopy(value) : value
 }
