@@ -6,6 +6,7 @@ import { AdapterError } from './application/adapter-error.js'
 import { Dispatcher } from './application/dispatcher.js'
 import type { CaGateway, Clock, ProvisioningStore } from './application/ports.js'
 import { ProvisioningService } from './application/provisioning-service.js'
+import { UtilityService } from './application/utility-service.js'
 import { loadProvider } from './config/load-provider.js'
 import type { ProvisioningProvider } from './domain/crm.js'
 import { createConaxClient } from './infrastructure/conax/conax-client.js'
@@ -39,6 +40,8 @@ export interface Adapter {
   readonly url: string | null
   readonly provider: ProvisioningProvider
   readonly service: ProvisioningService
+  /** The single-subscription utilities (messages, fingerprints, pairing, PIN, Conax information). */
+  readonly utilities: UtilityService
   readonly store: ProvisioningStore
   readonly dispatcher: Dispatcher
   /** Sends every request that is due now and resolves when none is left. */
@@ -104,10 +107,11 @@ export async function startAdapter(options: AdapterOptions): Promise<Adapter> {
     clock,
     onDeliveryError: (error) => logger.error({ err: error }, 'delivery pass failed'),
   })
+  const utilities = new UtilityService({ service, store, clock })
   let server: Server | null = null
   let url: string | null = null
   if (options.port !== null) {
-    server = createServer(createAdapterApp({ service, store }))
+    server = createServer(createAdapterApp({ service, utilities, store }))
     const address = await new Promise<AddressInfo>((resolve, reject) => {
       const target = server as Server
       target.once('error', (error) =>
@@ -132,6 +136,7 @@ export async function startAdapter(options: AdapterOptions): Promise<Adapter> {
     url,
     provider,
     service,
+    utilities,
     store,
     dispatcher,
     deliverDue: () => dispatcher.deliverDue(),

@@ -6,6 +6,8 @@ export { startAdapter } from './create-adapter.js'
 export type { Adapter, AdapterOptions } from './create-adapter.js'
 export { ProvisioningService } from './application/provisioning-service.js'
 export type { ProvisioningOutcome, SendOptions } from './application/provisioning-service.js'
+export { UtilityService } from './application/utility-service.js'
+export type { UtilityOutcome } from './application/utility-service.js'
 export { Dispatcher } from './application/dispatcher.js'
 export type { PassReport } from './application/dispatcher.js'
 export { AdapterError } from './application/adapter-error.js'
@@ -15,6 +17,14 @@ export { loadProvider, parseProvider } from './config/load-provider.js'
 export { ConfigError } from './config/config-error.js'
 export { planAction, LIFE_CYCLE_ACTIONS, PLAN_ERROR_CODES } from './domain/planner.js'
 export type { CrmAction, CrmActionName, ItemInput, Plan, PlanRejection } from './domain/planner.js'
+export { planUtility, UTILITY_NAMES, MESSAGE_TYPES } from './domain/utilities.js'
+export type {
+  UtilityErrorCode,
+  UtilityName,
+  UtilityPlan,
+  UtilityRejection,
+  UtilityRequest,
+} from './domain/utilities.js'
 export { expectedCaState, diffCaState } from './domain/expected-ca-state.js'
 export { REQUEST_TYPES, cardsOf } from './domain/commands.js'
 export type { ConaxCommand, RequestType } from './domain/commands.js'
@@ -30,3 +40,4 @@ export { createConaxClient } from './infrastructure/conax/conax-client.js'
 export { MemoryProvisioningStore } from './infrastructure/store/memory-provisioning-store.js'
 export { LowdbProvisioningStore } from './infrastructure/store/lowdb-provisioning-store.js'
 export { requestJson } from './api/adapter-app.js'
+export { crmActionSchema, utilityRequestSchema } from './api/schemas.js'

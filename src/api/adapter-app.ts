@@ -3,6 +3,7 @@ import type { ZodType } from 'zod'
 import { AdapterError, httpStatusOf } from '../application/adapter-error.js'
 import type { ProvisioningStore } from '../application/ports.js'
 import type { ProvisioningService, SendOptions } from '../application/provisioning-service.js'
+import type { UtilityService } from '../application/utility-service.js'
 import type { ConaxCommand } from '../domain/commands.js'
 import type { CrmAction } from '../domain/planner.js'
 import { parametersSet, type ProvisioningRequest } from '../domain/provisioning-request.js'
@@ -14,6 +15,7 @@ import {
   listQuerySchema,
   showQuerySchema,
   subscriptionRequestSchema,
+  utilityRequestSchema,
 } from './schemas.js'
 
 const BASE = '/conax_web_services/provisioning_requests'
@@ -89,19 +91,20 @@ function sendOptionsOf(input: {
 
 export interface AdapterAppDeps {
   readonly service: ProvisioningService
+  readonly utilities: UtilityService
   readonly store: ProvisioningStore
 }
 
 /**
  * The adapter's JSON API for a CRM: CRM.COM's `conax_web_services/provisioning_requests` methods
- * (show, list, add_subscriptions, cancel_subscriptions, create_pairing) and `POST /crm/actions`,
- * which applies any CRM action. Errors answer `{ error: { code, message, details } }`.
+ * (show, list, add_subscriptions, cancel_subscriptions, create_pairing), `POST /crm/actions`,
+ * which applies any CRM action, and `POST /crm/utilities`, which runs a single-subscription utility. Errors answer `{ error: { code, message, details } }`.
  */
 export function createAdapterApp(deps: AdapterAppDeps): express.Express {
   const app = express()
   app.disable('x-powered-by')
   app.use(express.json({ limit: '5mb' }))
-  const { service, store } = deps
+  const { service, utilities, store } = deps
 
   const openApi = openApiDocument()
   app.get('/openapi.json', (_req, res) => {
@@ -245,6 +248,18 @@ export function createAdapterApp(deps: AdapterAppDeps): express.Express {
         subscription: outcome.subscription,
         provisioned: outcome.provisioned,
         provisioning_requests: outcome.requests.map(requestJson),
+      }),
+    )
+  })
+
+  app.post('/crm/utilities', async (req, res) => {
+    const outcome = await utilities.run(parse(utilityRequestSchema, req.body, 'body'))
+    res.json(
+      ok({
+        utility: outcome.utility,
+        processName: outcome.processName,
+        requests: outcome.requests.map(requestJson),
+        result: outcome.result,
       }),
     )
   })

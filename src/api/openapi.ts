@@ -5,6 +5,7 @@ import {
   listQuerySchema,
   showQuerySchema,
   subscriptionRequestSchema,
+  utilityRequestSchema,
 } from './schemas.js'
 
 const BASE = '/conax_web_services/provisioning_requests'
@@ -58,6 +59,11 @@ export function openApiDocument(): Record<string, unknown> {
       '/crm/actions': post(
         'Apply a CRM action (BECOME_SUBSCRIBER answers 201, the others 200)',
         crmActionSchema,
+      ),
+      '/crm/utilities': post(
+        'Run a single-subscription utility (message, fingerprint, pairing, PIN reset, Conax information) at once',
+        utilityRequestSchema,
+        false,
       ),
       '/crm/subscriptions/{id}': {
         get: {

@@ -2,6 +2,7 @@ import { z } from 'zod'
 import { LIFE_CYCLE_ACTIONS } from '../domain/planner.js'
 import { LIFE_CYCLE_STATES, PRIORITIES } from '../domain/provisioning-request.js'
 import { REQUEST_TYPES } from '../domain/commands.js'
+import { MESSAGE_TYPES } from '../domain/utilities.js'
 
 /** JSON bodies and queries of the adapter's HTTP API, validated at the edge. */
 const nonEmpty = z.string().trim().min(1, 'must not be empty')
@@ -137,3 +138,93 @@ export const listQuerySchema = z.strictObject({
 
 /** GET conax_web_services/provisioning_requests/show. */
 export const showQuerySchema = identifier(['id', 'number'])
+
+// The utilities' value rules (lengths, ranges, CA IDs, dates) live in domain/utilities.ts, so a
+// caller of the library and of the API meets the same codes (MESSAGE_TOO_LONG, INVALID_FIELD...);
+// here only the shape is checked, and the descriptions carry the rules into the OpenAPI document.
+const caIds = (what: string) => z.array(z.string()).describe(what)
+const utilitySubscription = nonEmpty.nullable().exactOptional()
+const smartcardTargets = caIds(
+  'smartcard CA IDs (11 digits) installed on the subscription; default: all of its smartcards',
+).exactOptional()
+
+/** POST /crm/utilities: one single-subscription utility (camelCase, as the domain's UtilityRequest). */
+export const utilityRequestSchema = z.discriminatedUnion('utility', [
+  z.strictObject({
+    utility: z.literal('SEND_MESSAGE'),
+    subscriptionId: nonEmpty,
+    messageType: z.enum(MESSAGE_TYPES),
+    message: z.string().describe('MAIL at most 141 characters, BARK and REPEATING_BARK 129'),
+    smartcards: smartcardTargets,
+    startIndicationDateTime: z
+      .string()
+      .nullable()
+      .describe('ISO-8601 date-time; default null (show at once)')
+      .exactOptional(),
+    displayDurationInSeconds: z
+      .number()
+      .describe('BARK and REPEATING_BARK: integer of at least 1, default 20')
+      .exactOptional(),
+    repetitionCount: z
+      .number()
+      .describe('REPEATING_BARK, required: integer 1 to 255')
+      .exactOptional(),
+    repetitionIntervalInSeconds: z
+      .number()
+      .describe('REPEATING_BARK, required: 10 to 2550 in steps of 10')
+      .exactOptional(),
+  }),
+  z.strictObject({
+    utility: z.literal('DISPLAY_FINGERPRINT'),
+    subscriptionId: nonEmpty,
+    smartcards: smartcardTargets,
+    displayDateTime: z
+      .string()
+      .nullable()
+      .describe('ISO-8601 date-time; default now')
+      .exactOptional(),
+    displayDurationInSeconds: z
+      .number()
+      .describe('integer of at least 1, default 10')
+      .exactOptional(),
+    positionX: z
+      .number()
+      .nullable()
+      .describe('integer of at least 0; default null (the CA places it)')
+      .exactOptional(),
+    positionY: z
+      .number()
+      .nullable()
+      .describe('integer of at least 0; default null (the CA places it)')
+      .exactOptional(),
+    height: z.number().describe('integer 1 to 255, default 12').exactOptional(),
+    slot: z.enum(['A', 'B']).describe('default A').exactOptional(),
+  }),
+  z.strictObject({
+    utility: z.literal('PAIR_DEVICES'),
+    mode: z.enum(['NEW', 'UPDATE']),
+    subscriptionId: utilitySubscription,
+    pairedSmartcard: z
+      .string()
+      .describe('UPDATE only, required: the smartcard of the existing pair')
+      .exactOptional(),
+    smartcards: caIds('smartcard CA IDs (11 digits); NEW needs at least one'),
+    stbs: caIds('STB CA IDs (1 to 20 digits); NEW needs at least one'),
+  }),
+  z.strictObject({
+    utility: z.literal('RESET_PIN'),
+    smartcard: z.string().describe('smartcard CA ID (11 digits)'),
+    subscriptionId: utilitySubscription,
+    pin: z.string().describe('4 digits; default: reset to the default PIN').exactOptional(),
+  }),
+  z.strictObject({
+    utility: z.literal('GET_CONAX_INFORMATION'),
+    query: z.enum(['ACTIVE_SUBSCRIPTIONS', 'SMARTCARD_PAIRING', 'STB_PAIRING']),
+    smartcard: z
+      .string()
+      .describe('ACTIVE_SUBSCRIPTIONS and SMARTCARD_PAIRING: smartcard CA ID')
+      .exactOptional(),
+    stb: z.string().describe('STB_PAIRING: STB CA ID').exactOptional(),
+    subscriptionId: utilitySubscription,
+  }),
+])

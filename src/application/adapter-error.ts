@@ -1,13 +1,20 @@
 import type { PlanErrorCode } from '../domain/planner.js'
+import type { UtilityErrorCode } from '../domain/utilities.js'
 
-/** Stable codes of the adapter's errors: the planner's refusals plus the application's own. */
+/** Stable codes of the adapter's errors: the planner's refusals, the utilities' rejections and the application's own. */
 export type AdapterErrorCode =
-  PlanErrorCode | 'PROVIDER_NOT_EFFECTIVE' | 'INVALID_REQUEST' | 'REQUEST_NOT_FOUND'
+  | PlanErrorCode
+  | UtilityErrorCode
+  | 'PROVIDER_NOT_EFFECTIVE'
+  | 'INVALID_REQUEST'
+  | 'REQUEST_NOT_FOUND'
 
 /** HTTP status for each code family: refusals of the CRM state are 409, bad input 400, unknown ids 404. */
 export function httpStatusOf(code: AdapterErrorCode): number {
   switch (code) {
     case 'INVALID_REQUEST':
+    case 'INVALID_FIELD':
+    case 'MESSAGE_TOO_LONG':
     case 'SERVICE_NOT_MAPPED':
     case 'PHYSICAL_GOOD_NOT_MAPPED':
     case 'INVALID_CA_ID':
