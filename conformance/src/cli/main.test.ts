@@ -1,0 +1,121 @@
+import { execFile } from 'node:child_process'
+import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { promisify } from 'node:util'
+import { XMLParser, XMLValidator } from 'fast-xml-parser'
+import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+
+// The real command line, as CI runs it: the built launcher in a child process (npm test builds first).
+const ROOT = join(import.meta.dirname, '..', '..', '..')
+const BIN = join(ROOT, 'bin', 'conax-conformance.js')
+const PASSING = join(
+  ROOT,
+  'fixtures',
+  'scenarios',
+  'business',
+  'scenario-2-example-1-flexible-bundle.yaml',
+)
+
+async function cli(...args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
+  try {
+    const { stdout, stderr } = await promisify(execFile)(process.execPath, [BIN, ...args], {
+      env: { ...process.env, NO_COLOR: '1' },
+    })
+    return { code: 0, stdout, stderr }
+  } catch (error) {
+    const failed = error as { code: number; stdout: string; stderr: string }
+    return { code: failed.code, stdout: failed.stdout, stderr: failed.stderr }
+  }
+}
+
+let dir: string
+let failing: string
+let malformed: string
+
+beforeAll(async () => {
+  dir = await mkdtemp(join(tmpdir(), 'conformance-cli-'))
+  const text = await readFile(PASSING, 'utf8')
+  failing = join(dir, 'failing.yaml')
+  await writeFile(
+    failing,
+    text
+      .replace(
+        '../../providers/conax-ws.yaml',
+        join(ROOT, 'fixtures', 'providers', 'conax-ws.yaml'),
+      )
+      .replace('serviceCaId: EFA2', 'serviceCaId: PFA2'),
+  )
+  malformed = join(dir, 'malformed.yaml')
+  await writeFile(malformed, 'name: x\nwhen: 3\n')
+})
+afterAll(async () => {
+  await rm(dir, { recursive: true, force: true })
+})
+
+describe('conax-conformance run', () => {
+  it('exits 0 when every scenario passes', async () => {
+    const result = await cli('run', PASSING, '--no-color')
+    expect(result.code).toBe(0)
+    expect(result.stdout).toMatch(/^✓ Scenario 2, Example 1/m)
+    expect(result.stdout).toMatch(/1 scenarios: 1 passed, 0 failed, 0 errors/)
+  })
+
+  it('exits 1 on a failure and prints both sequences with the first divergence', async () => {
+    const result = await cli('run', failing, '--no-color')
+    expect(result.code).toBe(1)
+    expect(result.stdout).toMatch(/^✗ Scenario 2, Example 1/m)
+    expect(result.stdout).toMatch(/>> 3 {2}ADD_SUBSCRIPTIONS/)
+    expect(result.stdout).toContain('first divergence at row 3:')
+    expect(result.stdout).not.toContain('\u001b[')
+  })
+
+  it('exits 2 on unusable input, naming the file and line', async () => {
+    const result = await cli('run', malformed, PASSING, '--no-color')
+    expect(result.code).toBe(2)
+    expect(result.stdout).toContain(`${malformed}:2:7`)
+    expect(result.stdout).toMatch(/when/)
+  })
+
+  it('exits 2 on a bad option, with the reason', async () => {
+    const result = await cli('run', '--cas-url', 'ftp://nowhere')
+    expect(result.code).toBe(2)
+    expect(result.stderr).toContain('is not an http(s) URL')
+  })
+
+  it('writes a JUnit report CI servers read, and a self-contained HTML report', async () => {
+    const junit = join(dir, 'reports', 'junit.xml')
+    const html = join(dir, 'reports', 'report.html')
+    const result = await cli('run', PASSING, failing, malformed, '--junit', junit, '--html', html)
+    expect(result.code).toBe(2)
+
+    const xml = await readFile(junit, 'utf8')
+    expect(XMLValidator.validate(xml)).toBe(true)
+    const parsed = new XMLParser({ ignoreAttributes: false, attributeNamePrefix: '' }).parse(
+      xml,
+    ) as {
+      testsuites: {
+        tests: string
+        failures: string
+        errors: string
+        testsuite: { testcase: { name: string; failure?: unknown; error?: unknown } }[]
+      }
+    }
+    expect(parsed.testsuites).toMatchObject({ tests: '3', failures: '1', errors: '1' })
+    const cases = parsed.testsuites.testsuite.map((suite) => suite.testcase)
+    expect(cases.filter((c) => c.failure !== undefined)).toHaveLength(1)
+    expect(cases.filter((c) => c.error !== undefined)).toHaveLength(1)
+
+    const page = await readFile(html, 'utf8')
+    expect(page.startsWith('<!DOCTYPE html>')).toBe(true)
+    expect(page).not.toMatch(/(src|href)\s*=\s*["']?(https?:)?\/\//i)
+    expect(page).not.toMatch(/@import|<script[^>]+src/i)
+    expect(page).toContain('first divergence')
+  })
+
+  it('prints the JSON Schema of scenario files', async () => {
+    const result = await cli('schema')
+    expect(result.code).toBe(0)
+    expect(JSON.parse(result.stdout)).toMatchObject({ title: 'Conax Contego conformance scenario' })
+  })
+})

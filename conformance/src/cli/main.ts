@@ -1,0 +1,185 @@
+/* eslint-disable no-console -- the CLI talks to a terminal */
+import { mkdir, writeFile } from 'node:fs/promises'
+import { dirname, join } from 'node:path'
+import { Command, CommanderError, InvalidArgumentError } from 'commander'
+import { renderConsoleScenario, renderConsoleSummary } from '../report/console.js'
+import { renderHtml } from '../report/html.js'
+import { renderJunit } from '../report/junit.js'
+import { exitCodeOf, type RunResult } from '../result.js'
+import { runScenarios, type Target } from '../runner.js'
+import { scenarioJsonSchema } from '../scenario/json-schema.js'
+import { packageRoot } from './package-root.js'
+
+/** The shipped scenarios, used when `run` names no path. */
+export function defaultScenarioFolder(): string {
+  return join(packageRoot(), 'fixtures', 'scenarios')
+}
+
+interface ReportOptions {
+  junit?: string
+  html?: string
+  color: boolean
+  tag?: string[]
+}
+
+function url(value: string): string {
+  try {
+    const parsed = new URL(value)
+    if (parsed.protocol !== 'http:' && parsed.protocol !== 'https:') {
+      throw new Error('not http(s)')
+    }
+    return value
+  } catch {
+    throw new InvalidArgumentError(`'${value}' is not an http(s) URL, e.g. http://127.0.0.1:8280.`)
+  }
+}
+
+function nonNegative(value: string): number {
+  if (!/^\d+$/.test(value)) {
+    throw new InvalidArgumentError('must be a whole number (a journal sequence number).')
+  }
+  return Number(value)
+}
+
+async function writeReport(file: string, content: string): Promise<void> {
+  await mkdir(dirname(file), { recursive: true })
+  await writeFile(file, content, 'utf8')
+}
+
+/** Runs, prints as it goes, writes the reports, and answers the exit code. */
+async function execute(paths: string[], target: Target, options: ReportOptions): Promise<number> {
+  const console_ = {
+    color: options.color && process.stdout.isTTY && !process.env.NO_COLOR,
+  }
+  const run: RunResult = await runScenarios(
+    paths.length > 0 ? paths : [defaultScenarioFolder()],
+    target,
+    {
+      ...(options.tag ? { tags: options.tag } : {}),
+      onResult: (result) => process.stdout.write(`${renderConsoleScenario(result, console_)}\n`),
+    },
+  )
+  console.log(renderConsoleSummary(run, console_))
+  try {
+    if (options.junit) {
+      await writeReport(options.junit, renderJunit(run))
+      console.log(`JUnit report: ${options.junit}`)
+    }
+    if (options.html) {
+      await writeReport(options.html, renderHtml(run))
+      console.log(`HTML report: ${options.html}`)
+    }
+  } catch (error) {
+    console.error(
+      `REPORT_UNWRITABLE: ${error instanceof Error ? error.message : String(error)}. Choose a writable path.`,
+    )
+    return 2
+  }
+  return exitCodeOf(run)
+}
+
+function reportOptions(command: Command): Command {
+  return command
+    .option('--junit <file>', 'write a JUnit XML report (Jenkins, GitLab, GitHub Actions)')
+    .option('--html <file>', 'write a self-contained HTML report')
+    .option('--tag <tag...>', 'only scenarios with one of these tags')
+    .option(
+      '--no-color',
+      'no ANSI colours (they are also off when stdout is not a terminal or NO_COLOR is set)',
+    )
+}
+
+/** The `conax-conformance` command line; `exit` receives the process exit code. */
+export function buildConformanceCommand(exit: (code: number) => void): Command {
+  const program = new Command('conax-conformance')
+    .description(
+      'Replays Conax Contego business scenarios (YAML) against the provisioning adapter and a CA, and reports where they differ.',
+    )
+    .exitOverride()
+    .showHelpAfterError()
+  reportOptions(
+    program
+      .command('run')
+      .description(
+        'run scenarios: by default the adapter and the simulator in this process (both sides); with --cas-url, the expected commands against that CA',
+      )
+      .argument('[paths...]', 'scenario files or folders (default: the shipped fixtures/scenarios)')
+      .option('--cas-url <url>', 'send the expected commands to this CA endpoint instead', url)
+      .option('--username <name>', 'CA user (default: the scenario provider’s)')
+      .option('--password <secret>', 'CA password (default: the scenario provider’s)')
+      .option(
+        '--sim-admin',
+        'the --cas-url target is a conax-sim: load inventory and clear cards through its admin API',
+      ),
+  ).action(
+    async (
+      paths: string[],
+      options: ReportOptions & {
+        casUrl?: string
+        username?: string
+        password?: string
+        simAdmin?: boolean
+      },
+    ) => {
+      const target: Target = options.casUrl
+        ? {
+            kind: 'ca',
+            ca: {
+              url: options.casUrl,
+              ...(options.username === undefined ? {} : { username: options.username }),
+              ...(options.password === undefined ? {} : { password: options.password }),
+              simAdmin: options.simAdmin === true,
+            },
+          }
+        : { kind: 'in-process' }
+      exit(await execute(paths, target, options))
+    },
+  )
+  reportOptions(
+    program
+      .command('verify')
+      .description(
+        "check a running conax-sim's journal, driven by another CRM, against the scenarios' expected sequences",
+      )
+      .argument('[paths...]', 'scenario files or folders (default: the shipped fixtures/scenarios)')
+      .requiredOption('--journal-url <url>', 'the conax-sim to read (its /admin/journal)', url)
+      .option('--since <seq>', 'only journal entries after this sequence number', nonNegative),
+  ).action(
+    async (paths: string[], options: ReportOptions & { journalUrl: string; since?: number }) => {
+      const target: Target = {
+        kind: 'journal',
+        journal: {
+          url: options.journalUrl,
+          ...(options.since === undefined ? {} : { since: options.since }),
+        },
+      }
+      exit(await execute(paths, target, options))
+    },
+  )
+  program
+    .command('schema')
+    .description('print the JSON Schema of scenario files')
+    .action(() => {
+      console.log(JSON.stringify(scenarioJsonSchema(), null, 2))
+      exit(0)
+    })
+  return program
+}
+
+/** Runs the CLI on `argv`; resolves with the exit code (0 passed, 1 failures, 2 unusable input). */
+export async function runConformanceCli(argv: readonly string[]): Promise<number> {
+  let code = 0
+  const program = buildConformanceCommand((value) => {
+    code = value
+  })
+  try {
+    await program.parseAsync([...argv])
+    return code
+  } catch (error) {
+    if (error instanceof CommanderError) {
+      return error.exitCode === 0 ? 0 : 2
+    }
+    console.error(`conax-conformance: ${error instanceof Error ? error.message : String(error)}`)
+    return 2
+  }
+}

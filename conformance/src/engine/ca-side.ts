@@ -1,0 +1,173 @@
+import {
+  createConaxClient,
+  type ConaxCommand,
+  type ProvisioningProvider,
+} from '../../../src/index.js'
+import { diffSequences, partialMismatches, sequenceFailed } from '../compare.js'
+import type { CheckFailure, CheckResult } from '../result.js'
+import type { Scenario } from '../scenario/load.js'
+import { checkCards, setupCommands, type CaProbe, type CardSetup } from './ca-state.js'
+import { commandLine, type RequestExpectation } from './lines.js'
+import type { ExpectedPlan } from './plan.js'
+
+/** The CA client the harness sends with (the adapter's SOAP client, used as a plain client). */
+export type HarnessClient = Awaited<ReturnType<typeof createConaxClient>>
+export type Outcome = Awaited<ReturnType<HarnessClient['send']>>
+
+/** An error that stops one scenario (the CA could not be set up or reached): verdict `error`. */
+export class ScenarioRunError extends Error {
+  override readonly name = 'ScenarioRunError'
+  readonly code: string
+  constructor(code: string, message: string) {
+    super(message)
+    this.code = code
+  }
+}
+
+/**
+ * SequenceNumbers for the harness's own writes. They start far above the adapter's (which count
+ * four a second from 2024) so the two never collide at a CA that treats a repeated number as a
+ * replay; from the clock, so two runs against one long-lived CA do not collide either.
+ */
+export class SequenceSource {
+  private value: number
+  constructor(now = Date.now()) {
+    this.value = 1_000_000_000 + Math.floor((now - Date.UTC(2024, 0, 1)) / 250)
+  }
+  next(): number {
+    this.value += 1
+    return this.value
+  }
+}
+
+/** A client for `endpoint` with the provider's credentials and character set. */
+export function clientFor(
+  provider: ProvisioningProvider,
+  endpoint: string,
+  credentials?: { username: string; password: string },
+): Promise<HarnessClient> {
+  return createConaxClient({
+    endpoint,
+    username: credentials?.username ?? provider.connection.username,
+    password: credentials?.password ?? provider.connection.password,
+    characterSet: provider.connection.characterSet,
+    timeoutMs: Math.max(provider.connection.timeoutMs, 5000),
+  })
+}
+
+/** Sends the `given` CA state; any answer but OK stops the scenario (its premise does not hold). */
+export async function setUpCa(
+  client: HarnessClient,
+  pre: ReadonlyMap<string, CardSetup>,
+  sequence: SequenceSource,
+): Promise<void> {
+  for (const command of setupCommands(pre)) {
+    await sendOrFail(client, command, sequence, 'set up the given CA state')
+  }
+}
+
+/** Sends one command and throws a {@link ScenarioRunError} unless the CA answers OK. */
+export async function sendOrFail(
+  client: HarnessClient,
+  command: ConaxCommand,
+  sequence: SequenceSource,
+  purpose: string,
+): Promise<Extract<Outcome, { kind: 'COMPLETED' }>> {
+  const outcome = await client.send(command, sequence.next())
+  if (outcome.kind !== 'COMPLETED') {
+    throw new ScenarioRunError(
+      outcome.kind === 'TRANSIENT' ? 'CA_UNREACHABLE' : 'CA_SETUP_REFUSED',
+      `Failed to ${purpose}: ${commandLine(command)} was answered ${outcome.errorCode} (${outcome.errorDescription}). ${
+        outcome.kind === 'TRANSIENT'
+          ? 'Check that the CA is running and reachable, and the credentials.'
+          : 'Check that the CA knows every smartcard, STB and product the scenario names (given.ca).'
+      }`,
+    )
+  }
+  return outcome
+}
+
+function outcomeLine(expectation: RequestExpectation, outcome: Outcome): string {
+  const state =
+    outcome.kind === 'COMPLETED'
+      ? 'COMPLETED'
+      : outcome.kind === 'REJECTED'
+        ? 'REJECTED'
+        : 'PENDING'
+  const error = outcome.kind === 'REJECTED' ? ` (${outcome.errorCode})` : ''
+  return `${commandLine(expectation.command)} → ${state}${error}`
+}
+
+function expectedAnswerLine(expectation: RequestExpectation): string {
+  const error =
+    expectation.state === 'REJECTED' && expectation.errorCode ? ` (${expectation.errorCode})` : ''
+  return `${commandLine(expectation.command)} → ${expectation.state}${error}`
+}
+
+/** What a replay needs: the scenario and its plan, a client to the CA, and a way to read cards. */
+export interface Replay {
+  readonly scenario: Scenario
+  readonly plan: ExpectedPlan
+  readonly client: HarnessClient
+  readonly probe: CaProbe
+  readonly sequence: SequenceSource
+}
+
+/**
+ * Sends the expected sequence straight to a CA (after `given`), and checks each answer against the
+ * expected life cycle state (COMPLETED is OK, REJECTED a business code) and query results, then
+ * each expected card's state through `probe`. A PENDING expectation (the adapter could not send)
+ * is replayed but its answer is not judged.
+ */
+export async function replayToCa(replay: Replay): Promise<CheckResult[]> {
+  const { scenario, plan, probe } = replay
+  const checks: CheckResult[] = []
+  if (plan.replay.length > 0) {
+    checks.push(await answersCheck(replay))
+  }
+  const cards = scenario.data.then.ca?.cards
+  if (cards) {
+    checks.push(await checkCards(cards, probe, 'ca'))
+  }
+  return checks
+}
+
+async function answersCheck({ plan, client, sequence }: Replay): Promise<CheckResult> {
+  const expectedLines: string[] = []
+  const actualLines: string[] = []
+  const failures: CheckFailure[] = []
+  for (const item of plan.replay) {
+    const outcome = await client.send(item.expectation.command, sequence.next())
+    if (outcome.kind === 'TRANSIENT') {
+      throw new ScenarioRunError(
+        'CA_UNREACHABLE',
+        `The CA did not answer ${commandLine(item.expectation.command)} (${item.origin}): ${outcome.errorCode} ${outcome.errorDescription}. Check that it runs and is reachable.`,
+      )
+    }
+    const judged = item.expectation.state !== 'PENDING'
+    expectedLines.push(expectedAnswerLine(item.expectation))
+    actualLines.push(
+      judged ? outcomeLine(item.expectation, outcome) : expectedAnswerLine(item.expectation),
+    )
+    if (judged && outcome.kind === 'COMPLETED' && item.expectation.result !== undefined) {
+      failures.push(
+        ...partialMismatches(item.expectation.result, outcome.result, 'result').map((m) => ({
+          message: `${item.origin}: ${m.path}`,
+          path: `${item.origin}.${m.path}`,
+          expected: m.expected,
+          actual: m.actual,
+        })),
+      )
+    }
+  }
+  const diff = diffSequences(expectedLines, actualLines, true)
+  if (sequenceFailed(diff)) {
+    failures.unshift({ message: 'the CA answered the expected sequence differently', diff })
+  }
+  return {
+    name: 'ca: answers to the expected sequence',
+    side: 'ca',
+    passed: failures.length === 0,
+    failures,
+  }
+}

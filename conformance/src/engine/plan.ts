@@ -1,0 +1,105 @@
+import type { ExpectedRequest, ScenarioData, WhenStep } from '../scenario/schema.js'
+import { expectationOf, type RequestExpectation } from './lines.js'
+
+/** Expected requests with their ordering rule. */
+export interface ExpectedList {
+  readonly ordered: boolean
+  readonly list: readonly RequestExpectation[]
+}
+
+/** One command the CA side replays, and where it comes from. */
+export interface ReplayItem {
+  readonly expectation: RequestExpectation
+  /** `when[2]` for a direct CA call, `when[2].expect.requests[0]` or `then.requests[0]` otherwise. */
+  readonly origin: string
+  readonly direct: boolean
+}
+
+/** What a scenario expects, arranged for the checks and for the replay to a CA. */
+export interface ExpectedPlan {
+  /** Per step: the requests it must create (null when the step names none). */
+  readonly perStep: readonly (ExpectedList | null)[]
+  /** `then.requests`, if given. */
+  readonly overall: ExpectedList | null
+  /** The sequence a CA must receive, in order, with the answers expected. */
+  readonly replay: readonly ReplayItem[]
+  /** False when some list in the replay said order does not matter. */
+  readonly replayOrdered: boolean
+  /** True when the scenario expects any request at all (else the sequence checks are skipped). */
+  readonly hasRequestExpectations: boolean
+}
+
+type RequestListInput = ExpectedRequest[] | { order: 'strict' | 'any'; list: ExpectedRequest[] }
+
+function listOf(input: RequestListInput | undefined): ExpectedList | null {
+  if (input === undefined) {
+    return null
+  }
+  const items = Array.isArray(input) ? input : input.list
+  return {
+    ordered: Array.isArray(input) || input.order === 'strict',
+    list: items.map(expectationOf),
+  }
+}
+
+function stepExpectation(step: WhenStep): ExpectedList | null {
+  return 'ca' in step ? null : listOf(step.expect?.requests)
+}
+
+/**
+ * Arranges a scenario's expectations. The replay keeps the steps' order when the steps carry their
+ * own `expect.requests`; with only `then.requests`, direct CA calls written before the first
+ * adapter step are replayed first, then `then.requests`, then the remaining direct calls.
+ */
+export function planOf(data: ScenarioData): ExpectedPlan {
+  const perStep = data.when.map(stepExpectation)
+  const overall = listOf(data.then.requests)
+  const replay: ReplayItem[] = []
+  let replayOrdered = true
+  const direct = (step: WhenStep, index: number): ReplayItem | null =>
+    'ca' in step
+      ? { expectation: expectationOf(step.ca), origin: `when[${index}]`, direct: true }
+      : null
+  const pushList = (list: ExpectedList, origin: string): void => {
+    replayOrdered &&= list.ordered
+    list.list.forEach((expectation, i) =>
+      replay.push({ expectation, origin: `${origin}[${i}]`, direct: false }),
+    )
+  }
+  if (perStep.some((list) => list !== null)) {
+    data.when.forEach((step, index) => {
+      const call = direct(step, index)
+      const list = perStep[index]
+      if (call) {
+        replay.push(call)
+      } else if (list) {
+        pushList(list, `when[${index}].expect.requests`)
+      }
+    })
+  } else {
+    const firstAdapterStep = data.when.findIndex((step) => !('ca' in step))
+    const cut = firstAdapterStep === -1 ? data.when.length : firstAdapterStep
+    data.when.slice(0, cut).forEach((step, index) => {
+      const call = direct(step, index)
+      if (call) {
+        replay.push(call)
+      }
+    })
+    if (overall) {
+      pushList(overall, 'then.requests')
+    }
+    data.when.slice(cut).forEach((step, index) => {
+      const call = direct(step, cut + index)
+      if (call) {
+        replay.push(call)
+      }
+    })
+  }
+  return {
+    perStep,
+    overall,
+    replay,
+    replayOrdered,
+    hasRequestExpectations: overall !== null || perStep.some((list) => list !== null),
+  }
+}

@@ -1,0 +1,279 @@
+import { cardsOf } from '../../../src/index.js'
+import { SERVICE_BASE_PATH } from '../../../simulator/src/index.js'
+import type { CheckResult } from '../result.js'
+import type { Scenario } from '../scenario/load.js'
+import {
+  checkCards,
+  inventoryOf,
+  observedFromView,
+  preStateOf,
+  type CaProbe,
+  type CardViewLike,
+} from './ca-state.js'
+import {
+  clientFor,
+  replayToCa,
+  ScenarioRunError,
+  sendOrFail,
+  SequenceSource,
+  setUpCa,
+  type HarnessClient,
+} from './ca-side.js'
+import { planOf } from './plan.js'
+import { diffSequences, sequenceFailed } from '../compare.js'
+import { devicesOfJournal, statusOf, wireLinesOfCommand, wireLinesOfJournal } from './wire.js'
+import type { JournalEntryLike } from './wire-types.js'
+
+const DEFAULT_NOW = '2026-11-26T10:00:00.000Z'
+
+/** How to reach a CA endpoint of the contract. */
+export interface CaTarget {
+  /** The CA's base URL (`http://host:8280`) or its services' base (`.../ca-server/webservices/caclient`). */
+  readonly url: string
+  readonly username?: string
+  readonly password?: string
+  /**
+   * The target is a conax-sim: before each scenario, register the scenario's inventory and clear
+   * its cards' products and pairing through the admin API (a real Conax has neither).
+   */
+  readonly simAdmin?: boolean
+}
+
+/** The services' base URL for a CA URL given with or without the contract's path. */
+export function servicesBase(url: string): string {
+  const parsed = new URL(url)
+  const base = SERVICE_BASE_PATH.replace(/\/$/, '')
+  return parsed.pathname === '/' || parsed.pathname === ''
+    ? `${parsed.origin}${base}`
+    : url.replace(/\/$/, '')
+}
+
+async function admin(url: string, method: string, path: string, body?: unknown): Promise<unknown> {
+  const origin = new URL(url).origin
+  const response = await fetch(`${origin}${path}`, {
+    method,
+    headers: body === undefined ? {} : { 'content-type': 'application/json' },
+    ...(body === undefined ? {} : { body: JSON.stringify(body) }),
+  }).catch((error: unknown) => {
+    throw new ScenarioRunError(
+      'CA_UNREACHABLE',
+      `Failed to reach the simulator's admin API at ${origin}${path}: ${error instanceof Error ? error.message : String(error)}. Start it, or leave out --sim-admin for a real Conax.`,
+    )
+  })
+  const answer: unknown = await response.json().catch(() => null)
+  if (!response.ok && response.status !== 404) {
+    throw new ScenarioRunError(
+      'CA_ADMIN_FAILED',
+      `The simulator's admin API answered ${response.status} to ${method} ${path}: ${JSON.stringify(answer)}.`,
+    )
+  }
+  return response.status === 404 ? null : answer
+}
+
+/** Reads cards through the query operations: products and pairing only (a real CA shows no more). */
+export function queryProbe(client: HarnessClient, sequence: SequenceSource): CaProbe {
+  return {
+    card: async (id) => {
+      const active = await client.send(
+        { type: 'GET_ACTIVE_SUBSCRIPTIONS', smartcardCaId: id, distributor: null },
+        sequence.next(),
+      )
+      if (active.kind !== 'COMPLETED') {
+        if (active.kind === 'REJECTED') {
+          return null
+        }
+        throw new ScenarioRunError(
+          'CA_UNREACHABLE',
+          `GetActiveSubscriptions for ${id} failed: ${active.errorCode} ${active.errorDescription}.`,
+        )
+      }
+      const pairing = await sendOrFail(
+        client,
+        { type: 'GET_PAIRING_STATUS_FOR_CARD', smartcardCaId: id, distributor: null },
+        sequence,
+        `read the pairing of card ${id}`,
+      )
+      const products =
+        (active.result as { subscriptions?: { serviceCaId: string }[] } | null)?.subscriptions ?? []
+      const stbs = (pairing.result as { stbs?: { stbCaId: string }[] } | null)?.stbs ?? []
+      return {
+        products: products.map((s) => s.serviceCaId),
+        pairedWith: stbs.map((s) => s.stbCaId),
+      }
+    },
+  }
+}
+
+/** Reads cards through a conax-sim's admin API (`GET /admin/cards/:id`): everything is observable. */
+export function adminProbe(url: string): CaProbe {
+  return {
+    card: async (id) => {
+      const view = (await admin(
+        url,
+        'GET',
+        `/admin/cards/${encodeURIComponent(id)}`,
+      )) as CardViewLike | null
+      return view ? observedFromView(view) : null
+    },
+  }
+}
+
+/** Every smartcard a scenario touches: given, expected and checked. */
+function scenarioCards(scenario: Scenario): string[] {
+  const plan = planOf(scenario.data)
+  const cards = new Set<string>()
+  for (const card of inventoryOf(scenario).smartcards ?? []) {
+    cards.add(card.caClientId)
+  }
+  for (const item of plan.replay) {
+    cardsOf(item.expectation.command).forEach((c) => cards.add(c))
+  }
+  for (const id of Object.keys(scenario.data.then.ca?.cards ?? {})) {
+    cards.add(id)
+  }
+  return [...cards]
+}
+
+/**
+ * Sends a scenario's expected sequence to a CA endpoint (after clearing the scenario's cards and
+ * setting up `given`) and checks the answers and the cards' state. Against a real Conax the state
+ * is read through the query operations (products and pairing); PIN, inbox, screen and
+ * fingerprints are reported as not observable.
+ */
+export async function runAgainstCa(scenario: Scenario, target: CaTarget): Promise<CheckResult[]> {
+  const plan = planOf(scenario.data)
+  const endpoint = servicesBase(target.url)
+  const client = await clientFor(
+    scenario.provider,
+    endpoint,
+    target.username !== undefined || target.password !== undefined
+      ? {
+          username: target.username ?? scenario.provider.connection.username,
+          password: target.password ?? scenario.provider.connection.password,
+        }
+      : undefined,
+  )
+  try {
+    const sequence = new SequenceSource()
+    if (target.simAdmin) {
+      await admin(target.url, 'POST', '/admin/inventory', inventoryOf(scenario))
+    }
+    for (const card of scenarioCards(scenario)) {
+      await clearCard(client, sequence, card, target)
+    }
+    await setUpCa(client, preStateOf(scenario, scenario.data.now ?? DEFAULT_NOW), sequence)
+    const probe = target.simAdmin ? adminProbe(target.url) : queryProbe(client, sequence)
+    return await replayToCa({ scenario, plan, client, probe, sequence })
+  } finally {
+    await client.close()
+  }
+}
+
+/** Cancels a card's active products (and, on a conax-sim, drops its pairing); unknown cards are left alone. */
+async function clearCard(
+  client: HarnessClient,
+  sequence: SequenceSource,
+  card: string,
+  target: CaTarget,
+): Promise<void> {
+  const active = await client.send(
+    { type: 'GET_ACTIVE_SUBSCRIPTIONS', smartcardCaId: card, distributor: null },
+    sequence.next(),
+  )
+  if (active.kind === 'TRANSIENT') {
+    throw new ScenarioRunError(
+      'CA_UNREACHABLE',
+      `The CA at ${target.url} did not answer GetActiveSubscriptions: ${active.errorCode} ${active.errorDescription}. Check the URL and credentials.`,
+    )
+  }
+  if (active.kind === 'REJECTED') {
+    return
+  }
+  const subscriptions =
+    (
+      active.result as {
+        subscriptions?: { serviceCaId: string; distributor: string | null }[]
+      } | null
+    )?.subscriptions ?? []
+  for (const s of subscriptions) {
+    await sendOrFail(
+      client,
+      {
+        type: 'CANCEL_SUBSCRIPTIONS',
+        smartcardCaId: card,
+        serviceCaId: s.serviceCaId,
+        distributor: s.distributor,
+      },
+      sequence,
+      `clear card ${card}`,
+    )
+  }
+  if (target.simAdmin) {
+    await admin(target.url, 'DELETE', `/admin/cards/${encodeURIComponent(card)}/pairing`)
+  }
+}
+
+/** Where a running simulator's journal is, and which entries to look at. */
+export interface JournalTarget {
+  readonly url: string
+  /** Only entries after this journal sequence number. */
+  readonly since?: number
+}
+
+/**
+ * Checks the journal of a running conax-sim that some other CRM drove through a scenario: the SOAP
+ * calls touching the scenario's devices against the expected sequence, then the cards' state
+ * through the admin API.
+ */
+export async function verifyJournal(
+  scenario: Scenario,
+  target: JournalTarget,
+): Promise<CheckResult[]> {
+  const plan = planOf(scenario.data)
+  const query = target.since === undefined ? '' : `?since=${target.since}`
+  const entries = (await admin(target.url, 'GET', `/admin/journal${query}`)) as
+    JournalEntryLike[] | null
+  if (!Array.isArray(entries)) {
+    throw new ScenarioRunError(
+      'CA_ADMIN_FAILED',
+      `${target.url} has no journal at /admin/journal: is it a conax-sim?`,
+    )
+  }
+  const devices = new Set<string>()
+  for (const item of plan.replay) {
+    const command = item.expectation.command as unknown as Record<string, unknown>
+    for (const key of ['smartcardCaId', 'pairedSmartcardCaId', 'stbCaId']) {
+      if (typeof command[key] === 'string') {
+        devices.add(command[key])
+      }
+    }
+    for (const key of ['smartcardCaIds', 'stbCaIds']) {
+      if (Array.isArray(command[key])) {
+        ;(command[key] as string[]).forEach((id) => devices.add(id))
+      }
+    }
+  }
+  const expected = plan.replay.flatMap((item) =>
+    wireLinesOfCommand(item.expectation.command, statusOf(item.expectation)),
+  )
+  const actual = entries
+    .filter((entry) => devicesOfJournal(entry).some((id) => devices.has(id)))
+    .flatMap(wireLinesOfJournal)
+  const diff = diffSequences(expected, actual, plan.replayOrdered)
+  const failed = sequenceFailed(diff)
+  const checks: CheckResult[] = [
+    {
+      name: 'journal: SOAP calls on the scenario devices',
+      side: 'journal',
+      passed: !failed,
+      failures: failed
+        ? [{ message: `the journal of ${target.url} differs from the expected sequence`, diff }]
+        : [],
+    },
+  ]
+  const cards = scenario.data.then.ca?.cards
+  if (cards) {
+    checks.push(await checkCards(cards, adminProbe(target.url), 'journal'))
+  }
+  return checks
+}

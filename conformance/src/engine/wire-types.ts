@@ -1,0 +1,10 @@
+export type { ConaxCommand } from '../../../src/index.js'
+
+/** The fields of a simulator journal entry the harness reads (from `GET /admin/journal` or in-process). */
+export interface JournalEntryLike {
+  readonly seq: number
+  readonly service: string
+  readonly operation: string | null
+  readonly request: unknown
+  readonly statusCode: string
+}

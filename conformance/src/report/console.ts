@@ -1,0 +1,232 @@
+/** The console report: one line per scenario, details under those that did not pass. */
+import type {
+  CheckFailure,
+  CheckResult,
+  RunResult,
+  ScenarioErrorInfo,
+  ScenarioResult,
+  SequenceDiff,
+  Verdict,
+} from '../result.js'
+import { summaryOf } from '../result.js'
+import {
+  compactJson,
+  displayLength,
+  formatDuration,
+  padEnd,
+  truncate,
+  visible,
+  visibleLines,
+} from './text.js'
+
+/** How the console report is rendered. */
+export interface ConsoleOptions {
+  /** ANSI colours; false for a pipe, a file, or `NO_COLOR`. */
+  readonly color: boolean
+}
+
+/** Widest a side-by-side column gets, so two columns and the gutter fit a wide terminal. */
+const MAX_COLUMN = 70
+const INDENT_CHECK = '  '
+const INDENT_FAILURE = '    '
+const INDENT_DETAIL = '      '
+
+// Each style closes with its own code so that styles can nest.
+const ANSI = {
+  bold: [1, 22],
+  dim: [2, 22],
+  red: [31, 39],
+  green: [32, 39],
+  yellow: [33, 39],
+} as const
+
+type Style = keyof typeof ANSI
+type Paint = (style: Style, text: string) => string
+
+const MARKS: Readonly<Record<Verdict, { readonly mark: string; readonly style: Style }>> = {
+  passed: { mark: '✓', style: 'green' },
+  failed: { mark: '✗', style: 'red' },
+  error: { mark: '!', style: 'yellow' },
+}
+
+/** The whole run as terminal text, ending with a newline. */
+export function renderConsole(run: RunResult, options: ConsoleOptions): string {
+  const paint = painter(options.color)
+  const lines = [paint('dim', `target: ${visible(run.target)}`), '']
+  for (const scenario of run.scenarios) {
+    lines.push(...scenarioLines(scenario, paint))
+  }
+  if (lines.at(-1) !== '') {
+    lines.push('')
+  }
+  lines.push(summaryLine(run, paint))
+  return `${lines.join('\n')}\n`
+}
+
+/** One scenario as renderConsole shows it, ending with a newline: for streaming results as they come. */
+export function renderConsoleScenario(scenario: ScenarioResult, options: ConsoleOptions): string {
+  return `${scenarioLines(scenario, painter(options.color)).join('\n')}\n`
+}
+
+/** The closing `N scenarios: P passed, F failed, E errors (12.3 s)` line, without a newline. */
+export function renderConsoleSummary(run: RunResult, options: ConsoleOptions): string {
+  return summaryLine(run, painter(options.color))
+}
+
+/** The failed checks of one scenario (failures, diffs, skipped items), without the header line. */
+export function renderFailedChecks(scenario: ScenarioResult, options: ConsoleOptions): string {
+  const paint = painter(options.color)
+  return scenario.checks
+    .filter((check) => !check.passed)
+    .flatMap((check) => checkLines(check, paint))
+    .join('\n')
+}
+
+/** Why a scenario could not be run: code, location and message. */
+export function renderScenarioError(error: ScenarioErrorInfo, options: ConsoleOptions): string {
+  return errorLines(error, painter(options.color)).join('\n')
+}
+
+function painter(color: boolean): Paint {
+  if (!color) {
+    return (_style, text) => text
+  }
+  return (style, text) => {
+    const [open, close] = ANSI[style]
+    return `\u001b[${open}m${text}\u001b[${close}m`
+  }
+}
+
+function scenarioHeader(scenario: ScenarioResult, paint: Paint): string {
+  const { mark, style } = MARKS[scenario.verdict]
+  return [
+    paint(style, mark),
+    paint('bold', visible(scenario.name)),
+    ` ${paint('dim', visible(scenario.file))}`,
+    ` ${paint('dim', formatDuration(scenario.durationMs))}`,
+  ].join(' ')
+}
+
+/** The header line, then the details followed by a blank line when there are any. */
+function scenarioLines(scenario: ScenarioResult, paint: Paint): string[] {
+  const details = scenarioDetails(scenario, paint)
+  return [scenarioHeader(scenario, paint), ...details, ...(details.length > 0 ? [''] : [])]
+}
+
+function scenarioDetails(scenario: ScenarioResult, paint: Paint): string[] {
+  const lines: string[] = []
+  if (scenario.error !== undefined) {
+    lines.push(...errorLines(scenario.error, paint))
+  } else if (scenario.verdict === 'error') {
+    lines.push(`${INDENT_CHECK}${paint('yellow', 'error')}: the scenario could not be run`)
+  }
+  // Passed checks stay quiet unless they skipped something the reader should know about.
+  for (const check of scenario.checks) {
+    if (!check.passed || (check.skipped?.length ?? 0) > 0) {
+      lines.push(...checkLines(check, paint))
+    }
+  }
+  return lines
+}
+
+function errorLines(error: ScenarioErrorInfo, paint: Paint): string[] {
+  const where = error.location === undefined ? '' : ` at ${visible(error.location)}`
+  const [first = '', ...rest] = visibleLines(error.message)
+  return [
+    `${INDENT_CHECK}${paint('yellow', `error ${visible(error.code)}`)}${where}: ${first}`,
+    ...rest.map((line) => `${INDENT_FAILURE}${line}`),
+  ]
+}
+
+function checkLines(check: CheckResult, paint: Paint): string[] {
+  const mark = check.passed ? paint('green', '✓') : paint('red', '✗')
+  const lines = [`${INDENT_CHECK}${mark} ${visible(check.name)}`]
+  for (const failure of check.failures) {
+    lines.push(...failureLines(failure, paint))
+  }
+  for (const item of check.skipped ?? []) {
+    lines.push(paint('dim', `${INDENT_FAILURE}skipped: ${visible(item)}`))
+  }
+  return lines
+}
+
+function failureLines(failure: CheckFailure, paint: Paint): string[] {
+  const [first = '', ...rest] = visibleLines(failure.message)
+  const at = failure.path === undefined ? '' : paint('dim', ` (at ${visible(failure.path)})`)
+  const lines = [`${INDENT_FAILURE}${first}${at}`, ...rest.map((line) => INDENT_DETAIL + line)]
+  if (failure.diff !== undefined) {
+    lines.push(...diffLines(failure.diff, paint))
+  } else if (Object.hasOwn(failure, 'expected') || Object.hasOwn(failure, 'actual')) {
+    lines.push(
+      `${INDENT_DETAIL}expected: ${paint('green', visible(compactJson(failure.expected)))}`,
+      `${INDENT_DETAIL}actual:   ${paint('red', visible(compactJson(failure.actual)))}`,
+    )
+  }
+  return lines
+}
+
+function diffLines(diff: SequenceDiff, paint: Paint): string[] {
+  return diff.ordered ? sideBySide(diff, paint) : unorderedLines(diff, paint)
+}
+
+function sideBySide(diff: SequenceDiff, paint: Paint): string[] {
+  const left = diff.expected.map((line) => truncate(visible(line), MAX_COLUMN))
+  const right = diff.actual.map((line) => truncate(visible(line), MAX_COLUMN))
+  const rows = Math.max(left.length, right.length)
+  const numberWidth = String(rows).length
+  // reduce, not Math.max(...): a spread of a very long sequence would overflow the call stack.
+  const width = left.reduce((widest, line) => Math.max(widest, displayLength(line)), 8)
+  const lines = [
+    paint(
+      'dim',
+      `${INDENT_DETAIL}   ${'#'.padStart(numberWidth)}  ${padEnd('expected', width)} │ actual`,
+    ),
+  ]
+  for (let index = 0; index < rows; index += 1) {
+    const differs = diff.expected[index] !== diff.actual[index]
+    const marker = index === diff.firstDivergence ? paint('red', '>>') : '  '
+    const number = String(index + 1).padStart(numberWidth)
+    const expected = padEnd(left[index] ?? '', width)
+    const actual = right[index] ?? ''
+    const cells = differs
+      ? `${paint('green', expected)} │ ${paint('red', actual)}`
+      : `${expected} │ ${actual}`
+    lines.push(`${INDENT_DETAIL}${marker} ${number}  ${cells}`.trimEnd())
+  }
+  if (diff.firstDivergence !== null) {
+    const row = diff.firstDivergence
+    lines.push(`${INDENT_DETAIL}first divergence at row ${row + 1}:`)
+    // The columns may cut the very part that differs: the diverging row is shown whole.
+    lines.push(
+      paint('green', `${INDENT_DETAIL}  expected: ${visible(diff.expected[row] ?? '(nothing)')}`),
+    )
+    lines.push(
+      paint('red', `${INDENT_DETAIL}  actual:   ${visible(diff.actual[row] ?? '(nothing)')}`),
+    )
+  }
+  return lines
+}
+
+function unorderedLines(diff: SequenceDiff, paint: Paint): string[] {
+  if (diff.missing.length === 0 && diff.unexpected.length === 0) {
+    return [paint('dim', `${INDENT_DETAIL}order not checked: the same lines`)]
+  }
+  return [
+    paint(
+      'dim',
+      `${INDENT_DETAIL}order not checked: ${diff.missing.length} missing, ${diff.unexpected.length} unexpected`,
+    ),
+    ...diff.missing.map((line) => paint('green', `${INDENT_DETAIL}- ${visible(line)}`)),
+    ...diff.unexpected.map((line) => paint('red', `${INDENT_DETAIL}+ ${visible(line)}`)),
+  ]
+}
+
+function summaryLine(run: RunResult, paint: Paint): string {
+  const { total, passed, failed, errors } = summaryOf(run)
+  const count = (n: number, label: string, style: Style): string =>
+    n > 0 ? paint(style, `${n} ${label}`) : `${n} ${label}`
+  const duration = (
+    Number.isFinite(run.durationMs) ? Math.max(0, run.durationMs) / 1000 : 0
+  ).toFixed(1)
+  return `${total} scenarios: ${count(passed, 'passed', 'green')}, ${count(failed, 'failed', 'red')}, ${count(errors, 'errors', 'yellow')} (${duration} s)`
+}

@@ -1,0 +1,325 @@
+import { XMLParser, XMLValidator } from 'fast-xml-parser'
+import { describe, expect, it } from 'vitest'
+import type { RunResult, ScenarioResult } from '../result.js'
+import { renderConsole, renderConsoleScenario, renderConsoleSummary } from './console.js'
+import { renderHtml } from './html.js'
+import { renderJunit } from './junit.js'
+
+const ADD = 'ADD_SUBSCRIPTIONS card=01450250001 service=GFA1 distributor=Main'
+const CANCEL = 'CANCEL_SUBSCRIPTIONS card=01450250001 service=GFA1 distributor=Main'
+const ADD_2 = 'ADD_SUBSCRIPTIONS card=01450250002 service=GFA1 distributor=Main'
+const LONG = `ADD_SUBSCRIPTIONS card=01450250003 service=${'X'.repeat(120)}`
+/** Text a scenario author may well write, plus a bell and an escape a broken target may send. */
+const NASTY = `Renew <card> & "gold" 'pack'\u0007 \u001b[31mred`
+
+const passed: ScenarioResult = {
+  file: 'conformance/scenarios/subscriptions.yaml',
+  name: 'Add a subscription',
+  source: 'seed §3.1',
+  verdict: 'passed',
+  durationMs: 35,
+  checks: [
+    { name: 'adapter: requests', side: 'adapter', passed: true, failures: [] },
+    {
+      name: 'ca: state',
+      side: 'ca',
+      passed: true,
+      failures: [],
+      skipped: ['PIN of card 01450250001'],
+    },
+  ],
+}
+
+const orderedFailure: ScenarioResult = {
+  file: 'conformance/scenarios/subscriptions.yaml',
+  name: 'Cancel then add',
+  source: null,
+  verdict: 'failed',
+  durationMs: 1250,
+  checks: [
+    {
+      name: 'adapter: requests',
+      side: 'adapter',
+      passed: false,
+      failures: [
+        {
+          message: 'requests differ',
+          path: 'then.adapter.requests',
+          diff: {
+            expected: [ADD, CANCEL, LONG],
+            actual: [ADD, ADD_2, LONG],
+            firstDivergence: 1,
+            ordered: true,
+            missing: [CANCEL],
+            unexpected: [ADD_2],
+          },
+        },
+      ],
+    },
+    {
+      name: 'ca: state',
+      side: 'ca',
+      passed: false,
+      failures: [
+        {
+          message: `card 01450250001: ${NASTY}`,
+          path: 'then.ca.cards.01450250001.products',
+          expected: ['GFA1'],
+          actual: { products: [], note: NASTY },
+        },
+      ],
+    },
+  ],
+}
+
+const unorderedFailure: ScenarioResult = {
+  file: 'conformance/scenarios/bulk/cards.yml',
+  name: NASTY,
+  source: null,
+  verdict: 'failed',
+  durationMs: 80,
+  checks: [
+    {
+      name: 'journal: calls',
+      side: 'journal',
+      passed: false,
+      failures: [
+        {
+          message: 'calls differ',
+          diff: {
+            expected: [ADD, CANCEL],
+            actual: [ADD_2, ADD],
+            firstDivergence: 1,
+            ordered: false,
+            missing: [CANCEL],
+            unexpected: [ADD_2],
+          },
+        },
+      ],
+    },
+  ],
+}
+
+const errored: ScenarioResult = {
+  file: 'conformance/scenarios/bulk/cards.yml',
+  name: 'Broken scenario',
+  source: null,
+  verdict: 'error',
+  durationMs: 3,
+  checks: [],
+  error: {
+    code: 'SCENARIO_INVALID',
+    message: `then.ca: expected a mapping, got ${NASTY}`,
+    location: 'conformance/scenarios/bulk/cards.yml:12:5',
+  },
+}
+
+const run: RunResult = {
+  target: 'in-process adapter + simulator',
+  startedAt: '2025-03-01T10:00:00.000Z',
+  durationMs: 12_345,
+  scenarios: [passed, orderedFailure, unorderedFailure, errored],
+}
+
+const ANSI = /\u001b\[/
+
+describe('renderConsole', () => {
+  const plain = renderConsole(run, { color: false })
+  const lines = plain.split('\n')
+
+  it('has no ANSI codes without colour, even from scenario text', () => {
+    expect(plain).not.toMatch(ANSI)
+    expect(plain).toContain('\\u0007 \\u001b[31mred')
+    expect(plain).not.toMatch(/[\u0000-\u0008\u000b-\u001f]/)
+  })
+
+  it('colours with colour', () => {
+    expect(renderConsole(run, { color: true })).toMatch(ANSI)
+  })
+
+  it('gives one line per scenario with its verdict mark, name, file and duration', () => {
+    expect(lines).toContain('✓ Add a subscription  conformance/scenarios/subscriptions.yaml  35 ms')
+    expect(lines).toContain('✗ Cancel then add  conformance/scenarios/subscriptions.yaml  1.3 s')
+    expect(lines).toContain('! Broken scenario  conformance/scenarios/bulk/cards.yml  3 ms')
+  })
+
+  it('shows an ordered diff side by side and marks the first divergence row', () => {
+    const marked = lines.filter((line) => line.includes('>>'))
+    expect(marked).toHaveLength(1)
+    expect(marked[0]).toMatch(
+      /^\s+>> 2 {2}CANCEL_SUBSCRIPTIONS .* │ ADD_SUBSCRIPTIONS card=01450250002/,
+    )
+    expect(lines).toContain('      first divergence at row 2:')
+    expect(lines.some((line) => line.startsWith('        expected: CANCEL_SUBSCRIPTIONS'))).toBe(
+      true,
+    )
+    const row1 = lines.find((line) => /^\s+1 {2}ADD_SUBSCRIPTIONS card=01450250001/.test(line))
+    expect(row1).toMatch(/│ ADD_SUBSCRIPTIONS card=01450250001/)
+    // Both columns line up: the separator sits at the same place on every row.
+    const rows = lines.filter((line) => line.includes(' │ '))
+    const columns = new Set(rows.filter((l) => !l.includes('bulk')).map((l) => l.indexOf('│')))
+    expect(columns.size).toBe(1)
+  })
+
+  it('truncates long lines at 70 characters per column', () => {
+    const row3 = lines.find((line) => /^\s+3 {2}/.test(line))!
+    const [left, right] = row3.split(' │ ')
+    expect(left!.trim()).toMatch(/…$/)
+    expect(Array.from(left!.replace(/^\s+3 {2}/, '')).length).toBe(70)
+    expect(Array.from(right!).length).toBe(70)
+  })
+
+  it('lists missing and unexpected lines of an unordered diff', () => {
+    expect(lines).toContain(`      - ${CANCEL}`)
+    expect(lines).toContain(`      + ${ADD_2}`)
+  })
+
+  it('shows expected and actual values compactly, skipped items, errors and a summary', () => {
+    expect(lines).toContain('      expected: ["GFA1"]')
+    expect(plain).toContain('      actual:   {"products":[],"note":"Renew <card>')
+    expect(lines).toContain('    skipped: PIN of card 01450250001')
+    expect(plain).toContain(
+      '  error SCENARIO_INVALID at conformance/scenarios/bulk/cards.yml:12:5: then.ca: expected a mapping',
+    )
+    expect(lines.at(-2)).toBe('4 scenarios: 1 passed, 2 failed, 1 errors (12.3 s)')
+  })
+})
+
+describe('renderJunit', () => {
+  const xml = renderJunit(run)
+  const parser = new XMLParser({
+    ignoreAttributes: false,
+    attributeNamePrefix: '',
+    parseAttributeValue: false,
+    isArray: (name) => ['testsuite', 'testcase', 'property'].includes(name),
+  })
+
+  it('is well-formed XML with no character illegal in XML 1.0', () => {
+    expect(xml.startsWith('<?xml version="1.0" encoding="UTF-8"?>\n')).toBe(true)
+    expect(XMLValidator.validate(xml)).toBe(true)
+    expect(xml).not.toMatch(/[\u0000-\u0008\u000b\u000c\u000e-\u001f]/)
+  })
+
+  it('has testsuites > testsuite per file > testcase per scenario with the right counts', () => {
+    const doc = parser.parse(xml)
+    const root = doc.testsuites
+    expect(root).toMatchObject({
+      name: 'conax-conformance',
+      tests: '4',
+      failures: '2',
+      errors: '1',
+      time: '12.345',
+    })
+    expect(root.testsuite).toHaveLength(2)
+    const [first, second] = root.testsuite
+    expect(first).toMatchObject({
+      name: 'conformance/scenarios/subscriptions.yaml',
+      tests: '2',
+      failures: '1',
+      errors: '0',
+      skipped: '0',
+      time: '1.285',
+      timestamp: '2025-03-01T10:00:00.000Z',
+    })
+    expect(second).toMatchObject({ name: 'conformance/scenarios/bulk/cards.yml', tests: '2' })
+    expect(second).toMatchObject({ failures: '1', errors: '1' })
+
+    const cases = [...first.testcase, ...second.testcase]
+    expect(cases.map((c: { classname: string }) => c.classname)).toEqual([
+      'conformance.scenarios.subscriptions',
+      'conformance.scenarios.subscriptions',
+      'conformance.scenarios.bulk.cards',
+      'conformance.scenarios.bulk.cards',
+    ])
+    expect(cases[0].failure).toBeUndefined()
+    expect(cases[0].name).toBe('Add a subscription')
+    expect(cases[0].time).toBe('0.035')
+    expect(cases[0]['system-out']).toContain('skipped: PIN of card 01450250001')
+  })
+
+  it('puts the plain failure rendering in failure and the error code in error', () => {
+    const [first, second] = parser.parse(xml).testsuites.testsuite
+    const failure = first.testcase[1].failure
+    expect(failure.type).toBe('adapter: requests')
+    expect(failure.message).toBe('requests differ (+1 more)')
+    expect(failure['#text']).toContain('first divergence at row 2')
+    expect(failure['#text']).not.toMatch(ANSI)
+
+    const unordered = second.testcase[0]
+    expect(unordered.name).toBe(`Renew <card> & "gold" 'pack' [31mred`)
+    expect(unordered.failure.type).toBe('journal: calls')
+    expect(unordered.failure['#text']).toContain(`+ ${ADD_2}`)
+
+    const error = second.testcase[1].error
+    expect(error.type).toBe('SCENARIO_INVALID')
+    expect(error.message).toBe(
+      `then.ca: expected a mapping, got Renew <card> & "gold" 'pack' [31mred`,
+    )
+    expect(error['#text']).toContain('conformance/scenarios/bulk/cards.yml:12:5')
+  })
+
+  it('keeps newlines in attributes as character references', () => {
+    const single: RunResult = {
+      ...run,
+      scenarios: [{ ...errored, error: { code: 'E', message: 'a\nb' } }],
+    }
+    expect(renderJunit(single)).toContain('message="a&#10;b"')
+  })
+})
+
+describe('renderHtml', () => {
+  const html = renderHtml(run)
+
+  it('is an HTML5 document', () => {
+    expect(html.startsWith('<!DOCTYPE html>')).toBe(true)
+    expect(html).toContain('<meta charset="utf-8">')
+    expect(html.trimEnd().endsWith('</html>')).toBe(true)
+  })
+
+  it('references nothing outside itself', () => {
+    expect(html).not.toMatch(/\b(src|href)\s*=\s*["']?\s*(https?:)?\/\//i)
+    expect(html).not.toMatch(/@import/i)
+    expect(html).not.toMatch(/url\(\s*["']?(?!data:)/i)
+    expect(html).not.toMatch(/<script/i)
+    expect(html).not.toMatch(/<link/i)
+  })
+
+  it('escapes scenario text', () => {
+    expect(html).toContain(
+      'Renew &lt;card&gt; &amp; &quot;gold&quot; &#39;pack&#39;\\u0007 \\u001b[31mred',
+    )
+    expect(html).not.toContain('<card>')
+    expect(html).not.toContain('& "gold"')
+    expect(html).not.toMatch(/[\u0000-\u0008\u000b-\u001f]/)
+  })
+
+  it('shows counts, opens the scenarios that did not pass, and highlights the first divergence', () => {
+    expect(html).toContain('<span class="count passed">1 passed</span>')
+    expect(html).toContain('<span class="count failed">2 failed</span>')
+    expect(html).toContain('<span class="count error">1 errors</span>')
+    expect(html).toContain('style="flex-grow:2"')
+    expect(html.match(/<details class="scenario passed">/g)).toHaveLength(1)
+    expect(html.match(/<details class="scenario failed" open>/g)).toHaveLength(2)
+    expect(html.match(/<details class="scenario error" open>/g)).toHaveLength(1)
+    expect(html).toMatch(
+      /<tr class="first"><td>&gt;&gt;<\/td><td>2<\/td><td class="line">CANCEL_SUBSCRIPTIONS/,
+    )
+    expect(html).toContain('first divergence at row 2')
+    expect(html).toContain(
+      '<strong>SCENARIO_INVALID</strong> at <code>conformance/scenarios/bulk/cards.yml:12:5</code>',
+    )
+    expect(html).toContain('skipped: PIN of card 01450250001')
+  })
+})
+
+describe('renderConsoleScenario and renderConsoleSummary', () => {
+  it('stream the same text renderConsole prints at once', () => {
+    const options = { color: false }
+    const streamed = [
+      'target: in-process adapter + simulator\n\n',
+      ...run.scenarios.map((scenario) => renderConsoleScenario(scenario, options)),
+      `${renderConsoleSummary(run, options)}\n`,
+    ].join('')
+    expect(streamed).toBe(renderConsole(run, options))
+  })
+})

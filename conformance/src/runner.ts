@@ -1,0 +1,173 @@
+import { performance } from 'node:perf_hooks'
+import { runInProcess } from './engine/in-process.js'
+import { ScenarioRunError } from './engine/ca-side.js'
+import { runAgainstCa, verifyJournal, type CaTarget, type JournalTarget } from './engine/remote.js'
+import type { CheckResult, RunResult, ScenarioResult } from './result.js'
+import { findScenarioFiles, loadScenario, type Scenario } from './scenario/load.js'
+import { ScenarioError } from './scenario/scenario-error.js'
+
+/** What the scenarios are checked against. */
+export type Target =
+  | { readonly kind: 'in-process' }
+  | { readonly kind: 'ca'; readonly ca: CaTarget }
+  | { readonly kind: 'journal'; readonly journal: JournalTarget }
+
+/** Options of a run. */
+export interface RunOptions {
+  /** Only scenarios carrying one of these tags. */
+  readonly tags?: readonly string[]
+  /** Told about each scenario as soon as it is done (the console report streams this way). */
+  readonly onResult?: (result: ScenarioResult) => void
+}
+
+/** A one-line description of the target, for reports. */
+export function describeTarget(target: Target): string {
+  switch (target.kind) {
+    case 'in-process':
+      return 'in-process adapter + simulator'
+    case 'ca':
+      return `CA at ${target.ca.url}${target.ca.simAdmin ? ' (conax-sim admin API)' : ''}`
+    case 'journal':
+      return `journal of ${target.journal.url}`
+  }
+}
+
+function checksFor(scenario: Scenario, target: Target): Promise<CheckResult[]> {
+  switch (target.kind) {
+    case 'in-process':
+      return runInProcess(scenario)
+    case 'ca':
+      return runAgainstCa(scenario, target.ca)
+    case 'journal':
+      return verifyJournal(scenario, target.journal)
+  }
+}
+
+function errorResult(file: string, name: string, started: number, error: unknown): ScenarioResult {
+  const durationMs = performance.now() - started
+  if (error instanceof ScenarioError) {
+    return {
+      file,
+      name,
+      source: null,
+      verdict: 'error',
+      durationMs,
+      checks: [],
+      error: { code: error.code, message: error.message, location: error.location },
+    }
+  }
+  const code = error instanceof ScenarioRunError ? error.code : 'INTERNAL_ERROR'
+  const message =
+    error instanceof Error
+      ? error instanceof ScenarioRunError
+        ? error.message
+        : `The harness failed on this scenario: ${error.stack ?? error.message}. Please report it with the scenario file.`
+      : String(error)
+  return {
+    file,
+    name,
+    source: null,
+    verdict: 'error',
+    durationMs,
+    checks: [],
+    error: { code, message },
+  }
+}
+
+/** Loads and runs one scenario file; never throws: problems become a result with verdict `error`. */
+export async function runScenarioFile(file: string, target: Target): Promise<ScenarioResult> {
+  const started = performance.now()
+  let scenario: Scenario
+  try {
+    scenario = await loadScenario(file)
+  } catch (error) {
+    return errorResult(file, file, started, error)
+  }
+  return runScenario(scenario, target, started)
+}
+
+/** Runs one loaded scenario. */
+export async function runScenario(
+  scenario: Scenario,
+  target: Target,
+  started = performance.now(),
+): Promise<ScenarioResult> {
+  const { data } = scenario
+  try {
+    const checks = await checksFor(scenario, target)
+    return {
+      file: scenario.file,
+      name: data.name,
+      source: data.source ?? null,
+      verdict: checks.every((check) => check.passed) ? 'passed' : 'failed',
+      durationMs: performance.now() - started,
+      checks,
+    }
+  } catch (error) {
+    return { ...errorResult(scenario.file, data.name, started, error), source: data.source ?? null }
+  }
+}
+
+/**
+ * Runs every scenario file the paths name (files, or folders searched for .yaml/.yml), one after
+ * another, and collects the results. A path that does not exist is an `error` result, not a throw.
+ */
+export async function runScenarios(
+  paths: readonly string[],
+  target: Target,
+  options: RunOptions = {},
+): Promise<RunResult> {
+  const startedAt = new Date().toISOString()
+  const started = performance.now()
+  const scenarios: ScenarioResult[] = []
+  const record = (result: ScenarioResult): void => {
+    scenarios.push(result)
+    options.onResult?.(result)
+  }
+  let files: string[] = []
+  try {
+    files = await findScenarioFiles(paths)
+  } catch (error) {
+    record(
+      errorResult(
+        error instanceof ScenarioError ? error.file : String(paths),
+        'scenario files',
+        started,
+        error,
+      ),
+    )
+  }
+  for (const file of files) {
+    const fileStarted = performance.now()
+    let scenario: Scenario
+    try {
+      scenario = await loadScenario(file)
+    } catch (error) {
+      record(errorResult(file, file, fileStarted, error))
+      continue
+    }
+    const tags = options.tags ?? []
+    if (tags.length > 0 && !(scenario.data.tags ?? []).some((tag) => tags.includes(tag))) {
+      continue
+    }
+    record(await runScenario(scenario, target, fileStarted))
+  }
+  if (files.length === 0 && scenarios.length === 0) {
+    record(
+      errorResult(
+        paths.join(', '),
+        'scenario files',
+        started,
+        new ScenarioError('SCENARIO_NOT_FOUND', paths.join(', '), [
+          { path: '', reason: 'holds no .yaml or .yml scenario file', line: null, column: null },
+        ]),
+      ),
+    )
+  }
+  return {
+    target: describeTarget(target),
+    startedAt,
+    durationMs: performance.now() - started,
+    scenarios,
+  }
+}

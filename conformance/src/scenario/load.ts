@@ -1,0 +1,232 @@
+import { readdir, readFile, stat } from 'node:fs/promises'
+import { dirname, extname, join, relative, resolve } from 'node:path'
+import { isNode, LineCounter, parseDocument, type Document } from 'yaml'
+import type { z } from 'zod'
+import {
+  ConfigError,
+  loadProvider,
+  parseProvider,
+  type ProvisioningProvider,
+} from '../../../src/index.js'
+import { ScenarioError, type ScenarioIssue } from './scenario-error.js'
+import { scenarioSchema, whenStepSchema, type ScenarioData } from './schema.js'
+
+/** A scenario ready to run: its file, its checked content and its provider. */
+export interface Scenario {
+  /** The file as given (relative to the working directory when possible). */
+  readonly file: string
+  readonly data: ScenarioData
+  readonly provider: ProvisioningProvider
+}
+
+const SCENARIO_EXTENSIONS = new Set(['.yaml', '.yml'])
+const MAX_ISSUES = 20
+
+/**
+ * The scenario files named by `paths`: files as they are, folders searched recursively for
+ * `.yaml`/`.yml` files (sorted, so runs are repeatable). A path that does not exist is an error.
+ */
+export async function findScenarioFiles(paths: readonly string[]): Promise<string[]> {
+  const found: string[] = []
+  for (const path of paths) {
+    const info = await stat(path).catch(() => null)
+    if (!info) {
+      throw new ScenarioError('SCENARIO_NOT_FOUND', path, [
+        { path: '', reason: 'no such file or folder', line: null, column: null },
+      ])
+    }
+    if (info.isDirectory()) {
+      const entries = await readdir(path, { recursive: true, withFileTypes: true })
+      found.push(
+        ...entries
+          .filter((entry) => entry.isFile() && SCENARIO_EXTENSIONS.has(extname(entry.name)))
+          .map((entry) => join(entry.parentPath, entry.name))
+          .sort(),
+      )
+    } else {
+      found.push(path)
+    }
+  }
+  return [...new Set(found.map((file) => displayPath(file)))]
+}
+
+function displayPath(file: string): string {
+  const rel = relative(process.cwd(), resolve(file))
+  return rel.startsWith('..') ? resolve(file) : rel
+}
+
+/** Reads, parses and checks one scenario file; every problem becomes a located {@link ScenarioError}. */
+export async function loadScenario(file: string): Promise<Scenario> {
+  const text = await readFile(file, 'utf8').catch((error: unknown) => {
+    throw new ScenarioError('SCENARIO_UNREADABLE', file, [
+      {
+        path: '',
+        reason: `cannot be read (${error instanceof Error ? error.message : String(error)})`,
+        line: null,
+        column: null,
+      },
+    ])
+  })
+  return parseScenario(text, file)
+}
+
+/** Parses and checks scenario text (`file` names it in errors and anchors a provider file reference). */
+export async function parseScenario(text: string, file: string): Promise<Scenario> {
+  const lineCounter = new LineCounter()
+  const doc = parseDocument(text, { lineCounter, prettyErrors: false, uniqueKeys: true })
+  if (doc.errors.length > 0) {
+    throw new ScenarioError(
+      'SCENARIO_YAML',
+      file,
+      doc.errors.slice(0, MAX_ISSUES).map((error) => {
+        const at = lineCounter.linePos(error.pos[0])
+        return {
+          path: '',
+          reason: `YAML: ${error.message.split('\n')[0] ?? error.code}`,
+          line: at.line,
+          column: at.col,
+        }
+      }),
+    )
+  }
+  const raw: unknown = doc.toJS({ maxAliasCount: 1000 })
+  const parsed = scenarioSchema.safeParse(raw)
+  if (!parsed.success) {
+    const issues = parsed.error.issues
+      .flatMap((issue) => specificIssues(issue, raw))
+      .slice(0, MAX_ISSUES)
+      .map((issue) => locate(doc, lineCounter, issue.path, issue.message))
+    throw new ScenarioError('SCENARIO_INVALID', file, issues)
+  }
+  const provider = await resolveProvider(parsed.data.provider, file, doc, lineCounter)
+  return { file, data: parsed.data, provider }
+}
+
+type Issue = z.core.$ZodIssue
+
+/**
+ * A union that matched no branch says only "invalid input"; the branch the author meant is the one
+ * named by the step's key (crm, utility, api, ca), else the one that got furthest.
+ */
+function specificIssues(issue: Issue, raw: unknown): { path: PropertyKey[]; message: string }[] {
+  if (issue.code === 'invalid_union' && issue.errors.length > 0) {
+    const value = valueAt(raw, issue.path)
+    if (issue.path.length === 2 && issue.path[0] === 'when') {
+      const chosen = whenStepSchema.options.find((option) =>
+        Object.keys(option.shape).some(
+          (key) => key !== 'comment' && key !== 'expect' && isRecord(value) && key in value,
+        ),
+      )
+      if (!chosen) {
+        return [
+          {
+            path: issue.path,
+            message: 'must be a step with one of the keys crm, utility, api or ca',
+          },
+        ]
+      }
+      const result = chosen.safeParse(value)
+      if (!result.success) {
+        return result.error.issues.flatMap((inner) =>
+          specificIssues({ ...inner, path: [...issue.path, ...inner.path] }, raw),
+        )
+      }
+    }
+    const best = [...issue.errors].sort(
+      (a, b) => depth(b) - depth(a) || a.length - b.length,
+    )[0] as Issue[]
+    return best.flatMap((inner) =>
+      specificIssues({ ...inner, path: [...issue.path, ...inner.path] }, raw),
+    )
+  }
+  return [{ path: issue.path, message: wording(issue) }]
+}
+
+function depth(issues: readonly Issue[]): number {
+  return Math.max(0, ...issues.map((issue) => issue.path.length))
+}
+
+function wording(issue: Issue): string {
+  if (issue.code === 'unrecognized_keys') {
+    return `unknown key${issue.keys.length === 1 ? '' : 's'} ${issue.keys.map((k) => `'${k}'`).join(', ')} (check the spelling against conformance/README.md)`
+  }
+  if (issue.code === 'invalid_type' && issue.message.includes('received undefined')) {
+    return `is required (${issue.expected})`
+  }
+  return issue.message
+}
+
+function isRecord(value: unknown): value is Record<string, unknown> {
+  return typeof value === 'object' && value !== null && !Array.isArray(value)
+}
+
+function valueAt(raw: unknown, path: readonly PropertyKey[]): unknown {
+  let value = raw
+  for (const key of path) {
+    value = isRecord(value) || Array.isArray(value) ? (value as never)[key as never] : undefined
+  }
+  return value
+}
+
+/** The closest node that exists on the path (a missing key points at its parent). */
+function locate(
+  doc: Document,
+  lineCounter: LineCounter,
+  path: readonly PropertyKey[],
+  reason: string,
+): ScenarioIssue {
+  const keys = path.map((key) => (typeof key === 'symbol' ? String(key) : key))
+  let line: number | null = null
+  let column: number | null = null
+  for (let length = keys.length; length >= 0; length--) {
+    const node: unknown = length === 0 ? doc.contents : doc.getIn(keys.slice(0, length), true)
+    if (isNode(node) && node.range) {
+      const at = lineCounter.linePos(node.range[0])
+      line = at.line
+      column = at.col
+      break
+    }
+  }
+  return { path: formatPath(keys), reason, line, column }
+}
+
+function formatPath(keys: readonly (string | number)[]): string {
+  return keys
+    .map((key, index) => (typeof key === 'number' ? `[${key}]` : `${index === 0 ? '' : '.'}${key}`))
+    .join('')
+}
+
+async function resolveProvider(
+  provider: ScenarioData['provider'],
+  file: string,
+  doc: Document,
+  lineCounter: LineCounter,
+): Promise<ProvisioningProvider> {
+  try {
+    return typeof provider === 'string'
+      ? await loadProvider(resolve(dirname(file), provider))
+      : parseProvider(provider, `${file} (provider)`)
+  } catch (error) {
+    if (error instanceof ConfigError) {
+      const base = typeof provider === 'string' ? [] : ['provider']
+      const issues =
+        error.issues.length > 0
+          ? error.issues.map((issue) =>
+              locate(
+                doc,
+                lineCounter,
+                [
+                  'provider',
+                  ...(typeof provider === 'string' ? [] : issue.path.split('.').filter(Boolean)),
+                ],
+                typeof provider === 'string'
+                  ? `${provider}: ${issue.path} ${issue.rule}`
+                  : issue.rule,
+              ),
+            )
+          : [locate(doc, lineCounter, ['provider', ...base.slice(1)], error.message)]
+      throw new ScenarioError('PROVIDER_INVALID', file, issues)
+    }
+    throw error
+  }
+}
