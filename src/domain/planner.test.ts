@@ -506,4 +506,29 @@ describe('change subscription distribution', () => {
     )
     expect(brief(undistributed.commands)).toEqual([`CANCEL ${CARD(1)} GFA1 @TWIN1`])
   })
+
+  it('re-sends the pairing of a viewing point that receives services, as the mapping lists', () => {
+    const s = plan({
+      action: 'BECOME_SUBSCRIBER',
+      subscriptionId: 'S4',
+      services: [
+        { service: 'GEOLOGICAL', distributor: 'Main' },
+        { service: 'ENTERTAIN', distributor: 'Main' },
+      ],
+      installedItems: [card(1), stb(1), card(2, 'TWIN1'), stb(2, 'TWIN1')],
+    }).subscription
+    const moved = plan(
+      {
+        action: 'CHANGE_DISTRIBUTION',
+        subscriptionId: 'S4',
+        moves: [{ service: 'ENTERTAIN', from: 'Main', to: 'TWIN1' }],
+      },
+      s,
+    )
+    expect(brief(moved.commands)).toEqual([
+      `PAIR ${CARD(2)} + ${STB(2)} @TWIN1`,
+      `ADD ${CARD(2)} EFA2 @TWIN1`,
+      `CANCEL ${CARD(1)} EFA2 @Main`,
+    ])
+  })
 })

@@ -198,16 +198,52 @@ export function planAction(
   if (invalid) {
     return err(invalid)
   }
-  let commands = diffCaState(
-    expectedCaState(provider, current),
-    expectedCaState(provider, next.value),
-  )
+  const after = expectedCaState(provider, next.value)
+  let commands = diffCaState(expectedCaState(provider, current), after)
+  if (action.action === 'CHANGE_DISTRIBUTION') {
+    commands = withPairingOfReceivers(commands, after)
+  }
   if (action.action === 'ADD_INSTALLED_ITEM' && !provider.activateServicesOnNewSmartcard) {
     commands = commands.filter(
       (c) => c.type !== 'ADD_SUBSCRIPTIONS' || c.smartcardCaId !== action.item.caId,
     )
   }
   return ok({ subscription: next.value, commands })
+}
+
+/**
+ * The seed's mapping lists "Change subscription distribution (services added to new distributor)"
+ * under CREATE_PAIRING as well as ADD_SUBSCRIPTIONS, like the activating actions: a distributor
+ * that receives services gets its cards and STBs paired again before the additions, even when the
+ * pairing itself did not change.
+ */
+function withPairingOfReceivers(
+  commands: ConaxCommand[],
+  after: ReturnType<typeof expectedCaState>,
+): ConaxCommand[] {
+  const receivers = new Set(
+    commands.flatMap((c) =>
+      c.type === 'ADD_SUBSCRIPTIONS' && c.distributor ? [c.distributor] : [],
+    ),
+  )
+  const paired = new Set(
+    commands.flatMap((c) => (c.type === 'CREATE_PAIRING' && c.distributor ? [c.distributor] : [])),
+  )
+  const extra: ConaxCommand[] = []
+  for (const distributor of receivers) {
+    const pairing = after.pairings.get(distributor)
+    if (pairing && !paired.has(distributor)) {
+      extra.push({
+        type: 'CREATE_PAIRING',
+        smartcardCaIds: pairing.smartcardCaIds,
+        stbCaIds: pairing.stbCaIds,
+        distributor,
+      })
+    }
+  }
+  const firstNonPairing = commands.findIndex((c) => c.type !== 'CREATE_PAIRING')
+  const at = firstNonPairing === -1 ? commands.length : firstNonPairing
+  return [...commands.slice(0, at), ...extra, ...commands.slice(at)]
 }
 
 function applyAction(

@@ -56,7 +56,7 @@ async function execute(paths: string[], target: Target, options: ReportOptions):
     target,
     {
       ...(options.tag ? { tags: options.tag } : {}),
-      onResult: (result) => process.stdout.write(`${renderConsoleScenario(result, console_)}\n`),
+      onResult: (result) => process.stdout.write(renderConsoleScenario(result, console_)),
     },
   )
   console.log(renderConsoleSummary(run, console_))

@@ -20,8 +20,13 @@ import {
   type HarnessClient,
 } from './ca-side.js'
 import { planOf } from './plan.js'
-import { diffSequences, sequenceFailed } from '../compare.js'
-import { devicesOfJournal, statusOf, wireLinesOfCommand, wireLinesOfJournal } from './wire.js'
+import {
+  compareCalls,
+  devicesOfJournal,
+  statusOf,
+  wireLinesOfCommand,
+  wireLinesOfJournal,
+} from './wire.js'
 import type { JournalEntryLike } from './wire-types.js'
 
 const DEFAULT_NOW = '2026-11-26T10:00:00.000Z'
@@ -259,14 +264,13 @@ export async function verifyJournal(
   const actual = entries
     .filter((entry) => devicesOfJournal(entry).some((id) => devices.has(id)))
     .flatMap(wireLinesOfJournal)
-  const diff = diffSequences(expected, actual, plan.replayOrdered)
-  const failed = sequenceFailed(diff)
+  const diff = compareCalls(expected, actual, plan.replayOrdered)
   const checks: CheckResult[] = [
     {
       name: 'journal: SOAP calls on the scenario devices',
       side: 'journal',
-      passed: !failed,
-      failures: failed
+      passed: diff === null,
+      failures: diff
         ? [{ message: `the journal of ${target.url} differs from the expected sequence`, diff }]
         : [],
     },

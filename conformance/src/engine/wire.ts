@@ -1,3 +1,5 @@
+import { diffSequences, sequenceFailed } from '../compare.js'
+import type { SequenceDiff } from '../result.js'
 import type { ConaxCommand, JournalEntryLike } from './wire-types.js'
 
 /**
@@ -348,4 +350,49 @@ export function statusOf(expectation: {
     return expectation.errorCode ?? 'REJECTED'
   }
   return expectation.state === 'PENDING' ? 'PENDING' : 'OK'
+}
+
+const DEVICE_FIELD = /(?:^| )(?:card|cards|paired|stb|stbs)=([\d,]+)/g
+
+/** The smartcard and STB CA IDs a SOAP-call line names. */
+function devicesOfLine(line: string): string[] {
+  return [...line.matchAll(DEVICE_FIELD)].flatMap((match) => (match[1] ?? '').split(','))
+}
+
+function perDevice(lines: readonly string[]): Map<string, string[]> {
+  const byDevice = new Map<string, string[]>()
+  for (const line of lines) {
+    for (const device of devicesOfLine(line)) {
+      byDevice.set(device, [...(byDevice.get(device) ?? []), line])
+    }
+  }
+  return byDevice
+}
+
+/**
+ * Whether the SOAP calls a CA received agree with the expected ones. Calls for different devices
+ * may arrive in any order (a CRM keeps order per smartcard, as CRM.COM's delivery does, and sends
+ * different cards in parallel), so `ordered` means: the same calls, and for each smartcard and STB
+ * its own calls in the expected order. Returns the diff to show, or null when they agree.
+ */
+export function compareCalls(
+  expected: readonly string[],
+  actual: readonly string[],
+  ordered: boolean,
+): SequenceDiff | null {
+  const unordered = diffSequences(expected, actual, false)
+  if (sequenceFailed(unordered)) {
+    return diffSequences(expected, actual, ordered)
+  }
+  if (!ordered) {
+    return null
+  }
+  const want = perDevice(expected)
+  const got = perDevice(actual)
+  for (const [device, lines] of want) {
+    if (JSON.stringify(lines) !== JSON.stringify(got.get(device) ?? [])) {
+      return diffSequences(expected, actual, true)
+    }
+  }
+  return null
 }
