@@ -1,11 +1,14 @@
 import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises'
+import { createServer, type AddressInfo, type Socket } from 'node:net'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { startAdapter } from '../../src/index.js'
 import { SERVICE_BASE_PATH, startSimulator } from '../../simulator/src/index.js'
+import { clientFor } from './engine/ca-side.js'
 import { inventoryOf } from './engine/ca-state.js'
 import { renderFailedChecks } from './report/console.js'
+import { exitCodeOf } from './result.js'
 import { runScenarioFile, runScenarios } from './runner.js'
 import { loadScenario } from './scenario/load.js'
 
@@ -108,6 +111,47 @@ describe('a scenario whose expectation is wrong', () => {
   })
 })
 
+describe('a request expected to stay PENDING', () => {
+  it('passes on both sides: no call is expected for it, and the fresh CA is not sent it', async () => {
+    const file = await write(
+      'pending.yaml',
+      `name: scheduled for later
+provider: ${JSON.stringify(PROVIDER)}
+given:
+  crm:
+    subscriptions:
+      - id: S1
+        services: [{ service: GEOLOGICAL, distributor: Main }]
+        installedItems:
+          - { serialNumber: SC1, product: SC-CONAX, caId: '01450250001', distributor: Main }
+when:
+  - crm:
+      action: ADD_SERVICE
+      subscriptionId: S1
+      service: AGRICULTURE
+      distributor: Main
+      scheduledDate: '2027-01-01T00:00:00Z'
+then:
+  requests:
+    - { type: ADD_SUBSCRIPTIONS, smartcardCaId: '01450250001', serviceCaId: AF1, distributor: Main, state: PENDING }
+  ca:
+    cards:
+      '01450250001': { products: [GFA1] }
+`,
+    )
+    const result = await runScenarioFile(file, { kind: 'in-process' })
+    expect(result.verdict, renderFailedChecks(result, { color: false })).toBe('passed')
+    // The expectation is still checked: the adapter must hold it PENDING.
+    const eager = await write(
+      'pending-sent.yaml',
+      (await readFile(file, 'utf8')).replace(/\n {6}scheduledDate: .*\n/, '\n'),
+    )
+    const sent = await runScenarioFile(eager, { kind: 'in-process' })
+    expect(sent.verdict).toBe('failed')
+    expect(sent.checks[0]?.failures[0]?.diff?.actual[0]).toMatch(/serviceCaId=AF1 .*→ COMPLETED$/)
+  })
+})
+
 describe('a malformed scenario', () => {
   it('gives the file, line, column and reason of a YAML syntax error', async () => {
     const file = await write('syntax.yaml', 'name: broken\nwhen:\n  - crm: [unclosed\n')
@@ -149,7 +193,7 @@ describe('a malformed scenario', () => {
         expect.objectContaining({
           path: 'when[0]',
           line: 4,
-          reason: expect.stringContaining('crm, utility, api or ca') as unknown,
+          reason: expect.stringContaining('crm, utility, api, run or ca') as unknown,
         }),
       ],
     })
@@ -216,6 +260,35 @@ describe('--cas-url: the expected sequence against a CA endpoint', () => {
     }
   })
 
+  it('passes the shipped scenarios twice in a row against one standalone simulator', async () => {
+    // Scenarios repeat the same writes on the same cards (AddSubscriptions GFA1 on 01450250001...):
+    // a SequenceNumber used twice would be answered as a replay and change nothing, and the mails,
+    // barks and fingerprints of earlier scenarios stay on the cards.
+    const sim = await startSimulator({ logger: 'silent', port: 0 })
+    const fixtures = join(import.meta.dirname, '..', '..', 'fixtures', 'scenarios')
+    const paths = [
+      join(fixtures, 'business'),
+      join(fixtures, 'mapping', 'utility-send-mail.yaml'),
+      join(fixtures, 'mapping', 'utility-fingerprint.yaml'),
+    ]
+    try {
+      const target = { kind: 'ca', ca: { url: sim.url, simAdmin: true } } as const
+      for (const round of [1, 2]) {
+        const run = await runScenarios(paths, target)
+        const failed = run.scenarios.filter((scenario) => scenario.verdict !== 'passed')
+        expect(
+          failed.map(
+            (scenario) =>
+              `round ${round}: ${scenario.file}\n${renderFailedChecks(scenario, { color: false })}`,
+          ),
+        ).toEqual([])
+        expect(run.scenarios).toHaveLength(7)
+      }
+    } finally {
+      await sim.close()
+    }
+  })
+
   it('is an error, not a failure, when the CA cannot be reached', async () => {
     const sim = await startSimulator({ logger: 'silent', port: 0 })
     const url = sim.url
@@ -227,7 +300,106 @@ describe('--cas-url: the expected sequence against a CA endpoint', () => {
   })
 })
 
+describe('a target that stops answering', () => {
+  it('gives up on the admin API after its timeout instead of waiting for minutes', async () => {
+    // Accepts connections, never answers.
+    const sockets = new Set<Socket>()
+    const silent = createServer((socket) => {
+      sockets.add(socket)
+    })
+    await new Promise<void>((done) => silent.listen(0, '127.0.0.1', done))
+    const { port } = silent.address() as AddressInfo
+    try {
+      const file = await write('silent.yaml', bundleScenario())
+      const started = Date.now()
+      const result = await runScenarioFile(file, {
+        kind: 'journal',
+        journal: { url: `http://127.0.0.1:${port}`, timeoutMs: 200 },
+      })
+      expect(Date.now() - started).toBeLessThan(5000)
+      expect(result.verdict).toBe('error')
+      expect(result.error?.code).toBe('CA_UNREACHABLE')
+      expect(result.error?.message).toContain('no answer within 200 ms')
+    } finally {
+      sockets.forEach((socket) => socket.destroy())
+      await new Promise((done) => silent.close(done))
+    }
+  })
+
+  it('runs no further scenario once the CA did not answer one (each would wait its timeout)', async () => {
+    const sim = await startSimulator({ logger: 'silent', port: 0 })
+    const url = sim.url
+    await sim.close()
+    const first = await write('unreachable-1.yaml', bundleScenario())
+    const second = await write('unreachable-2.yaml', bundleScenario())
+    const run = await runScenarios([first, second], { kind: 'ca', ca: { url } })
+    expect(run.scenarios.map((scenario) => scenario.error?.code)).toEqual([
+      'CA_UNREACHABLE',
+      'CA_UNREACHABLE',
+    ])
+    expect(run.scenarios[1]?.error?.message).toContain(
+      `Not run: the target did not answer for ${first}`,
+    )
+  })
+})
+
+describe('--tag', () => {
+  it('makes a run that selects no scenario unusable input, not an empty green run', async () => {
+    const file = await write('tagged.yaml', bundleScenario())
+    const run = await runScenarios([file], { kind: 'in-process' }, { tags: ['no-such-tag'] })
+    expect(run.scenarios).toHaveLength(1)
+    expect(run.scenarios[0]?.error?.code).toBe('SCENARIO_NOT_FOUND')
+    expect(run.scenarios[0]?.error?.message).toContain('no scenario tagged no-such-tag')
+    expect(exitCodeOf(run)).toBe(2)
+  })
+})
+
 describe('verify --journal-url: another CRM drove a running simulator', () => {
+  it('fails a scenario expecting only a refusal when the journal holds a call on its card', async () => {
+    const text = `name: refused
+provider: ${JSON.stringify(PROVIDER)}
+given:
+  ca:
+    smartcards: ['01450250009']
+when:
+  - crm: { action: ACTIVATE, subscriptionId: NOBODY }
+    expect: { refusal: SUBSCRIPTION_NOT_FOUND }
+`
+    const file = await write('verify-refusal.yaml', text)
+    const scenario = await loadScenario(file)
+    const sim = await startSimulator({
+      logger: 'silent',
+      port: 0,
+      inventory: inventoryOf(scenario),
+    })
+    try {
+      const quiet = await runScenarioFile(file, { kind: 'journal', journal: { url: sim.url } })
+      expect(quiet.verdict, renderFailedChecks(quiet, { color: false })).toBe('passed')
+      // The CRM sent something although it should have refused.
+      const client = await clientFor(scenario.provider, `${sim.url}${SERVICE_BASE_PATH}`)
+      try {
+        await client.send(
+          {
+            type: 'ADD_SUBSCRIPTIONS',
+            smartcardCaId: '01450250009',
+            serviceCaId: 'GFA1',
+            distributor: null,
+          },
+          7,
+        )
+      } finally {
+        await client.close()
+      }
+      const noisy = await runScenarioFile(file, { kind: 'journal', journal: { url: sim.url } })
+      expect(noisy.verdict).toBe('failed')
+      expect(noisy.checks[0]?.failures[0]?.diff?.unexpected).toEqual([
+        'AddSubscriptions card=01450250009 product=GFA1 → OK',
+      ])
+    } finally {
+      await sim.close()
+    }
+  })
+
   it('passes when the CRM sent the expected sequence, and shows where it did not', async () => {
     const good = await write('verify.yaml', bundleScenario())
     const scenario = await loadScenario(good)

@@ -41,6 +41,17 @@ function nonNegative(value: string): number {
   return Number(value)
 }
 
+function tagList(value: string, previous: string[] | undefined): string[] {
+  const tags = value
+    .split(',')
+    .map((tag) => tag.trim())
+    .filter((tag) => tag.length > 0)
+  if (tags.length === 0) {
+    throw new InvalidArgumentError('must name at least one tag, e.g. --tag business,scenario-2.')
+  }
+  return [...(previous ?? []), ...tags]
+}
+
 async function writeReport(file: string, content: string): Promise<void> {
   await mkdir(dirname(file), { recursive: true })
   await writeFile(file, content, 'utf8')
@@ -50,6 +61,10 @@ async function writeReport(file: string, content: string): Promise<void> {
 async function execute(paths: string[], target: Target, options: ReportOptions): Promise<number> {
   const console_ = {
     color: options.color && process.stdout.isTTY && !process.env.NO_COLOR,
+    // A terminal's own width; a pipe or a CI log gets the default (120 columns).
+    ...(process.stdout.isTTY && process.stdout.columns > 0
+      ? { width: process.stdout.columns }
+      : {}),
   }
   const run: RunResult = await runScenarios(
     paths.length > 0 ? paths : [defaultScenarioFolder()],
@@ -79,14 +94,21 @@ async function execute(paths: string[], target: Target, options: ReportOptions):
 }
 
 function reportOptions(command: Command): Command {
-  return command
-    .option('--junit <file>', 'write a JUnit XML report (Jenkins, GitLab, GitHub Actions)')
-    .option('--html <file>', 'write a self-contained HTML report')
-    .option('--tag <tag...>', 'only scenarios with one of these tags')
-    .option(
-      '--no-color',
-      'no ANSI colours (they are also off when stdout is not a terminal or NO_COLOR is set)',
-    )
+  return (
+    command
+      .option('--junit <file>', 'write a JUnit XML report (Jenkins, GitLab, GitHub Actions)')
+      .option('--html <file>', 'write a self-contained HTML report')
+      // Not variadic (<tag...>): that would swallow the paths after it (`--tag business scenarios/`).
+      .option(
+        '--tag <tags>',
+        'only scenarios with one of these tags (comma-separated; the option may be repeated)',
+        tagList,
+      )
+      .option(
+        '--no-color',
+        'no ANSI colours (they are also off when stdout is not a terminal or NO_COLOR is set)',
+      )
+  )
 }
 
 /** The `conax-conformance` command line; `exit` receives the process exit code. */

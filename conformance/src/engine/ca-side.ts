@@ -24,18 +24,33 @@ export class ScenarioRunError extends Error {
   }
 }
 
+/** The harness's SequenceNumbers lie in [FLOOR, FLOOR + SPAN), below xs:int's 2,147,483,647. */
+const SEQUENCE_FLOOR = 1_000_000_000
+const SEQUENCE_SPAN = 1_100_000_000
+
 /**
- * SequenceNumbers for the harness's own writes. They start far above the adapter's (which count
- * four a second from 2024) so the two never collide at a CA that treats a repeated number as a
- * replay; from the clock, so two runs against one long-lived CA do not collide either.
+ * SequenceNumbers for the harness's own writes. A CA answers a write that repeats an earlier
+ * write's SequenceNumber and payload as a replay and changes nothing, and scenarios repeat the
+ * same writes (AddSubscriptions GFA1 on 01450250001...) over and over, so no two writes of the
+ * harness may share a number:
+ * - within a process, every source continues from the last number any source handed out (each
+ *   scenario has its own source, and scenarios follow each other within milliseconds);
+ * - across runs, a source starts from the clock in milliseconds, faster than a run uses numbers,
+ *   so a run starts above the numbers of any run before it (the span wraps every 12.7 days).
+ * They start far above the adapter's (four a second from 2024) so the two do not collide either.
  */
 export class SequenceSource {
+  /** The last number handed out in this process, by any source. */
+  private static last = 0
   private value: number
   constructor(now = Date.now()) {
-    this.value = 1_000_000_000 + Math.floor((now - Date.UTC(2024, 0, 1)) / 250)
+    const fromClock = SEQUENCE_FLOOR + ((now - Date.UTC(2024, 0, 1)) % SEQUENCE_SPAN)
+    this.value = Math.max(fromClock, SequenceSource.last)
   }
   next(): number {
-    this.value += 1
+    const next = Math.max(this.value, SequenceSource.last) + 1
+    this.value = next >= SEQUENCE_FLOOR + SEQUENCE_SPAN ? SEQUENCE_FLOOR : next
+    SequenceSource.last = this.value
     return this.value
   }
 }
@@ -116,8 +131,8 @@ export interface Replay {
 /**
  * Sends the expected sequence straight to a CA (after `given`), and checks each answer against the
  * expected life cycle state (COMPLETED is OK, REJECTED a business code) and query results, then
- * each expected card's state through `probe`. A PENDING expectation (the adapter could not send)
- * is replayed but its answer is not judged.
+ * each expected card's state through `probe`. PENDING expectations (the adapter has not sent
+ * them) are not in the replay; a direct `ca` step expected PENDING is sent, its answer not judged.
  */
 export async function replayToCa(replay: Replay): Promise<CheckResult[]> {
   const { scenario, plan, probe } = replay

@@ -275,14 +275,46 @@ export async function checkCards(
   }
 }
 
+/** An inbox, screen or fingerprint entry of a card view; the simulator gives each its TransactionId. */
+export interface CardEntryLike {
+  readonly transactionId?: string
+}
+
 /** The card view the simulator's model and admin API give (`GET /admin/cards/:id`). */
 export interface CardViewLike {
   readonly subscriptions: readonly { readonly productId: string }[]
   readonly pairing: { readonly pairingModuleIds: readonly string[] } | null
   readonly pin: string
-  readonly inbox: readonly { readonly message: string }[]
-  readonly screen: readonly { readonly message: string }[]
-  readonly fingerprints: readonly unknown[]
+  readonly inbox: readonly (CardEntryLike & { readonly message: string })[]
+  readonly screen: readonly (CardEntryLike & { readonly message: string })[]
+  readonly fingerprints: readonly CardEntryLike[]
+}
+
+/** The TransactionIds of a card view's inbox, screen and fingerprint entries. */
+export function entryIdsOf(view: CardViewLike): Set<string> {
+  const ids = new Set<string>()
+  for (const entry of [...view.inbox, ...view.screen, ...view.fingerprints]) {
+    if (entry.transactionId !== undefined) {
+      ids.add(entry.transactionId)
+    }
+  }
+  return ids
+}
+
+/**
+ * The card view without the inbox, screen and fingerprint entries whose TransactionId is in
+ * `earlier`: what a scenario added on a simulator whose cards kept entries of earlier scenarios
+ * (no operation clears them).
+ */
+export function withoutEntries(view: CardViewLike, earlier: ReadonlySet<string>): CardViewLike {
+  const fresh = <T extends CardEntryLike>(list: readonly T[]): T[] =>
+    list.filter((entry) => entry.transactionId === undefined || !earlier.has(entry.transactionId))
+  return {
+    ...view,
+    inbox: fresh(view.inbox),
+    screen: fresh(view.screen),
+    fingerprints: fresh(view.fingerprints),
+  }
 }
 
 /** A card view as an observed card (everything is observable). */

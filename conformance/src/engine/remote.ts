@@ -4,9 +4,11 @@ import type { CheckResult } from '../result.js'
 import type { Scenario } from '../scenario/load.js'
 import {
   checkCards,
+  entryIdsOf,
   inventoryOf,
   observedFromView,
   preStateOf,
+  withoutEntries,
   type CaProbe,
   type CardViewLike,
 } from './ca-state.js'
@@ -42,6 +44,8 @@ export interface CaTarget {
    * its cards' products and pairing through the admin API (a real Conax has neither).
    */
   readonly simAdmin?: boolean
+  /** With `simAdmin`: how long to wait for an admin API answer (default {@link ADMIN_TIMEOUT_MS}). */
+  readonly timeoutMs?: number
 }
 
 /** The services' base URL for a CA URL given with or without the contract's path. */
@@ -53,23 +57,58 @@ export function servicesBase(url: string): string {
     : url.replace(/\/$/, '')
 }
 
-async function admin(url: string, method: string, path: string, body?: unknown): Promise<unknown> {
-  const origin = new URL(url).origin
+/** How long the harness waits for an answer of a simulator's admin API, by default. */
+export const ADMIN_TIMEOUT_MS = 10_000
+
+/** A conax-sim's admin API: its URL (any path; only the origin counts) and how long to wait. */
+interface AdminApi {
+  readonly url: string
+  readonly timeoutMs?: number
+}
+
+async function admin(
+  api: AdminApi,
+  method: string,
+  path: string,
+  body?: unknown,
+): Promise<unknown> {
+  const origin = new URL(api.url).origin
+  const timeoutMs = api.timeoutMs ?? ADMIN_TIMEOUT_MS
+  // A server that accepts the connection but never answers would hold fetch for minutes.
+  const signal = AbortSignal.timeout(timeoutMs)
+  const unreachable = (error: unknown): ScenarioRunError => {
+    const reason =
+      error instanceof Error && error.name === 'TimeoutError'
+        ? `no answer within ${timeoutMs} ms`
+        : error instanceof Error
+          ? error.message
+          : String(error)
+    return new ScenarioRunError(
+      'CA_UNREACHABLE',
+      `Failed to reach the simulator's admin API at ${origin}${path}: ${reason}. Check that a conax-sim runs at ${origin} (a real Conax has no admin API).`,
+    )
+  }
   const response = await fetch(`${origin}${path}`, {
     method,
     headers: body === undefined ? {} : { 'content-type': 'application/json' },
+    signal,
     ...(body === undefined ? {} : { body: JSON.stringify(body) }),
   }).catch((error: unknown) => {
-    throw new ScenarioRunError(
-      'CA_UNREACHABLE',
-      `Failed to reach the simulator's admin API at ${origin}${path}: ${error instanceof Error ? error.message : String(error)}. Start it, or leave out --sim-admin for a real Conax.`,
-    )
+    throw unreachable(error)
   })
-  const answer: unknown = await response.json().catch(() => null)
+  const text = await response.text().catch((error: unknown) => {
+    throw unreachable(error)
+  })
+  let answer: unknown = null
+  try {
+    answer = JSON.parse(text)
+  } catch {
+    // Not JSON: shown as it came in the error below, or treated as no answer.
+  }
   if (!response.ok && response.status !== 404) {
     throw new ScenarioRunError(
       'CA_ADMIN_FAILED',
-      `The simulator's admin API answered ${response.status} to ${method} ${path}: ${JSON.stringify(answer)}.`,
+      `The simulator's admin API answered ${response.status} to ${method} ${path}: ${answer === null ? text.slice(0, 200) : JSON.stringify(answer)}.`,
     )
   }
   return response.status === 404 ? null : answer
@@ -109,16 +148,27 @@ export function queryProbe(client: HarnessClient, sequence: SequenceSource): CaP
   }
 }
 
-/** Reads cards through a conax-sim's admin API (`GET /admin/cards/:id`): everything is observable. */
-export function adminProbe(url: string): CaProbe {
+function adminCard(api: AdminApi, id: string): Promise<CardViewLike | null> {
+  return admin(api, 'GET', `/admin/cards/${encodeURIComponent(id)}`) as Promise<CardViewLike | null>
+}
+
+/**
+ * Reads cards through a conax-sim's admin API (`GET /admin/cards/:id`): everything is observable.
+ * Inbox, screen and fingerprint entries listed in `earlier` (per card: TransactionIds seen before
+ * the scenario) are left out.
+ */
+export function adminProbe(
+  api: AdminApi,
+  earlier: ReadonlyMap<string, ReadonlySet<string>> = new Map(),
+): CaProbe {
   return {
     card: async (id) => {
-      const view = (await admin(
-        url,
-        'GET',
-        `/admin/cards/${encodeURIComponent(id)}`,
-      )) as CardViewLike | null
-      return view ? observedFromView(view) : null
+      const view = await adminCard(api, id)
+      if (!view) {
+        return null
+      }
+      const seen = earlier.get(id)
+      return observedFromView(seen ? withoutEntries(view, seen) : view)
     },
   }
 }
@@ -161,13 +211,20 @@ export async function runAgainstCa(scenario: Scenario, target: CaTarget): Promis
   try {
     const sequence = new SequenceSource()
     if (target.simAdmin) {
-      await admin(target.url, 'POST', '/admin/inventory', inventoryOf(scenario))
+      await admin(target, 'POST', '/admin/inventory', inventoryOf(scenario))
     }
+    // A shared simulator's cards keep the inbox, screen and fingerprints of earlier scenarios:
+    // remembered here, they are left out of this scenario's state.
+    const earlier = new Map<string, Set<string>>()
     for (const card of scenarioCards(scenario)) {
       await clearCard(client, sequence, card, target)
+      const view = target.simAdmin ? await adminCard(target, card) : null
+      if (view) {
+        earlier.set(card, entryIdsOf(view))
+      }
     }
     await setUpCa(client, preStateOf(scenario, scenario.data.now ?? DEFAULT_NOW), sequence)
-    const probe = target.simAdmin ? adminProbe(target.url) : queryProbe(client, sequence)
+    const probe = target.simAdmin ? adminProbe(target, earlier) : queryProbe(client, sequence)
     return await replayToCa({ scenario, plan, client, probe, sequence })
   } finally {
     await client.close()
@@ -214,7 +271,7 @@ async function clearCard(
     )
   }
   if (target.simAdmin) {
-    await admin(target.url, 'DELETE', `/admin/cards/${encodeURIComponent(card)}/pairing`)
+    await admin(target, 'DELETE', `/admin/cards/${encodeURIComponent(card)}/pairing`)
   }
 }
 
@@ -223,6 +280,8 @@ export interface JournalTarget {
   readonly url: string
   /** Only entries after this journal sequence number. */
   readonly since?: number
+  /** How long to wait for an admin API answer (default {@link ADMIN_TIMEOUT_MS}). */
+  readonly timeoutMs?: number
 }
 
 /**
@@ -236,7 +295,7 @@ export async function verifyJournal(
 ): Promise<CheckResult[]> {
   const plan = planOf(scenario.data)
   const query = target.since === undefined ? '' : `?since=${target.since}`
-  const entries = (await admin(target.url, 'GET', `/admin/journal${query}`)) as
+  const entries = (await admin(target, 'GET', `/admin/journal${query}`)) as
     JournalEntryLike[] | null
   if (!Array.isArray(entries)) {
     throw new ScenarioRunError(
@@ -244,7 +303,16 @@ export async function verifyJournal(
       `${target.url} has no journal at /admin/journal: is it a conax-sim?`,
     )
   }
-  const devices = new Set<string>()
+  // The scenario's devices: those of the expected calls, and those it registers or checks, so that
+  // a scenario expecting nothing (a refusal) still sees a call its CRM should not have made.
+  const devices = new Set<string>(Object.keys(scenario.data.then.ca?.cards ?? {}))
+  const inventory = inventoryOf(scenario)
+  for (const card of inventory.smartcards ?? []) {
+    devices.add(card.caClientId)
+  }
+  for (const stb of inventory.pairingModules ?? []) {
+    devices.add(stb.pairingModuleId)
+  }
   for (const item of plan.replay) {
     const command = item.expectation.command as unknown as Record<string, unknown>
     for (const key of ['smartcardCaId', 'pairedSmartcardCaId', 'stbCaId']) {
@@ -277,7 +345,7 @@ export async function verifyJournal(
   ]
   const cards = scenario.data.then.ca?.cards
   if (cards) {
-    checks.push(await checkCards(cards, adminProbe(target.url), 'journal'))
+    checks.push(await checkCards(cards, adminProbe(target), 'journal'))
   }
   return checks
 }

@@ -23,10 +23,17 @@ import {
 export interface ConsoleOptions {
   /** ANSI colours; false for a pipe, a file, or `NO_COLOR`. */
   readonly color: boolean
+  /**
+   * Columns a side-by-side diff row may take (default {@link DEFAULT_WIDTH}, what a CI log or a
+   * common terminal shows without wrapping; the CLI passes a terminal's own width).
+   */
+  readonly width?: number
 }
 
-/** Widest a side-by-side column gets, so two columns and the gutter fit a wide terminal. */
-const MAX_COLUMN = 70
+/** The width of a side-by-side diff row when none is given. */
+export const DEFAULT_WIDTH = 120
+/** Narrowest a side-by-side column gets, however narrow the terminal. */
+const MIN_COLUMN = 30
 const INDENT_CHECK = '  '
 const INDENT_FAILURE = '    '
 const INDENT_DETAIL = '      '
@@ -54,7 +61,7 @@ export function renderConsole(run: RunResult, options: ConsoleOptions): string {
   const paint = painter(options.color)
   const lines = [paint('dim', `target: ${visible(run.target)}`), '']
   for (const scenario of run.scenarios) {
-    lines.push(...scenarioLines(scenario, paint))
+    lines.push(...scenarioLines(scenario, paint, widthOf(options)))
   }
   if (lines.at(-1) !== '') {
     lines.push('')
@@ -65,7 +72,7 @@ export function renderConsole(run: RunResult, options: ConsoleOptions): string {
 
 /** One scenario as renderConsole shows it, ending with a newline: for streaming results as they come. */
 export function renderConsoleScenario(scenario: ScenarioResult, options: ConsoleOptions): string {
-  return `${scenarioLines(scenario, painter(options.color)).join('\n')}\n`
+  return `${scenarioLines(scenario, painter(options.color), widthOf(options)).join('\n')}\n`
 }
 
 /** The closing `N scenarios: P passed, F failed, E errors (12.3 s)` line, without a newline. */
@@ -78,13 +85,18 @@ export function renderFailedChecks(scenario: ScenarioResult, options: ConsoleOpt
   const paint = painter(options.color)
   return scenario.checks
     .filter((check) => !check.passed)
-    .flatMap((check) => checkLines(check, paint))
+    .flatMap((check) => checkLines(check, paint, widthOf(options)))
     .join('\n')
 }
 
 /** Why a scenario could not be run: code, location and message. */
 export function renderScenarioError(error: ScenarioErrorInfo, options: ConsoleOptions): string {
   return errorLines(error, painter(options.color)).join('\n')
+}
+
+function widthOf(options: ConsoleOptions): number {
+  const width = options.width
+  return width !== undefined && Number.isFinite(width) && width > 0 ? width : DEFAULT_WIDTH
 }
 
 function painter(color: boolean): Paint {
@@ -108,12 +120,12 @@ function scenarioHeader(scenario: ScenarioResult, paint: Paint): string {
 }
 
 /** The header line, then the details followed by a blank line when there are any. */
-function scenarioLines(scenario: ScenarioResult, paint: Paint): string[] {
-  const details = scenarioDetails(scenario, paint)
+function scenarioLines(scenario: ScenarioResult, paint: Paint, width: number): string[] {
+  const details = scenarioDetails(scenario, paint, width)
   return [scenarioHeader(scenario, paint), ...details, ...(details.length > 0 ? [''] : [])]
 }
 
-function scenarioDetails(scenario: ScenarioResult, paint: Paint): string[] {
+function scenarioDetails(scenario: ScenarioResult, paint: Paint, width: number): string[] {
   const lines: string[] = []
   if (scenario.error !== undefined) {
     lines.push(...errorLines(scenario.error, paint))
@@ -123,7 +135,7 @@ function scenarioDetails(scenario: ScenarioResult, paint: Paint): string[] {
   // Passed checks stay quiet unless they skipped something the reader should know about.
   for (const check of scenario.checks) {
     if (!check.passed || (check.skipped?.length ?? 0) > 0) {
-      lines.push(...checkLines(check, paint))
+      lines.push(...checkLines(check, paint, width))
     }
   }
   return lines
@@ -138,11 +150,11 @@ function errorLines(error: ScenarioErrorInfo, paint: Paint): string[] {
   ]
 }
 
-function checkLines(check: CheckResult, paint: Paint): string[] {
+function checkLines(check: CheckResult, paint: Paint, width: number): string[] {
   const mark = check.passed ? paint('green', '✓') : paint('red', '✗')
   const lines = [`${INDENT_CHECK}${mark} ${visible(check.name)}`]
   for (const failure of check.failures) {
-    lines.push(...failureLines(failure, paint))
+    lines.push(...failureLines(failure, paint, width))
   }
   for (const item of check.skipped ?? []) {
     lines.push(paint('dim', `${INDENT_FAILURE}skipped: ${visible(item)}`))
@@ -150,12 +162,12 @@ function checkLines(check: CheckResult, paint: Paint): string[] {
   return lines
 }
 
-function failureLines(failure: CheckFailure, paint: Paint): string[] {
+function failureLines(failure: CheckFailure, paint: Paint, width: number): string[] {
   const [first = '', ...rest] = visibleLines(failure.message)
   const at = failure.path === undefined ? '' : paint('dim', ` (at ${visible(failure.path)})`)
   const lines = [`${INDENT_FAILURE}${first}${at}`, ...rest.map((line) => INDENT_DETAIL + line)]
   if (failure.diff !== undefined) {
-    lines.push(...diffLines(failure.diff, paint))
+    lines.push(...diffLines(failure.diff, paint, width))
   } else if (Object.hasOwn(failure, 'expected') || Object.hasOwn(failure, 'actual')) {
     lines.push(
       `${INDENT_DETAIL}expected: ${paint('green', visible(compactJson(failure.expected)))}`,
@@ -165,33 +177,72 @@ function failureLines(failure: CheckFailure, paint: Paint): string[] {
   return lines
 }
 
-function diffLines(diff: SequenceDiff, paint: Paint): string[] {
-  return diff.ordered ? sideBySide(diff, paint) : unorderedLines(diff, paint)
+function diffLines(diff: SequenceDiff, paint: Paint, width: number): string[] {
+  return diff.ordered ? sideBySide(diff, paint, width) : unorderedLines(diff, paint)
 }
 
-function sideBySide(diff: SequenceDiff, paint: Paint): string[] {
-  const left = diff.expected.map((line) => truncate(visible(line), MAX_COLUMN))
-  const right = diff.actual.map((line) => truncate(visible(line), MAX_COLUMN))
-  const rows = Math.max(left.length, right.length)
+/**
+ * One row's two cells cut to `column` code points. When the lines differ and one does not fit,
+ * both show the same window, starting a little before the first character that differs, so the
+ * difference stays in view (`…serviceCaId=BFB3 distributor=Main → COMPLETED`).
+ */
+function cells(expected: string, actual: string, column: number): [string, string] {
+  const left = Array.from(expected)
+  const right = Array.from(actual)
+  if ((left.length <= column && right.length <= column) || expected === actual) {
+    return [truncate(expected, column), truncate(actual, column)]
+  }
+  let differs = 0
+  while (differs < left.length && differs < right.length && left[differs] === right[differs]) {
+    differs += 1
+  }
+  const start = Math.max(0, differs - Math.floor((column * 2) / 5))
+  const window = (chars: string[]): string => {
+    if (chars.length <= column || start === 0) {
+      return truncate(chars.join(''), column)
+    }
+    return truncate(`…${chars.slice(start + 1).join('')}`, column)
+  }
+  return [window(left), window(right)]
+}
+
+function sideBySide(diff: SequenceDiff, paint: Paint, width: number): string[] {
+  const rows = Math.max(diff.expected.length, diff.actual.length)
   const numberWidth = String(rows).length
+  // The row: indent, marker, number, two columns and the separator between them.
+  const gutter = INDENT_DETAIL.length + 2 + 1 + numberWidth + 2 + 3
+  const column = Math.max(MIN_COLUMN, Math.floor((width - gutter) / 2))
+  const left: string[] = []
+  const right: string[] = []
+  for (let index = 0; index < rows; index += 1) {
+    const expected = diff.expected[index]
+    const actual = diff.actual[index]
+    const [l, r] = cells(visible(expected ?? ''), visible(actual ?? ''), column)
+    if (expected !== undefined) {
+      left.push(l)
+    }
+    if (actual !== undefined) {
+      right.push(r)
+    }
+  }
   // reduce, not Math.max(...): a spread of a very long sequence would overflow the call stack.
-  const width = left.reduce((widest, line) => Math.max(widest, displayLength(line)), 8)
+  const leftWidth = left.reduce((widest, line) => Math.max(widest, displayLength(line)), 8)
   const lines = [
     paint(
       'dim',
-      `${INDENT_DETAIL}   ${'#'.padStart(numberWidth)}  ${padEnd('expected', width)} │ actual`,
+      `${INDENT_DETAIL}   ${'#'.padStart(numberWidth)}  ${padEnd('expected', leftWidth)} │ actual`,
     ),
   ]
   for (let index = 0; index < rows; index += 1) {
     const differs = diff.expected[index] !== diff.actual[index]
     const marker = index === diff.firstDivergence ? paint('red', '>>') : '  '
     const number = String(index + 1).padStart(numberWidth)
-    const expected = padEnd(left[index] ?? '', width)
+    const expected = padEnd(left[index] ?? '', leftWidth)
     const actual = right[index] ?? ''
-    const cells = differs
+    const row = differs
       ? `${paint('green', expected)} │ ${paint('red', actual)}`
       : `${expected} │ ${actual}`
-    lines.push(`${INDENT_DETAIL}${marker} ${number}  ${cells}`.trimEnd())
+    lines.push(`${INDENT_DETAIL}${marker} ${number}  ${row}`.trimEnd())
   }
   if (diff.firstDivergence !== null) {
     const row = diff.firstDivergence

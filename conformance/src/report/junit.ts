@@ -115,9 +115,13 @@ function checksRun(scenario: ScenarioResult): string {
   return lines.join('\n')
 }
 
-/** `conformance/scenarios/add.yaml` becomes `conformance.scenarios.add`, as CI tools group by dots. */
-function classNameOf(file: string): string {
-  const path = file.replace(/^\.[/\\]/, '')
+/**
+ * `conformance/scenarios/add.yaml` becomes `conformance.scenarios.add`, as CI tools group by dots;
+ * an absolute path (`/tmp/x/add.yaml`, `C:\\x\\add.yaml`) loses its root, so no class name starts
+ * with a dot (Jenkins would show an empty package).
+ */
+export function classNameOf(file: string): string {
+  const path = file.replace(/^\.[/\\]/, '').replace(/^(?:[A-Za-z]:)?[/\\]+/, '')
   const withoutExtension = path.replace(/\.[^./\\]+$/, '')
   return withoutExtension.replace(/[/\\]+/g, '.')
 }

@@ -3,7 +3,7 @@ import { describe, expect, it } from 'vitest'
 import type { RunResult, ScenarioResult } from '../result.js'
 import { renderConsole, renderConsoleScenario, renderConsoleSummary } from './console.js'
 import { renderHtml } from './html.js'
-import { renderJunit } from './junit.js'
+import { classNameOf, renderJunit } from './junit.js'
 
 const ADD = 'ADD_SUBSCRIPTIONS card=01450250001 service=GFA1 distributor=Main'
 const CANCEL = 'CANCEL_SUBSCRIPTIONS card=01450250001 service=GFA1 distributor=Main'
@@ -161,12 +161,61 @@ describe('renderConsole', () => {
     expect(columns.size).toBe(1)
   })
 
-  it('truncates long lines at 70 characters per column', () => {
+  it('fits each diff row in 120 columns, cutting long lines with …', () => {
+    const rows = lines.filter((line) => line.includes(' │ '))
+    expect(rows.length).toBeGreaterThan(0)
+    for (const row of rows) {
+      expect(Array.from(row).length).toBeLessThanOrEqual(120)
+    }
     const row3 = lines.find((line) => /^\s+3 {2}/.test(line))!
     const [left, right] = row3.split(' │ ')
     expect(left!.trim()).toMatch(/…$/)
-    expect(Array.from(left!.replace(/^\s+3 {2}/, '')).length).toBe(70)
-    expect(Array.from(right!).length).toBe(70)
+    expect(Array.from(left!.replace(/^\s+3 {2}/, '')).length).toBe(52)
+    expect(Array.from(right!).length).toBe(52)
+  })
+
+  it('keeps the difference of a long diverging row in view in both columns', () => {
+    const expected = `ADD_SUBSCRIPTIONS smartcardCaId=01450250001 serviceCaId=BFB3 distributor=Main → COMPLETED`
+    const actual = `ADD_SUBSCRIPTIONS smartcardCaId=01450250001 serviceCaId=BFB2 distributor=Main → COMPLETED`
+    const diffRun: RunResult = {
+      ...run,
+      scenarios: [
+        {
+          ...orderedFailure,
+          checks: [
+            {
+              name: 'adapter: requests',
+              side: 'adapter',
+              passed: false,
+              failures: [
+                {
+                  message: 'requests differ',
+                  diff: {
+                    expected: [expected],
+                    actual: [actual],
+                    firstDivergence: 0,
+                    ordered: true,
+                    missing: [expected],
+                    unexpected: [actual],
+                  },
+                },
+              ],
+            },
+          ],
+        },
+      ],
+    }
+    const marked = renderConsole(diffRun, { color: false })
+      .split('\n')
+      .find((line) => line.includes('>>'))!
+    const [left, right] = marked.replace(/^\s+>> 1 {2}/, '').split(' │ ')
+    expect(left).toContain('serviceCaId=BFB3 distributor=Main → COMPLETED')
+    expect(right).toContain('serviceCaId=BFB2 distributor=Main → COMPLETED')
+    expect(left!.startsWith('…')).toBe(true)
+
+    // A wider terminal shows the rows whole.
+    const wide = renderConsole(diffRun, { color: false, width: 220 })
+    expect(wide).toContain(`${expected} │ ${actual}`)
   })
 
   it('lists missing and unexpected lines of an unordered diff', () => {
@@ -256,6 +305,17 @@ describe('renderJunit', () => {
       `then.ca: expected a mapping, got Renew <card> & "gold" 'pack' [31mred`,
     )
     expect(error['#text']).toContain('conformance/scenarios/bulk/cards.yml:12:5')
+  })
+
+  it('gives a scenario outside the working directory a class name without a leading dot', () => {
+    const outside: RunResult = {
+      ...run,
+      scenarios: [{ ...passed, file: '/tmp/ci/scenarios/add.yaml' }],
+    }
+    const doc = parser.parse(renderJunit(outside))
+    expect(doc.testsuites.testsuite[0].testcase[0].classname).toBe('tmp.ci.scenarios.add')
+    expect(classNameOf('C:\\ci\\add.yml')).toBe('ci.add')
+    expect(classNameOf('./conformance/add.yaml')).toBe('conformance.add')
   })
 
   it('keeps newlines in attributes as character references', () => {

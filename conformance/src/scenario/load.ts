@@ -1,6 +1,6 @@
 import { readdir, readFile, stat } from 'node:fs/promises'
 import { dirname, extname, join, relative, resolve } from 'node:path'
-import { isNode, LineCounter, parseDocument, type Document } from 'yaml'
+import { isNode, LineCounter, parseDocument, visit, type Document } from 'yaml'
 import type { z } from 'zod'
 import {
   ConfigError,
@@ -9,7 +9,7 @@ import {
   type ProvisioningProvider,
 } from '../../../src/index.js'
 import { ScenarioError, type ScenarioIssue } from './scenario-error.js'
-import { scenarioSchema, whenStepSchema, type ScenarioData } from './schema.js'
+import { checkedScenarioSchema, whenStepSchema, type ScenarioData } from './schema.js'
 
 /** A scenario ready to run: its file, its checked content and its provider. */
 export interface Scenario {
@@ -89,8 +89,8 @@ export async function parseScenario(text: string, file: string): Promise<Scenari
       }),
     )
   }
-  const raw: unknown = doc.toJS({ maxAliasCount: 1000 })
-  const parsed = scenarioSchema.safeParse(raw)
+  const raw = toPlain(doc, lineCounter, file)
+  const parsed = checkedScenarioSchema.safeParse(raw)
   if (!parsed.success) {
     const issues = parsed.error.issues
       .flatMap((issue) => specificIssues(issue, raw))
@@ -102,11 +102,47 @@ export async function parseScenario(text: string, file: string): Promise<Scenari
   return { file, data: parsed.data, provider }
 }
 
+/**
+ * The document as plain values. Aliases are resolved only here, so an alias without its anchor
+ * and an alias bomb (a few lines that expand to millions of nodes) fail here: located errors too.
+ */
+function toPlain(doc: Document, lineCounter: LineCounter, file: string): unknown {
+  try {
+    return doc.toJS({ maxAliasCount: 1000 })
+  } catch (error) {
+    const message = error instanceof Error ? error.message : String(error)
+    let at: { line: number; col: number } | null = null
+    visit(doc, {
+      Alias(_key, node) {
+        const unresolved = node.resolve(doc) === undefined
+        if (node.range && (unresolved || at === null)) {
+          at = lineCounter.linePos(node.range[0])
+          if (unresolved) {
+            return visit.BREAK
+          }
+        }
+        return undefined
+      },
+    })
+    const found = at as { line: number; col: number } | null
+    throw new ScenarioError('SCENARIO_YAML', file, [
+      {
+        path: '',
+        reason: /alias count/i.test(message)
+          ? 'YAML: aliases expand to too many nodes (more than 1000 alias expansions)'
+          : `YAML: ${message.split('\n')[0] ?? message}`,
+        line: found?.line ?? 1,
+        column: found?.col ?? 1,
+      },
+    ])
+  }
+}
+
 type Issue = z.core.$ZodIssue
 
 /**
  * A union that matched no branch says only "invalid input"; the branch the author meant is the one
- * named by the step's key (crm, utility, api, ca), else the one that got furthest.
+ * named by the step's key (crm, utility, api, run, ca), else the one that got furthest.
  */
 function specificIssues(issue: Issue, raw: unknown): { path: PropertyKey[]; message: string }[] {
   if (issue.code === 'invalid_union' && issue.errors.length > 0) {
@@ -121,7 +157,7 @@ function specificIssues(issue: Issue, raw: unknown): { path: PropertyKey[]; mess
         return [
           {
             path: issue.path,
-            message: 'must be a step with one of the keys crm, utility, api or ca',
+            message: 'must be a step with one of the keys crm, utility, api, run or ca',
           },
         ]
       }
@@ -149,6 +185,16 @@ function depth(issues: readonly Issue[]): number {
 function wording(issue: Issue): string {
   if (issue.code === 'unrecognized_keys') {
     return `unknown key${issue.keys.length === 1 ? '' : 's'} ${issue.keys.map((k) => `'${k}'`).join(', ')} (check the spelling against conformance/README.md)`
+  }
+  if (issue.code === 'invalid_key') {
+    const inner = issue.issues[0]?.message ?? issue.message
+    const key = issue.path.at(-1)
+    // YAML reads an unquoted 01450250001 as the number 1450250001: the leading zero is gone.
+    const hint =
+      typeof key === 'string' && /^\d+$/.test(key)
+        ? ` (YAML read the key as the number ${key}: quote it, e.g. '01450250001')`
+        : ''
+    return `key: ${inner}${hint}`
   }
   if (issue.code === 'invalid_type' && issue.message.includes('received undefined')) {
     return `is required (${issue.expected})`
@@ -187,7 +233,8 @@ function locate(
       break
     }
   }
-  return { path: formatPath(keys), reason, line, column }
+  // Nothing to point at (an empty file): its first line.
+  return { path: formatPath(keys), reason, line: line ?? 1, column: column ?? 1 }
 }
 
 function formatPath(keys: readonly (string | number)[]): string {

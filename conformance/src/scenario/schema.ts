@@ -1,5 +1,10 @@
 import { z } from 'zod'
-import { crmActionSchema, utilityRequestSchema } from '../../../src/index.js'
+import {
+  communicationsSchema,
+  crmActionSchema,
+  runDefinitionSchema,
+  utilityRequestSchema,
+} from '../../../src/index.js'
 
 /**
  * The scenario file format (YAML), as a zod schema: the single source of the checks the loader
@@ -178,13 +183,24 @@ const apiStep = crmStep.omit({ crm: true }).extend({
   }),
 })
 
+const runStep = crmStep.omit({ crm: true }).extend({
+  /**
+   * A batch run of the adapter, as `POST /runs` takes its definition, with the communications to
+   * enqueue first (message runs); it is started and waited for, then its requests are delivered.
+   */
+  run: z.strictObject({
+    definition: runDefinitionSchema,
+    communications: communicationsSchema.shape.communications.optional(),
+  }),
+})
+
 const caStep = z.strictObject({
   /** A command sent straight to the CA, past the adapter (to put it out of step with the CRM). */
   ca: expectedRequestSchema,
   comment: z.string().optional(),
 })
 
-export const whenStepSchema = z.union([crmStep, utilityStep, apiStep, caStep])
+export const whenStepSchema = z.union([crmStep, utilityStep, apiStep, runStep, caStep])
 
 const smartcard = z.union([cardId, z.strictObject({ caClientId: cardId, sms: text.optional() })])
 const stb = z.union([
@@ -216,6 +232,13 @@ const cardState = z.strictObject({
   /** How many fingerprints were scheduled on the card. */
   fingerprints: z.number().int().min(0).optional(),
 })
+
+/**
+ * A card's expected CA state (`then.ca.cards`): the keys of {@link cardState} that are checked.
+ * `distributor` only says how `given` sets products and pairing up; nothing reads it back, so it
+ * is refused here rather than silently never checked.
+ */
+const expectedCardState = cardState.omit({ distributor: true })
 
 const subscription = z.strictObject({
   id: text,
@@ -295,9 +318,31 @@ export const scenarioSchema = z.strictObject({
           }),
         )
         .optional(),
-      ca: z.strictObject({ cards: z.record(cardId, cardState) }).optional(),
+      ca: z.strictObject({ cards: z.record(cardId, expectedCardState) }).optional(),
     })
     .default({}),
+})
+
+/**
+ * A whole scenario file that expects something: without `then.requests`, `then.soapCalls`,
+ * `then.ca` or a step's `expect`, only "no step was refused" would be checked, and a scenario that
+ * cannot fail is no test.
+ */
+export const checkedScenarioSchema = scenarioSchema.superRefine((scenario, ctx) => {
+  const { then } = scenario
+  const expectsSomething =
+    then.requests !== undefined ||
+    then.soapCalls !== undefined ||
+    then.ca !== undefined ||
+    scenario.when.some((step) => !('ca' in step) && step.expect !== undefined)
+  if (!expectsSomething) {
+    ctx.addIssue({
+      code: 'custom',
+      path: ['then'],
+      message:
+        'expects nothing: give then.requests, then.soapCalls, then.ca or a step expect (requests or refusal)',
+    })
+  }
 })
 
 export type ScenarioInput = z.input<typeof scenarioSchema>
