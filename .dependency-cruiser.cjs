@@ -10,15 +10,15 @@ module.exports = {
     {
       name: 'adapter-independent-of-simulator',
       comment:
-        'They meet only on the wire contract (docs/decisions/0001); tests may start a simulator.',
+        'They meet only on the wire contract (docs/decisions/0001); tests and benchmarks may start a simulator.',
       severity: 'error',
-      from: { path: '^src/', pathNot: '(\\.test\\.ts$|test-support/)' },
+      from: { path: '^src/', pathNot: '(\\.test\\.ts$|test-support/|^src/bench/)' },
       to: { path: '^simulator/' },
     },
     {
       name: 'adapter-tests-use-the-simulator-surface',
       severity: 'error',
-      from: { path: '^src/.*(\\.test\\.ts$|test-support/)' },
+      from: { path: '^src/.*(\\.test\\.ts$|test-support/)|^src/bench/' },
       to: { path: '^simulator/', pathNot: '^simulator/src/index\\.ts$' },
     },
     {

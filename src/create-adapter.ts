@@ -7,6 +7,12 @@ import { Dispatcher } from './application/dispatcher.js'
 import type { CaGateway, Clock, ProvisioningStore } from './application/ports.js'
 import { ProvisioningService } from './application/provisioning-service.js'
 import { UtilityService } from './application/utility-service.js'
+import type { CaReader, RunStore } from './application/runs/run-ports.js'
+import { RunService } from './application/runs/run-service.js'
+import { createFastCaReader } from './infrastructure/conax/fast-reader.js'
+import { gatewayCaReader } from './infrastructure/conax/gateway-reader.js'
+import { LowdbRunStore } from './infrastructure/runs/lowdb-run-store.js'
+import { MemoryRunStore } from './infrastructure/runs/memory-run-store.js'
 import { loadProvider } from './config/load-provider.js'
 import type { ProvisioningProvider } from './domain/crm.js'
 import { createConaxClient } from './infrastructure/conax/conax-client.js'
@@ -31,6 +37,16 @@ export interface AdapterOptions {
   readonly autoDeliver?: boolean
   /** Requests in flight at once (default 8). */
   readonly concurrency?: number
+  /** Run definitions, executions and communications: another store (default: beside `dataFile`, or in memory). */
+  readonly runStore?: RunStore
+  /**
+   * How runs read cards from the CA: `fast` (default, a lean client for the two query operations,
+   * built for reset runs over whole subscriber bases), `gateway` (the WSDL-built client), or a reader.
+   */
+  readonly reader?: 'fast' | 'gateway' | CaReader
+  /** Subscriptions per run batch (default 500) and cards read at once (default 64). */
+  readonly runPageSize?: number
+  readonly readConcurrency?: number
   readonly logger?: Logger | 'trace' | 'debug' | 'info' | 'warn' | 'error' | 'silent'
 }
 
@@ -42,6 +58,8 @@ export interface Adapter {
   readonly service: ProvisioningService
   /** The single-subscription utilities (messages, fingerprints, pairing, PIN, Conax information). */
   readonly utilities: UtilityService
+  /** The batch runs (reset, mail and bark messages, fingerprinting) and reset single subscription. */
+  readonly runs: RunService
   readonly store: ProvisioningStore
   readonly dispatcher: Dispatcher
   /** Sends every request that is due now and resolves when none is left. */
@@ -51,6 +69,48 @@ export interface Adapter {
 }
 
 const systemClock: Clock = { now: () => new Date() }
+
+/** The run service with its store (beside the data file, or in memory) and its CA reader. */
+async function createRuns(
+  options: AdapterOptions,
+  parts: {
+    readonly provider: ProvisioningProvider
+    readonly store: ProvisioningStore
+    readonly service: ProvisioningService
+    readonly gateway: CaGateway
+    readonly clock: Clock
+    readonly logger: Logger
+  },
+): Promise<{ runs: RunService; runStore: RunStore; reader: CaReader }> {
+  const { provider, logger } = parts
+  const runStore =
+    options.runStore ??
+    (options.dataFile
+      ? await LowdbRunStore.open(`${options.dataFile.replace(/\.json$/, '')}.runs.json`)
+      : new MemoryRunStore())
+  const reader: CaReader =
+    typeof options.reader === 'object'
+      ? options.reader
+      : options.reader === 'gateway' || options.gateway
+        ? gatewayCaReader(parts.gateway)
+        : createFastCaReader(provider.connection)
+  const runs = new RunService({
+    provider,
+    store: parts.store,
+    runs: runStore,
+    provisioning: parts.service,
+    reader,
+    clock: parts.clock,
+    ...(options.runPageSize ? { pageSize: options.runPageSize } : {}),
+    ...(options.readConcurrency ? { readConcurrency: options.readConcurrency } : {}),
+    onError: (error, execution) =>
+      logger.error(
+        { err: error, execution: execution.id },
+        'run failed; resume it when the cause is fixed',
+      ),
+  })
+  return { runs, runStore, reader }
+}
 
 /**
  * Starts the provisioning adapter: provider, store, Conax client, delivery and the HTTP API.
@@ -108,10 +168,22 @@ export async function startAdapter(options: AdapterOptions): Promise<Adapter> {
     onDeliveryError: (error) => logger.error({ err: error }, 'delivery pass failed'),
   })
   const utilities = new UtilityService({ service, store, clock })
+  const { runs, runStore, reader } = await createRuns(options, {
+    provider,
+    store,
+    service,
+    gateway,
+    clock,
+    logger,
+  })
+  const interrupted = await runs.recover()
+  if (interrupted > 0) {
+    logger.warn({ interrupted }, 'run executions were interrupted by the last stop; resume them')
+  }
   let server: Server | null = null
   let url: string | null = null
   if (options.port !== null) {
-    server = createServer(createAdapterApp({ service, utilities, store }))
+    server = createServer(createAdapterApp({ service, utilities, runs, store }))
     const address = await new Promise<AddressInfo>((resolve, reject) => {
       const target = server as Server
       target.once('error', (error) =>
@@ -137,6 +209,7 @@ export async function startAdapter(options: AdapterOptions): Promise<Adapter> {
     provider,
     service,
     utilities,
+    runs,
     store,
     dispatcher,
     deliverDue: () => dispatcher.deliverDue(),
@@ -145,6 +218,8 @@ export async function startAdapter(options: AdapterOptions): Promise<Adapter> {
         // Every step runs even if an earlier one fails, so a failed close never leaves the
         // process serving; the first error is reported.
         const steps: (() => Promise<void>)[] = [
+          // Runs first: they finish their current batch (its requests stored) and save their cursor.
+          () => runs.close(),
           () => dispatcher.stop(),
           () =>
             server
@@ -155,6 +230,8 @@ export async function startAdapter(options: AdapterOptions): Promise<Adapter> {
                 })
               : Promise.resolve(),
           () => client?.close() ?? Promise.resolve(),
+          () => reader.close(),
+          () => runStore.close(),
           () => store.close(),
         ]
         const errors: unknown[] = []

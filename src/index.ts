@@ -41,3 +41,38 @@ export { MemoryProvisioningStore } from './infrastructure/store/memory-provision
 export { LowdbProvisioningStore } from './infrastructure/store/lowdb-provisioning-store.js'
 export { requestJson } from './api/adapter-app.js'
 export { crmActionSchema, utilityRequestSchema } from './api/schemas.js'
+export { RunService } from './application/runs/run-service.js'
+export type {
+  OutOfSync,
+  ResetPreview,
+  RunPreview,
+  RunServiceOptions,
+  RunStatus,
+  SendPreview,
+} from './application/runs/run-service.js'
+export type {
+  CaReader,
+  Communication,
+  CommunicationInput,
+  RunCounts,
+  RunExecution,
+  RunStore,
+} from './application/runs/run-ports.js'
+export { RUN_KINDS, RUN_PROCESS_NAMES, planReset } from './domain/runs.js'
+export type {
+  ObservedCard,
+  RunDefinition,
+  RunDefinitionInput,
+  RunKind,
+  SubscriptionCriteria,
+} from './domain/runs.js'
+export { MemoryRunStore } from './infrastructure/runs/memory-run-store.js'
+export { LowdbRunStore } from './infrastructure/runs/lowdb-run-store.js'
+export {
+  CA_READ_ERROR_CODES,
+  CaReadError,
+  createFastCaReader,
+} from './infrastructure/conax/fast-reader.js'
+export type { CaReadErrorCode, ReadOperation } from './infrastructure/conax/fast-reader.js'
+export { gatewayCaReader } from './infrastructure/conax/gateway-reader.js'
+export { communicationsSchema, runDefinitionSchema } from './api/schemas.js'

@@ -188,6 +188,7 @@ describe('no request is lost or applied twice', () => {
     // No close(): the process is gone, leaving its lock (here with the pid of a process that no
     // longer exists). A second adapter opens the same store file.
     writeFileSync(`${file}.lock`, '2147483646')
+    writeFileSync(join(dir, 'adapter.runs.json.lock'), '2147483646')
     const second = await startTestAdapter(sim, { dataFile: file })
     onTestFinished(() => second.close())
     const pending = await second.store.pendingRequests()

@@ -3,12 +3,14 @@ import type { ZodType } from 'zod'
 import { AdapterError, httpStatusOf } from '../application/adapter-error.js'
 import type { ProvisioningStore } from '../application/ports.js'
 import type { ProvisioningService, SendOptions } from '../application/provisioning-service.js'
+import type { RunService } from '../application/runs/run-service.js'
 import type { UtilityService } from '../application/utility-service.js'
 import type { ConaxCommand } from '../domain/commands.js'
 import type { CrmAction } from '../domain/planner.js'
 import { parametersSet, type ProvisioningRequest } from '../domain/provisioning-request.js'
 import { StoreError } from '../infrastructure/store/store-error.js'
 import { openApiDocument } from './openapi.js'
+import { runRoutes } from './runs-routes.js'
 import {
   createPairingSchema,
   crmActionSchema,
@@ -64,8 +66,21 @@ function parse<T>(schema: ZodType<T>, input: unknown, where: string): T {
   const problems = result.error.issues.map(
     (issue) => `${issue.path.length > 0 ? issue.path.join('.') : where}: ${issue.message}`,
   )
+  // `field` names the first offender as the domain's rejections do (`included[0].name`), so a
+  // client reads one key whichever layer refused the input.
+  const issue = result.error.issues[0]
+  const first = [
+    ...(issue?.path ?? []),
+    // An unknown key is reported on its object: name the key itself.
+    ...(issue?.code === 'unrecognized_keys' ? issue.keys.slice(0, 1) : []),
+  ]
+  const field = first.reduce<string>(
+    (path, key) =>
+      typeof key === 'number' ? `${path}[${key}]` : path ? `${path}.${String(key)}` : String(key),
+    '',
+  )
   throw new AdapterError('INVALID_REQUEST', `Invalid ${where}: ${problems.join('; ')}.`, {
-    details: { problems },
+    details: { field: field || where, problems },
   })
 }
 
@@ -92,13 +107,16 @@ function sendOptionsOf(input: {
 export interface AdapterAppDeps {
   readonly service: ProvisioningService
   readonly utilities: UtilityService
+  readonly runs: RunService
   readonly store: ProvisioningStore
 }
 
 /**
  * The adapter's JSON API for a CRM: CRM.COM's `conax_web_services/provisioning_requests` methods
  * (show, list, add_subscriptions, cancel_subscriptions, create_pairing), `POST /crm/actions`,
- * which applies any CRM action, and `POST /crm/utilities`, which runs a single-subscription utility. Errors answer `{ error: { code, message, details } }`.
+ * which applies any CRM action, `POST /crm/utilities`, which runs a single-subscription utility,
+ * and the batch runs (`/runs`, `/communications`, `POST /crm/subscriptions/:id/reset`, see
+ * runs-routes.ts). Errors answer `{ error: { code, message, details } }`.
  */
 export function createAdapterApp(deps: AdapterAppDeps): express.Express {
   const app = express()
@@ -263,6 +281,8 @@ export function createAdapterApp(deps: AdapterAppDeps): express.Express {
       }),
     )
   })
+
+  app.use(runRoutes(deps.runs, { parse, ok, requestJson }))
 
   app.get('/crm/subscriptions/:id', async (req, res) => {
     const subscription = await store.getSubscription(req.params.id)

@@ -1,8 +1,15 @@
 import { z } from 'zod'
 import {
+  communicationsQuerySchema,
+  communicationsSchema,
   createPairingSchema,
   crmActionSchema,
+  executionsQuerySchema,
   listQuerySchema,
+  pageQuerySchema,
+  previewQuerySchema,
+  resetQuerySchema,
+  runDefinitionSchema,
   showQuerySchema,
   subscriptionRequestSchema,
   utilityRequestSchema,
@@ -44,6 +51,129 @@ const post = (summary: string, body: z.ZodType, created = true): Record<string, 
     responses: { [created ? '201' : '200']: wrapped, ...errors },
   },
 })
+
+const pathParameter = (name: string, description: string): Record<string, unknown> => ({
+  name,
+  in: 'path',
+  required: true,
+  description,
+  schema: { type: 'string' },
+})
+const runParameter = pathParameter('idOrCode', 'the run id or alternative code')
+const executionParameter = pathParameter('id', 'the execution id')
+
+const answer = (description: string): Record<string, unknown> => ({ ...wrapped, description })
+
+/** An operation without a request body (parameters in the path and the query). */
+const operation = (
+  summary: string,
+  parameters: Record<string, unknown>[],
+  responses: Record<string, unknown>,
+): Record<string, unknown> => ({ summary, parameters, responses })
+
+const STATUS =
+  'data: the execution status { id, runId, kind, processName, state, startedAt, finishedAt, total, counts, cursor, lastError, progress: { fraction, rate, etaSeconds } }'
+
+/** The batch runs' paths (runs-routes.ts). */
+function runPaths(): Record<string, unknown> {
+  return {
+    '/runs': {
+      ...post(
+        'Define a run (a reset, mail and bark message or fingerprinting run)',
+        runDefinitionSchema,
+      ),
+      get: operation('Every run definition', [], { '200': answer('data: the definitions') }),
+    },
+    '/runs/{idOrCode}': {
+      get: operation('A run definition', [runParameter], { '200': wrapped, '404': error }),
+    },
+    '/runs/{idOrCode}/preview': {
+      post: operation(
+        'What the run would do, sending nothing (a reset preview reads the CA)',
+        [runParameter, ...queryParameters(previewQuerySchema)],
+        {
+          '200': answer(
+            'data: reset { kind, checked, inSync, outOfSync, failed, subscriptions, truncated }; messages and fingerprints { kind, subscriptions, cards, requests, communications?, refused? }',
+          ),
+          ...errors,
+          '503': error,
+        },
+      ),
+    },
+    '/runs/{idOrCode}/executions': {
+      post: operation('Start an execution in the background', [runParameter], {
+        '202': answer(STATUS),
+        ...errors,
+      }),
+      get: operation('The executions of a run, newest last', [runParameter], {
+        '200': answer(`data: [status]; ${STATUS}`),
+        '404': error,
+      }),
+    },
+    '/runs/executions': {
+      get: operation(
+        'Executions of every run (or of one)',
+        queryParameters(executionsQuerySchema),
+        {
+          '200': answer(`data: [status]; ${STATUS}`),
+          '404': error,
+        },
+      ),
+    },
+    '/runs/executions/{id}': {
+      get: operation('An execution with its progress', [executionParameter], {
+        '200': answer(STATUS),
+        '404': error,
+      }),
+    },
+    '/runs/executions/{id}/stop': {
+      post: operation(
+        'Stop an execution after its current batch; answers once it has stopped',
+        [executionParameter],
+        { '200': answer(STATUS), '404': error },
+      ),
+    },
+    '/runs/executions/{id}/resume': {
+      post: operation(
+        'Resume a stopped or failed execution from its cursor (nothing is sent twice)',
+        [executionParameter],
+        { '202': answer(STATUS), ...errors },
+      ),
+    },
+    '/runs/executions/{id}/requests': {
+      get: operation(
+        'The provisioning requests an execution created (their process_id is the execution id)',
+        [executionParameter, ...queryParameters(pageQuerySchema)],
+        { '200': answer('data: requests as show gives them; total: how many in all'), ...errors },
+      ),
+    },
+    '/communications': {
+      ...post(
+        'Enqueue communications for the message runs of their external system',
+        communicationsSchema,
+      ),
+      get: operation('Communications in the queue', queryParameters(communicationsQuerySchema), {
+        '200': answer(
+          'data: [{ number, externalSystem, message, recipients, state, createdAt, processedAt, error, processedBy }]',
+        ),
+        '400': error,
+      }),
+    },
+    '/crm/subscriptions/{id}/reset': {
+      post: operation(
+        'Reset single subscription: compare it with the CA and create the requests that repair it',
+        [pathParameter('id', 'the subscription id'), ...queryParameters(resetQuerySchema)],
+        {
+          '200': answer(
+            'data: { inSync, differences, commands, requests } (no requests with preview=true or when in sync)',
+          ),
+          ...errors,
+          '503': error,
+        },
+      ),
+    },
+  }
+}
 
 /** The OpenAPI 3.1 description of the adapter's HTTP API, generated from the same zod schemas that validate it. */
 export function openApiDocument(): Record<string, unknown> {
@@ -95,6 +225,7 @@ export function openApiDocument(): Record<string, unknown> {
         subscriptionRequestSchema,
       ),
       [`${BASE}/create_pairing`]: post('Create a CREATE_PAIRING request', createPairingSchema),
+      ...runPaths(),
       '/healthz': {
         get: { summary: 'Provider name and state', responses: { '200': { description: 'ready' } } },
       },

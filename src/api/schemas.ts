@@ -1,4 +1,5 @@
 import { z } from 'zod'
+import { COMMUNICATION_STATES } from '../application/runs/run-ports.js'
 import { LIFE_CYCLE_ACTIONS } from '../domain/planner.js'
 import { LIFE_CYCLE_STATES, PRIORITIES } from '../domain/provisioning-request.js'
 import { REQUEST_TYPES } from '../domain/commands.js'
@@ -228,3 +229,152 @@ export const utilityRequestSchema = z.discriminatedUnion('utility', [
     subscriptionId: utilitySubscription,
   }),
 ])
+
+// ----- runs and communications ------------------------------------------------------------
+// As for the utilities, the value rules (dates, lengths, ranges) are the domain's
+// (checkRunDefinition, the run service), so the API and a caller of the library meet the same
+// codes naming the same fields; here the shape is checked.
+
+const instant = (what: string) =>
+  z.string().nullable().describe(`${what}: ISO-8601 date-time`).exactOptional()
+
+const criteriaShape = {
+  createdFrom: instant('subscriptions created at or after'),
+  createdTo: instant('subscriptions created at or before'),
+  types: z.array(nonEmpty).describe('subscription types (any of them)').exactOptional(),
+  ids: z.array(nonEmpty).describe('subscription ids (any of them)').exactOptional(),
+}
+
+/** Which subscriptions a reset run or a communication segment takes ({}: every one). */
+export const subscriptionCriteriaSchema = z
+  .strictObject(criteriaShape)
+  .describe('every given field must hold; {} takes every subscription')
+
+const segmentSchema = z.strictObject({ name: nonEmpty, ...criteriaShape })
+
+// GET /runs/executions/:id is routed before /runs/:idOrCode, so a run coded `executions` could
+// never be shown: refused here rather than silently shadowed.
+const runBase = {
+  name: nonEmpty,
+  alternativeCode: nonEmpty
+    .refine((code) => code !== 'executions', {
+      message: "'executions' is reserved by the API (GET /runs/executions); choose another code",
+    })
+    .describe('unique; names the run in the API and the CLI as well as its id'),
+}
+
+/** POST /runs: a run definition, its settings chosen by `kind` (as the domain's RunDefinitionInput). */
+export const runDefinitionSchema = z.discriminatedUnion('kind', [
+  z.strictObject({
+    ...runBase,
+    kind: z.literal('RESET_SUBSCRIPTION'),
+    criteria: subscriptionCriteriaSchema.default({}),
+  }),
+  z.strictObject({
+    ...runBase,
+    kind: z.literal('MAIL_BARK_MESSAGE'),
+    messageType: z.enum(MESSAGE_TYPES),
+    externalSystem: nonEmpty.describe(
+      'the communication queue external system whose PENDING communications the run sends',
+    ),
+    startIndicationDateTime: instant('when the message shows; default null (at once)'),
+    displayDurationInSeconds: z
+      .number()
+      .describe('BARK and REPEATING_BARK: integer of at least 1, default 20')
+      .exactOptional(),
+    repetitionCount: z
+      .number()
+      .describe('REPEATING_BARK, required: integer 1 to 255')
+      .exactOptional(),
+    repetitionIntervalInSeconds: z
+      .number()
+      .describe('REPEATING_BARK, required: 10 to 2550 in steps of 10')
+      .exactOptional(),
+  }),
+  z.strictObject({
+    ...runBase,
+    kind: z.literal('FINGERPRINTING'),
+    included: z
+      .array(segmentSchema)
+      .default([])
+      .describe('subscriptions in any of these segments; none listed: every subscription'),
+    excluded: z
+      .array(segmentSchema)
+      .default([])
+      .describe('minus the subscriptions in any of these'),
+    displayDateTime: instant('when the fingerprint shows; default the start of the execution'),
+    displayDurationInSeconds: z
+      .number()
+      .describe('integer of at least 1, default 10')
+      .exactOptional(),
+    positionX: z
+      .number()
+      .nullable()
+      .describe('integer of at least 0; default null (the CA places it)')
+      .exactOptional(),
+    positionY: z
+      .number()
+      .nullable()
+      .describe('integer of at least 0; default null (the CA places it)')
+      .exactOptional(),
+    height: z.number().describe('integer 1 to 255, default 12').exactOptional(),
+    slot: z.enum(['A', 'B']).describe('default A').exactOptional(),
+  }),
+])
+
+/** POST /communications: communications to enqueue for the message runs of their external system. */
+export const communicationsSchema = z.strictObject({
+  communications: z
+    .array(
+      z.strictObject({
+        externalSystem: nonEmpty,
+        message: z
+          .string()
+          .describe(
+            "not empty; its length is checked against the run's message type when a run sends it",
+          ),
+        recipients: z
+          .strictObject({
+            subscriptionIds: z.array(nonEmpty).exactOptional(),
+            segment: subscriptionCriteriaSchema.exactOptional(),
+          })
+          .describe('exactly one of subscriptionIds or segment (segment: {} for every subscriber)'),
+      }),
+    )
+    .min(1, 'must hold at least one communication'),
+})
+
+/** GET /communications. */
+export const communicationsQuerySchema = z.strictObject({
+  externalSystem: z.string().exactOptional(),
+  state: z.enum(COMMUNICATION_STATES).exactOptional(),
+})
+
+const count = (max: number) => z.coerce.number().int().min(0).max(max)
+
+/** POST /runs/:idOrCode/preview. */
+export const previewQuerySchema = z.strictObject({
+  limit: count(10_000)
+    .describe('reset runs: out-of-sync subscriptions listed, default 100')
+    .exactOptional(),
+})
+
+/** GET /runs/executions/:id/requests. */
+export const pageQuerySchema = z.strictObject({
+  offset: count(Number.MAX_SAFE_INTEGER).describe('default 0').exactOptional(),
+  limit: count(10_000).describe('default 100').exactOptional(),
+})
+
+/** GET /runs/executions. */
+export const executionsQuerySchema = z.strictObject({
+  run: z.string().describe('a run id or alternative code; default every run').exactOptional(),
+})
+
+/** POST /crm/subscriptions/:id/reset. */
+export const resetQuerySchema = z.strictObject({
+  preview: z
+    .enum(['true', 'false'])
+    .transform((value) => value === 'true')
+    .describe('true: compare with the CA and create nothing; default false')
+    .exactOptional(),
+})

@@ -8,6 +8,11 @@ export type AdapterErrorCode =
   | 'PROVIDER_NOT_EFFECTIVE'
   | 'INVALID_REQUEST'
   | 'REQUEST_NOT_FOUND'
+  | 'RUN_EXISTS'
+  | 'RUN_NOT_FOUND'
+  | 'EXECUTION_NOT_FOUND'
+  | 'RUN_NOT_RESUMABLE'
+  | 'CA_UNAVAILABLE'
 
 /** HTTP status for each code family: refusals of the CRM state are 409, bad input 400, unknown ids 404. */
 export function httpStatusOf(code: AdapterErrorCode): number {
@@ -24,7 +29,11 @@ export function httpStatusOf(code: AdapterErrorCode): number {
     case 'REQUEST_NOT_FOUND':
     case 'SERVICE_NOT_FOUND':
     case 'ITEM_NOT_FOUND':
+    case 'RUN_NOT_FOUND':
+    case 'EXECUTION_NOT_FOUND':
       return 404
+    case 'CA_UNAVAILABLE':
+      return 503
     default:
       return 409
   }

@@ -133,6 +133,34 @@ export class ProvisioningService {
     return this.handOver(created, send)
   }
 
+  /**
+   * Creates the requests of one batch of a run in one durable commit, each with its own
+   * subscription, and wakes delivery (runs never wait for outcomes).
+   */
+  async createBatch(
+    items: readonly { readonly command: ConaxCommand; readonly subscriptionId: string | null }[],
+    context: { readonly processName: ProcessName; readonly processId: string },
+  ): Promise<readonly ProvisioningRequest[]> {
+    this.requireEffective()
+    if (items.length === 0) {
+      return []
+    }
+    const now = this.options.clock.now().toISOString()
+    const created = await this.options.store.commit(
+      {
+        requests: items.map((item) => ({
+          command: item.command,
+          processName: context.processName,
+          processId: context.processId,
+          subscriptionId: item.subscriptionId,
+          ...this.sendFields({}),
+        })),
+      },
+      now,
+    )
+    return this.handOver(created, {})
+  }
+
   /** A smartcard or STB is on one subscription only; another subscription's TERMINATE would cancel it. */
   private async refuseItemsHeldElsewhere(subscription: Subscription): Promise<void> {
     for (const item of subscription.installedItems) {

@@ -4,6 +4,7 @@ import { AdapterError } from '../application/adapter-error.js'
 import { ConfigError } from '../config/config-error.js'
 import { startAdapter } from '../create-adapter.js'
 import { StoreError } from '../infrastructure/store/store-error.js'
+import { CLIENT_COMMANDS, runClientCli } from './runs-cli.js'
 
 const DEFAULT_PORT = 8380
 
@@ -34,12 +35,24 @@ interface CliOptions {
   logLevel: 'trace' | 'debug' | 'info' | 'warn' | 'error' | 'silent'
 }
 
-/** The `conax-adapter` command line. */
+const CLIENT_HELP = `
+Commands for a running adapter (--url, default http://127.0.0.1:8380, env CONAX_ADAPTER_URL; --json):
+  runs define <file> | list | show <idOrCode> | preview <idOrCode> [--limit n]
+  runs start <idOrCode> [--watch] | status <executionId> [--watch] | stop <executionId>
+  runs resume <executionId> [--watch] | requests <executionId> | executions [idOrCode]
+  communications add <file> | list [--external-system x] [--state s]
+  reset-subscription <subscriptionId> [--preview]
+  utility <json-or-@file>
+See conax-adapter <command> --help.`
+
+/** The `conax-adapter [serve]` command line: starts the adapter. */
 export function buildAdapterCommand(): Command {
   return new Command('conax-adapter')
+    .usage('[serve] --provider <file> [options]')
     .description(
       'The CRM-side Conax Contego provisioning adapter: CRM actions to Conax commands, delivered without loss, behind a JSON API.',
     )
+    .addHelpText('after', CLIENT_HELP)
     .requiredOption(
       '--provider <file>',
       'provisioning provider file (YAML or JSON), e.g. fixtures/providers/conax-ws.yaml',
@@ -74,12 +87,22 @@ export function buildAdapterCommand(): Command {
     )
 }
 
-/** Runs the CLI; resolves with the exit code once the adapter has stopped (or failed to start). */
+/**
+ * Runs the CLI; resolves with the exit code once the adapter has stopped (or failed to start), or
+ * once a client command (runs, communications...) has done its work.
+ */
 export async function runAdapterCli(argv: readonly string[]): Promise<number> {
+  const first = argv[2]
+  if (first !== undefined && CLIENT_COMMANDS.has(first)) {
+    return runClientCli(argv)
+  }
+  // `serve` is the default command: `conax-adapter [options]` starts the adapter as it always has,
+  // so the client commands are dispatched on their first word rather than by commander.
+  const serveArgv = first === 'serve' ? [...argv.slice(0, 2), ...argv.slice(3)] : argv
   const command = buildAdapterCommand().exitOverride()
   let cli: CliOptions
   try {
-    cli = command.parse(argv).opts<CliOptions>()
+    cli = command.parse(serveArgv).opts<CliOptions>()
   } catch (error) {
     const code = (error as { code?: string }).code
     return code === 'commander.helpDisplayed' || code === 'commander.version' ? 0 : 2

@@ -1,0 +1,406 @@
+import { existsSync } from 'node:fs'
+import { availableParallelism, loadavg } from 'node:os'
+import { dirname, join } from 'node:path'
+import { parseArgs } from 'node:util'
+import type { CaReader } from '../application/runs/run-ports.js'
+import type { ObservedCard } from '../domain/runs.js'
+import { createConaxClient, type ConaxClientOptions } from '../infrastructure/conax/conax-client.js'
+import { createFastCaReader } from '../infrastructure/conax/fast-reader.js'
+import { gatewayCaReader } from '../infrastructure/conax/gateway-reader.js'
+import { SimulatorChild } from './simulator-child.js'
+
+/**
+ * `npm run bench:reader`: how fast the reset run can read the CA. The built simulator CLI runs in a
+ * child process (in-memory store) with N cards whose state is set up over SOAP: every card has
+ * GFA1 on Main, even cards EFA2 on TWIN1, every third AF1 without distributor; three cards in four
+ * are paired with their STB. Then every card is read with the fast reader (both queries per card,
+ * `--concurrency` cards in flight), and the first `--gateway-cards` with the node-soap gateway
+ * reader, each result checked against that pattern. Prints a table and, last, one JSON line; exits
+ * 1 when a card reads wrong.
+ *
+ * Flags: --cards <n> (20000), --gateway-cards <n> (2000), --concurrency <n> (64),
+ * --max-sockets <n> (64), --warmup <n> (1000 cards read first, not measured).
+ */
+
+interface BenchOptions {
+  readonly cards: number
+  readonly gatewayCards: number
+  readonly concurrency: number
+  readonly maxSockets: number
+  readonly warmup: number
+}
+
+interface ReadFigures {
+  readonly reader: string
+  readonly cards: number
+  readonly calls: number
+  readonly ms: number
+  readonly callsPerSec: number
+  readonly cardsPerSec: number
+  /** readCard latency (both queries, in parallel), ms. */
+  readonly p50Ms: number
+  readonly p99Ms: number
+  readonly maxMs: number
+  readonly cpuMs: number
+  readonly simCpuMs: number
+  /** CPU per call: the stable figure when other processes share the machine. */
+  readonly readerCpuUsPerCall: number
+  readonly simCpuUsPerCall: number
+  /** The machine's 1-minute load average (the higher of before and after). */
+  readonly loadAverage: number
+  readonly wrong: readonly string[]
+  readonly wrongCount: number
+}
+
+/** Target of the reset run: 200,000 cards (400,000 calls) in under 60 s. */
+const TARGET_CARDS = 200_000
+const TARGET_SECONDS = 60
+const SETUP_BATCH = 500
+const SETUP_CONCURRENCY = 32
+
+const cardId = (n: number): string => `6${String(n).padStart(10, '0')}`
+const stbId = (n: number): string => `9${String(n).padStart(9, '0')}`
+
+function expectedCard(n: number): ObservedCard {
+  return {
+    known: true,
+    products: [
+      { productId: 'GFA1', distributor: 'Main' },
+      ...(n % 2 === 0 ? [{ productId: 'EFA2', distributor: 'TWIN1' }] : []),
+      ...(n % 3 === 0 ? [{ productId: 'AF1', distributor: null }] : []),
+    ],
+    pairedStbs: n % 4 === 0 ? [] : [stbId(n)],
+  }
+}
+
+function positiveInteger(name: string, text: string | undefined, fallback: number): number {
+  if (text === undefined) {
+    return fallback
+  }
+  const value = Number(text)
+  if (!Number.isSafeInteger(value) || value <= 0) {
+    throw new Error(`--${name} must be a positive whole number, not '${text}'.`)
+  }
+  return value
+}
+
+function readOptions(): BenchOptions {
+  const { values } = parseArgs({
+    options: {
+      cards: { type: 'string' },
+      'gateway-cards': { type: 'string' },
+      concurrency: { type: 'string' },
+      'max-sockets': { type: 'string' },
+      warmup: { type: 'string' },
+    },
+    strict: true,
+  })
+  const cards = positiveInteger('cards', values.cards, 20_000)
+  return {
+    cards,
+    gatewayCards: Math.min(cards, positiveInteger('gateway-cards', values['gateway-cards'], 2000)),
+    concurrency: positiveInteger('concurrency', values.concurrency, 64),
+    maxSockets: positiveInteger('max-sockets', values['max-sockets'], 64),
+    warmup: Math.min(cards, positiveInteger('warmup', values.warmup, 1000)),
+  }
+}
+
+/** The package root: the first folder up from this file that holds bin/conax-sim.js. */
+function packageRoot(): string {
+  let dir = import.meta.dirname
+  while (!existsSync(join(dir, 'bin', 'conax-sim.js'))) {
+    const parent = dirname(dir)
+    if (parent === dir) {
+      throw new Error(`No bin/conax-sim.js above ${import.meta.dirname}.`)
+    }
+    dir = parent
+  }
+  return dir
+}
+
+/** Runs `task(i)` for i in 0..count-1, at most `concurrency` at once. */
+async function pool(
+  count: number,
+  concurrency: number,
+  task: (i: number) => Promise<void>,
+): Promise<void> {
+  let next = 0
+  const worker = async (): Promise<void> => {
+    while (next < count) {
+      await task(next++)
+    }
+  }
+  await Promise.all(Array.from({ length: Math.min(concurrency, count) }, worker))
+}
+
+const SOAP_ENV = 'http://schemas.xmlsoap.org/soap/envelope/'
+
+async function soap(
+  connection: ConaxClientOptions,
+  service: string,
+  operation: string,
+  children: string,
+): Promise<void> {
+  const ns = `http://www.conax.com/cas/xsd/${service}/v1`
+  const body = `<?xml version="1.0" encoding="UTF-8"?><s:Envelope xmlns:s="${SOAP_ENV}" xmlns:c="${ns}"><s:Body><c:${operation}><${operation}Request>${children}</${operation}Request></c:${operation}></s:Body></s:Envelope>`
+  const auth = Buffer.from(`${connection.username}:${connection.password}`).toString('base64')
+  const response = await fetch(`${connection.endpoint}/${service}`, {
+    method: 'POST',
+    headers: { 'Content-Type': 'text/xml; charset=utf-8', Authorization: `Basic ${auth}` },
+    body,
+  })
+  const text = await response.text()
+  if (response.status !== 200 || !text.includes('<StatusCode>OK</StatusCode>')) {
+    throw new Error(
+      `${operation} failed during set-up: HTTP ${response.status} ${text.slice(0, 300)}`,
+    )
+  }
+}
+
+/** Products in batches of AddSubscriptions, then one CreatePairing per paired card. */
+async function setUpState(connection: ConaxClientOptions, cards: number): Promise<void> {
+  const items: string[] = []
+  for (let n = 1; n <= cards; n++) {
+    for (const product of expectedCard(n).products) {
+      const distributor = product.distributor
+        ? `<Distributor>${product.distributor}</Distributor>`
+        : ''
+      items.push(
+        `<Subscription><CaClientId>${cardId(n)}</CaClientId><ProductId>${product.productId}</ProductId>${distributor}</Subscription>`,
+      )
+    }
+  }
+  const batches = Math.ceil(items.length / SETUP_BATCH)
+  await pool(batches, SETUP_CONCURRENCY, async (b) => {
+    const batch = items.slice(b * SETUP_BATCH, (b + 1) * SETUP_BATCH).join('')
+    await soap(
+      connection,
+      'subscription',
+      'AddSubscriptions',
+      `<Subscriptions>${batch}</Subscriptions>`,
+    )
+  })
+  const paired = Array.from({ length: cards }, (_, i) => i + 1).filter((n) => n % 4 !== 0)
+  await pool(paired.length, SETUP_CONCURRENCY, async (i) => {
+    const n = paired[i] ?? 1
+    await soap(
+      connection,
+      'pairing',
+      'CreatePairing',
+      `<CaClientIds><CaClientId>${cardId(n)}</CaClientId></CaClientIds><PairingModuleIds><PairingModuleId>${stbId(n)}</PairingModuleId></PairingModuleIds><Distributor>Main</Distributor>`,
+    )
+  })
+}
+
+/** A card as JSON with its products in productId order (the CA's order carries no meaning). */
+function canonical(card: ObservedCard): string {
+  const products = [...card.products].sort((a, b) => a.productId.localeCompare(b.productId))
+  return JSON.stringify({ ...card, products })
+}
+
+function percentile(sorted: readonly number[], p: number): number {
+  return sorted[Math.min(sorted.length - 1, Math.floor((sorted.length * p) / 100))] ?? Number.NaN
+}
+
+/** Reads cards 1..count (after `warmup` unmeasured reads) and checks each against the pattern. */
+async function measure(
+  name: string,
+  reader: CaReader,
+  count: number,
+  options: BenchOptions,
+  sim: SimulatorChild,
+): Promise<ReadFigures> {
+  await pool(Math.min(options.warmup, count), options.concurrency, async (i) => {
+    await reader.readCard(cardId(i + 1))
+  })
+  const latencies = new Float64Array(count)
+  const observed: ObservedCard[] = new Array<ObservedCard>(count)
+  const load = loadavg()[0] ?? 0
+  const cpuStart = process.cpuUsage()
+  const simCpuStart = sim.cpuMs()
+  const started = performance.now()
+  await pool(count, options.concurrency, async (i) => {
+    const begun = performance.now()
+    observed[i] = await reader.readCard(cardId(i + 1))
+    latencies[i] = performance.now() - begun
+  })
+  const ms = performance.now() - started
+  const cpu = process.cpuUsage(cpuStart)
+  const simCpuMs = sim.cpuMs() - simCpuStart
+  // Checked after the clock stopped, so that the reader's CPU figure is the reader's own.
+  const wrong: string[] = []
+  let wrongCount = 0
+  for (const [i, card] of observed.entries()) {
+    const expected = canonical(expectedCard(i + 1))
+    if (canonical(card) !== expected) {
+      wrongCount++
+      if (wrong.length < 10) {
+        wrong.push(`card ${cardId(i + 1)}: read ${canonical(card)}, expected ${expected}`)
+      }
+    }
+  }
+  const sorted = Array.from(latencies).sort((a, b) => a - b)
+  const cpuMs = (cpu.user + cpu.system) / 1000
+  return {
+    reader: name,
+    cards: count,
+    calls: count * 2,
+    ms,
+    callsPerSec: (count * 2 * 1000) / ms,
+    cardsPerSec: (count * 1000) / ms,
+    p50Ms: percentile(sorted, 50),
+    p99Ms: percentile(sorted, 99),
+    maxMs: sorted[sorted.length - 1] ?? Number.NaN,
+    cpuMs,
+    simCpuMs,
+    readerCpuUsPerCall: (cpuMs * 1000) / (count * 2),
+    simCpuUsPerCall: (simCpuMs * 1000) / (count * 2),
+    loadAverage: Math.max(load, loadavg()[0] ?? 0),
+    wrong,
+    wrongCount,
+  }
+}
+
+const fix = (value: number, digits = 0): string => value.toFixed(digits)
+
+function printResults(
+  options: BenchOptions,
+  setupMs: number,
+  results: readonly ReadFigures[],
+): void {
+  console.log('')
+  console.log(
+    `CA reader benchmark: node ${process.version}, ${availableParallelism()} CPUs shared by the ` +
+      `reader and the simulator child; ${options.cards} cards, concurrency ${options.concurrency} ` +
+      `cards (2 calls each), maxSockets ${options.maxSockets}; set-up ${fix(setupMs / 1000, 1)} s`,
+  )
+  const header = [
+    'reader',
+    'cards',
+    'calls/s',
+    'p50 ms',
+    'p99 ms',
+    'max ms',
+    'CPU µs/call reader/sim',
+    'load',
+  ]
+  const rows = results.map((r) => [
+    r.reader,
+    String(r.cards),
+    fix(r.callsPerSec),
+    fix(r.p50Ms, 1),
+    fix(r.p99Ms, 1),
+    fix(r.maxMs, 1),
+    `${fix(r.readerCpuUsPerCall)} / ${fix(r.simCpuUsPerCall)}`,
+    fix(r.loadAverage, 1),
+  ])
+  const widths = header.map((h, i) => Math.max(h.length, ...rows.map((row) => row[i]?.length ?? 0)))
+  for (const row of [header, ...rows]) {
+    console.log(row.map((cell, i) => cell.padEnd(widths[i] ?? 0)).join('  '))
+  }
+  for (const r of results) {
+    const projected = TARGET_CARDS / r.cardsPerSec
+    // With a core each, the busier process bounds the rate.
+    const ceiling = 1e6 / Math.max(r.readerCpuUsPerCall, r.simCpuUsPerCall)
+    console.log(
+      `${r.reader}: ${TARGET_CARDS} cards (${TARGET_CARDS * 2} calls) would take ${fix(projected, 1)} s ` +
+        `at the measured rate (target ${TARGET_SECONDS} s: ${projected < TARGET_SECONDS ? 'met' : 'missed'}); ` +
+        `CPU-bound ceiling with a core each ${fix(ceiling)} calls/s (${fix((TARGET_CARDS * 2) / ceiling, 1)} s)`,
+    )
+    if (r.wrongCount > 0) {
+      console.log(`!! ${r.wrongCount} cards read wrong, e.g.:`)
+    }
+    for (const problem of r.wrong) {
+      console.log(`!! ${problem}`)
+    }
+  }
+  console.log(
+    JSON.stringify({
+      bench: 'reader',
+      node: process.version,
+      cpus: availableParallelism(),
+      options,
+      setupMs,
+      results,
+    }),
+  )
+}
+
+async function run(options: BenchOptions, sims: SimulatorChild[]): Promise<boolean> {
+  const sim = await SimulatorChild.start(join(packageRoot(), 'bin', 'conax-sim.js'), [
+    ...['--port', '0', '--log-level', 'silent', '--journal-limit', '1000'],
+  ])
+  sims.push(sim)
+  const connection: ConaxClientOptions = {
+    endpoint: `${sim.url}/ca-server/webservices/caclient`,
+    username: 'sms',
+    password: 'sms',
+    timeoutMs: 10_000,
+  }
+  const numbers = Array.from({ length: options.cards }, (_, i) => i + 1)
+  console.error(`registering ${options.cards} cards and STBs, setting up their state ...`)
+  const setupStart = performance.now()
+  const registered = await fetch(`${sim.url}/admin/inventory`, {
+    method: 'POST',
+    headers: { 'Content-Type': 'application/json' },
+    body: JSON.stringify({
+      smartcards: numbers.map((n) => ({ caClientId: cardId(n) })),
+      pairingModules: numbers.map((n) => ({
+        pairingModuleId: stbId(n),
+        serialNumber: `RB${String(n).padStart(8, '0')}`,
+        productCode: 'KSTB5043',
+        productDescription: 'Kaon KSTB5043 HD Conax Zapper',
+      })),
+      products: ['GFA1', 'EFA2', 'AF1'].map((productId) => ({ productId })),
+    }),
+  })
+  if (!registered.ok) {
+    throw new Error(`POST /admin/inventory: HTTP ${registered.status} ${await registered.text()}`)
+  }
+  await setUpState(connection, options.cards)
+  const setupMs = performance.now() - setupStart
+
+  console.error(`reading ${options.cards} cards with the fast reader ...`)
+  const fast = createFastCaReader({ ...connection, maxSockets: options.maxSockets })
+  const results: ReadFigures[] = []
+  try {
+    results.push(await measure('fast', fast, options.cards, options, sim))
+  } finally {
+    await fast.close()
+  }
+  console.error(`reading ${options.gatewayCards} cards with the gateway reader (node-soap) ...`)
+  const client = await createConaxClient(connection)
+  try {
+    const gateway = gatewayCaReader(client)
+    results.push(await measure('gateway', gateway, options.gatewayCards, options, sim))
+  } finally {
+    await client.close()
+  }
+  printResults(options, setupMs, results)
+  return results.every((r) => r.wrongCount === 0)
+}
+
+async function main(): Promise<void> {
+  const options = readOptions()
+  const sims: SimulatorChild[] = []
+  const cleanUp = async (): Promise<void> => {
+    await Promise.all(sims.map((sim) => sim.stop()))
+  }
+  const interrupted = (): void => {
+    void cleanUp().finally(() => process.exit(130))
+  }
+  process.once('SIGINT', interrupted)
+  process.once('SIGTERM', interrupted)
+  try {
+    process.exitCode = (await run(options, sims)) ? 0 : 1
+  } finally {
+    await cleanUp()
+    process.off('SIGINT', interrupted)
+    process.off('SIGTERM', interrupted)
+  }
+}
+
+main().catch((error: unknown) => {
+  console.error('bench:reader FAILED:', error instanceof Error ? error.message : error)
+  process.exitCode = 1
+})

@@ -1,0 +1,211 @@
+import { spawn } from 'node:child_process'
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import type { Simulator } from '../../simulator/src/index.js'
+import type { Adapter } from '../create-adapter.js'
+import {
+  card,
+  cardItem,
+  startTestAdapter,
+  startTestCa,
+  stbItem,
+} from '../test-support/adapter-harness.js'
+
+// The built CLI (bin/conax-adapter.js -> dist/) in a child process, against an adapter this test
+// starts on an in-process simulator; npm test builds first. The child's stdout is a pipe, so
+// --watch writes its non-terminal output: a line every few seconds and a summary.
+const BIN = join(import.meta.dirname, '..', '..', 'bin', 'conax-adapter.js')
+
+interface Run {
+  readonly code: number | null
+  readonly stdout: string
+  readonly stderr: string
+}
+
+function cli(args: string[], env: Record<string, string> = {}): Promise<Run> {
+  const child = spawn(process.execPath, [BIN, ...args], {
+    stdio: ['ignore', 'pipe', 'pipe'],
+    env: { ...process.env, ...env },
+  })
+  let stdout = ''
+  let stderr = ''
+  child.stdout.on('data', (chunk: Buffer) => (stdout += chunk.toString()))
+  child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()))
+  return new Promise((resolve) => child.on('exit', (code) => resolve({ code, stdout, stderr })))
+}
+
+describe('conax-adapter runs (client commands)', () => {
+  let sim: Simulator
+  let adapter: Adapter
+  let url: string
+  let dir: string
+
+  beforeAll(async () => {
+    sim = await startTestCa(5)
+    adapter = await startTestAdapter(sim, { port: 0, runPageSize: 2 })
+    url = adapter.url as string
+    dir = mkdtempSync(join(tmpdir(), 'conax-runs-cli-'))
+    for (const n of [1, 2, 3]) {
+      await adapter.service.applyAction({
+        action: 'BECOME_SUBSCRIBER',
+        subscriptionId: `S${n}`,
+        services: [{ service: 'GEOLOGICAL', distributor: 'Main' }],
+        installedItems: [cardItem(n), stbItem(n)],
+      })
+    }
+    await adapter.deliverDue()
+    sim.model.forceRemoveProduct(card(3), 'GFA1')
+  })
+  afterAll(async () => {
+    await adapter.close()
+    await sim.close()
+    rmSync(dir, { recursive: true, force: true })
+  })
+
+  it('defines a run from YAML, starts it with --watch to COMPLETED and shows its status as JSON', async () => {
+    const file = join(dir, 'nightly.yaml')
+    writeFileSync(
+      file,
+      [
+        '# every subscription',
+        'name: Nightly reset',
+        'alternativeCode: NIGHTLY',
+        'kind: RESET_SUBSCRIPTION',
+        'criteria: {}',
+        '',
+      ].join('\n'),
+    )
+    const defined = await cli(['runs', 'define', file, '--url', url])
+    expect(defined).toMatchObject({ code: 0, stderr: '' })
+    expect(defined.stdout).toMatch(/^Defined RESET_SUBSCRIPTION run 'NIGHTLY' \(id [\w-]+\)\.$/m)
+
+    const listed = await cli(['runs', 'list'], { CONAX_ADAPTER_URL: url })
+    expect(listed.code).toBe(0)
+    expect(listed.stdout).toMatch(/^NIGHTLY\s+RESET_SUBSCRIPTION\s+Nightly reset/m)
+
+    const preview = await cli(['runs', 'preview', 'NIGHTLY', '--url', url])
+    expect(preview.stdout).toContain(
+      'Checked 3 subscriptions: 2 in sync, 1 out of sync, 0 failed to read.',
+    )
+    expect(preview.stdout).toContain(`card ${card(3)}: GFA1 missing`)
+
+    const watched = await cli(['runs', 'start', 'NIGHTLY', '--watch', '--url', url])
+    expect(watched.stderr).toBe('')
+    expect(watched.code).toBe(0)
+    // No terminal: plain lines (no bar, no carriage return), the last one at 100%, then the summary.
+    expect(watched.stdout).not.toContain('\r')
+    expect(watched.stdout).toMatch(
+      /^\d\d:\d\d:\d\d COMPLETED +100% 3\/3 \| [\d.]+\/s \| in sync 2, repaired 1, failed 0, requests 1$/m,
+    )
+    const summary =
+      /^COMPLETED: 3\/3 processed in \d+s of running \(RESET_SUBSCRIPTION, execution (\w+)\)$/m.exec(
+        watched.stdout,
+      )
+    expect(summary).not.toBeNull()
+    expect(watched.stdout).toContain(
+      'in sync 2, repaired 1, failed 0, requests 1, cards read 3, CA calls 6',
+    )
+    const id = summary?.[1] as string
+
+    const status = await cli(['runs', 'status', id, '--json', '--url', url])
+    expect(status.code).toBe(0)
+    expect(JSON.parse(status.stdout)).toMatchObject({
+      id,
+      state: 'COMPLETED',
+      total: 3,
+      counts: { processed: 3, repaired: 1, requests: 1 },
+      progress: { fraction: 1 },
+      cursor: { offset: 3 },
+    })
+
+    const requests = await cli(['runs', 'requests', id, '--url', url])
+    expect(requests.stdout).toMatch(/ADD_SUBSCRIPTIONS\s+PENDING\s+S3/)
+    expect(requests.stdout).toContain('1 of 1 requests (from 0).')
+
+    const executions = await cli(['runs', 'executions', 'NIGHTLY', '--json', '--url', url])
+    expect(JSON.parse(executions.stdout).map((e: { id: string }) => e.id)).toEqual([id])
+  })
+
+  it('enqueues communications, resets one subscription and runs a utility', async () => {
+    const file = join(dir, 'communications.json')
+    writeFileSync(
+      file,
+      JSON.stringify([
+        { externalSystem: 'SMS-GW', message: 'Hello', recipients: { subscriptionIds: ['S1'] } },
+      ]),
+    )
+    const added = await cli(['communications', 'add', file, '--url', url])
+    expect(added.stdout).toMatch(/^Enqueued communication \d+ for SMS-GW\.$/m)
+    const listed = await cli([
+      'communications',
+      'list',
+      '--external-system',
+      'SMS-GW',
+      '--state',
+      'PENDING',
+      '--json',
+      '--url',
+      url,
+    ])
+    expect(JSON.parse(listed.stdout)).toMatchObject([{ message: 'Hello', state: 'PENDING' }])
+
+    sim.model.forceRemoveProduct(card(2), 'GFA1')
+    const preview = await cli(['reset-subscription', 'S2', '--preview', '--url', url])
+    expect(preview.stdout).toContain(`S2 is out of sync:\n  card ${card(2)}: GFA1 missing`)
+    expect(preview.stdout).toContain('Would send: ADD_SUBSCRIPTIONS')
+    const reset = await cli(['reset-subscription', 'S2', '--json', '--url', url])
+    expect(JSON.parse(reset.stdout)).toMatchObject({
+      inSync: false,
+      requests: [{ type: 'ADD_SUBSCRIPTIONS', process_name: 'RESET_SINGLE_SUBSCRIPTION' }],
+    })
+
+    const utility = await cli([
+      'utility',
+      JSON.stringify({
+        utility: 'GET_CONAX_INFORMATION',
+        query: 'SMARTCARD_PAIRING',
+        smartcard: card(1),
+      }),
+      '--url',
+      url,
+    ])
+    expect(utility.code).toBe(0)
+    expect(utility.stdout).toContain('GET_CONAX_INFORMATION (CONAX_INFORMATION_UTILITY)')
+    expect(utility.stdout).toMatch(/GET_PAIRING_STATUS_FOR_CARD\s+COMPLETED/)
+    expect(utility.stdout).toContain('paired: true')
+  })
+
+  it('exits 2 with the code for an unknown run or bad input, 1 when the adapter cannot be reached', async () => {
+    const unknown = await cli(['runs', 'show', 'NOPE', '--url', url])
+    expect(unknown.code).toBe(2)
+    expect(unknown.stderr).toMatch(
+      /^conax-adapter: RUN_NOT_FOUND: No run definition has id or alternative code 'NOPE'/,
+    )
+
+    const bad = join(dir, 'bad.yaml')
+    writeFileSync(bad, 'name: x\nalternativeCode: BAD\nkind: FINGERPRINTING\nheight: tall\n')
+    const refused = await cli(['runs', 'define', bad, '--url', url])
+    expect(refused.code).toBe(2)
+    expect(refused.stderr).toContain('conax-adapter: INVALID_REQUEST: Invalid body: height:')
+
+    const missing = await cli(['runs', 'define', join(dir, 'nope.yaml'), '--url', url])
+    expect([missing.code, missing.stderr]).toEqual([2, expect.stringContaining('INPUT_UNREADABLE')])
+    const usage = await cli(['runs', 'preview', 'NIGHTLY', '--limit', 'many', '--url', url])
+    expect(usage.code).toBe(2)
+
+    const down = await cli(['runs', 'list', '--url', 'http://127.0.0.1:9'])
+    expect(down.code).toBe(1)
+    expect(down.stderr).toContain('CONNECTION_FAILED')
+    expect(down.stderr).toContain('is the adapter running at http://127.0.0.1:9?')
+  })
+
+  it('exits 1 when the watched execution fails (the CA is gone)', async () => {
+    await sim.close()
+    const watched = await cli(['runs', 'start', 'NIGHTLY', '--watch', '--url', url])
+    expect(watched.code).toBe(1)
+    expect(watched.stdout).toMatch(/^FAILED: 0\/3 processed/m)
+    expect(watched.stdout).toContain('Resume it: conax-adapter runs resume')
+  })
+})

@@ -1,0 +1,690 @@
+/* eslint-disable no-console -- the CLI talks to a terminal */
+import { readFile } from 'node:fs/promises'
+import { setTimeout as sleep } from 'node:timers/promises'
+import { Command, CommanderError, InvalidArgumentError, Option } from 'commander'
+import { parse as parseYaml, stringify as toYaml } from 'yaml'
+import type { Communication } from '../application/runs/run-ports.js'
+import type { RunPreview, RunStatus } from '../application/runs/run-service.js'
+import type { RunDefinition, RunKind } from '../domain/runs.js'
+
+/**
+ * The client half of `conax-adapter`: subcommands that talk to a running adapter over its HTTP
+ * API. They only format what the API answers, so the CLI and a script with curl see the same.
+ */
+
+/** The first words that select the client commands (anything else starts the adapter). */
+export const CLIENT_COMMANDS: ReadonlySet<string> = new Set([
+  'runs',
+  'communications',
+  'reset-subscription',
+  'utility',
+])
+
+const DEFAULT_URL = 'http://127.0.0.1:8380'
+const POLL_MS = 500
+/** Without a terminal (a log, CI), one progress line this often rather than one per poll. */
+const LOG_EVERY_MS = 3000
+const TERMINAL_STATES = new Set(['COMPLETED', 'STOPPED', 'FAILED'])
+
+/** A failure the CLI reports as `code: message` and exits with. */
+class CliFailure extends Error {
+  readonly code: string
+  readonly exitCode: number
+  constructor(code: string, message: string, exitCode: number) {
+    super(message)
+    this.code = code
+    this.exitCode = exitCode
+  }
+}
+
+interface GlobalOptions {
+  url: string
+  json?: boolean
+}
+
+/** The parts of a provisioning request (as `requestJson` gives it) the text output shows. */
+interface RequestRow {
+  readonly number: string
+  readonly type: string
+  readonly life_cycle_state: string
+  readonly subscription: { readonly id: string } | null
+  readonly error_code: string | null
+  readonly error_description: string | null
+}
+
+interface ResetAnswer {
+  readonly inSync: boolean
+  readonly differences: readonly string[]
+  readonly commands: readonly { readonly type: string }[]
+  readonly requests: readonly RequestRow[]
+}
+
+interface UtilityAnswer {
+  readonly utility: string
+  readonly processName: string
+  readonly requests: readonly RequestRow[]
+  readonly result: unknown
+}
+
+/** The adapter over HTTP: answers `data` (and `total`), or throws a CliFailure with its code. */
+class AdapterClient {
+  readonly url: string
+  constructor(url: string) {
+    this.url = url.replace(/\/+$/, '')
+  }
+
+  async call<T>(
+    method: 'GET' | 'POST',
+    path: string,
+    body?: unknown,
+  ): Promise<{ data: T; total?: number }> {
+    let response: Response
+    try {
+      response = await fetch(`${this.url}${path}`, {
+        method,
+        headers: body === undefined ? {} : { 'Content-Type': 'application/json' },
+        ...(body === undefined ? {} : { body: JSON.stringify(body) }),
+      })
+    } catch (error) {
+      const cause = (error as { cause?: { code?: string; message?: string } }).cause
+      throw new CliFailure(
+        'CONNECTION_FAILED',
+        `${method} ${this.url}${path} failed (${cause?.code ?? cause?.message ?? String(error)}): is the adapter running at ${this.url}? Give its address with --url or CONAX_ADAPTER_URL.`,
+        1,
+      )
+    }
+    const text = await response.text()
+    let answer: { data?: T; total?: number; error?: { code?: string; message?: string } }
+    try {
+      answer = JSON.parse(text) as typeof answer
+    } catch {
+      throw new CliFailure(
+        'BAD_ANSWER',
+        `${method} ${this.url}${path} answered ${response.status} with something that is not JSON: is ${this.url} the adapter?`,
+        1,
+      )
+    }
+    if (!response.ok) {
+      throw new CliFailure(
+        answer.error?.code ?? `HTTP_${response.status}`,
+        answer.error?.message ?? `${method} ${path} answered ${response.status}.`,
+        response.status < 500 ? 2 : 1,
+      )
+    }
+    return {
+      data: answer.data as T,
+      ...(answer.total === undefined ? {} : { total: answer.total }),
+    }
+  }
+
+  async get<T>(path: string): Promise<T> {
+    return (await this.call<T>('GET', path)).data
+  }
+
+  async post<T>(path: string, body?: unknown): Promise<T> {
+    return (await this.call<T>('POST', path, body)).data
+  }
+}
+
+const segment = (value: string): string => encodeURIComponent(value)
+
+/** Reads a YAML or JSON file (JSON is YAML too); unusable input is exit code 2. */
+async function readInput(file: string): Promise<unknown> {
+  let text: string
+  try {
+    text = await readFile(file, 'utf8')
+  } catch (error) {
+    throw new CliFailure('INPUT_UNREADABLE', `Cannot read ${file}: ${(error as Error).message}`, 2)
+  }
+  try {
+    return parseYaml(text) as unknown
+  } catch (error) {
+    throw new CliFailure(
+      'INPUT_INVALID',
+      `${file} is not YAML or JSON: ${(error as Error).message}`,
+      2,
+    )
+  }
+}
+
+function integer(name: string, min: number): (value: string) => number {
+  return (value) => {
+    if (!/^\d+$/.test(value) || Number(value) < min) {
+      throw new InvalidArgumentError(`${name} must be an integer of at least ${min}.`)
+    }
+    return Number(value)
+  }
+}
+
+// ----- text output ----------------------------------------------------------------------------
+
+function table(rows: readonly (readonly string[])[]): string {
+  const widths = rows.reduce<number[]>(
+    (max, row) => row.map((cell, i) => Math.max(max[i] ?? 0, cell.length)),
+    [],
+  )
+  return rows
+    .map((row) =>
+      row
+        .map((cell, i) => cell.padEnd(widths[i] ?? 0))
+        .join('  ')
+        .trimEnd(),
+    )
+    .join('\n')
+}
+
+function seconds(value: number): string {
+  const s = Math.max(0, Math.round(value))
+  if (s < 60) {
+    return `${s}s`
+  }
+  if (s < 3600) {
+    return `${Math.floor(s / 60)}m${String(s % 60).padStart(2, '0')}s`
+  }
+  return `${Math.floor(s / 3600)}h${String(Math.floor((s % 3600) / 60)).padStart(2, '0')}m`
+}
+
+/** The counts that mean something for the kind, in words (`all`: the summary's extra ones). */
+function countsText(status: RunStatus, all = false): string {
+  const c = status.counts
+  const parts: Record<RunKind, [string, number][]> = {
+    RESET_SUBSCRIPTION: [
+      ['in sync', c.inSync],
+      ['repaired', c.repaired],
+      ['failed', c.failed],
+      ['requests', c.requests],
+      ...(all
+        ? ([
+            ['cards read', c.cards],
+            ['CA calls', c.caCalls],
+          ] as [string, number][])
+        : []),
+    ],
+    MAIL_BARK_MESSAGE: [
+      ['communications', c.communications],
+      ['cards', c.cards],
+      ['requests', c.requests],
+      ['failed', c.failed],
+    ],
+    FINGERPRINTING: [
+      ['cards', c.cards],
+      ['requests', c.requests],
+    ],
+  }
+  return parts[status.kind].map(([name, value]) => `${name} ${value}`).join(', ')
+}
+
+function processedText(status: RunStatus): string {
+  return status.total === null
+    ? `${status.counts.processed}`
+    : `${status.counts.processed}/${status.total}`
+}
+
+const BAR_WIDTH = 24
+
+/** One progress line: bar (terminal only), percentage, processed/total, rate, ETA, counts. */
+function progressLine(status: RunStatus, withBar: boolean): string {
+  const { fraction, rate, etaSeconds } = status.progress
+  const bar =
+    withBar && fraction !== null
+      ? `[${'█'.repeat(Math.round(fraction * BAR_WIDTH)).padEnd(BAR_WIDTH, '░')}] `
+      : ''
+  const percent = fraction === null ? '' : `${String(Math.floor(fraction * 100)).padStart(3)}% `
+  const speed = rate === null ? '' : ` | ${rate.toFixed(1)}/s`
+  const eta = etaSeconds === null ? '' : ` | ETA ${seconds(etaSeconds)}`
+  return `${status.state.padEnd(9)} ${bar}${percent}${processedText(status)}${speed}${eta} | ${countsText(status)}`
+}
+
+function summary(status: RunStatus): string {
+  const ran = seconds(status.activeMs / 1000)
+  const lines = [
+    `${status.state}: ${processedText(status)} processed in ${ran} of running (${status.kind}, execution ${status.id})`,
+    `  ${countsText(status, true)}`,
+  ]
+  if (status.lastError) {
+    lines.push(`  ${status.lastError}`)
+  }
+  if (status.state === 'STOPPED' || status.state === 'FAILED') {
+    lines.push(`  Resume it: conax-adapter runs resume ${status.id} --watch`)
+  }
+  return lines.join('\n')
+}
+
+function statusText(status: RunStatus): string {
+  return [
+    `Execution ${status.id} of run ${status.runId} (${status.kind}, process ${status.processName})`,
+    `  ${progressLine(status, false)}`,
+    `  started ${status.startedAt}${status.finishedAt ? `, finished ${status.finishedAt}` : ''}, running for ${seconds(status.activeMs / 1000)}`,
+    `  counts: ${countsText(status, true)}`,
+    `  cursor: offset ${status.cursor.offset}${status.cursor.communication ? `, communication ${status.cursor.communication}` : ''}`,
+    ...(status.lastError ? [`  last error: ${status.lastError}`] : []),
+  ].join('\n')
+}
+
+function requestsTable(requests: readonly RequestRow[]): string {
+  return table([
+    ['NUMBER', 'TYPE', 'STATE', 'SUBSCRIPTION', 'ERROR'],
+    ...requests.map((r) => [
+      r.number,
+      r.type,
+      r.life_cycle_state,
+      r.subscription?.id ?? '-',
+      r.error_code ? `${r.error_code} ${r.error_description ?? ''}`.trim() : '',
+    ]),
+  ])
+}
+
+function previewText(preview: RunPreview): string {
+  if (preview.kind === 'RESET_SUBSCRIPTION') {
+    return [
+      `Checked ${preview.checked} subscriptions: ${preview.inSync} in sync, ${preview.outOfSync} out of sync, ${preview.failed} failed to read.`,
+      ...preview.subscriptions.flatMap((s) => [
+        `  ${s.subscriptionId}: ${s.commands.map((c) => c.type).join(', ')}`,
+        ...s.differences.map((d) => `    ${d}`),
+      ]),
+      ...(preview.truncated ? ['  ... more out of sync (raise --limit to list them)'] : []),
+    ].join('\n')
+  }
+  return [
+    `Would send ${preview.requests} requests to ${preview.cards} cards of ${preview.subscriptions} subscriptions${preview.communications === undefined ? '' : ` for ${preview.communications} pending communications`}.`,
+    ...(preview.refused ?? []).map((r) => `  communication ${r.number} refused: ${r.error}`),
+  ].join('\n')
+}
+
+// ----- watching -------------------------------------------------------------------------------
+
+/** Polls an execution until it ends, drawing its progress; 0 when COMPLETED, 1 otherwise. */
+async function watch(client: AdapterClient, json: boolean, first: RunStatus): Promise<number> {
+  const tty = process.stdout.isTTY && !json
+  const path = `/runs/executions/${segment(first.id)}`
+  let status = first
+  let logged = 0
+  const interrupt = (): void => {
+    // Ctrl-C stops the watching, not the run: say so, and how to stop the run itself.
+    process.stdout.write(tty ? '\n' : '')
+    console.error(
+      `Stopped watching; execution ${first.id} goes on. Stop it with: conax-adapter runs stop ${first.id}`,
+    )
+    process.exit(130)
+  }
+  process.once('SIGINT', interrupt)
+  try {
+    for (;;) {
+      if (tty) {
+        const width = Math.max(20, (process.stdout.columns || 100) - 1)
+        process.stdout.write(`\r\x1b[2K${progressLine(status, true).slice(0, width)}`)
+      } else if (
+        !json &&
+        (Date.now() - logged >= LOG_EVERY_MS || TERMINAL_STATES.has(status.state))
+      ) {
+        logged = Date.now()
+        console.log(`${new Date().toISOString().slice(11, 19)} ${progressLine(status, false)}`)
+      }
+      if (TERMINAL_STATES.has(status.state)) {
+        break
+      }
+      await sleep(POLL_MS)
+      status = await client.get<RunStatus>(path)
+    }
+  } finally {
+    process.off('SIGINT', interrupt)
+    // Ends the progress line even when a poll fails, so the error starts on a line of its own.
+    if (tty) {
+      process.stdout.write('\n')
+    }
+  }
+  console.log(json ? JSON.stringify(status, null, 2) : summary(status))
+  return status.state === 'COMPLETED' ? 0 : 1
+}
+
+// ----- commands -------------------------------------------------------------------------------
+
+/** What an action does with the client; resolves with the exit code. */
+type Action = (client: AdapterClient, json: boolean) => Promise<number>
+
+function print(json: boolean, value: unknown, text: () => string): number {
+  console.log(json ? JSON.stringify(value, null, 2) : text())
+  return 0
+}
+
+function communicationsOf(input: unknown): unknown {
+  // A file may hold the API body, a list, or a single communication.
+  if (Array.isArray(input)) {
+    return { communications: input }
+  }
+  if (input !== null && typeof input === 'object' && 'communications' in input) {
+    return input
+  }
+  return { communications: [input] }
+}
+
+async function utilityBody(argument: string): Promise<unknown> {
+  if (argument.startsWith('@')) {
+    return readInput(argument.slice(1))
+  }
+  try {
+    return JSON.parse(argument) as unknown
+  } catch (error) {
+    throw new CliFailure(
+      'INPUT_INVALID',
+      `The utility is not JSON (${(error as Error).message}); give JSON or @file.`,
+      2,
+    )
+  }
+}
+
+function addRunCommands(runs: Command, act: (action: Action) => () => Promise<void>): void {
+  runs
+    .command('define')
+    .description('define a run from a YAML or JSON file (a RunDefinitionInput)')
+    .argument('<file>')
+    .action((file: string) =>
+      act(async (client, json) => {
+        const definition = await client.post<RunDefinition>('/runs', await readInput(file))
+        return print(
+          json,
+          definition,
+          () =>
+            `Defined ${definition.kind} run '${definition.alternativeCode}' (id ${definition.id}).`,
+        )
+      })(),
+    )
+
+  runs
+    .command('list')
+    .description('list the run definitions')
+    .action(
+      act(async (client, json) => {
+        const definitions = await client.get<RunDefinition[]>('/runs')
+        return print(json, definitions, () =>
+          definitions.length === 0
+            ? 'No run defined yet: conax-adapter runs define <file>.'
+            : table([
+                ['CODE', 'KIND', 'NAME', 'ID', 'CREATED'],
+                ...definitions.map((d) => [d.alternativeCode, d.kind, d.name, d.id, d.createdAt]),
+              ]),
+        )
+      }),
+    )
+
+  runs
+    .command('show')
+    .description('show a run definition')
+    .argument('<idOrCode>')
+    .action((idOrCode: string) =>
+      act(async (client, json) => {
+        const definition = await client.get<RunDefinition>(`/runs/${segment(idOrCode)}`)
+        return print(json, definition, () => toYaml(definition).trimEnd())
+      })(),
+    )
+
+  runs
+    .command('preview')
+    .description('what the run would do, sending nothing (a reset preview reads the CA)')
+    .argument('<idOrCode>')
+    .addOption(
+      new Option('--limit <n>', 'reset runs: out-of-sync subscriptions listed').argParser(
+        integer('--limit', 0),
+      ),
+    )
+    .action((idOrCode: string, options: { limit?: number }) =>
+      act(async (client, json) => {
+        const query = options.limit === undefined ? '' : `?limit=${options.limit}`
+        const preview = await client.post<RunPreview>(`/runs/${segment(idOrCode)}/preview${query}`)
+        return print(json, preview, () => previewText(preview))
+      })(),
+    )
+
+  const watchOption = (): Option =>
+    new Option('-w, --watch', 'follow the progress until the execution ends')
+
+  runs
+    .command('start')
+    .description('start an execution of the run')
+    .argument('<idOrCode>')
+    .addOption(watchOption())
+    .action((idOrCode: string, options: { watch?: boolean }) =>
+      act(async (client, json) => {
+        const status = await client.post<RunStatus>(`/runs/${segment(idOrCode)}/executions`)
+        if (options.watch) {
+          return watch(client, json, status)
+        }
+        return print(
+          json,
+          status,
+          () =>
+            `Started execution ${status.id} (${processedText(status)}).\nFollow it: conax-adapter runs status ${status.id} --watch`,
+        )
+      })(),
+    )
+
+  runs
+    .command('status')
+    .description('show an execution: state, counts, progress, cursor')
+    .argument('<executionId>')
+    .addOption(watchOption())
+    .action((id: string, options: { watch?: boolean }) =>
+      act(async (client, json) => {
+        const status = await client.get<RunStatus>(`/runs/executions/${segment(id)}`)
+        return options.watch
+          ? watch(client, json, status)
+          : print(json, status, () => statusText(status))
+      })(),
+    )
+
+  runs
+    .command('stop')
+    .description('stop an execution after its current batch (waits until it has stopped)')
+    .argument('<executionId>')
+    .action((id: string) =>
+      act(async (client, json) => {
+        const status = await client.post<RunStatus>(`/runs/executions/${segment(id)}/stop`)
+        return print(json, status, () => summary(status))
+      })(),
+    )
+
+  runs
+    .command('resume')
+    .description('resume a stopped or failed execution from its cursor')
+    .argument('<executionId>')
+    .addOption(watchOption())
+    .action((id: string, options: { watch?: boolean }) =>
+      act(async (client, json) => {
+        const status = await client.post<RunStatus>(`/runs/executions/${segment(id)}/resume`)
+        if (options.watch) {
+          return watch(client, json, status)
+        }
+        return print(json, status, () => `Resumed execution ${status.id}.\n${statusText(status)}`)
+      })(),
+    )
+
+  runs
+    .command('requests')
+    .description('the provisioning requests an execution created')
+    .argument('<executionId>')
+    .addOption(new Option('--offset <n>').argParser(integer('--offset', 0)).default(0))
+    .addOption(new Option('--limit <n>').argParser(integer('--limit', 1)).default(100))
+    .action((id: string, options: { offset: number; limit: number }) =>
+      act(async (client, json) => {
+        const page = await client.call<RequestRow[]>(
+          'GET',
+          `/runs/executions/${segment(id)}/requests?offset=${options.offset}&limit=${options.limit}`,
+        )
+        const total = page.total ?? page.data.length
+        return print(json, { requests: page.data, total }, () =>
+          [
+            requestsTable(page.data),
+            `${page.data.length} of ${total} requests (from ${options.offset}).`,
+          ].join('\n'),
+        )
+      })(),
+    )
+
+  runs
+    .command('executions')
+    .description('the executions of a run (or of every run), newest last')
+    .argument('[idOrCode]')
+    .action((idOrCode: string | undefined) =>
+      act(async (client, json) => {
+        const statuses = await client.get<RunStatus[]>(
+          idOrCode === undefined ? '/runs/executions' : `/runs/${segment(idOrCode)}/executions`,
+        )
+        return print(json, statuses, () =>
+          table([
+            ['EXECUTION', 'KIND', 'STATE', 'PROCESSED', 'STARTED', 'RUN'],
+            ...statuses.map((s) => [s.id, s.kind, s.state, processedText(s), s.startedAt, s.runId]),
+          ]),
+        )
+      })(),
+    )
+}
+
+function addOtherCommands(program: Command, act: (action: Action) => () => Promise<void>): void {
+  const communications = program
+    .command('communications')
+    .description('the communication queue that message runs send')
+  communications
+    .command('add')
+    .description(
+      'enqueue communications from a YAML or JSON file ({ communications: [...] }, a list, or one)',
+    )
+    .argument('<file>')
+    .action((file: string) =>
+      act(async (client, json) => {
+        const added = await client.post<Communication[]>(
+          '/communications',
+          communicationsOf(await readInput(file)),
+        )
+        return print(json, added, () =>
+          added
+            .map((c) => `Enqueued communication ${c.number} for ${c.externalSystem}.`)
+            .join('\n'),
+        )
+      })(),
+    )
+  communications
+    .command('list')
+    .description('list the communications')
+    .option('--external-system <name>', 'only those of this external system')
+    .addOption(
+      new Option('--state <state>', 'only those in this state').choices([
+        'PENDING',
+        'PROCESSED',
+        'FAILED',
+      ]),
+    )
+    .action((options: { externalSystem?: string; state?: string }) =>
+      act(async (client, json) => {
+        const query = new URLSearchParams({
+          ...(options.externalSystem ? { externalSystem: options.externalSystem } : {}),
+          ...(options.state ? { state: options.state } : {}),
+        }).toString()
+        const list = await client.get<Communication[]>(`/communications${query ? `?${query}` : ''}`)
+        return print(json, list, () =>
+          table([
+            ['NUMBER', 'SYSTEM', 'STATE', 'RECIPIENTS', 'MESSAGE'],
+            ...list.map((c) => [
+              c.number,
+              c.externalSystem,
+              c.state,
+              c.recipients.subscriptionIds
+                ? `${c.recipients.subscriptionIds.length} subscriptions`
+                : 'segment',
+              c.message.length > 40 ? `${c.message.slice(0, 39)}…` : c.message,
+            ]),
+          ]),
+        )
+      })(),
+    )
+
+  program
+    .command('reset-subscription')
+    .description('compare one subscription with the CA and repair it (reset single subscription)')
+    .argument('<subscriptionId>')
+    .option('--preview', 'compare only; create no request')
+    .action((id: string, options: { preview?: boolean }) =>
+      act(async (client, json) => {
+        const reset = await client.post<ResetAnswer>(
+          `/crm/subscriptions/${segment(id)}/reset?preview=${options.preview === true}`,
+        )
+        return print(json, reset, () =>
+          reset.inSync
+            ? `${id} is in sync with the CA.`
+            : [
+                `${id} is out of sync:`,
+                ...reset.differences.map((d) => `  ${d}`),
+                options.preview
+                  ? `Would send: ${reset.commands.map((c) => c.type).join(', ')}`
+                  : requestsTable(reset.requests),
+              ].join('\n'),
+        )
+      })(),
+    )
+
+  program
+    .command('utility')
+    .description(
+      'run a single-subscription utility (a POST /crm/utilities body) and print the outcome',
+    )
+    .argument('<json-or-@file>', 'the utility as JSON, or @file for a YAML or JSON file')
+    .action((argument: string) =>
+      act(async (client, json) => {
+        const outcome = await client.post<UtilityAnswer>(
+          '/crm/utilities',
+          await utilityBody(argument),
+        )
+        return print(json, outcome, () =>
+          [
+            `${outcome.utility} (${outcome.processName})`,
+            requestsTable(outcome.requests),
+            ...(outcome.result === null ? [] : ['result:', toYaml(outcome.result).trimEnd()]),
+          ].join('\n'),
+        )
+      })(),
+    )
+}
+
+/** The client commands of `conax-adapter` (runs, communications, reset-subscription, utility). */
+export function buildClientCommand(onExit: (code: number) => void): Command {
+  const program = new Command('conax-adapter')
+    .description('Talks to a running conax-adapter over its HTTP API.')
+    .addOption(
+      new Option('--url <url>', 'the running adapter')
+        .env('CONAX_ADAPTER_URL')
+        .default(DEFAULT_URL),
+    )
+    .option('--json', 'print the JSON the API answers instead of text')
+    .exitOverride()
+    .showHelpAfterError()
+    // Inherited by every subcommand: their help lists --url and --json too.
+    .configureHelp({ showGlobalOptions: true })
+  const act = (action: Action) => async (): Promise<void> => {
+    const options = program.opts<GlobalOptions>()
+    onExit(await action(new AdapterClient(options.url), options.json === true))
+  }
+  addRunCommands(
+    program.command('runs').description('batch runs: define, preview, start, watch, stop, resume'),
+    act,
+  )
+  addOtherCommands(program, act)
+  return program
+}
+
+/** Runs a client command; resolves with the exit code (2: unusable input or 4xx, 1: connection or run failure). */
+export async function runClientCli(argv: readonly string[]): Promise<number> {
+  let exitCode = 0
+  const program = buildClientCommand((code) => (exitCode = code))
+  try {
+    await program.parseAsync(argv)
+    return exitCode
+  } catch (error) {
+    if (error instanceof CommanderError) {
+      return error.code === 'commander.helpDisplayed' || error.code === 'commander.version' ? 0 : 2
+    }
+    if (error instanceof CliFailure) {
+      console.error(`conax-adapter: ${error.code}: ${error.message}`)
+      return error.exitCode
+    }
+    throw error
+  }
+}
