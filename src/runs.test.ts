@@ -1,5 +1,6 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest'
 import type { Simulator } from '../simulator/src/index.js'
+import type { CaReader } from './application/runs/run-ports.js'
 import type { Adapter } from './create-adapter.js'
 import type { CrmAction } from './domain/planner.js'
 import { MemoryRunStore } from './infrastructure/runs/memory-run-store.js'
@@ -464,5 +465,223 @@ describe('run definitions', () => {
       }),
     ).rejects.toMatchObject({ code: 'RUN_EXISTS' })
     await expect(adapter.runs.start('NOPE')).rejects.toMatchObject({ code: 'RUN_NOT_FOUND' })
+  })
+})
+
+describe('executions that meet', () => {
+  beforeEach(() => setUp(6))
+
+  const cardsSent = async (executionId: string): Promise<string[]> =>
+    (await adapter.runs.requests(executionId)).items.flatMap((r) =>
+      'smartcardCaIds' in r.command ? r.command.smartcardCaIds : [],
+    )
+
+  it('refuse a second execution on the same communication queue while one runs', async () => {
+    await adapter.runs.enqueue([
+      { externalSystem: 'SMS-GW', message: 'Hi', recipients: { segment: {} } },
+    ])
+    for (const code of ['MAIL', 'MAIL2']) {
+      await adapter.runs.define({
+        name: code,
+        alternativeCode: code,
+        kind: 'MAIL_BARK_MESSAGE',
+        messageType: 'MAIL',
+        externalSystem: 'SMS-GW',
+      })
+    }
+    const first = await adapter.runs.start('MAIL')
+    await expect(adapter.runs.start('MAIL')).rejects.toMatchObject({
+      code: 'RUN_RUNNING',
+      details: { executionId: first.id },
+    })
+    await expect(adapter.runs.start('MAIL2')).rejects.toMatchObject({ code: 'RUN_RUNNING' })
+    await adapter.runs.settled(first.id)
+    const sent = await cardsSent(first.id)
+    expect(sent).toHaveLength(12)
+    expect(new Set(sent).size).toBe(12)
+    // Once it has ended, the queue is free again.
+    expect((await adapter.runs.settled((await adapter.runs.start('MAIL2')).id)).state).toBe(
+      'COMPLETED',
+    )
+  })
+
+  it('refuse a new message execution while a stopped one is half-way through a communication', async () => {
+    await adapter.runs.enqueue([
+      { externalSystem: 'SMS-GW', message: 'Hi', recipients: { segment: {} } },
+    ])
+    await adapter.runs.define({
+      name: 'Mail',
+      alternativeCode: 'MAIL',
+      kind: 'MAIL_BARK_MESSAGE',
+      messageType: 'MAIL',
+      externalSystem: 'SMS-GW',
+    })
+    const started = await adapter.runs.start('MAIL')
+    const stopped = await adapter.runs.stop(started.id)
+    expect(stopped.cursor.communication).toBe('1')
+    await expect(adapter.runs.start('MAIL')).rejects.toMatchObject({
+      code: 'RUN_RUNNING',
+      details: { executionId: started.id },
+    })
+    await adapter.runs.settled((await adapter.runs.resume(started.id)).id)
+    const sent = await cardsSent(started.id)
+    expect(new Set(sent).size).toBe(sent.length)
+    expect(sent).toHaveLength(12)
+  })
+
+  it('run one loop when resumed twice at once', async () => {
+    await adapter.runs.define({
+      name: 'Sweep',
+      alternativeCode: 'SWEEP',
+      kind: 'FINGERPRINTING',
+      included: [],
+      excluded: [],
+    })
+    const started = await adapter.runs.start('SWEEP')
+    await adapter.runs.stop(started.id)
+    await Promise.all([adapter.runs.resume(started.id), adapter.runs.resume(started.id)])
+    const done = await adapter.runs.settled(started.id)
+    expect(done.state).toBe('COMPLETED')
+    const sent = await cardsSent(started.id)
+    expect(sent).toHaveLength(12)
+    expect(new Set(sent).size).toBe(12)
+    expect(done.counts).toMatchObject({ processed: 6, cards: 12 })
+  })
+
+  it('end FAILED, without an unhandled rejection, when the run store cannot save', async () => {
+    await adapter.runs.define({
+      name: 'Sweep',
+      alternativeCode: 'SWEEP',
+      kind: 'FINGERPRINTING',
+      included: [],
+      excluded: [],
+    })
+    const save = runStore.saveExecution.bind(runStore)
+    let saves = 0
+    runStore.saveExecution = (execution) =>
+      ++saves > 2 ? Promise.reject(new Error('disk full')) : save(execution)
+    const started = await adapter.runs.start('SWEEP')
+    const ended = await adapter.runs.settled(started.id)
+    expect(ended).toMatchObject({ state: 'FAILED', lastError: expect.stringMatching(/disk full/) })
+    runStore.saveExecution = save
+    // The store still says RUNNING: a stop settles it, a resume finishes the run.
+    expect((await adapter.runs.stop(started.id)).state).toBe('STOPPED')
+    const done = await adapter.runs.settled((await adapter.runs.resume(started.id)).id)
+    expect(done.state).toBe('COMPLETED')
+    const sent = await cardsSent(started.id)
+    expect(new Set(sent).size).toBe(sent.length)
+  })
+
+  it('read, on a resume, only the requests of the batch the crash interrupted', async () => {
+    for (const n of [1, 2, 3, 4]) {
+      await admin(sim, 'DELETE', `/admin/cards/${card(n)}/subscriptions/GFA1`)
+    }
+    await adapter.runs.define({
+      name: 'Reset',
+      alternativeCode: 'R',
+      kind: 'RESET_SUBSCRIPTION',
+      criteria: {},
+    })
+    const done = await adapter.runs.settled((await adapter.runs.start('R')).id)
+    expect(done.counts.requests).toBe(4)
+    // As a crash right after the second batch's commit leaves it: only the first batch saved.
+    await runStore.saveExecution({
+      ...done,
+      state: 'STOPPED',
+      finishedAt: null,
+      cursor: { offset: 2, communication: null },
+      counts: { ...done.counts, processed: 2, requests: 2 },
+    })
+    const list = adapter.store.listRequests.bind(adapter.store)
+    const offsets: (number | undefined)[] = []
+    adapter.store.listRequests = (filter) => {
+      if (filter.processId === done.id) {
+        offsets.push(filter.offset)
+      }
+      return list(filter)
+    }
+    const again = await adapter.runs.settled((await adapter.runs.resume(done.id)).id)
+    adapter.store.listRequests = list
+    expect(offsets).toEqual([2])
+    expect(again.state).toBe('COMPLETED')
+    const created = await adapter.runs.requests(done.id)
+    expect(created.items.map((r) => r.subscriptionId)).toEqual(['S1', 'S2', 'S3', 'S4'])
+  })
+})
+
+describe('a reset run whose CA cannot be asked', () => {
+  it('stops reading at the first unreachable card rather than timing out on every card', async () => {
+    let reads = 0
+    const reader: CaReader = {
+      readCard: (caId) => {
+        reads += 1
+        return Promise.reject(
+          Object.assign(new Error(`Failed to read card ${caId}: timed out.`), {
+            code: 'CA_TIMEOUT',
+          }),
+        )
+      },
+      close: () => Promise.resolve(),
+    }
+    await setUp(6, { reader, runPageSize: 6, readConcurrency: 2 })
+    await adapter.runs.define({
+      name: 'Reset',
+      alternativeCode: 'R',
+      kind: 'RESET_SUBSCRIPTION',
+      criteria: {},
+    })
+    const ended = await adapter.runs.settled((await adapter.runs.start('R')).id)
+    expect(ended.state).toBe('FAILED')
+    expect(ended.lastError).toMatch(/timed out/)
+    // Two in flight when the first failed; none of the other ten cards was tried.
+    expect(reads).toBe(2)
+  })
+})
+
+describe('progress', () => {
+  beforeEach(() => setUp(6))
+
+  it('counts the time spent saving as running time, and none while stopped', async () => {
+    await adapter.runs.define({
+      name: 'Sweep',
+      alternativeCode: 'SWEEP',
+      kind: 'FINGERPRINTING',
+      included: [],
+      excluded: [],
+    })
+    const save = runStore.saveExecution.bind(runStore)
+    runStore.saveExecution = async (execution) => {
+      await new Promise((resolve) => setTimeout(resolve, 40))
+      return save(execution)
+    }
+    const done = await adapter.runs.settled((await adapter.runs.start('SWEEP')).id)
+    runStore.saveExecution = save
+    // Three batches, each saved (40 ms) before the next one starts.
+    expect(done.activeMs).toBeGreaterThanOrEqual(80)
+  })
+
+  it('gives rate and ETA over running time, surviving a stop', async () => {
+    await adapter.runs.define({
+      name: 'Sweep',
+      alternativeCode: 'SWEEP',
+      kind: 'FINGERPRINTING',
+      included: [],
+      excluded: [],
+    })
+    const done = await adapter.runs.settled((await adapter.runs.start('SWEEP')).id)
+    const base = { ...done, finishedAt: null, total: 150, activeMs: 10_000 }
+    const counts = { ...done.counts, processed: 50 }
+    await runStore.saveExecution({ ...base, state: 'RUNNING', counts })
+    expect((await adapter.runs.get(done.id)).progress).toEqual({
+      fraction: 50 / 150,
+      rate: 5,
+      etaSeconds: 20,
+    })
+    await runStore.saveExecution({ ...base, state: 'STOPPED', counts })
+    expect((await adapter.runs.get(done.id)).progress).toEqual({
+      fraction: 50 / 150,
+      rate: 5,
+      etaSeconds: null,
+    })
   })
 })

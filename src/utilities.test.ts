@@ -313,6 +313,11 @@ describe('the utilities, delivered to the simulator', () => {
     ])
     const products = (active.result as { subscriptions: { serviceCaId: string }[] }).subscriptions
     expect(products.map((s) => s.serviceCaId).sort()).toEqual(['EFA2', 'GFA1'])
+    // With the CRM service each product maps to: service CA ID, code, description.
+    expect(products.find((s) => s.serviceCaId === 'GFA1')).toMatchObject({
+      code: 'GEOLOGICAL',
+      description: 'Geological',
+    })
     const byCard = await adapter.utilities.run({
       utility: 'GET_CONAX_INFORMATION',
       query: 'SMARTCARD_PAIRING',

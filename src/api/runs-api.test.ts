@@ -181,6 +181,19 @@ describe('the runs API', () => {
         repetitionIntervalInSeconds: 15,
       }),
     ).toEqual([400, 'INVALID_FIELD', 'repetitionIntervalInSeconds'])
+    // A field the message type does not have is refused, as the utility refuses it.
+    expect(
+      await refusal({
+        ...base,
+        kind: 'MAIL_BARK_MESSAGE',
+        messageType: 'MAIL',
+        externalSystem: 'SMS-GW',
+        displayDurationInSeconds: 15,
+      }),
+    ).toEqual([400, 'INVALID_FIELD', 'displayDurationInSeconds'])
+    expect(
+      await refusal({ ...base, kind: 'RESET_SUBSCRIPTION', criteria: { createdTo: '2026-02-30' } }),
+    ).toEqual([400, 'INVALID_FIELD', 'criteria.createdTo'])
     expect(
       await refusal({ ...base, alternativeCode: 'executions', kind: 'RESET_SUBSCRIPTION' }),
     ).toEqual([400, 'INVALID_REQUEST', 'alternativeCode'])
@@ -303,6 +316,21 @@ describe('the runs API', () => {
     ])
     const empty = await api('POST', '/communications', { communications: [] })
     expect([empty.status, empty.body.error.details.field]).toEqual([400, 'communications'])
+    // A period the store cannot compare, or no recipient at all, would be PROCESSED reaching nobody.
+    const refused = async (recipients: unknown): Promise<[number, string]> => {
+      const { status, body } = await api('POST', '/communications', {
+        communications: [{ externalSystem: 'SMS-GW', message: 'x', recipients }],
+      })
+      return [status, body.error.details.field]
+    }
+    expect(await refused({ segment: { createdFrom: 'last week' } })).toEqual([
+      400,
+      'communications[0].recipients.segment.createdFrom',
+    ])
+    expect(await refused({ subscriptionIds: [] })).toEqual([
+      400,
+      'communications[0].recipients.subscriptionIds',
+    ])
 
     const preview = await api('POST', '/runs/NOTICES/preview')
     expect(preview.body.data).toMatchObject({

@@ -12,6 +12,7 @@ export type AdapterErrorCode =
   | 'RUN_NOT_FOUND'
   | 'EXECUTION_NOT_FOUND'
   | 'RUN_NOT_RESUMABLE'
+  | 'RUN_RUNNING'
   | 'CA_UNAVAILABLE'
 
 /** HTTP status for each code family: refusals of the CRM state are 409, bad input 400, unknown ids 404. */

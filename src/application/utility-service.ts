@@ -1,3 +1,4 @@
+import type { ProvisioningProvider } from '../domain/crm.js'
 import type { ProcessName, ProvisioningRequest } from '../domain/provisioning-request.js'
 import { planUtility, type UtilityName, type UtilityRequest } from '../domain/utilities.js'
 import { AdapterError } from './adapter-error.js'
@@ -58,7 +59,28 @@ export class UtilityService {
       utility: request.utility,
       processName,
       requests,
-      result: request.utility === 'GET_CONAX_INFORMATION' ? (requests[0]?.result ?? null) : null,
+      result:
+        request.utility === 'GET_CONAX_INFORMATION'
+          ? withServiceNames(service.provider, requests[0]?.result ?? null)
+          : null,
     }
+  }
+}
+
+/**
+ * Conax answers active subscriptions by product (service CA ID) only; the utility shows each with
+ * the CRM service it maps to, its `code` and `description` (null when the provider maps none).
+ */
+function withServiceNames(provider: ProvisioningProvider, result: unknown): unknown {
+  const list = (result as { subscriptions?: unknown } | null)?.subscriptions
+  if (!Array.isArray(list)) {
+    return result
+  }
+  return {
+    ...(result as object),
+    subscriptions: list.map((item: { serviceCaId?: unknown }) => {
+      const mapped = provider.services.find((s) => s.caId === item.serviceCaId)
+      return { ...item, code: mapped?.service ?? null, description: mapped?.description ?? null }
+    }),
   }
 }

@@ -88,14 +88,32 @@ export function buildAdapterCommand(): Command {
 }
 
 /**
+ * Whether `argv` (node, script, ...) is a client command: its first word after the client's own
+ * global options (`--url <url>`, `--url=<url>`, `--json`, which `serve` does not have) is one of
+ * {@link CLIENT_COMMANDS}. So `conax-adapter --url http://host:8380 runs list` is a client
+ * command, as the client's help shows it, and not a start of the adapter without --provider.
+ */
+export function isClientCommand(argv: readonly string[]): boolean {
+  for (let i = 2; i < argv.length; i++) {
+    const word = argv[i] as string
+    if (word === '--url') {
+      i += 1
+    } else if (word !== '--json' && !word.startsWith('--url=')) {
+      return CLIENT_COMMANDS.has(word)
+    }
+  }
+  return false
+}
+
+/**
  * Runs the CLI; resolves with the exit code once the adapter has stopped (or failed to start), or
  * once a client command (runs, communications...) has done its work.
  */
 export async function runAdapterCli(argv: readonly string[]): Promise<number> {
-  const first = argv[2]
-  if (first !== undefined && CLIENT_COMMANDS.has(first)) {
+  if (isClientCommand(argv)) {
     return runClientCli(argv)
   }
+  const first = argv[2]
   // `serve` is the default command: `conax-adapter [options]` starts the adapter as it always has,
   // so the client commands are dispatched on their first word rather than by commander.
   const serveArgv = first === 'serve' ? [...argv.slice(0, 2), ...argv.slice(3)] : argv

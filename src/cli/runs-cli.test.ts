@@ -201,6 +201,15 @@ describe('conax-adapter runs (client commands)', () => {
     expect(down.stderr).toContain('is the adapter running at http://127.0.0.1:9?')
   })
 
+  it('takes the global options before the command too', async () => {
+    const listed = await cli(['--url', url, 'runs', 'list'])
+    expect([listed.code, listed.stderr]).toEqual([0, ''])
+    expect(listed.stdout).toMatch(/^NIGHTLY\s+RESET_SUBSCRIPTION/m)
+    const json = await cli(['--json', `--url=${url}`, 'runs', 'show', 'NIGHTLY'])
+    expect(json.code).toBe(0)
+    expect(JSON.parse(json.stdout)).toMatchObject({ alternativeCode: 'NIGHTLY' })
+  })
+
   it('exits 1 when the watched execution fails (the CA is gone)', async () => {
     await sim.close()
     const watched = await cli(['runs', 'start', 'NIGHTLY', '--watch', '--url', url])

@@ -326,6 +326,49 @@ describe('checkRunDefinition', () => {
     expect(period.ok || period.error).toMatchObject({ field: 'included[0].createdTo' })
   })
 
+  it('refuses a message field the message type does not have, as the utility does', () => {
+    const base = {
+      name: 'Notices',
+      alternativeCode: 'N',
+      kind: 'MAIL_BARK_MESSAGE' as const,
+      externalSystem: 'SMS-GW',
+    }
+    const mail = checkRunDefinition(
+      PROVIDER,
+      { ...base, messageType: 'MAIL', displayDurationInSeconds: 15 },
+      NOW,
+    )
+    expect(mail.ok || mail.error).toMatchObject({
+      code: 'INVALID_FIELD',
+      field: 'displayDurationInSeconds',
+    })
+    const bark = checkRunDefinition(
+      PROVIDER,
+      { ...base, messageType: 'BARK', repetitionCount: 2 },
+      NOW,
+    )
+    expect(bark.ok || bark.error).toMatchObject({ field: 'repetitionCount' })
+  })
+
+  it('refuses a period that is not a real date-time, and keeps one as a UTC instant', () => {
+    const base = { name: 'Reset', alternativeCode: 'R', kind: 'RESET_SUBSCRIPTION' as const }
+    for (const createdFrom of ['2026-02-30T00:00:00Z', '2026', 'yesterday']) {
+      const bad = checkRunDefinition(PROVIDER, { ...base, criteria: { createdFrom } }, NOW)
+      expect(bad.ok || bad.error).toMatchObject({ field: 'criteria.createdFrom' })
+    }
+    const good = checkRunDefinition(
+      PROVIDER,
+      {
+        ...base,
+        criteria: { createdFrom: '2026-01-01T00:00:00', createdTo: '2026-01-31T01:00:00+01:00' },
+      },
+      NOW,
+    )
+    expect(good.ok && good.value).toMatchObject({
+      criteria: { createdFrom: '2026-01-01T00:00:00.000Z', createdTo: '2026-01-31T00:00:00.000Z' },
+    })
+  })
+
   it('accepts a reset run over a creation period', () => {
     const ok = checkRunDefinition(
       PROVIDER,

@@ -3,7 +3,7 @@ import type { InstalledItem, ProvisioningProvider, Subscription } from './crm.js
 import { expectedCaState } from './expected-ca-state.js'
 import type { ProcessName } from './provisioning-request.js'
 import { err, ok, type Result } from './result.js'
-import { planUtility, type MessageType, type UtilityRejection } from './utilities.js'
+import { planUtility, utcInstant, type MessageType, type UtilityRejection } from './utilities.js'
 
 /**
  * The batch runs of CRM.COM's Conax Contego Web Services module (conax-domain.md §2.7): reset
@@ -83,47 +83,52 @@ export type RunRejection = UtilityRejection
 const invalid = (field: string, message: string): Result<never, RunRejection> =>
   err({ code: 'INVALID_FIELD', field, message: `${field}: ${message}` })
 
-function checkInstant(field: string, value: string | null | undefined): RunRejection | null {
-  if (value === undefined || value === null) {
-    return null
-  }
-  return Number.isNaN(Date.parse(value))
-    ? {
-        code: 'INVALID_FIELD',
-        field,
-        message: `${field}: '${value}' is not an ISO-8601 date-time.`,
+/**
+ * Checks criteria and gives them back with their period as UTC instants: the utilities' date rule
+ * (a real ISO-8601 date-time, no zone meaning UTC), so that `2026-02-30T00:00:00Z` or `2026` is
+ * refused naming the field, and a zone-less time does not shift with the adapter's time zone.
+ */
+export function checkCriteria<C extends SubscriptionCriteria>(
+  criteria: C,
+  path: string,
+): Result<C, RunRejection> {
+  let checked: C = criteria
+  for (const key of ['createdFrom', 'createdTo'] as const) {
+    const value = criteria[key]
+    if (value !== undefined && value !== null) {
+      const instant = utcInstant(`${path}.${key}`, value)
+      if (!instant.ok) {
+        return instant
       }
-    : null
-}
-
-function checkCriteria(criteria: SubscriptionCriteria, path: string): RunRejection | null {
-  const from = checkInstant(`${path}.createdFrom`, criteria.createdFrom)
-  const to = checkInstant(`${path}.createdTo`, criteria.createdTo)
-  if (from ?? to) {
-    return from ?? to
+      checked = { ...checked, [key]: instant.value }
+    }
   }
   if (
-    criteria.createdFrom &&
-    criteria.createdTo &&
-    Date.parse(criteria.createdFrom) > Date.parse(criteria.createdTo)
+    checked.createdFrom &&
+    checked.createdTo &&
+    Date.parse(checked.createdFrom) > Date.parse(checked.createdTo)
   ) {
-    return {
-      code: 'INVALID_FIELD',
-      field: `${path}.createdTo`,
-      message: `${path}.createdTo: the period ends before it starts (${criteria.createdFrom} > ${criteria.createdTo}).`,
-    }
+    return invalid(
+      `${path}.createdTo`,
+      `the period ends before it starts (${criteria.createdFrom} > ${criteria.createdTo}).`,
+    )
   }
-  return null
+  return ok(checked)
 }
 
-function checkSegments(segments: readonly SegmentCriteria[], list: string): RunRejection | null {
+function checkSegments(
+  segments: readonly SegmentCriteria[],
+  list: string,
+): Result<SegmentCriteria[], RunRejection> {
+  const checked: SegmentCriteria[] = []
   for (const [index, segment] of segments.entries()) {
-    const problem = checkCriteria(segment, `${list}[${index}]`)
-    if (problem) {
-      return problem
+    const one = checkCriteria(segment, `${list}[${index}]`)
+    if (!one.ok) {
+      return one
     }
+    checked.push(one.value)
   }
-  return null
+  return ok(checked)
 }
 
 /** A stand-in subscription with one card, to check settings with the utilities' own rules. */
@@ -166,24 +171,44 @@ export function checkRunDefinition(
   }
   switch (input.kind) {
     case 'RESET_SUBSCRIPTION': {
-      const problem = checkCriteria(input.criteria, 'criteria')
-      return problem ? err(problem) : ok(input)
+      const criteria = checkCriteria(input.criteria, 'criteria')
+      return criteria.ok ? ok({ ...input, criteria: criteria.value }) : criteria
     }
     case 'MAIL_BARK_MESSAGE': {
       if (input.externalSystem.trim() === '') {
         return invalid('externalSystem', 'must name the communication queue external system.')
       }
+      // The utility refuses a field its message type does not have; messageCommands leaves such
+      // fields out, so they are refused here rather than silently ignored.
+      const misplaced = (
+        [
+          ['displayDurationInSeconds', input.messageType === 'MAIL'],
+          ['repetitionCount', input.messageType !== 'REPEATING_BARK'],
+          ['repetitionIntervalInSeconds', input.messageType !== 'REPEATING_BARK'],
+        ] as const
+      ).find(([field, unused]) => unused && input[field] !== undefined)
+      if (misplaced) {
+        return invalid(
+          misplaced[0],
+          `a ${input.messageType} message has no ${misplaced[0]}; leave it out or choose another messageType.`,
+        )
+      }
       const checked = messageCommands(provider, input, { text: 'x', cards: [PROBE_CARD], now })
       return checked.ok ? ok(input) : checked
     }
     case 'FINGERPRINTING': {
-      const problem =
-        checkSegments(input.included, 'included') ?? checkSegments(input.excluded, 'excluded')
-      if (problem) {
-        return err(problem)
+      const included = checkSegments(input.included, 'included')
+      if (!included.ok) {
+        return included
+      }
+      const excluded = checkSegments(input.excluded, 'excluded')
+      if (!excluded.ok) {
+        return excluded
       }
       const checked = fingerprintCommands(provider, input, [PROBE_CARD], now)
-      return checked.ok ? ok(input) : checked
+      return checked.ok
+        ? ok({ ...input, included: included.value, excluded: excluded.value })
+        : checked
     }
   }
 }

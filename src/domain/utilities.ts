@@ -335,7 +335,7 @@ const ISO_DATE_TIME =
  * An ISO-8601 date-time as a UTC instant; one without a zone is UTC, as scheduled dates are.
  * Components are checked by hand because Date.parse rolls 2026-02-30 over into March.
  */
-function utcInstant(field: string, value: string): Checked<string> {
+export function utcInstant(field: string, value: string): Checked<string> {
   const match = ISO_DATE_TIME.exec(value)
   const invalid = reject(
     'INVALID_FIELD',

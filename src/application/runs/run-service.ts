@@ -4,6 +4,7 @@ import type { ConaxCommand } from '../../domain/commands.js'
 import type { InstalledItem, ProvisioningProvider, Subscription } from '../../domain/crm.js'
 import type { ProvisioningRequest } from '../../domain/provisioning-request.js'
 import {
+  checkCriteria,
   checkRunDefinition,
   fingerprintCommands,
   inSegments,
@@ -126,16 +127,20 @@ function filterOf(criteria: SubscriptionCriteria): SubscriptionFilter {
   }
 }
 
-/** Runs `work` over `items` with at most `limit` in flight; resolves in input order. */
+/**
+ * Runs `work` over `items` with at most `limit` in flight; resolves in input order. Once `halted()`
+ * says so, no further item is started (their results stay undefined).
+ */
 async function pool<T, R>(
   items: readonly T[],
   limit: number,
   work: (item: T) => Promise<R>,
-): Promise<R[]> {
-  const results = new Array<R>(items.length)
+  halted: () => boolean = () => false,
+): Promise<(R | undefined)[]> {
+  const results = new Array<R | undefined>(items.length)
   let next = 0
   const worker = async (): Promise<void> => {
-    while (next < items.length) {
+    while (next < items.length && !halted()) {
       const index = next++
       results[index] = await work(items[index] as T)
     }
@@ -150,6 +155,16 @@ interface Live {
 }
 
 /**
+ * What a running execution holds: its run, or for a message run its communication queue, since
+ * two executions on one queue would both take the same pending communication and send it twice.
+ */
+function laneOf(definition: RunDefinition): string {
+  return definition.kind === 'MAIL_BARK_MESSAGE'
+    ? `queue ${definition.externalSystem}`
+    : `run ${definition.id}`
+}
+
+/**
  * The batch runs: definitions, previews, executions that can be watched, stopped and resumed.
  * A run walks its subscriptions (or communications) in pages of `pageSize`; after each page's
  * requests are durably created, the execution's cursor is saved, so a stop, or a crash, loses at
@@ -159,6 +174,8 @@ interface Live {
 export class RunService {
   private readonly options: RunServiceOptions
   private readonly live = new Map<string, Live>()
+  /** Lane (see laneOf) → the execution holding it, from the moment it is claimed until its loop ends. */
+  private readonly lanes = new Map<string, string>()
 
   constructor(options: RunServiceOptions) {
     this.options = options
@@ -187,7 +204,12 @@ export class RunService {
         { details: { field: 'alternativeCode' } },
       )
     }
-    const definition: RunDefinition = { ...input, id: randomUUID(), createdAt: this.now() }
+    // As checked: periods as UTC instants.
+    const definition: RunDefinition = {
+      ...checked.value,
+      id: randomUUID(),
+      createdAt: this.now(),
+    }
     await this.options.runs.saveDefinition(definition)
     return definition
   }
@@ -206,7 +228,8 @@ export class RunService {
 
   /** Enqueues communications for message runs (checked: external system, text, recipients). */
   async enqueue(inputs: readonly CommunicationInput[]): Promise<readonly Communication[]> {
-    inputs.forEach((input, index) => {
+    // Every communication is checked before any is added: a bad one leaves the queue unchanged.
+    const checked = inputs.map((input, index): CommunicationInput => {
       const field = `communications[${index}]`
       if (input.externalSystem.trim() === '' || input.message === '') {
         throw new AdapterError(
@@ -223,8 +246,27 @@ export class RunService {
           { details: { field: `${field}.recipients` } },
         )
       }
+      if (subscriptionIds?.length === 0) {
+        throw new AdapterError(
+          'INVALID_FIELD',
+          `${field}.recipients.subscriptionIds: name at least one subscription (or use segment: {} for every subscriber).`,
+          { details: { field: `${field}.recipients.subscriptionIds` } },
+        )
+      }
+      if (segment === undefined) {
+        return input
+      }
+      // A period the store cannot compare would match nobody: the communication would be
+      // marked PROCESSED without reaching anyone.
+      const criteria = checkCriteria(segment, `${field}.recipients.segment`)
+      if (!criteria.ok) {
+        throw new AdapterError(criteria.error.code, criteria.error.message, {
+          details: { field: criteria.error.field },
+        })
+      }
+      return { ...input, recipients: { segment: criteria.value } }
     })
-    return this.options.runs.addCommunications(inputs, this.now())
+    return this.options.runs.addCommunications(checked, this.now())
   }
 
   /** Communications of the queue, by external system and state. */
@@ -256,9 +298,25 @@ export class RunService {
   async start(idOrCode: string): Promise<RunStatus> {
     const definition = await this.definition(idOrCode)
     this.options.provisioning.requireEffective()
+    const id = randomUUID().replaceAll('-', '')
+    this.claim(definition, id)
+    try {
+      if (definition.kind === 'MAIL_BARK_MESSAGE') {
+        await this.refuseHalfSent(definition)
+      }
+      const execution = await this.created(definition, id)
+      this.launch(definition, execution, false)
+      return this.status(execution)
+    } catch (error) {
+      this.release(definition, id)
+      throw error
+    }
+  }
+
+  private async created(definition: RunDefinition, id: string): Promise<RunExecution> {
     const now = this.now()
     const execution: RunExecution = {
-      id: randomUUID().replaceAll('-', ''),
+      id,
       runId: definition.id,
       kind: definition.kind,
       processName: RUN_PROCESS_NAMES[definition.kind],
@@ -273,8 +331,60 @@ export class RunService {
       lastError: null,
     }
     await this.options.runs.saveExecution(execution)
-    this.launch(definition, execution, false)
-    return this.status(execution)
+    return execution
+  }
+
+  /** Takes the definition's lane for the execution, or refuses (RUN_RUNNING) naming the holder. */
+  private claim(definition: RunDefinition, executionId: string): void {
+    const lane = laneOf(definition)
+    const holder = this.lanes.get(lane)
+    if (holder !== undefined) {
+      throw new AdapterError(
+        'RUN_RUNNING',
+        definition.kind === 'MAIL_BARK_MESSAGE'
+          ? `Execution ${holder} is sending the communications of '${definition.externalSystem}'; a second one would send them twice. Wait for it, or stop it first.`
+          : `Execution ${holder} of run '${definition.alternativeCode}' is running. Wait for it, or stop it first.`,
+        { details: { executionId: holder } },
+      )
+    }
+    this.lanes.set(lane, executionId)
+  }
+
+  private release(definition: RunDefinition, executionId: string): void {
+    const lane = laneOf(definition)
+    if (this.lanes.get(lane) === executionId) {
+      this.lanes.delete(lane)
+    }
+  }
+
+  /**
+   * A message execution stopped (or failed) in the middle of a communication still has to send it
+   * to the rest of its recipients; a new execution would start that communication over and send it
+   * twice to those already reached. Refuses (RUN_RUNNING) while there is one: resume it instead.
+   */
+  private async refuseHalfSent(definition: RunDefinition & MessageRunSettings): Promise<void> {
+    for (const execution of await this.options.runs.listExecutions()) {
+      if (
+        execution.kind !== 'MAIL_BARK_MESSAGE' ||
+        execution.state === 'COMPLETED' ||
+        execution.cursor.communication === null
+      ) {
+        continue
+      }
+      const other = await this.options.runs.getDefinition(execution.runId)
+      const communication = await this.options.runs.getCommunication(execution.cursor.communication)
+      if (
+        other?.kind === 'MAIL_BARK_MESSAGE' &&
+        other.externalSystem === definition.externalSystem &&
+        communication?.state === 'PENDING'
+      ) {
+        throw new AdapterError(
+          'RUN_RUNNING',
+          `Execution ${execution.id} (${execution.state}) stopped half-way through communication ${communication.number} of '${definition.externalSystem}'; a new execution would send it again to the recipients already reached. Resume that execution instead.`,
+          { details: { executionId: execution.id } },
+        )
+      }
+    }
   }
 
   /** Asks a running execution to stop after its current page; resolves once it has stopped. */
@@ -307,9 +417,19 @@ export class RunService {
     }
     this.options.provisioning.requireEffective()
     const definition = await this.definition(execution.runId)
-    const resumed = await this.save(execution, { state: 'RUNNING', lastError: null })
-    this.launch(definition, resumed, true)
-    return this.status(resumed)
+    if (this.live.has(executionId) || this.lanes.get(laneOf(definition)) === executionId) {
+      // Resumed meanwhile by a concurrent call: one loop only.
+      return this.status(await this.execution(executionId))
+    }
+    this.claim(definition, executionId)
+    try {
+      const resumed = await this.save(execution, { state: 'RUNNING', lastError: null })
+      this.launch(definition, resumed, true)
+      return this.status(resumed)
+    } catch (error) {
+      this.release(definition, executionId)
+      throw error
+    }
   }
 
   /** An execution with its progress; EXECUTION_NOT_FOUND otherwise. */
@@ -451,9 +571,10 @@ export class RunService {
 
   private launch(definition: RunDefinition, execution: RunExecution, resumed: boolean): void {
     const live: Live = { stopRequested: false, done: Promise.resolve(execution) }
-    live.done = this.loop(definition, execution, resumed, live).finally(() =>
-      this.live.delete(execution.id),
-    )
+    live.done = this.loop(definition, execution, resumed, live).finally(() => {
+      this.live.delete(execution.id)
+      this.release(definition, execution.id)
+    })
     this.live.set(execution.id, live)
   }
 
@@ -464,19 +585,24 @@ export class RunService {
     live: Live,
   ): Promise<RunExecution> {
     let execution = start
-    let covered = resumed ? await this.coveredBy(execution) : null
+    // Running time counts everything from here (reads, requests, saves), not stops.
+    const launched = performance.now()
+    const activeMs = (): number => start.activeMs + (performance.now() - launched)
     try {
+      let covered = resumed ? await this.coveredBy(execution) : null
       for (;;) {
         if (live.stopRequested) {
-          return (execution = await this.save(execution, { state: 'STOPPED' }))
+          return (execution = await this.save(execution, {
+            state: 'STOPPED',
+            activeMs: activeMs(),
+          }))
         }
-        const began = performance.now()
         const step = await this.page(definition, execution, covered)
         covered = null
         execution = await this.save(execution, {
           cursor: step.cursor,
           counts: add(execution.counts, step.counts),
-          activeMs: execution.activeMs + (performance.now() - began),
+          activeMs: activeMs(),
         })
         if (step.finished) {
           return (execution = await this.save(execution, {
@@ -487,18 +613,35 @@ export class RunService {
       }
     } catch (error) {
       const message = error instanceof Error ? error.message : String(error)
-      execution = await this.save(execution, {
+      const failed: RunExecution = {
+        ...execution,
         state: 'FAILED',
+        activeMs: activeMs(),
+        updatedAt: this.now(),
         lastError: `${message} Resume the execution when the cause is fixed: nothing is sent twice.`,
+      }
+      // Never rejects: nobody may be waiting on this loop, and a rejection would end the process.
+      // If even this save fails (the store is broken), the store still says RUNNING: the next
+      // start of the adapter marks it STOPPED, and a stop or resume here works on it as it is.
+      await this.options.runs.saveExecution(failed).catch((saveError: unknown) => {
+        this.options.onError?.(saveError, failed)
       })
-      this.options.onError?.(error, execution)
-      return execution
+      this.options.onError?.(error, failed)
+      return failed
     }
   }
 
-  /** Subscriptions and cards the execution already created requests for (a resume after a crash). */
+  /**
+   * Subscriptions and cards of the batch that was going when the execution stopped (a crash between
+   * storing its requests and saving its cursor). The requests counted in the saved counts belong
+   * to batches before the cursor, so only those after them are read: memory stays bounded by one
+   * batch however many requests the execution created.
+   */
   private async coveredBy(execution: RunExecution): Promise<Covered> {
-    const created = await this.options.store.listRequests({ processId: execution.id })
+    const created = await this.options.store.listRequests({
+      processId: execution.id,
+      offset: execution.counts.requests,
+    })
     const subscriptions = new Set<string>()
     const cards = new Set<string>()
     for (const request of created.items) {
@@ -562,20 +705,26 @@ export class RunService {
       s.installedItems.filter((item) => item.kind === 'SMARTCARD').map((item) => item.caId),
     )
     const observed = new Map<string, ObservedCard | Error>()
-    await pool(cards, this.options.readConcurrency ?? 64, async (caId) => {
-      observed.set(
-        caId,
-        await this.options.reader
+    // Once the CA cannot be asked, no further card is read: with a CA that times out, reading the
+    // rest of the batch would only hold the failure (and a stop) for many more timeouts.
+    const halt: { unreachable: Error | null } = { unreachable: null }
+    await pool(
+      cards,
+      this.options.readConcurrency ?? 64,
+      async (caId) => {
+        const seen = await this.options.reader
           .readCard(caId)
-          .catch((error: unknown) => (error instanceof Error ? error : new Error(String(error)))),
-      )
-    })
-    const unreachable = [...observed.values()].find(
-      (value): value is Error => value instanceof Error && stopsTheRun(value),
+          .catch((error: unknown) => (error instanceof Error ? error : new Error(String(error))))
+        if (seen instanceof Error && stopsTheRun(seen)) {
+          halt.unreachable ??= seen
+        }
+        observed.set(caId, seen)
+      },
+      () => halt.unreachable !== null,
     )
-    if (unreachable) {
+    if (halt.unreachable) {
       // The CA cannot be asked: stop here rather than count every subscription as failed.
-      throw unreachable
+      throw halt.unreachable
     }
     return subscriptions.map((subscription) => {
       const mine = subscription.installedItems.filter((item) => item.kind === 'SMARTCARD')
