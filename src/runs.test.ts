@@ -377,6 +377,44 @@ describe('mail and bark message run', () => {
     expect(second.counts.requests).toBe(0)
   })
 
+  it('sends many personal communications a batch at a time, each once, with its own number', async () => {
+    const personal = await adapter.runs.enqueue(
+      [1, 2, 3, 4, 5, 1, 2].map((n, i) => ({
+        externalSystem: 'SMS-GW',
+        message: `Note ${i + 1}`,
+        recipients: { subscriptionIds: [`S${n}`] },
+      })),
+    )
+    await adapter.runs.enqueue([
+      {
+        externalSystem: 'SMS-GW',
+        message: 'x'.repeat(142),
+        recipients: { subscriptionIds: ['S3'] },
+      },
+    ])
+    await adapter.runs.define({
+      name: 'Notes',
+      alternativeCode: 'NOTES',
+      kind: 'MAIL_BARK_MESSAGE',
+      messageType: 'MAIL',
+      externalSystem: 'SMS-GW',
+    })
+    const done = await adapter.runs.settled((await adapter.runs.start('NOTES')).id)
+    expect(done.state).toBe('COMPLETED')
+    expect(done.counts).toMatchObject({ communications: 7, failed: 1, cards: 14, processed: 8 })
+    const created = (await adapter.runs.requests(done.id)).items
+    const numbers = created.map((r) =>
+      'communicationQueueNumber' in r.command ? r.command.communicationQueueNumber : null,
+    )
+    // One request per distributor (Main, TWIN1) for each communication, each with its number.
+    expect(numbers).toEqual(personal.flatMap((c) => [c.number, c.number]))
+    await adapter.deliverDue()
+    expect(sim.model.card(card(1))?.inbox.map((m) => m.message)).toEqual(['Note 1', 'Note 6'])
+    expect(sim.model.card(card(102))?.inbox.map((m) => m.message)).toEqual(['Note 2', 'Note 7'])
+    const states = await adapter.runs.communications({ externalSystem: 'SMS-GW' })
+    expect(states.map((c) => c.state)).toEqual([...Array(7).fill('PROCESSED'), 'FAILED'])
+  })
+
   it('stops in the middle of a communication and resumes where it stopped', async () => {
     await adapter.runs.enqueue([
       { externalSystem: 'SMS-GW', message: 'Hello', recipients: { segment: {} } },

@@ -174,6 +174,8 @@ function laneOf(definition: RunDefinition): string {
 export class RunService {
   private readonly options: RunServiceOptions
   private readonly live = new Map<string, Live>()
+  /** The last communication each running message execution finished (so the queue is not rescanned). */
+  private readonly lastCommunication = new Map<string, string>()
   /** Lane (see laneOf) → the execution holding it, from the moment it is claimed until its loop ends. */
   private readonly lanes = new Map<string, string>()
 
@@ -573,6 +575,7 @@ export class RunService {
     const live: Live = { stopRequested: false, done: Promise.resolve(execution) }
     live.done = this.loop(definition, execution, resumed, live).finally(() => {
       this.live.delete(execution.id)
+      this.lastCommunication.delete(execution.id)
       this.release(definition, execution.id)
     })
     this.live.set(execution.id, live)
@@ -881,9 +884,16 @@ export class RunService {
     covered: Covered | null,
   ): Promise<PageStep> {
     const { runs, provider } = this.options
+    if (!execution.cursor.communication) {
+      const grouped = await this.personalCommunications(definition, execution, covered)
+      if (grouped) {
+        return grouped
+      }
+    }
+    const after = this.lastCommunication.get(execution.id) ?? null
     const current = execution.cursor.communication
       ? await runs.getCommunication(execution.cursor.communication)
-      : ((await runs.pendingCommunications(definition.externalSystem, null, 1))[0] ?? null)
+      : ((await runs.pendingCommunications(definition.externalSystem, after, 1))[0] ?? null)
     if (!current || current.state !== 'PENDING') {
       if (current) {
         // Finished by an earlier pass whose cursor was not saved: go on with the next one.
@@ -915,6 +925,7 @@ export class RunService {
       ? Math.min(this.pageSize, current.recipients.subscriptionIds.length - offset)
       : page.length
     if (pageLength <= 0) {
+      this.lastCommunication.set(execution.id, current.number)
       await runs.updateCommunication(current.number, {
         state: 'PROCESSED',
         processedAt: this.now(),
@@ -956,6 +967,94 @@ export class RunService {
         cards: cards.length,
         requests: created.length,
       },
+    }
+  }
+
+  /**
+   * Several small communications (named recipients, together at most a batch) in one batch: one
+   * commit of their requests, their states saved together and one cursor save, so a queue of
+   * many personal messages costs a few store writes per batch, not three per message. Null when
+   * the next communication is large (a segment, or more recipients than a batch): it goes alone.
+   */
+  private async personalCommunications(
+    definition: RunDefinition & MessageRunSettings,
+    execution: RunExecution,
+    covered: Covered | null,
+  ): Promise<PageStep | null> {
+    const { runs, provider, store } = this.options
+    const after = this.lastCommunication.get(execution.id) ?? null
+    const pending = await runs.pendingCommunications(
+      definition.externalSystem,
+      after,
+      this.pageSize,
+    )
+    const group: Communication[] = []
+    let size = 0
+    for (const communication of pending) {
+      const count = communication.recipients.subscriptionIds?.length
+      if (count === undefined || size + count > this.pageSize) {
+        break
+      }
+      group.push(communication)
+      size += count
+    }
+    if (group.length < 2) {
+      return null
+    }
+    const ids = group.flatMap((c) => c.recipients.subscriptionIds ?? [])
+    const known = new Map((await store.listSubscriptions({ ids })).items.map((s) => [s.id, s]))
+    const items: { command: ConaxCommand; subscriptionId: string | null }[] = []
+    const outcomes: { number: string; error: string | null }[] = []
+    let counts: RunCounts = { ...ZERO_COUNTS, processed: size }
+    for (const communication of group) {
+      const recipients = (communication.recipients.subscriptionIds ?? []).flatMap((id) => {
+        const found = known.get(id)
+        return found ? [found] : []
+      })
+      const cards = uncovered(smartcardsOf(recipients), covered, communication.number)
+      const commands = messageCommands(provider, definition, {
+        text: communication.message,
+        cards: cards.length > 0 ? cards : [PROBE_CARD],
+        now: this.now(),
+        communicationQueueNumber: communication.number,
+      })
+      if (!commands.ok) {
+        outcomes.push({ number: communication.number, error: commands.error.message })
+        counts = { ...counts, failed: counts.failed + 1 }
+        continue
+      }
+      const subscriptionId = recipients.length === 1 ? (recipients[0]?.id ?? null) : null
+      if (cards.length > 0) {
+        items.push(...commands.value.map((command) => ({ command, subscriptionId })))
+      }
+      outcomes.push({ number: communication.number, error: null })
+      counts = {
+        ...counts,
+        cards: counts.cards + cards.length,
+        communications: counts.communications + 1,
+      }
+    }
+    const created = await this.options.provisioning.createBatch(items, {
+      processName: 'MAIL_BARK_MESSAGE_RUN',
+      processId: execution.id,
+    })
+    const processedAt = this.now()
+    // Saved together: the store's group commit writes them in one go.
+    await Promise.all(
+      outcomes.map((outcome) =>
+        runs.updateCommunication(outcome.number, {
+          state: outcome.error ? 'FAILED' : 'PROCESSED',
+          processedAt,
+          error: outcome.error,
+          processedBy: execution.id,
+        }),
+      ),
+    )
+    this.lastCommunication.set(execution.id, group[group.length - 1]?.number ?? '')
+    return {
+      finished: false,
+      cursor: { offset: 0, communication: null },
+      counts: { ...counts, requests: created.length },
     }
   }
 
