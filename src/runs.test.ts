@@ -213,6 +213,38 @@ describe('reset subscription run', () => {
     expect(done.counts).toMatchObject({ checked: 5, inSync: 4, failed: 1, repaired: 0 })
   })
 
+  it('shows STOPPING while the batch in hand finishes', async () => {
+    let release: () => void = () => undefined
+    const gate = new Promise<void>((resolve) => (release = resolve))
+    const slow = await startTestAdapter(sim, {
+      store: adapter.store,
+      runStore: new MemoryRunStore(),
+      reader: {
+        readCard: async () => {
+          await gate
+          return { known: true, products: [], pairedStbs: [] }
+        },
+        close: () => Promise.resolve(),
+      },
+    })
+    try {
+      await slow.runs.define({
+        name: 'Reset',
+        alternativeCode: 'R',
+        kind: 'RESET_SUBSCRIPTION',
+        criteria: {},
+      })
+      const started = await slow.runs.start('R')
+      const stopping = slow.runs.stop(started.id)
+      expect((await slow.runs.get(started.id)).state).toBe('STOPPING')
+      release()
+      expect((await stopping).state).toBe('STOPPED')
+    } finally {
+      release()
+      await slow.runs.close()
+    }
+  })
+
   it('stops after its current batch and resumes without sending anything twice', async () => {
     for (const n of [1, 2, 3, 4, 5]) {
       await admin(sim, 'DELETE', `/admin/cards/${card(n)}/subscriptions/GFA1`)

@@ -549,7 +549,12 @@ export class RunService {
     return next
   }
 
-  private status(execution: RunExecution): RunStatus {
+  private status(stored: RunExecution): RunStatus {
+    // A stop is asked of the loop, which finishes its batch first: meanwhile the run is STOPPING.
+    const execution: RunExecution =
+      stored.state === 'RUNNING' && this.live.get(stored.id)?.stopRequested
+        ? { ...stored, state: 'STOPPING' }
+        : stored
     const done = execution.counts.processed
     const rate = execution.activeMs > 0 ? done / (execution.activeMs / 1000) : null
     const remaining = execution.total === null ? null : Math.max(0, execution.total - done)
