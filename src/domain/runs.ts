@@ -302,6 +302,17 @@ export function messageCommands(
   )
 }
 
+/** Whether a communication's text can go out with the run's settings (its length for the type). */
+export function checkMessageText(
+  provider: ProvisioningProvider,
+  settings: MessageRunSettings,
+  text: string,
+  now: string,
+): RunRejection | null {
+  const checked = messageCommands(provider, settings, { text, cards: [PROBE_CARD], now })
+  return checked.ok ? null : checked.error
+}
+
 /** The fingerprint commands for a batch of smartcards, checked with the Fingerprint utility's rules. */
 export function fingerprintCommands(
   provider: ProvisioningProvider,

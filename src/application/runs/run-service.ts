@@ -5,6 +5,7 @@ import type { InstalledItem, ProvisioningProvider, Subscription } from '../../do
 import type { ProvisioningRequest } from '../../domain/provisioning-request.js'
 import {
   checkCriteria,
+  checkMessageText,
   checkRunDefinition,
   fingerprintCommands,
   inSegments,
@@ -907,16 +908,12 @@ export class RunService {
       return { finished: true, cursor: execution.cursor, counts: ZERO_COUNTS }
     }
     const offset = execution.cursor.communication ? execution.cursor.offset : 0
-    const check = messageCommands(provider, definition, {
-      text: current.message,
-      cards: [PROBE_CARD],
-      now: this.now(),
-    })
-    if (!check.ok) {
+    const refused = checkMessageText(provider, definition, current.message, this.now())
+    if (refused) {
       await runs.updateCommunication(current.number, {
         state: 'FAILED',
         processedAt: this.now(),
-        error: check.error.message,
+        error: refused.message,
         processedBy: execution.id,
       })
       return {
@@ -1016,20 +1013,21 @@ export class RunService {
         const found = known.get(id)
         return found ? [found] : []
       })
-      const cards = uncovered(smartcardsOf(recipients), covered, communication.number)
-      const commands = messageCommands(provider, definition, {
-        text: communication.message,
-        cards: cards.length > 0 ? cards : [PROBE_CARD],
-        now: this.now(),
-        communicationQueueNumber: communication.number,
-      })
-      if (!commands.ok) {
-        outcomes.push({ number: communication.number, error: commands.error.message })
+      const refused = checkMessageText(provider, definition, communication.message, this.now())
+      if (refused) {
+        outcomes.push({ number: communication.number, error: refused.message })
         counts = { ...counts, failed: counts.failed + 1 }
         continue
       }
+      const cards = uncovered(smartcardsOf(recipients), covered, communication.number)
+      const commands = messageCommands(provider, definition, {
+        text: communication.message,
+        cards,
+        now: this.now(),
+        communicationQueueNumber: communication.number,
+      })
       const subscriptionId = recipients.length === 1 ? (recipients[0]?.id ?? null) : null
-      if (cards.length > 0) {
+      if (commands.ok) {
         items.push(...commands.value.map((command) => ({ command, subscriptionId })))
       }
       outcomes.push({ number: communication.number, error: null })
@@ -1076,13 +1074,9 @@ export class RunService {
     let requests = 0
     const refused: { number: string; error: string }[] = []
     for (const communication of pending) {
-      const check = messageCommands(provider, definition, {
-        text: communication.message,
-        cards: [PROBE_CARD],
-        now: this.now(),
-      })
-      if (!check.ok) {
-        refused.push({ number: communication.number, error: check.error.message })
+      const problem = checkMessageText(provider, definition, communication.message, this.now())
+      if (problem) {
+        refused.push({ number: communication.number, error: problem.message })
         continue
       }
       for (let offset = 0; ; offset += this.pageSize) {
@@ -1189,14 +1183,6 @@ interface Covered {
   readonly subscriptions: ReadonlySet<string>
   /** `${communicationQueueNumber}|${card}` ('' for fingerprints). */
   readonly cards: ReadonlySet<string>
-}
-
-const PROBE_CARD: InstalledItem = {
-  serialNumber: 'probe',
-  product: 'probe',
-  kind: 'SMARTCARD',
-  caId: '00000000000',
-  distributor: null,
 }
 
 function uncovered(

@@ -13,7 +13,7 @@
  * store refuses further changes, because memory may then hold changes the file lacks; a restart
  * reloads the file. Reads never touch the file.
  */
-import { mkdir, readFile, unlink, writeFile } from 'node:fs/promises'
+import { mkdir } from 'node:fs/promises'
 import { dirname, resolve } from 'node:path'
 import { Low } from 'lowdb'
 import { DataFile } from 'lowdb/node'
@@ -29,6 +29,7 @@ import {
 import { RUN_KINDS, type RunDefinition } from '../../domain/runs.js'
 import { GroupCommit } from '../store/group-commit.js'
 import { StoreError } from '../store/store-error.js'
+import { readJson, reason, releaseLock, takeLock } from '../store/store-files.js'
 import { RunState, type CommunicationChange, type RunSnapshot } from './memory-run-store.js'
 
 /** The file's layout version; another version is refused rather than misread. */
@@ -75,18 +76,20 @@ export class LowdbRunStore implements RunStore {
   static async open(file: string): Promise<LowdbRunStore> {
     const path = resolve(file)
     await mkdir(dirname(path), { recursive: true })
-    await takeLock(`${path}.lock`)
+    await takeLock(`${path}.lock`, 'run store')
     let store: LowdbRunStore
     let created: boolean
     try {
-      const existing = await readJson(path)
+      const existing = await readJson(path, (error) =>
+        unreadable(path, `cannot read or parse it: ${reason(error)}`, error),
+      )
       created = existing === null
       store = new LowdbRunStore(
         path,
         new RunState(existing === null ? undefined : check(path, existing)),
       )
     } catch (error) {
-      await unlink(`${path}.lock`).catch(() => undefined)
+      await releaseLock(`${path}.lock`)
       throw error
     }
     if (created) {
@@ -195,7 +198,7 @@ export class LowdbRunStore implements RunStore {
     try {
       await this.group.flush()
     } finally {
-      await unlink(`${this.file}.lock`).catch(() => undefined)
+      await releaseLock(`${this.file}.lock`)
     }
   }
 
@@ -256,29 +259,12 @@ export class LowdbRunStore implements RunStore {
   }
 }
 
-function reason(error: unknown): string {
-  return error instanceof Error ? error.message : String(error)
-}
-
 function unreadable(file: string, why: string, cause?: unknown): StoreError {
   return new StoreError(
     'STORE_UNREADABLE',
     `Failed to read the run store ${file}: ${why}. It was left untouched; restore it from a backup, move it away (a new, empty run store is then created) or open another file.`,
     cause === undefined ? {} : { cause },
   )
-}
-
-/** The parsed file, or null if it does not exist (wrapped, so that a file holding `null` is not "missing"). */
-async function readJson(path: string): Promise<{ json: unknown } | null> {
-  const reader = new DataFile<{ json: unknown }>(path, {
-    parse: (text) => ({ json: JSON.parse(text) as unknown }),
-    stringify: (data) => JSON.stringify(data.json),
-  })
-  try {
-    return await reader.read()
-  } catch (error) {
-    throw unreadable(path, `cannot read or parse it: ${reason(error)}`, error)
-  }
 }
 
 /** The file's content as a snapshot, or a STORE_UNREADABLE error naming the first thing wrong. */
@@ -364,47 +350,4 @@ function isCommunication(value: unknown): value is Communication {
     isRecord(value.recipients) &&
     isOneOf(COMMUNICATION_STATES, value.state)
   )
-}
-
-/**
- * Takes `<file>.lock` (created exclusively, holding our pid), so two processes never write one
- * store: the last writer would win and each would reuse the other's communication numbers. A lock
- * left by a process that is gone (killed) is taken over.
- */
-async function takeLock(lock: string): Promise<void> {
-  for (let attempt = 0; attempt < 2; attempt++) {
-    try {
-      await writeFile(lock, String(process.pid), { flag: 'wx' })
-      return
-    } catch (error) {
-      if ((error as NodeJS.ErrnoException).code !== 'EEXIST') {
-        throw new StoreError(
-          'STORE_UNREADABLE',
-          `Failed to lock the run store with ${lock}: ${reason(error)}. Check that its folder is writable.`,
-          { cause: error },
-        )
-      }
-    }
-    const owner = Number((await readFile(lock, 'utf8').catch(() => '')).trim())
-    if (Number.isInteger(owner) && owner > 0 && isAlive(owner)) {
-      throw new StoreError(
-        'STORE_LOCKED',
-        `The run store is in use by process ${owner} (${lock}). Stop that adapter first; if it is gone, delete the lock file.`,
-      )
-    }
-    await unlink(lock).catch(() => undefined)
-  }
-  throw new StoreError(
-    'STORE_LOCKED',
-    `Failed to take the lock ${lock}: another process keeps taking it.`,
-  )
-}
-
-function isAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0)
-    return true
-  } catch (error) {
-    return (error as NodeJS.ErrnoException).code === 'EPERM'
-  }
 }

@@ -31,7 +31,7 @@
  *
  * Reads never touch the files: the whole state is indexed in memory (ProvisioningState).
  */
-import { mkdir, readFile, readdir, unlink, writeFile } from 'node:fs/promises'
+import { mkdir, readdir } from 'node:fs/promises'
 import { dirname, join, resolve } from 'node:path'
 import { Low } from 'lowdb'
 import { DataFile } from 'lowdb/node'
@@ -45,6 +45,7 @@ import { GroupCommit } from './group-commit.js'
 import { ProvisioningState, copyJson } from './provisioning-state.js'
 import { StateReads } from './state-reads.js'
 import { StoreError } from './store-error.js'
+import { readJson, reason, releaseLock, takeLock } from './store-files.js'
 
 /** The format marker of the main file and of every segment file. */
 export const STORE_FORMAT = 'conax-adapter/1'
@@ -166,9 +167,9 @@ export class LowdbProvisioningStore extends StateReads implements ProvisioningSt
   ): Promise<LowdbProvisioningStore> {
     const path = resolve(file)
     await mkdir(dirname(path), { recursive: true })
-    await takeLock(`${path}.lock`)
-    const existing = await readJson(path, path).catch(async (error: unknown) => {
-      await unlink(`${path}.lock`).catch(() => undefined)
+    await takeLock(`${path}.lock`, 'provisioning store')
+    const existing = await readStoreJson(path, path).catch(async (error: unknown) => {
+      await releaseLock(`${path}.lock`)
       throw error
     })
     let loaded: Loaded
@@ -264,7 +265,7 @@ export class LowdbProvisioningStore extends StateReads implements ProvisioningSt
     try {
       await this.group.flush()
     } finally {
-      await unlink(`${this.file}.lock`).catch(() => undefined)
+      await releaseLock(`${this.file}.lock`)
     }
   }
 
@@ -411,10 +412,6 @@ function segmentPath(dir: string, kind: SegmentKind, index: number): string {
   return join(dir, `${kind}-${String(index).padStart(6, '0')}.json`)
 }
 
-function reason(error: unknown): string {
-  return error instanceof Error ? error.message : String(error)
-}
-
 function unreadable(file: string, why: string, cause?: unknown): StoreError {
   return new StoreError(
     'STORE_UNREADABLE',
@@ -423,18 +420,12 @@ function unreadable(file: string, why: string, cause?: unknown): StoreError {
   )
 }
 
-/** The parsed file, or null if it does not exist (wrapped, so that a file holding `null` is not "missing"). */
-async function readJson(path: string, storeFile: string): Promise<{ json: unknown } | null> {
-  const reader = new DataFile<{ json: unknown }>(path, {
-    parse: (text) => ({ json: JSON.parse(text) as unknown }),
-    stringify: (data) => JSON.stringify(data.json),
-  })
-  try {
-    return await reader.read()
-  } catch (error) {
+/** A file of the store, parsed, or null if it does not exist. */
+function readStoreJson(path: string, storeFile: string): Promise<{ json: unknown } | null> {
+  return readJson(path, (error) => {
     const what = path === storeFile ? '' : ` (its segment file ${path})`
-    throw unreadable(storeFile, `cannot read or parse it${what}: ${reason(error)}`, error)
-  }
+    return unreadable(storeFile, `cannot read or parse it${what}: ${reason(error)}`, error)
+  })
 }
 
 /** A missing main file next to segment files means the main file was lost, not a new store. */
@@ -471,7 +462,7 @@ async function load(path: string, json: unknown): Promise<Loaded> {
   for (const { kind, count, per, into } of sources) {
     for (let index = 0; index < count; index++) {
       const segmentFile = segmentPath(`${path}.segments`, kind, index)
-      const segment = (await readJson(segmentFile, path))?.json
+      const segment = (await readStoreJson(segmentFile, path))?.json
       if (!isSegmentFile(segment, kind, index * per, per)) {
         throw unreadable(
           path,
@@ -557,47 +548,4 @@ function isSegmentFile(
     value.items.length <= per &&
     value.items.every(isItem)
   )
-}
-
-/**
- * Takes `<file>.lock` (created exclusively, holding our pid), so two processes never write one
- * store: the last writer would win and each would reuse the other's numbers. A lock left by a
- * process that is gone (killed) is taken over.
- */
-async function takeLock(lock: string): Promise<void> {
-  for (let attempt = 0; attempt < 2; attempt++) {
-    try {
-      await writeFile(lock, String(process.pid), { flag: 'wx' })
-      return
-    } catch (error) {
-      if ((error as NodeJS.ErrnoException).code !== 'EEXIST') {
-        throw new StoreError(
-          'STORE_UNREADABLE',
-          `Failed to lock the provisioning store: ${(error as Error).message}.`,
-          { cause: error },
-        )
-      }
-    }
-    const owner = Number((await readFile(lock, 'utf8').catch(() => '')).trim())
-    if (Number.isInteger(owner) && owner > 0 && isAlive(owner)) {
-      throw new StoreError(
-        'STORE_LOCKED',
-        `The provisioning store is in use by process ${owner} (${lock}). Stop that adapter first; if it is gone, delete the lock file.`,
-      )
-    }
-    await unlink(lock).catch(() => undefined)
-  }
-  throw new StoreError(
-    'STORE_LOCKED',
-    `Failed to take the lock ${lock}: another process keeps taking it.`,
-  )
-}
-
-function isAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0)
-    return true
-  } catch (error) {
-    return (error as NodeJS.ErrnoException).code === 'EPERM'
-  }
 }
