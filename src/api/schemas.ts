@@ -149,6 +149,26 @@ const smartcardTargets = caIds(
   'smartcard CA IDs (11 digits) installed on the subscription; default: all of its smartcards',
 ).exactOptional()
 
+/** The fingerprint fields the utility and the fingerprinting run share (rules checked in the domain). */
+const fingerprintFields = {
+  displayDurationInSeconds: z
+    .number()
+    .describe('integer of at least 1, default 10')
+    .exactOptional(),
+  positionX: z
+    .number()
+    .nullable()
+    .describe('integer of at least 0; default null (the CA places it)')
+    .exactOptional(),
+  positionY: z
+    .number()
+    .nullable()
+    .describe('integer of at least 0; default null (the CA places it)')
+    .exactOptional(),
+  height: z.number().describe('integer 1 to 255, default 12').exactOptional(),
+  slot: z.enum(['A', 'B']).describe('default A').exactOptional(),
+}
+
 /** POST /crm/utilities: one single-subscription utility (camelCase, as the domain's UtilityRequest). */
 export const utilityRequestSchema = z.discriminatedUnion('utility', [
   z.strictObject({
@@ -184,22 +204,7 @@ export const utilityRequestSchema = z.discriminatedUnion('utility', [
       .nullable()
       .describe('ISO-8601 date-time; default now')
       .exactOptional(),
-    displayDurationInSeconds: z
-      .number()
-      .describe('integer of at least 1, default 10')
-      .exactOptional(),
-    positionX: z
-      .number()
-      .nullable()
-      .describe('integer of at least 0; default null (the CA places it)')
-      .exactOptional(),
-    positionY: z
-      .number()
-      .nullable()
-      .describe('integer of at least 0; default null (the CA places it)')
-      .exactOptional(),
-    height: z.number().describe('integer 1 to 255, default 12').exactOptional(),
-    slot: z.enum(['A', 'B']).describe('default A').exactOptional(),
+    ...fingerprintFields,
   }),
   z.strictObject({
     utility: z.literal('PAIR_DEVICES'),
@@ -303,22 +308,7 @@ export const runDefinitionSchema = z.discriminatedUnion('kind', [
       .default([])
       .describe('minus the subscriptions in any of these'),
     displayDateTime: instant('when the fingerprint shows; default the start of the execution'),
-    displayDurationInSeconds: z
-      .number()
-      .describe('integer of at least 1, default 10')
-      .exactOptional(),
-    positionX: z
-      .number()
-      .nullable()
-      .describe('integer of at least 0; default null (the CA places it)')
-      .exactOptional(),
-    positionY: z
-      .number()
-      .nullable()
-      .describe('integer of at least 0; default null (the CA places it)')
-      .exactOptional(),
-    height: z.number().describe('integer 1 to 255, default 12').exactOptional(),
-    slot: z.enum(['A', 'B']).describe('default A').exactOptional(),
+    ...fingerprintFields,
   }),
 ])
 
