@@ -35,6 +35,7 @@ export type {
   ProcessName,
   ProvisioningRequest,
 } from './domain/provisioning-request.js'
+export { SUBSCRIPTION_STATES } from './domain/crm.js'
 export type { ProvisioningProvider, Subscription } from './domain/crm.js'
 export { createConaxClient } from './infrastructure/conax/conax-client.js'
 export { MemoryProvisioningStore } from './infrastructure/store/memory-provisioning-store.js'

@@ -2,7 +2,7 @@ import { performance } from 'node:perf_hooks'
 import { runInProcess } from './engine/in-process.js'
 import { ScenarioRunError } from './engine/ca-side.js'
 import { runAgainstCa, verifyJournal, type CaTarget, type JournalTarget } from './engine/remote.js'
-import type { CheckResult, RunResult, ScenarioResult } from './result.js'
+import type { CheckResult, RunResult, ScenarioErrorInfo, ScenarioResult } from './result.js'
 import { findScenarioFiles, loadScenario, type Scenario } from './scenario/load.js'
 import { ScenarioError } from './scenario/scenario-error.js'
 
@@ -44,33 +44,30 @@ function checksFor(scenario: Scenario, target: Target): Promise<CheckResult[]> {
 }
 
 function errorResult(file: string, name: string, started: number, error: unknown): ScenarioResult {
-  const durationMs = performance.now() - started
-  if (error instanceof ScenarioError) {
-    return {
-      file,
-      name,
-      source: null,
-      verdict: 'error',
-      durationMs,
-      checks: [],
-      error: { code: error.code, message: error.message, location: error.location },
-    }
-  }
-  const code = error instanceof ScenarioRunError ? error.code : 'INTERNAL_ERROR'
-  const message =
-    error instanceof Error
-      ? error instanceof ScenarioRunError
-        ? error.message
-        : `The harness failed on this scenario: ${error.stack ?? error.message}. Please report it with the scenario file.`
-      : String(error)
   return {
     file,
     name,
     source: null,
     verdict: 'error',
-    durationMs,
+    durationMs: performance.now() - started,
     checks: [],
-    error: { code, message },
+    error: errorInfo(error),
+  }
+}
+
+function errorInfo(error: unknown): ScenarioErrorInfo {
+  if (error instanceof ScenarioError) {
+    return { code: error.code, message: error.message, location: error.location }
+  }
+  if (error instanceof ScenarioRunError) {
+    return { code: error.code, message: error.message }
+  }
+  return {
+    code: 'INTERNAL_ERROR',
+    message:
+      error instanceof Error
+        ? `The harness failed on this scenario: ${error.stack ?? error.message}. Please report it with the scenario file.`
+        : String(error),
   }
 }
 

@@ -3,6 +3,7 @@ import {
   communicationsSchema,
   crmActionSchema,
   runDefinitionSchema,
+  SUBSCRIPTION_STATES,
   utilityRequestSchema,
 } from '../../../src/index.js'
 
@@ -243,16 +244,7 @@ const expectedCardState = cardState.omit({ distributor: true })
 const subscription = z.strictObject({
   id: text,
   type: z.string().nullable().optional(),
-  state: z
-    .enum([
-      'EFFECTIVE',
-      'NOT_EFFECTIVE',
-      'IN_RESTING',
-      'SHORT_TERM_EFFECTIVE',
-      'SHORT_TERM_NOT_EFFECTIVE',
-      'TERMINATED',
-    ])
-    .default('EFFECTIVE'),
+  state: z.enum(SUBSCRIPTION_STATES).default('EFFECTIVE'),
   services: z.array(
     z.strictObject({
       service: text,
