@@ -1,46 +1,12 @@
 import { describe, expect, it } from 'vitest'
 import type { ConaxCommand } from './commands.js'
 import type { ProvisioningProvider, Subscription } from './crm.js'
+import { testProvider } from '../test-support/test-provider.js'
 import { planAction, type CrmAction, type ItemInput, type Plan } from './planner.js'
 
 const NOW = '2026-11-26T10:00:00.000Z'
 
-const PROVIDER: ProvisioningProvider = {
-  name: 'Conax WS',
-  alternativeCode: 'CONAX',
-  description: null,
-  protocol: 'CONAX_CONTEGO_WEB_SERVICES',
-  lifeCycleState: 'EFFECTIVE',
-  connection: {
-    endpoint: 'http://127.0.0.1:8280/ca-server/webservices/caclient',
-    username: 'sms',
-    password: 'sms',
-    characterSet: 'UTF-8',
-    timeoutMs: 1000,
-  },
-  caIdFormat: 'lenient',
-  services: [
-    { service: 'GEOLOGICAL', caId: 'GFA1' },
-    { service: 'ENTERTAIN', caId: 'EFA2' },
-    { service: 'RELIGION', caId: 'RFB1' },
-    { service: 'BABY_CHANNEL', caId: 'BFB2' },
-    { service: 'AGRICULTURE', caId: 'AF1' },
-  ],
-  physicalGoods: [
-    { product: 'SC-CONAX', kind: 'SMARTCARD' },
-    { product: 'STB-HD', kind: 'STB' },
-  ],
-  distributors: [
-    { name: 'Main', alternativeCode: 'MAIN', allowedServices: 'ALL' },
-    { name: 'TWIN1', alternativeCode: 'T1', allowedServices: 'ALL' },
-    { name: 'TWIN2', alternativeCode: 'T2', allowedServices: ['GEOLOGICAL', 'AGRICULTURE'] },
-    { name: 'TWIN3', alternativeCode: 'T3', allowedServices: ['GEOLOGICAL'] },
-    { name: 'TWIN4', alternativeCode: 'T4', allowedServices: 'ALL' },
-  ],
-  maxViewingPoints: 4,
-  activateServicesOnNewSmartcard: true,
-  delivery: { maxCardsPerRequest: 500, retryInitialDelayMs: 10, retryMaxDelayMs: 100 },
-}
+const PROVIDER: ProvisioningProvider = testProvider()
 
 const CARD = (n: number): string => `0145025331${n}`
 const STB = (n: number): string => `100000000${n}`

@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest'
 import type { InstalledItem, ProvisioningProvider, Subscription } from './crm.js'
+import { testProvider } from '../test-support/test-provider.js'
 import {
   checkRunDefinition,
   fingerprintCommands,
@@ -14,37 +15,18 @@ import {
 
 const NOW = '2026-11-26T10:00:00.000Z'
 
-const PROVIDER: ProvisioningProvider = {
-  name: 'Conax WS',
-  alternativeCode: 'CONAX',
-  description: null,
-  protocol: 'CONAX_CONTEGO_WEB_SERVICES',
-  lifeCycleState: 'EFFECTIVE',
-  connection: {
-    endpoint: 'http://127.0.0.1:8280/ca-server/webservices/caclient',
-    username: 'sms',
-    password: 'sms',
-    characterSet: 'UTF-8',
-    timeoutMs: 1000,
-  },
-  caIdFormat: 'lenient',
+const PROVIDER: ProvisioningProvider = testProvider({
   services: [
     { service: 'GEOLOGICAL', caId: 'GFA1' },
     { service: 'ENTERTAIN', caId: 'EFA2' },
     { service: 'AGRICULTURE', caId: 'AF1' },
   ],
-  physicalGoods: [
-    { product: 'SC-CONAX', kind: 'SMARTCARD' },
-    { product: 'STB-HD', kind: 'STB' },
-  ],
   distributors: [
     { name: 'Main', alternativeCode: 'MAIN', allowedServices: 'ALL' },
     { name: 'TWIN1', alternativeCode: 'T1', allowedServices: 'ALL' },
   ],
-  maxViewingPoints: 4,
-  activateServicesOnNewSmartcard: true,
   delivery: { maxCardsPerRequest: 3, retryInitialDelayMs: 10, retryMaxDelayMs: 100 },
-}
+})
 
 const item = (kind: 'SMARTCARD' | 'STB', caId: string, distributor: string): InstalledItem => ({
   serialNumber: caId,
