@@ -1,5 +1,5 @@
-import { existsSync, mkdtempSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs'
-import { availableParallelism, tmpdir } from 'node:os'
+import { existsSync, readdirSync, statSync, writeFileSync } from 'node:fs'
+import { availableParallelism } from 'node:os'
 import { dirname, join } from 'node:path'
 import { parseArgs } from 'node:util'
 import {
@@ -20,6 +20,7 @@ import {
 } from './adapter-workload.js'
 import { readMemory, type ProcessMemory } from './proc-status.js'
 import { SimulatorChild } from './simulator-child.js'
+import { benchMain, positiveInteger } from './bench-main.js'
 
 /**
  * `npm run bench:adapter`: the provisioning adapter (in this process, default lowdb file store,
@@ -76,17 +77,6 @@ interface Resources {
 
 const STALL_TIMEOUT_MS = 120_000
 const PROGRESS_EVERY_MS = 5_000
-
-function positiveInteger(name: string, text: string | undefined, fallback: number): number {
-  if (text === undefined) {
-    return fallback
-  }
-  const value = Number(text)
-  if (!Number.isSafeInteger(value) || value <= 0) {
-    throw new Error(`--${name} must be a positive whole number, not '${text}'.`)
-  }
-  return value
-}
 
 function readOptions(): BenchOptions {
   const { values } = parseArgs({
@@ -435,30 +425,4 @@ async function run(options: BenchOptions, dir: string, sims: SimulatorChild[]): 
   }
 }
 
-async function main(): Promise<void> {
-  const options = readOptions()
-  const dir = mkdtempSync(join(tmpdir(), 'conax-adapter-bench-'))
-  const sims: SimulatorChild[] = []
-  const cleanUp = async (): Promise<void> => {
-    await Promise.all(sims.map((sim) => sim.stop()))
-    rmSync(dir, { recursive: true, force: true })
-  }
-  const interrupted = (): void => {
-    void cleanUp().finally(() => process.exit(130))
-  }
-  process.once('SIGINT', interrupted)
-  process.once('SIGTERM', interrupted)
-  try {
-    const ok = await run(options, dir, sims)
-    process.exitCode = ok ? 0 : 1
-  } finally {
-    await cleanUp()
-    process.off('SIGINT', interrupted)
-    process.off('SIGTERM', interrupted)
-  }
-}
-
-main().catch((error: unknown) => {
-  console.error('bench:adapter FAILED:', error instanceof Error ? error.message : error)
-  process.exitCode = 1
-})
+benchMain('adapter', (dir, sims) => run(readOptions(), dir, sims))

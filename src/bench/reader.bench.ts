@@ -8,6 +8,7 @@ import { createConaxClient, type ConaxClientOptions } from '../infrastructure/co
 import { createFastCaReader } from '../infrastructure/conax/fast-reader.js'
 import { gatewayCaReader } from '../infrastructure/conax/gateway-reader.js'
 import { SimulatorChild } from './simulator-child.js'
+import { benchMain, positiveInteger } from './bench-main.js'
 
 /**
  * `npm run bench:reader`: how fast the reset run can read the CA. The built simulator CLI runs in a
@@ -71,17 +72,6 @@ function expectedCard(n: number): ObservedCard {
     ],
     pairedStbs: n % 4 === 0 ? [] : [stbId(n)],
   }
-}
-
-function positiveInteger(name: string, text: string | undefined, fallback: number): number {
-  if (text === undefined) {
-    return fallback
-  }
-  const value = Number(text)
-  if (!Number.isSafeInteger(value) || value <= 0) {
-    throw new Error(`--${name} must be a positive whole number, not '${text}'.`)
-  }
-  return value
 }
 
 function readOptions(): BenchOptions {
@@ -380,27 +370,4 @@ async function run(options: BenchOptions, sims: SimulatorChild[]): Promise<boole
   return results.every((r) => r.wrongCount === 0)
 }
 
-async function main(): Promise<void> {
-  const options = readOptions()
-  const sims: SimulatorChild[] = []
-  const cleanUp = async (): Promise<void> => {
-    await Promise.all(sims.map((sim) => sim.stop()))
-  }
-  const interrupted = (): void => {
-    void cleanUp().finally(() => process.exit(130))
-  }
-  process.once('SIGINT', interrupted)
-  process.once('SIGTERM', interrupted)
-  try {
-    process.exitCode = (await run(options, sims)) ? 0 : 1
-  } finally {
-    await cleanUp()
-    process.off('SIGINT', interrupted)
-    process.off('SIGTERM', interrupted)
-  }
-}
-
-main().catch((error: unknown) => {
-  console.error('bench:reader FAILED:', error instanceof Error ? error.message : error)
-  process.exitCode = 1
-})
+benchMain('reader', (_dir, sims) => run(readOptions(), sims))

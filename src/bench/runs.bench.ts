@@ -1,14 +1,5 @@
-import {
-  existsSync,
-  mkdirSync,
-  mkdtempSync,
-  readFileSync,
-  readdirSync,
-  rmSync,
-  statSync,
-  writeFileSync,
-} from 'node:fs'
-import { availableParallelism, loadavg, tmpdir } from 'node:os'
+import { existsSync, mkdirSync, readFileSync, readdirSync, statSync, writeFileSync } from 'node:fs'
+import { availableParallelism, loadavg } from 'node:os'
 import { dirname, join } from 'node:path'
 import { Session } from 'node:inspector/promises'
 import { performance } from 'node:perf_hooks'
@@ -45,6 +36,7 @@ import {
   type Workload,
 } from './runs-workload.js'
 import { SimulatorChild } from './simulator-child.js'
+import { benchMain, positiveInteger } from './bench-main.js'
 
 /**
  * `npm run bench:runs`: the batch runs over a whole subscriber base. N subscriptions (faker, fixed
@@ -101,23 +93,6 @@ const TARGET_BARK_S = 30
 const STALL_TIMEOUT_MS = 120_000
 const PROGRESS_EVERY_MS = 5_000
 const BARK_TEXT = 'Free preview weekend: every channel is open until Sunday night!'
-
-function positiveInteger(name: string, text: string | undefined, fallback: number): number
-function positiveInteger(name: string, text: string | undefined, fallback: null): number | null
-function positiveInteger(
-  name: string,
-  text: string | undefined,
-  fallback: number | null,
-): number | null {
-  if (text === undefined) {
-    return fallback
-  }
-  const value = Number(text)
-  if (!Number.isSafeInteger(value) || value <= 0) {
-    throw new Error(`--${name} must be a positive whole number, not '${text}'.`)
-  }
-  return value
-}
 
 function readOptions(): BenchOptions {
   const { values } = parseArgs({
@@ -919,30 +894,4 @@ async function run(options: BenchOptions, dir: string, sims: SimulatorChild[]): 
   }
 }
 
-async function main(): Promise<void> {
-  const options = readOptions()
-  const dir = mkdtempSync(join(tmpdir(), 'conax-runs-bench-'))
-  const sims: SimulatorChild[] = []
-  const cleanUp = async (): Promise<void> => {
-    await Promise.all(sims.map((sim) => sim.stop()))
-    rmSync(dir, { recursive: true, force: true })
-  }
-  const interrupted = (): void => {
-    void cleanUp().finally(() => process.exit(130))
-  }
-  process.once('SIGINT', interrupted)
-  process.once('SIGTERM', interrupted)
-  try {
-    const ok = await run(options, dir, sims)
-    process.exitCode = ok ? 0 : 1
-  } finally {
-    await cleanUp()
-    process.off('SIGINT', interrupted)
-    process.off('SIGTERM', interrupted)
-  }
-}
-
-main().catch((error: unknown) => {
-  console.error('bench:runs FAILED:', error instanceof Error ? error.message : error)
-  process.exitCode = 1
-})
+benchMain('runs', (dir, sims) => run(readOptions(), dir, sims))
