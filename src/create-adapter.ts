@@ -4,7 +4,8 @@ import { pino, type Logger } from 'pino'
 import { createAdapterApp } from './api/adapter-app.js'
 import { AdapterError } from './application/adapter-error.js'
 import { Dispatcher } from './application/dispatcher.js'
-import type { CaGateway, Clock, ProvisioningStore } from './application/ports.js'
+import type { CaGateway, Clock, DeliveryOutcome, ProvisioningStore } from './application/ports.js'
+import type { ProvisioningRequest } from './domain/provisioning-request.js'
 import { ProvisioningService } from './application/provisioning-service.js'
 import { UtilityService } from './application/utility-service.js'
 import type { CaReader, RunStore } from './application/runs/run-ports.js'
@@ -69,6 +70,47 @@ export interface Adapter {
 }
 
 const systemClock: Clock = { now: () => new Date() }
+
+/** One log line per delivery attempt, saying what really happened to the request. */
+function logOutcome(
+  logger: Logger,
+  request: ProvisioningRequest,
+  outcome: DeliveryOutcome,
+  parts: readonly ProvisioningRequest[],
+): void {
+  const fields = {
+    number: request.number,
+    type: request.type,
+    state: request.lifeCycleState,
+    attempts: request.attempts,
+    referenceNumber: request.referenceNumber,
+    errorCode: request.errorCode,
+    errorClass: request.errorClass,
+  }
+  switch (outcome.kind) {
+    case 'COMPLETED':
+      logger.info(fields, 'provisioning request completed')
+      return
+    case 'REJECTED':
+      logger.warn(
+        parts.length > 0 ? { ...fields, splitInto: parts.map((part) => part.number) } : fields,
+        parts.length > 0
+          ? 'provisioning request rejected for some of its cards; the others were sent again'
+          : 'provisioning request rejected',
+      )
+      return
+    case 'TRANSIENT':
+      logger.warn(
+        {
+          ...fields,
+          nextAttemptAt: request.nextAttemptAt,
+          errorDescription: request.errorDescription,
+        },
+        'provisioning request not delivered; it stays PENDING and will be retried',
+      )
+      return
+  }
+}
 
 /** The run service with its store (beside the data file, or in memory) and its CA reader. */
 async function createRuns(
@@ -145,20 +187,8 @@ export async function startAdapter(options: AdapterOptions): Promise<Adapter> {
     enabled: () => provider.lifeCycleState === 'EFFECTIVE',
     onError: (error) =>
       logger.error({ err: error }, 'delivery pass failed; retrying after the next wait'),
-    onOutcome: (request, outcome) => {
-      const level = outcome.kind === 'COMPLETED' ? 'info' : 'warn'
-      logger[level](
-        {
-          number: request.number,
-          type: request.type,
-          state: request.lifeCycleState,
-          attempts: request.attempts,
-          referenceNumber: request.referenceNumber,
-          errorCode: request.errorCode,
-        },
-        'provisioning request delivered',
-      )
-    },
+    splitMode: provider.delivery.splitRefusedBatches,
+    onOutcome: (request, outcome, parts) => logOutcome(logger, request, outcome, parts),
   })
   const service = new ProvisioningService({
     provider,

@@ -332,7 +332,12 @@ describe('mail and bark message run', () => {
   beforeEach(() =>
     setUp(5, {
       providerChanges: {
-        delivery: { maxCardsPerRequest: 3, retryInitialDelayMs: 20, retryMaxDelayMs: 200 },
+        delivery: {
+          maxCardsPerRequest: 3,
+          retryInitialDelayMs: 20,
+          retryMaxDelayMs: 200,
+          splitRefusedBatches: 'named-or-bisect',
+        },
       },
     }),
   )

@@ -457,7 +457,12 @@ describe('utilities with other provider settings', () => {
     const sim = await startTestCa(5)
     const adapter = await startTestAdapter(sim, {
       providerChanges: {
-        delivery: { maxCardsPerRequest: 2, retryInitialDelayMs: 20, retryMaxDelayMs: 200 },
+        delivery: {
+          maxCardsPerRequest: 2,
+          retryInitialDelayMs: 20,
+          retryMaxDelayMs: 200,
+          splitRefusedBatches: 'named-or-bisect',
+        },
       },
     })
     try {

@@ -1,5 +1,7 @@
 import { cardsOf, stbsOf } from '../domain/commands.js'
-import type { ProvisioningRequest } from '../domain/provisioning-request.js'
+import type { NewProvisioningRequest, ProvisioningRequest } from '../domain/provisioning-request.js'
+import { planSplit, type SplitMode } from '../domain/split.js'
+import type { ConaxCommand } from '../domain/commands.js'
 import type {
   CaGateway,
   Clock,
@@ -17,13 +19,22 @@ export interface DispatcherOptions {
   /** First retry delay after a transient failure; doubles up to `retryMaxDelayMs`. */
   readonly retryInitialDelayMs: number
   readonly retryMaxDelayMs: number
+  /** What happens to a message or fingerprint batch the CA refuses because of some of its cards (default `named-or-bisect`). */
+  readonly splitMode?: SplitMode
   /** Nothing is sent while this says no (the provider is Not Effective). */
   readonly enabled?: () => boolean
   /** Told when a pass fails (e.g. the store cannot be written); the loop goes on after its wait. */
   readonly onError?: (error: unknown) => void
-  /** Called after each outcome (for logs and metrics). */
-  readonly onOutcome?: (request: ProvisioningRequest, outcome: DeliveryOutcome) => void
+  /** Called after each outcome (for logs and metrics); `parts` are the requests a refused batch was split into. */
+  readonly onOutcome?: (
+    request: ProvisioningRequest,
+    outcome: DeliveryOutcome,
+    parts: readonly ProvisioningRequest[],
+  ) => void
 }
+
+/** Told when a request becomes final (COMPLETED or REJECTED); delivery waits for it before going on. */
+export type FinalListener = (request: ProvisioningRequest) => Promise<void>
 
 /** Counts of one delivery pass. */
 export interface PassReport {
@@ -59,6 +70,7 @@ export class Dispatcher {
   private loop: { stop: boolean; timer: NodeJS.Timeout | null; wake: (() => void) | null } | null =
     null
   private readonly waiters = new Map<string, ((request: ProvisioningRequest) => void)[]>()
+  private readonly listeners = new Set<FinalListener>()
 
   constructor(options: DispatcherOptions) {
     this.options = options
@@ -69,7 +81,7 @@ export class Dispatcher {
     const now = this.options.clock.now().getTime()
     const blocked = new Set<string>()
     const due: ProvisioningRequest[] = []
-    for (const request of await this.options.store.pendingRequests()) {
+    for (const request of inSendingOrder(await this.options.store.pendingRequests())) {
       const devices = devicesOf(request)
       const waiting =
         (request.scheduledDate !== null && Date.parse(request.scheduledDate) > now) ||
@@ -82,11 +94,7 @@ export class Dispatcher {
       }
     }
     return due.sort((a, b) =>
-      a.priority === b.priority
-        ? a.sequenceNumber - b.sequenceNumber
-        : a.priority === 'EXPRESS'
-          ? -1
-          : 1,
+      a.priority === b.priority ? bySendingOrder(a, b) : a.priority === 'EXPRESS' ? -1 : 1,
     )
   }
 
@@ -153,57 +161,93 @@ export class Dispatcher {
   private async deliver(request: ProvisioningRequest): Promise<DeliveryOutcome> {
     const executedDate = this.options.clock.now().toISOString()
     const outcome = await this.options.gateway.send(request.command, request.sequenceNumber)
-    const attempts = request.attempts + 1
-    const update: RequestUpdate =
-      outcome.kind === 'COMPLETED'
-        ? {
-            lifeCycleState: 'COMPLETED',
-            executedDate,
-            attempts,
-            nextAttemptAt: null,
-            request: outcome.request,
-            response: outcome.response,
-            referenceNumber: outcome.referenceNumber,
-            result: outcome.result,
-            errorCode: null,
-            errorDescription: null,
-          }
-        : outcome.kind === 'REJECTED'
-          ? {
-              lifeCycleState: 'REJECTED',
-              executedDate,
-              attempts,
-              nextAttemptAt: null,
-              request: outcome.request,
-              response: outcome.response,
-              referenceNumber: outcome.referenceNumber,
-              errorCode: outcome.errorCode,
-              errorDescription: outcome.errorDescription,
-            }
-          : {
-              executedDate,
-              attempts,
-              nextAttemptAt: new Date(
-                this.options.clock.now().getTime() + this.backoff(attempts),
-              ).toISOString(),
-              request: outcome.request,
-              response: outcome.response,
-              errorCode: outcome.errorCode,
-              errorDescription: outcome.errorDescription,
-            }
-    const updated = await this.options.store.updateRequest(
-      request.id,
-      update,
-      this.options.clock.now().toISOString(),
-    )
-    this.options.onOutcome?.(updated, outcome)
+    const update = this.updateFor(request, outcome, executedDate)
+    const now = this.options.clock.now().toISOString()
+    const split =
+      outcome.kind === 'REJECTED'
+        ? planSplit(request.command, outcome, this.options.splitMode)
+        : null
+    if (split && outcome.kind === 'REJECTED') {
+      const { parent, children } = await this.options.store.splitRequest(
+        request.id,
+        {
+          ...update,
+          errorDescription: splitDescription(outcome, split.failed, split.parts.length),
+        },
+        split.parts.map((command) => partOf(request, command)),
+        now,
+      )
+      this.options.onOutcome?.(parent, outcome, children)
+      await this.finalised(parent)
+      return outcome
+    }
+    const updated = await this.options.store.updateRequest(request.id, update, now)
+    this.options.onOutcome?.(updated, outcome, [])
     if (updated.lifeCycleState !== 'PENDING') {
-      for (const resolve of this.waiters.get(updated.id) ?? []) {
-        resolve(updated)
-      }
-      this.waiters.delete(updated.id)
+      await this.finalised(updated)
     }
     return outcome
+  }
+
+  private updateFor(
+    request: ProvisioningRequest,
+    outcome: DeliveryOutcome,
+    executedDate: string,
+  ): RequestUpdate {
+    const attempts = request.attempts + 1
+    switch (outcome.kind) {
+      case 'COMPLETED':
+        return {
+          lifeCycleState: 'COMPLETED',
+          executedDate,
+          attempts,
+          nextAttemptAt: null,
+          request: outcome.request,
+          response: outcome.response,
+          referenceNumber: outcome.referenceNumber,
+          result: outcome.result,
+          errorCode: null,
+          errorDescription: null,
+          errorClass: null,
+        }
+      case 'REJECTED':
+        return {
+          lifeCycleState: 'REJECTED',
+          executedDate,
+          attempts,
+          nextAttemptAt: null,
+          request: outcome.request,
+          response: outcome.response,
+          referenceNumber: outcome.referenceNumber,
+          errorCode: outcome.errorCode,
+          errorDescription: outcome.errorDescription,
+          errorClass: 'REJECT',
+        }
+      case 'TRANSIENT':
+        return {
+          executedDate,
+          attempts,
+          nextAttemptAt: new Date(
+            this.options.clock.now().getTime() + this.backoff(attempts),
+          ).toISOString(),
+          request: outcome.request,
+          response: outcome.response,
+          errorCode: outcome.errorCode,
+          errorDescription: outcome.errorDescription,
+          errorClass: 'RETRY',
+        }
+    }
+  }
+
+  /** Wakes whoever waits for this request, then the final listeners (a run's tally). */
+  private async finalised(request: ProvisioningRequest): Promise<void> {
+    for (const resolve of this.waiters.get(request.id) ?? []) {
+      resolve(request)
+    }
+    this.waiters.delete(request.id)
+    for (const listener of this.listeners) {
+      await listener(request).catch((error: unknown) => this.options.onError?.(error))
+    }
   }
 
   private backoff(attempts: number): number {
@@ -213,13 +257,42 @@ export class Dispatcher {
     )
   }
 
-  /** Resolves when the request is COMPLETED or REJECTED (delivered by any pass). */
+  /** Resolves when the request is COMPLETED or REJECTED (at once if it already is). */
   settled(id: string): Promise<ProvisioningRequest> {
-    return new Promise((resolve) => {
+    const waited = new Promise<ProvisioningRequest>((resolve) => {
       const list = this.waiters.get(id) ?? []
       list.push(resolve)
       this.waiters.set(id, list)
     })
+    // Registered first, then read: a request that became final in between is not missed.
+    const stored = this.options.store.getRequest(id).then((request) => {
+      if (request === null || request.lifeCycleState === 'PENDING') {
+        return waited
+      }
+      return request
+    })
+    return Promise.race([waited, stored])
+  }
+
+  /**
+   * Resolves once the request and every request it was split into (and so on) are final, with all
+   * of them in number order: the verdict on each of its cards.
+   */
+  async settledFamily(id: string): Promise<readonly ProvisioningRequest[]> {
+    const request = await this.settled(id)
+    const parts = await Promise.all(
+      (request.splitInto ?? []).map(async (number) => {
+        const part = await this.options.store.getRequest(number)
+        return part === null ? [] : this.settledFamily(part.id)
+      }),
+    )
+    return [request, ...parts.flat()]
+  }
+
+  /** Adds a listener told of every request that becomes final here; returns its removal. */
+  onFinal(listener: FinalListener): () => void {
+    this.listeners.add(listener)
+    return () => this.listeners.delete(listener)
   }
 
   /** Starts delivering in the background: a pass now, on every {@link wake}, and when retries fall due. */
@@ -284,4 +357,42 @@ export class Dispatcher {
     }
     return Math.max(0, earliest - now)
   }
+}
+
+/** Pending requests in the order they must reach the CA: a split part takes its batch's place. */
+function inSendingOrder(pending: readonly ProvisioningRequest[]): readonly ProvisioningRequest[] {
+  return pending.some((request) => request.precedence !== request.sequenceNumber)
+    ? [...pending].sort(bySendingOrder)
+    : pending
+}
+
+function bySendingOrder(a: ProvisioningRequest, b: ProvisioningRequest): number {
+  return a.precedence - b.precedence || a.sequenceNumber - b.sequenceNumber
+}
+
+/** A part of a refused batch: the batch's process, subscription and priority, with other cards. */
+function partOf(request: ProvisioningRequest, command: ConaxCommand): NewProvisioningRequest {
+  return {
+    command,
+    priority: request.priority,
+    processImmediately: request.processImmediately,
+    scheduledDate: null,
+    processName: request.processName,
+    processId: request.processId,
+    subscriptionId: request.subscriptionId,
+  }
+}
+
+function splitDescription(
+  outcome: { readonly errorCode: string; readonly errorDescription: string },
+  failed: readonly string[],
+  parts: number,
+): string {
+  const named =
+    failed.length > 0 ? ` Card(s) ${failed.join(', ')} failed with ${outcome.errorCode}.` : ''
+  const again =
+    parts === 0
+      ? ''
+      : ` The other cards were sent again as ${parts === 1 ? 'a new request' : `${parts} new requests`} (split_into).`
+  return `${outcome.errorDescription}${named}${again}`
 }

@@ -21,6 +21,7 @@ export type RequestUpdate = Partial<
     | 'result'
     | 'attempts'
     | 'nextAttemptAt'
+    | 'errorClass'
   >
 >
 
@@ -72,6 +73,20 @@ export interface ProvisioningStore {
   ): Promise<readonly ProvisioningRequest[]>
   /** Changes delivery fields of a request; rejects when the id is unknown. */
   updateRequest(id: string, update: RequestUpdate, now: string): Promise<ProvisioningRequest>
+  /**
+   * Makes a PENDING request REJECTED with `update` and creates the requests it is split into
+   * (each with `splitFrom` and the parent's `precedence`; the parent's `splitInto` lists their
+   * numbers) in one atomic, durable change. Rejects REQUEST_NOT_FOUND or REQUEST_NOT_PENDING.
+   */
+  splitRequest(
+    id: string,
+    update: RequestUpdate,
+    parts: readonly NewProvisioningRequest[],
+    now: string,
+  ): Promise<{
+    readonly parent: ProvisioningRequest
+    readonly children: readonly ProvisioningRequest[]
+  }>
   /** A request by id or number, or null. */
   getRequest(idOrNumber: string): Promise<ProvisioningRequest | null>
   /** Requests matching the filter, in sequence order. */

@@ -210,7 +210,10 @@ export class ProvisioningService {
       dispatcher.wake()
       return created
     }
-    const settled = Promise.all(created.map((request) => dispatcher.settled(request.id)))
+    // A batch the CA refused for some cards is split: its answer is the whole family's verdict.
+    const settled = Promise.all(
+      created.map((request) => dispatcher.settledFamily(request.id)),
+    ).then((families) => families.flat())
     dispatcher.deliverDue().catch((error: unknown) => this.options.onDeliveryError?.(error))
     const waitMs = send.waitMs ?? 30_000
     let timer: NodeJS.Timeout | undefined
@@ -225,9 +228,22 @@ export class ProvisioningService {
       return outcome
     }
     // Still pending (Conax unreachable, or an earlier request of the same card waits): answer what is stored.
-    return Promise.all(
-      created.map(async (request) => (await this.options.store.getRequest(request.id)) ?? request),
-    )
+    return this.familiesAsStored(created)
+  }
+
+  /** The requests and the parts they were split into so far, as stored. */
+  private async familiesAsStored(
+    requests: readonly ProvisioningRequest[],
+  ): Promise<readonly ProvisioningRequest[]> {
+    const found: ProvisioningRequest[] = []
+    for (const request of requests) {
+      const stored = (await this.options.store.getRequest(request.id)) ?? request
+      const parts = await Promise.all(
+        (stored.splitInto ?? []).map((number) => this.options.store.getRequest(number)),
+      )
+      found.push(stored, ...(await this.familiesAsStored(parts.filter((part) => part !== null))))
+    }
+    return found
   }
 
   private serialised<T>(key: string, work: () => Promise<T>): Promise<T> {

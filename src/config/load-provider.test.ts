@@ -53,7 +53,12 @@ const CONAX_WS: ProvisioningProvider = {
   ],
   maxViewingPoints: 4,
   activateServicesOnNewSmartcard: true,
-  delivery: { maxCardsPerRequest: 500, retryInitialDelayMs: 500, retryMaxDelayMs: 60_000 },
+  delivery: {
+    maxCardsPerRequest: 500,
+    retryInitialDelayMs: 500,
+    retryMaxDelayMs: 60_000,
+    splitRefusedBatches: 'named-or-bisect',
+  },
 }
 
 const MAPPED = 'GEOLOGICAL, ENTERTAIN, RELIGION, BABY_CHANNEL, AGRICULTURE'
@@ -145,7 +150,12 @@ describe('parseProvider defaults', () => {
       distributors: [],
       maxViewingPoints: 4,
       activateServicesOnNewSmartcard: true,
-      delivery: { maxCardsPerRequest: 500, retryInitialDelayMs: 500, retryMaxDelayMs: 60_000 },
+      delivery: {
+        maxCardsPerRequest: 500,
+        retryInitialDelayMs: 500,
+        retryMaxDelayMs: 60_000,
+        splitRefusedBatches: 'named-or-bisect',
+      },
     })
   })
 
@@ -155,6 +165,7 @@ describe('parseProvider defaults', () => {
       maxCardsPerRequest: 100,
       retryInitialDelayMs: 500,
       retryMaxDelayMs: 60_000,
+      splitRefusedBatches: 'named-or-bisect',
     })
   })
 
@@ -537,7 +548,7 @@ const RULES: readonly RuleCase[] = [
     title: 'unknown delivery key unlike any known one',
     change: (p) => (p.delivery.compression = true),
     path: 'delivery.compression',
-    rule: /^is not a known field: fix the spelling or remove it \(known fields here: maxCardsPerRequest, retryInitialDelayMs, retryMaxDelayMs\)$/,
+    rule: /^is not a known field: fix the spelling or remove it \(known fields here: maxCardsPerRequest, retryInitialDelayMs, retryMaxDelayMs, splitRefusedBatches\)$/,
   },
 ]
 

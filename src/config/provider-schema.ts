@@ -1,4 +1,5 @@
 import { z } from 'zod'
+import { SPLIT_MODES } from '../domain/split.js'
 
 /** Life cycle states of a provisioning provider: nothing reaches Conax unless it is EFFECTIVE (conax-domain.md §2.2). */
 export const PROVIDER_LIFE_CYCLE_STATES = ['EFFECTIVE', 'NOT_EFFECTIVE'] as const
@@ -41,6 +42,7 @@ export const PROVIDER_DEFAULTS = {
   maxCardsPerRequest: 500,
   retryInitialDelayMs: 500,
   retryMaxDelayMs: 60_000,
+  splitRefusedBatches: 'named-or-bisect',
 } as const
 
 const MAX_DISTRIBUTOR_NAME = 32
@@ -149,6 +151,7 @@ const deliveryShape = {
   maxCardsPerRequest: wholeNumber(1, 500).default(PROVIDER_DEFAULTS.maxCardsPerRequest),
   retryInitialDelayMs: wholeNumber(1).default(PROVIDER_DEFAULTS.retryInitialDelayMs),
   retryMaxDelayMs: wholeNumber(1).default(PROVIDER_DEFAULTS.retryMaxDelayMs),
+  splitRefusedBatches: z.enum(SPLIT_MODES).default(PROVIDER_DEFAULTS.splitRefusedBatches),
 }
 
 const providerShape = {

@@ -1,3 +1,4 @@
+import type { SplitMode } from './split.js'
 /**
  * The CRM side of provisioning: subscriptions with services and installed items, each on a
  * provisioning distributor (viewing point), and the provisioning provider that maps them to Conax.
@@ -109,5 +110,7 @@ export interface ProvisioningProvider {
     /** Backoff of transient failures. */
     readonly retryInitialDelayMs: number
     readonly retryMaxDelayMs: number
+    /** What happens to a message or fingerprint batch the CA refuses because of some cards (split.ts). */
+    readonly splitRefusedBatches: SplitMode
   }
 }

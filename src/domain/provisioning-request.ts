@@ -26,6 +26,10 @@ export const PROCESS_NAMES = [
 ] as const
 export type ProcessName = (typeof PROCESS_NAMES)[number]
 
+/** What a failed attempt means for a request (see {@link ProvisioningRequest.errorClass}). */
+export const ERROR_CLASSES = ['RETRY', 'REJECT'] as const
+export type ErrorClass = (typeof ERROR_CLASSES)[number]
+
 export interface ProvisioningRequest {
   /** Internal id (32 hex characters, as CRM.COM's examples). */
   readonly id: string
@@ -58,6 +62,18 @@ export interface ProvisioningRequest {
   /** Delivery attempts so far, and when the next may be made after a transient failure. */
   readonly attempts: number
   readonly nextAttemptAt: string | null
+  /**
+   * What the last failure means: `RETRY` (the CA or the network may recover: it stays PENDING and
+   * goes again after its backoff) or `REJECT` (the CA's verdict on the request: final). Null until
+   * an attempt fails, and again once it completes.
+   */
+  readonly errorClass: ErrorClass | null
+  /** The sending position it takes: its own sequence number, or the one of the request it was split from. */
+  readonly precedence: number
+  /** Number of the request this one was split from (a batch the CA refused for some of its cards). */
+  readonly splitFrom: string | null
+  /** Numbers of the requests a refused batch was split into; its other cards failed with its error. */
+  readonly splitInto: readonly string[] | null
   readonly createdAt: string
   readonly updatedAt: string
 }
@@ -71,6 +87,8 @@ export interface NewProvisioningRequest {
   readonly processName: ProcessName
   readonly processId?: string | null
   readonly subscriptionId?: string | null
+  /** Split from this request (its number and precedence): the store sets `splitFrom` and `precedence`. */
+  readonly splitOf?: { readonly number: string; readonly precedence: number }
 }
 
 /** CRM.COM's parameters_set keys for a command (smartcard_ca_id, service_ca_id, stb_ca_id, ...). */

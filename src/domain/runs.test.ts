@@ -25,7 +25,12 @@ const PROVIDER: ProvisioningProvider = testProvider({
     { name: 'Main', alternativeCode: 'MAIN', allowedServices: 'ALL' },
     { name: 'TWIN1', alternativeCode: 'T1', allowedServices: 'ALL' },
   ],
-  delivery: { maxCardsPerRequest: 3, retryInitialDelayMs: 10, retryMaxDelayMs: 100 },
+  delivery: {
+    maxCardsPerRequest: 3,
+    retryInitialDelayMs: 10,
+    retryMaxDelayMs: 100,
+    splitRefusedBatches: 'named-or-bisect',
+  },
 })
 
 const item = (kind: 'SMARTCARD' | 'STB', caId: string, distributor: string): InstalledItem => ({

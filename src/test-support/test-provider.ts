@@ -40,7 +40,12 @@ export function testProvider(changes: Partial<ProvisioningProvider> = {}): Provi
     ],
     maxViewingPoints: 4,
     activateServicesOnNewSmartcard: true,
-    delivery: { maxCardsPerRequest: 500, retryInitialDelayMs: 10, retryMaxDelayMs: 100 },
+    delivery: {
+      maxCardsPerRequest: 500,
+      retryInitialDelayMs: 10,
+      retryMaxDelayMs: 100,
+      splitRefusedBatches: 'named-or-bisect',
+    },
     ...changes,
   }
 }

@@ -242,6 +242,30 @@ export class LowdbProvisioningStore extends StateReads implements ProvisioningSt
     return copyJson(updated)
   }
 
+  async splitRequest(
+    id: string,
+    update: RequestUpdate,
+    parts: readonly NewProvisioningRequest[],
+    now: string,
+  ): Promise<{ parent: ProvisioningRequest; children: readonly ProvisioningRequest[] }> {
+    this.assertWritable()
+    // Parent and parts are captured by the same write cycle: one rename makes both durable.
+    const { parent, children } = this.state.split(id, update, parts, now)
+    this.changedRequests.set(Number(parent.number) - 1, parent)
+    for (const child of children) {
+      this.changedRequests.set(Number(child.number) - 1, child)
+      this.notDurable.add(child.id)
+    }
+    try {
+      await this.group.request()
+    } finally {
+      for (const child of children) {
+        this.notDurable.delete(child.id)
+      }
+    }
+    return { parent: copyJson(parent), children: children.map(copyJson) }
+  }
+
   /**
    * PENDING requests that are on disk: none while a commit is still being written (delivery must
    * not send what a crash could forget), and none at all once a write has failed.

@@ -28,6 +28,18 @@ export class MemoryProvisioningStore extends StateReads implements ProvisioningS
     return this.change(() => copyJson(this.state.update(id, update, now)))
   }
 
+  splitRequest(
+    id: string,
+    update: RequestUpdate,
+    parts: readonly NewProvisioningRequest[],
+    now: string,
+  ): Promise<{ parent: ProvisioningRequest; children: readonly ProvisioningRequest[] }> {
+    return this.change(() => {
+      const { parent, children } = this.state.split(id, update, parts, now)
+      return { parent: copyJson(parent), children: children.map(copyJson) }
+    })
+  }
+
   pendingRequests(): Promise<readonly ProvisioningRequest[]> {
     return Promise.resolve(this.state.pendingRequests())
   }

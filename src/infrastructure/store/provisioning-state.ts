@@ -1,4 +1,4 @@
-import { randomUUID } from 'node:crypto'
+import { randomInt, randomUUID } from 'node:crypto'
 import type {
   Page,
   RequestFilter,
@@ -24,12 +24,19 @@ const UPDATABLE_FIELDS = [
   'result',
   'attempts',
   'nextAttemptAt',
+  'errorClass',
 ] as const satisfies readonly (keyof RequestUpdate)[]
 
 /** A subscription and its place in creation order. */
 export interface PlacedSubscription {
   readonly ordinal: number
   readonly subscription: Subscription
+}
+
+/** What splitting a request changed: the parent, now final, and the requests it was split into. */
+export interface SplitOutcome {
+  readonly parent: ProvisioningRequest
+  readonly children: readonly ProvisioningRequest[]
 }
 
 /** What one commit changed, as the records the state now holds. */
@@ -65,21 +72,29 @@ export function copyJson<T>(value: T): T {
  * Requests sit in an array at index `number - 1`. Numbers and sequence numbers are assigned
  * together, so array order is also sequence order and no read has to sort.
  */
+/** The highest SequenceNumber the wire contract can carry (an xs:int). */
+export const MAX_SEQUENCE_NUMBER = 2 ** 31 - 1
+
+/** New stores start somewhere in [1, 2^30]: at least 2^30 numbers stay above any origin. */
+const ORIGIN_RANGE = 2 ** 30
+
 /**
- * Where the sequence numbers of a new store start: four per second since 2024-01-01 (fits an
- * xs:int until about 2040). Conax treats a repeated SequenceNumber with the same payload as a
- * replay, so a store made anew (in memory, or a replaced file) must not reuse the numbers an
- * earlier store sent; starting from the clock keeps them apart unless the earlier store averaged
- * more than four requests a second over its whole life.
+ * Where the sequence numbers of a new store start: a random point in [1, 2^30], so that two
+ * stores made independently (a replaced file, a second adapter, a memory store) count in ranges
+ * far apart. Conax takes a repeated SequenceNumber with the same payload as a replay and applies
+ * nothing, so numbers must not repeat across stores; docs/decisions/0004 explains the choice and
+ * the odds.
  */
-export function freshSequenceBase(now = Date.now()): number {
-  return Math.max(1, Math.floor((now - Date.UTC(2024, 0, 1)) / 250))
+export function freshSequenceOrigin(): number {
+  return randomInt(1, ORIGIN_RANGE + 1)
 }
 
 export class ProvisioningState {
   private readonly requests: ProvisioningRequest[] = []
   private readonly requestIndexById = new Map<string, number>()
   private readonly requestIndexesBySubscription = new Map<string, number[]>()
+  /** Requests of each process id (a run execution's requests, for its tally). */
+  private readonly requestIndexesByProcess = new Map<string, number[]>()
   /** Indexes of PENDING requests; insertion order is sequence order unless `pendingSorted` is false. */
   private pending = new Set<number>()
   private pendingSorted = true
@@ -90,8 +105,8 @@ export class ProvisioningState {
   private readonly holderByCaId = new Map<string, string>()
   private sequence: number
 
-  /** A fresh state starts its sequence numbers at {@link freshSequenceBase}; a restored one where it left off. */
-  constructor(firstSequence = freshSequenceBase()) {
+  /** A fresh state starts its sequence numbers at {@link freshSequenceOrigin}; a restored one where it left off. */
+  constructor(firstSequence = freshSequenceOrigin()) {
     this.sequence = firstSequence
   }
 
@@ -124,7 +139,7 @@ export class ProvisioningState {
       if (request?.number !== String(index + 1)) {
         throw new Error(`request number ${String(index + 1)} is missing`)
       }
-      state.addRequest(request)
+      state.addRequest(withDefaults(request))
       maxSequence = Math.max(maxSequence, request.sequenceNumber)
     }
     for (let ordinal = 0; ordinal < subscriptions.length; ordinal++) {
@@ -148,26 +163,84 @@ export class ProvisioningState {
     },
     now: string,
   ): CommitOutcome {
+    this.checkSequenceRoom(change.requests.length)
     const subscription =
       change.subscription === undefined ? null : this.upsertSubscription(change.subscription)
-    const requests = change.requests.map((request) => {
+    return { subscription, requests: this.create(change.requests, now) }
+  }
+
+  /**
+   * Resolves a PENDING request (REJECTED, with `splitInto` set to the new numbers) and creates the
+   * requests it is split into, in one step: a store makes both durable together, so a crash can
+   * neither send the parent again nor lose its parts.
+   */
+  split(
+    id: string,
+    update: RequestUpdate,
+    parts: readonly NewProvisioningRequest[],
+    now: string,
+  ): SplitOutcome {
+    const current = this.findRequest(id)
+    if (current?.id !== id) {
+      return this.notFound(id)
+    }
+    if (current.lifeCycleState !== 'PENDING') {
+      throw new StoreError(
+        'REQUEST_NOT_PENDING',
+        `Failed to split provisioning request ${current.number}: it is ${current.lifeCycleState}, and only a PENDING request can be split. Nothing was changed.`,
+      )
+    }
+    this.checkSequenceRoom(parts.length)
+    const first = this.requests.length + 1
+    const numbers = parts.map((_part, offset) => String(first + offset))
+    const parent = this.update(id, { ...update, lifeCycleState: 'REJECTED' }, now, numbers)
+    const children = this.create(
+      parts.map((part) => ({
+        ...part,
+        splitOf: { number: parent.number, precedence: parent.precedence },
+      })),
+      now,
+    )
+    return { parent, children }
+  }
+
+  private create(requests: readonly NewProvisioningRequest[], now: string): ProvisioningRequest[] {
+    return requests.map((request) => {
       const created = newRequest(request, String(this.requests.length + 1), this.sequence, now)
       this.sequence += 1
       this.addRequest(created)
       return created
     })
-    return { subscription, requests }
+  }
+
+  /** Refuses, before anything changes, a commit that would go past the largest SequenceNumber. */
+  private checkSequenceRoom(count: number): void {
+    if (this.sequence + count - 1 > MAX_SEQUENCE_NUMBER) {
+      throw new StoreError(
+        'SEQUENCE_NUMBERS_EXHAUSTED',
+        `Failed to create ${count} provisioning request(s): this store has used its SequenceNumbers up to ${this.sequence - 1}, and the next would pass ${MAX_SEQUENCE_NUMBER}, the largest the Conax contract carries (xs:int). Nothing was stored. Start a new store (it takes a new random origin; see docs/decisions/0004).`,
+      )
+    }
+  }
+
+  private notFound(id: string): never {
+    throw new StoreError(
+      'REQUEST_NOT_FOUND',
+      `Failed to update provisioning request ${JSON.stringify(id)}: no request has this id. Pass the request's 32-hex id (not its number), as returned by commit or getRequest.`,
+    )
   }
 
   /** Replaces a request with its updated version; throws REQUEST_NOT_FOUND for an unknown id. */
-  update(id: string, update: RequestUpdate, now: string): ProvisioningRequest {
+  update(
+    id: string,
+    update: RequestUpdate,
+    now: string,
+    splitInto?: readonly string[],
+  ): ProvisioningRequest {
     const index = this.requestIndexById.get(id)
     const current = index === undefined ? undefined : this.requests[index]
     if (index === undefined || current === undefined) {
-      throw new StoreError(
-        'REQUEST_NOT_FOUND',
-        `Failed to update provisioning request ${JSON.stringify(id)}: no request has this id. Pass the request's 32-hex id (not its number), as returned by commit or getRequest.`,
-      )
+      return this.notFound(id)
     }
     const changes: Record<string, unknown> = {}
     for (const field of UPDATABLE_FIELDS) {
@@ -176,6 +249,9 @@ export class ProvisioningState {
       if (update[field] !== undefined) {
         changes[field] = field === 'result' ? copyJson(update[field]) : update[field]
       }
+    }
+    if (splitInto !== undefined) {
+      changes.splitInto = [...splitInto]
     }
     const updated = deepFreeze({ ...current, ...changes, updatedAt: now })
     this.requests[index] = updated
@@ -202,6 +278,8 @@ export class ProvisioningState {
     let candidates: Iterable<number> | null = null
     if (filter.subscriptionId !== undefined) {
       candidates = this.requestIndexesBySubscription.get(filter.subscriptionId) ?? []
+    } else if (filter.processId !== undefined) {
+      candidates = this.requestIndexesByProcess.get(filter.processId) ?? []
     } else if (filter.lifeCycleState === 'PENDING') {
       candidates = this.pendingIndexes()
     }
@@ -315,12 +393,10 @@ export class ProvisioningState {
     this.requests.push(deepFreeze(request))
     this.requestIndexById.set(request.id, index)
     if (request.subscriptionId !== null) {
-      const indexes = this.requestIndexesBySubscription.get(request.subscriptionId)
-      if (indexes === undefined) {
-        this.requestIndexesBySubscription.set(request.subscriptionId, [index])
-      } else {
-        indexes.push(index)
-      }
+      indexUnder(this.requestIndexesBySubscription, request.subscriptionId, index)
+    }
+    if (request.processId !== null) {
+      indexUnder(this.requestIndexesByProcess, request.processId, index)
     }
     if (request.lifeCycleState === 'PENDING') {
       this.addPending(index)
@@ -343,6 +419,29 @@ export class ProvisioningState {
     }
     return this.pending
   }
+}
+
+function indexUnder(index: Map<string, number[]>, key: string, position: number): void {
+  const positions = index.get(key)
+  if (positions === undefined) {
+    index.set(key, [position])
+  } else {
+    positions.push(position)
+  }
+}
+
+/** A request as stored by an earlier version, with the fields added since at their defaults. */
+function withDefaults(request: ProvisioningRequest): ProvisioningRequest {
+  const stored: Partial<ProvisioningRequest> = request
+  return 'precedence' in stored && 'errorClass' in stored
+    ? request
+    : {
+        ...request,
+        errorClass: stored.errorClass ?? null,
+        precedence: stored.precedence ?? request.sequenceNumber,
+        splitFrom: stored.splitFrom ?? null,
+        splitInto: stored.splitInto ?? null,
+      }
 }
 
 function newRequest(
@@ -373,6 +472,10 @@ function newRequest(
     result: null,
     attempts: 0,
     nextAttemptAt: null,
+    errorClass: null,
+    precedence: given.splitOf?.precedence ?? sequenceNumber,
+    splitFrom: given.splitOf?.number ?? null,
+    splitInto: null,
     createdAt: now,
     updatedAt: now,
   }

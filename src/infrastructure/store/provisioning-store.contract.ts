@@ -154,6 +154,10 @@ export function describeProvisioningStoreContract(
           result: null,
           attempts: 0,
           nextAttemptAt: null,
+          errorClass: null,
+          precedence: sequenceNumber,
+          splitFrom: null,
+          splitInto: null,
           createdAt: T0,
           updatedAt: T0,
         })
@@ -266,6 +270,76 @@ export function describeProvisioningStoreContract(
           code: 'REQUEST_NOT_FOUND',
         })
         expect(await store.getRequest(request!.id)).toEqual(request)
+      })
+    })
+
+    describe('splitRequest', () => {
+      const barkTo = (cards: string[]): NewProvisioningRequest => ({
+        command: {
+          type: 'SEND_BARK_MESSAGE_TO_CLIENT',
+          smartcardCaIds: cards,
+          message: 'hello',
+          startIndicationTime: null,
+          displayDurationInSeconds: 20,
+          distributor: null,
+          communicationQueueNumber: '7',
+        },
+        processName: 'MAIL_BARK_MESSAGE_RUN',
+        processId: 'exec-1',
+      })
+
+      it('rejects the parent and creates its parts in its place, in one change', async () => {
+        const created = await fresh()
+        const { store } = created
+        const [parent] = await store.commit({ requests: [barkTo(['01', '02', '03'])] }, T0)
+        const [later] = await store.commit({ requests: [aNewRequest('02')] }, T0)
+
+        const { parent: rejected, children } = await store.splitRequest(
+          parent!.id,
+          { errorCode: 'CLIENT_NOT_FOUND', errorDescription: "'03' unknown", errorClass: 'REJECT' },
+          [barkTo(['01']), barkTo(['02'])],
+          T1,
+        )
+
+        expect(rejected).toMatchObject({
+          lifeCycleState: 'REJECTED',
+          errorCode: 'CLIENT_NOT_FOUND',
+          errorClass: 'REJECT',
+          splitInto: ['3', '4'],
+          updatedAt: T1,
+        })
+        expect(
+          children.map((c) => [c.number, c.splitFrom, c.precedence, c.lifeCycleState]),
+        ).toEqual([
+          ['3', '1', parent!.sequenceNumber, 'PENDING'],
+          ['4', '1', parent!.sequenceNumber, 'PENDING'],
+        ])
+        const sequence = [parent!, later!, ...children].map((r) => r.sequenceNumber)
+        expect(new Set(sequence).size).toBe(4)
+        expect((await store.pendingRequests()).map((r) => r.number).sort()).toEqual(['2', '3', '4'])
+        expect(
+          (await store.listRequests({ processId: 'exec-1' })).items.map((r) => r.number),
+        ).toEqual(['1', '3', '4'])
+        if (created.reopen) {
+          const again = await reopened(created)
+          expect(await again.getRequest('1')).toEqual(rejected)
+          expect(await again.getRequest('4')).toEqual(children[1])
+        }
+      })
+
+      it('refuses a request that is not PENDING, and an unknown one, changing nothing', async () => {
+        const { store } = await fresh()
+        const [request] = await store.commit({ requests: [barkTo(['01', '02'])] }, T0)
+        await store.updateRequest(request!.id, { lifeCycleState: 'COMPLETED' }, T1)
+
+        await expect(
+          store.splitRequest(request!.id, {}, [barkTo(['01'])], T2),
+        ).rejects.toMatchObject({ code: 'REQUEST_NOT_PENDING' })
+        await expect(
+          store.splitRequest('0'.repeat(32), {}, [barkTo(['01'])], T2),
+        ).rejects.toMatchObject({ code: 'REQUEST_NOT_FOUND' })
+        expect((await store.listRequests({})).total).toBe(1)
+        expect(await store.getRequest(request!.id)).toMatchObject({ lifeCycleState: 'COMPLETED' })
       })
     })
 

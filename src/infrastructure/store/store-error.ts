@@ -1,6 +1,11 @@
 /** Stable codes of the provisioning store's errors. */
 export type StoreErrorCode =
-  'REQUEST_NOT_FOUND' | 'STORE_UNREADABLE' | 'STORE_WRITE_FAILED' | 'STORE_LOCKED'
+  | 'REQUEST_NOT_FOUND'
+  | 'REQUEST_NOT_PENDING'
+  | 'STORE_UNREADABLE'
+  | 'STORE_WRITE_FAILED'
+  | 'STORE_LOCKED'
+  | 'SEQUENCE_NUMBERS_EXHAUSTED'
 
 /** An error of a provisioning store, with a stable code and a message that says what to do. */
 export class StoreError extends Error {
