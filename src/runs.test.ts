@@ -46,6 +46,12 @@ async function admin(sim: Simulator, method: string, path: string, body?: unknow
   await response.arrayBuffer()
 }
 
+/** Delivers every pending request and waits for the execution's verdict (COMPLETED). */
+async function delivered(id: string): Promise<Awaited<ReturnType<Adapter['runs']['finished']>>> {
+  await adapter.deliverDue()
+  return adapter.runs.finished(id)
+}
+
 const products = (sim: Simulator, n: number): string[] =>
   (sim.model.card(card(n))?.subscriptions.map((s) => s.productId) ?? []).sort()
 
@@ -128,17 +134,18 @@ describe('reset subscription run', () => {
     const started = await adapter.runs.start(run.id)
     expect(started.processName).toBe('RESET_SUBSCRIPTION_RUN')
     const done = await adapter.runs.settled(started.id)
-    expect(done.state).toBe('COMPLETED')
+    // Every request is created; the verdict waits for the CA's answers.
+    expect(done.state).toBe('DELIVERING')
     expect(done.counts).toMatchObject({
       processed: 5,
       checked: 5,
       inSync: 3,
-      repaired: 2,
+      repaired: 0,
       failed: 0,
       requests: 3,
       caCalls: 20,
     })
-    expect(done.progress.fraction).toBe(1)
+    expect(done.progress).toMatchObject({ fraction: 1, pendingRequests: 3 })
     const created = await adapter.runs.requests(started.id)
     expect(
       created.items.map((r) => [r.type, r.subscriptionId, r.processName, r.processId]),
@@ -147,7 +154,10 @@ describe('reset subscription run', () => {
       ['CREATE_PAIRING', 'S4', 'RESET_SUBSCRIPTION_RUN', started.id],
       ['CANCEL_SUBSCRIPTIONS', 'S4', 'RESET_SUBSCRIPTION_RUN', started.id],
     ])
-    await adapter.deliverDue()
+    const finished = await delivered(started.id)
+    expect(finished.state).toBe('COMPLETED')
+    expect(finished.counts).toMatchObject({ repaired: 2, failed: 0, sent: 3 })
+    expect(finished.failures).toEqual([])
     expect(products(sim, 2)).toEqual(['EFA2', 'GFA1'])
     expect(products(sim, 4)).toEqual(['EFA2', 'GFA1'])
     expect(sim.model.card(card(104))?.pairing?.pairingModuleIds).toEqual([stb(104)])
@@ -189,9 +199,8 @@ describe('reset subscription run', () => {
     })
     const preview = await adapter.runs.preview('R')
     expect(preview).toMatchObject({ checked: 2, outOfSync: 2 })
-    const execution = await adapter.runs.settled((await adapter.runs.start('R')).id)
+    const execution = await delivered((await adapter.runs.start('R')).id)
     expect(execution.counts).toMatchObject({ checked: 2, repaired: 2, requests: 2 })
-    await adapter.deliverDue()
     expect(products(sim, 1)).toEqual(['EFA2', 'GFA1', 'RFB1'])
     expect(products(sim, 3)).toEqual(['GFA1'])
   })
@@ -208,9 +217,16 @@ describe('reset subscription run', () => {
       kind: 'RESET_SUBSCRIPTION',
       criteria: {},
     })
-    const done = await adapter.runs.settled((await adapter.runs.start('R')).id)
+    const done = await adapter.runs.finished((await adapter.runs.start('R')).id)
     expect(done.state).toBe('COMPLETED')
     expect(done.counts).toMatchObject({ checked: 5, inSync: 4, failed: 1, repaired: 0 })
+    expect(done.failures).toEqual([
+      expect.objectContaining({
+        subscriptionId: 'S5',
+        card: '09999999999',
+        code: 'CLIENT_NOT_FOUND',
+      }),
+    ])
   })
 
   it('shows STOPPING while the batch in hand finishes', async () => {
@@ -261,9 +277,10 @@ describe('reset subscription run', () => {
     expect(stopped.counts.processed).toBeGreaterThan(0)
     expect(stopped.counts.processed).toBeLessThan(5)
     expect(stopped.cursor.offset).toBe(stopped.counts.processed)
-    const resumed = await adapter.runs.settled((await adapter.runs.resume(started.id)).id)
+    await adapter.runs.resume(started.id)
+    const resumed = await delivered(started.id)
     expect(resumed.state).toBe('COMPLETED')
-    expect(resumed.counts).toMatchObject({ processed: 5, repaired: 5, requests: 5 })
+    expect(resumed.counts).toMatchObject({ processed: 5, repaired: 5, requests: 5, sent: 5 })
     const created = await adapter.runs.requests(started.id)
     expect(created.items.map((r) => r.subscriptionId)).toEqual(['S1', 'S2', 'S3', 'S4', 'S5'])
   })
@@ -287,8 +304,9 @@ describe('reset subscription run', () => {
       counts: { ...done.counts, processed: 0, requests: 0 },
     })
     const again = await adapter.runs.settled((await adapter.runs.resume(done.id)).id)
-    expect(again.state).toBe('COMPLETED')
+    expect(again.state).toBe('DELIVERING')
     expect((await adapter.runs.requests(done.id)).total).toBe(1)
+    expect((await delivered(done.id)).counts).toMatchObject({ repaired: 1, sent: 1 })
   })
 
   it('fails when the CA cannot be reached, and completes once resumed', async () => {
@@ -309,8 +327,8 @@ describe('reset subscription run', () => {
       sim = await startTestCa(1, { port })
       sim.model.loadSnapshot(snapshot)
       const done = await adapter.runs.settled((await adapter.runs.resume(failed.id)).id)
-      expect(done.state).toBe('COMPLETED')
-      expect(done.counts).toMatchObject({ processed: 5, repaired: 1, requests: 1 })
+      expect(done.state).toBe('DELIVERING')
+      expect(done.counts).toMatchObject({ processed: 5, failed: 0, requests: 1 })
     }
   })
 
@@ -372,8 +390,16 @@ describe('mail and bark message run', () => {
     ])
 
     const done = await adapter.runs.settled((await adapter.runs.start('BARKS')).id)
-    expect(done.state).toBe('COMPLETED')
-    expect(done.counts).toMatchObject({ communications: 2, failed: 1, cards: 12 })
+    expect(done.state).toBe('DELIVERING')
+    expect(done.counts).toMatchObject({
+      communications: 3,
+      communicationsFailed: 1,
+      failed: 0,
+      cards: 12,
+    })
+    expect(done.failures).toEqual([
+      expect.objectContaining({ communication: tooLong?.number, code: 'MESSAGE_TOO_LONG' }),
+    ])
     const created = (await adapter.runs.requests(done.id)).items
     // 5 Main cards in batches of 3 and 5 TWIN1 cards in batches of 3 (pages of 2 subscriptions).
     expect(created.every((r) => r.processName === 'MAIL_BARK_MESSAGE_RUN')).toBe(true)
@@ -396,7 +422,7 @@ describe('mail and bark message run', () => {
       displayDurationInSeconds: 30,
       communicationQueueNumber: personal?.number,
     })
-    await adapter.deliverDue()
+    expect((await delivered(done.id)).counts).toMatchObject({ sent: 12, failed: 0 })
     expect(sim.model.card(card(2))?.screen.map((m) => m.message)).toEqual([
       'Free preview weekend!',
       'Your bill is ready',
@@ -437,15 +463,21 @@ describe('mail and bark message run', () => {
       externalSystem: 'SMS-GW',
     })
     const done = await adapter.runs.settled((await adapter.runs.start('NOTES')).id)
-    expect(done.state).toBe('COMPLETED')
-    expect(done.counts).toMatchObject({ communications: 7, failed: 1, cards: 14, processed: 8 })
+    expect(done.state).toBe('DELIVERING')
+    expect(done.counts).toMatchObject({
+      communications: 8,
+      communicationsFailed: 1,
+      failed: 0,
+      cards: 14,
+      processed: 8,
+    })
     const created = (await adapter.runs.requests(done.id)).items
     const numbers = created.map((r) =>
       'communicationQueueNumber' in r.command ? r.command.communicationQueueNumber : null,
     )
     // One request per distributor (Main, TWIN1) for each communication, each with its number.
     expect(numbers).toEqual(personal.flatMap((c) => [c.number, c.number]))
-    await adapter.deliverDue()
+    expect((await delivered(done.id)).counts).toMatchObject({ sent: 14, failed: 0 })
     expect(sim.model.card(card(1))?.inbox.map((m) => m.message)).toEqual(['Note 1', 'Note 6'])
     expect(sim.model.card(card(102))?.inbox.map((m) => m.message)).toEqual(['Note 2', 'Note 7'])
     const states = await adapter.runs.communications({ externalSystem: 'SMS-GW' })
@@ -467,7 +499,7 @@ describe('mail and bark message run', () => {
     const stopped = await adapter.runs.stop(started.id)
     expect(stopped.state).toBe('STOPPED')
     const done = await adapter.runs.settled((await adapter.runs.resume(started.id)).id)
-    expect(done.state).toBe('COMPLETED')
+    expect(done.state).toBe('DELIVERING')
     const cards = (await adapter.runs.requests(started.id)).items.flatMap((r) =>
       'smartcardCaIds' in r.command ? r.command.smartcardCaIds : [],
     )
@@ -574,9 +606,9 @@ describe('executions that meet', () => {
     const sent = await cardsSent(first.id)
     expect(sent).toHaveLength(12)
     expect(new Set(sent).size).toBe(12)
-    // Once it has ended, the queue is free again.
+    // Once it has created its requests, the queue is free again.
     expect((await adapter.runs.settled((await adapter.runs.start('MAIL2')).id)).state).toBe(
-      'COMPLETED',
+      'DELIVERING',
     )
   })
 
@@ -616,11 +648,12 @@ describe('executions that meet', () => {
     await adapter.runs.stop(started.id)
     await Promise.all([adapter.runs.resume(started.id), adapter.runs.resume(started.id)])
     const done = await adapter.runs.settled(started.id)
-    expect(done.state).toBe('COMPLETED')
+    expect(done.state).toBe('DELIVERING')
     const sent = await cardsSent(started.id)
     expect(sent).toHaveLength(12)
     expect(new Set(sent).size).toBe(12)
     expect(done.counts).toMatchObject({ processed: 6, cards: 12 })
+    expect((await delivered(started.id)).counts).toMatchObject({ sent: 12, failed: 0 })
   })
 
   it('end FAILED, without an unhandled rejection, when the run store cannot save', async () => {
@@ -642,7 +675,7 @@ describe('executions that meet', () => {
     // The store still says RUNNING: a stop settles it, a resume finishes the run.
     expect((await adapter.runs.stop(started.id)).state).toBe('STOPPED')
     const done = await adapter.runs.settled((await adapter.runs.resume(started.id)).id)
-    expect(done.state).toBe('COMPLETED')
+    expect(done.state).toBe('DELIVERING')
     const sent = await cardsSent(started.id)
     expect(new Set(sent).size).toBe(sent.length)
   })
@@ -678,7 +711,7 @@ describe('executions that meet', () => {
     const again = await adapter.runs.settled((await adapter.runs.resume(done.id)).id)
     adapter.store.listRequests = list
     expect(offsets).toEqual([2])
-    expect(again.state).toBe('COMPLETED')
+    expect(again.state).toBe('DELIVERING')
     const created = await adapter.runs.requests(done.id)
     expect(created.items.map((r) => r.subscriptionId)).toEqual(['S1', 'S2', 'S3', 'S4'])
   })
@@ -751,12 +784,14 @@ describe('progress', () => {
       fraction: 50 / 150,
       rate: 5,
       etaSeconds: 20,
+      pendingRequests: 6,
     })
     await runStore.saveExecution({ ...base, state: 'STOPPED', counts })
     expect((await adapter.runs.get(done.id)).progress).toEqual({
       fraction: 50 / 150,
       rate: 5,
       etaSeconds: null,
+      pendingRequests: 6,
     })
   })
 })

@@ -46,6 +46,9 @@ export function requestJson(request: ProvisioningRequest): Record<string, unknow
     result: request.result,
     attempts: request.attempts,
     next_attempt_at: request.nextAttemptAt,
+    error_class: request.errorClass,
+    split_from: request.splitFrom,
+    split_into: request.splitInto,
     log_information: { created_date: request.createdAt, updated_date: request.updatedAt },
   }
 }

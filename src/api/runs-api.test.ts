@@ -80,6 +80,18 @@ describe('the runs API', () => {
     }
   }
 
+  /** Delivers what is due, then polls until the execution has its verdict (not DELIVERING). */
+  async function finished(id: string): Promise<RunStatus> {
+    await adapter.deliverDue()
+    for (;;) {
+      const done = await settled(id)
+      if (done.state !== 'DELIVERING') {
+        return done
+      }
+      await new Promise((resolve) => setTimeout(resolve, 20))
+    }
+  }
+
   beforeAll(async () => {
     sim = await startTestCa(10)
     // One subscription per batch, so that a stop lands between batches.
@@ -232,9 +244,9 @@ describe('the runs API', () => {
     const id = started.body.data.id
     const done = await settled(id)
     expect(done).toMatchObject({
-      state: 'COMPLETED',
-      counts: { processed: 3, checked: 3, inSync: 2, repaired: 1, failed: 0, requests: 1 },
-      progress: { fraction: 1, etaSeconds: null },
+      state: 'DELIVERING',
+      counts: { processed: 3, checked: 3, inSync: 2, repaired: 0, failed: 0, requests: 1 },
+      progress: { fraction: 1, etaSeconds: null, pendingRequests: 1 },
       cursor: { offset: 3 },
     })
 
@@ -254,7 +266,12 @@ describe('the runs API', () => {
     const all = await api<RunStatus[]>('GET', '/runs/executions')
     expect(ofRun.body.data.map((e) => e.id)).toEqual([id])
     expect(all.body.data.map((e) => e.id)).toContain(id)
-    await adapter.deliverDue()
+    expect(await finished(id)).toMatchObject({
+      state: 'COMPLETED',
+      counts: { repaired: 1, failed: 0, sent: 1 },
+      progress: { pendingRequests: 0 },
+      failures: [],
+    })
     expect(sim.model.card(card(2))?.subscriptions.map((s) => s.productId)).toContain('GFA1')
   })
 
@@ -276,15 +293,15 @@ describe('the runs API', () => {
     expect(resumed.status).toBe(202)
     expect(resumed.body.data.state).toBe('RUNNING')
     expect(await settled(id)).toMatchObject({
-      state: 'COMPLETED',
-      counts: { processed: 3, repaired: 2, requests: 2 },
+      state: 'DELIVERING',
+      counts: { processed: 3, requests: 2 },
     })
     const requests = await api<RequestJson[]>('GET', `/runs/executions/${id}/requests`)
     expect(requests.body.data.map((r) => r.subscription?.id)).toEqual(['S1', 'S3'])
 
     const again = await api('POST', `/runs/executions/${id}/resume`)
     expect([again.status, again.body.error.code]).toEqual([409, 'RUN_NOT_RESUMABLE'])
-    await adapter.deliverDue()
+    expect(await finished(id)).toMatchObject({ state: 'COMPLETED', counts: { repaired: 2 } })
   })
 
   it('enqueues communications and sends them with a message run', async () => {
@@ -340,9 +357,9 @@ describe('the runs API', () => {
       cards: 4,
     })
     const started = await api<RunStatus>('POST', '/runs/NOTICES/executions')
-    expect(await settled(started.body.data.id)).toMatchObject({
+    expect(await finished(started.body.data.id)).toMatchObject({
       state: 'COMPLETED',
-      counts: { communications: 2, processed: 4, cards: 4 },
+      counts: { communications: 2, processed: 4, cards: 4, sent: 4, failed: 0 },
     })
     const pending = await api('GET', '/communications?externalSystem=SMS-GW&state=PENDING')
     const processed = await api<Communication[]>('GET', '/communications?state=PROCESSED')
@@ -356,8 +373,11 @@ describe('the runs API', () => {
 
   it('runs a fingerprinting run over its segment only', async () => {
     const started = await api<RunStatus>('POST', '/runs/FP-BUSINESS/executions')
-    const done = await settled(started.body.data.id)
-    expect(done).toMatchObject({ state: 'COMPLETED', counts: { processed: 3, cards: 1 } })
+    const done = await finished(started.body.data.id)
+    expect(done).toMatchObject({
+      state: 'COMPLETED',
+      counts: { processed: 3, cards: 1, sent: 1, failed: 0 },
+    })
     const requests = await api('GET', `/runs/executions/${done.id}/requests`)
     expect(requests.body.data).toMatchObject([
       {
@@ -384,6 +404,7 @@ describe('the runs API', () => {
         },
       ],
       requests: [],
+      failures: [],
     })
     const reset = await api<{ requests: RequestJson[] }>('POST', '/crm/subscriptions/S3/reset')
     expect(reset.body.data.requests).toMatchObject([

@@ -73,7 +73,14 @@ export function runRoutes(runs: RunService, kit: RunRoutesKit): express.Router {
 
   router.post('/runs/:idOrCode/preview', async (req, res) => {
     const query = parse(previewQuerySchema, req.query, 'query')
-    res.json(ok(await runs.preview(req.params.idOrCode, query.limit === undefined ? {} : query)))
+    res.json(
+      ok(
+        await runs.preview(req.params.idOrCode, {
+          ...(query.limit === undefined ? {} : { limit: query.limit }),
+          ...(query.check_cards === undefined ? {} : { checkCards: query.check_cards }),
+        }),
+      ),
+    )
   })
 
   router.post('/runs/:idOrCode/executions', async (req, res) => {
@@ -95,11 +102,11 @@ export function runRoutes(runs: RunService, kit: RunRoutesKit): express.Router {
 
   router.post('/crm/subscriptions/:id/reset', async (req, res) => {
     const query = parse(resetQuerySchema, req.query, 'query')
-    const { inSync, differences, commands, requests } = await runs.resetSubscription(
+    const { inSync, differences, commands, requests, failures } = await runs.resetSubscription(
       req.params.id,
       { preview: query.preview ?? false },
     )
-    res.json(ok({ inSync, differences, commands, requests: requests.map(requestJson) }))
+    res.json(ok({ inSync, differences, commands, requests: requests.map(requestJson), failures }))
   })
 
   return router

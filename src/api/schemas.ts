@@ -345,7 +345,14 @@ const count = (max: number) => z.coerce.number().int().min(0).max(max)
 /** POST /runs/:idOrCode/preview. */
 export const previewQuerySchema = z.strictObject({
   limit: count(10_000)
-    .describe('reset runs: out-of-sync subscriptions listed, default 100')
+    .describe('out-of-sync subscriptions and failures listed, default 100')
+    .exactOptional(),
+  check_cards: z
+    .enum(['true', 'false'])
+    .transform((value) => value === 'true')
+    .describe(
+      'message and fingerprinting runs: ask the CA about every card (two reads each) to name those it would refuse; default false',
+    )
     .exactOptional(),
 })
 

@@ -107,24 +107,30 @@ export class Dispatcher {
       this.again = true
       return this.running
     }
-    this.running = this.runPasses().finally(() => {
-      this.running = null
-    })
+    this.running = this.runPasses()
     return this.running
   }
 
   private async runPasses(): Promise<PassReport> {
+    // deliverDue records this run before the first pass, so the `finally` below always clears it.
+    await null
     const total = { sent: 0, completed: 0, rejected: 0, retrying: 0 }
-    do {
-      this.again = false
-      if (this.halted || (this.options.enabled && !this.options.enabled())) {
-        break
-      }
-      const due = await this.dueRequests()
-      await this.sendAll(due, total)
-      this.again ||= due.length > 0
-    } while (this.again)
-    return total
+    try {
+      do {
+        this.again = false
+        if (this.halted || (this.options.enabled && !this.options.enabled())) {
+          break
+        }
+        const due = await this.dueRequests()
+        await this.sendAll(due, total)
+        this.again ||= due.length > 0
+      } while (this.again)
+      return total
+    } finally {
+      // Cleared in the same tick as the last look at `again`: a call to deliverDue after it starts
+      // a new run instead of joining one that has already decided to end (a lost wake-up).
+      this.running = null
+    }
   }
 
   private async sendAll(

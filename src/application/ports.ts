@@ -93,6 +93,8 @@ export interface ProvisioningStore {
   listRequests(filter: RequestFilter): Promise<Page<ProvisioningRequest>>
   /** Every PENDING request, in sequence order. */
   pendingRequests(): Promise<readonly ProvisioningRequest[]>
+  /** How many requests of a process id (a run execution) are PENDING, without listing them. */
+  countPending(processId: string): Promise<number>
   getSubscription(id: string): Promise<Subscription | null>
   /** The id of the subscription holding an installed item with this CA ID, or null. */
   subscriptionHolding(caId: string): Promise<string | null>

@@ -3,7 +3,7 @@ import type { ProvisioningProvider, Subscription } from '../domain/crm.js'
 import { planAction, type CrmAction } from '../domain/planner.js'
 import type { Priority, ProcessName, ProvisioningRequest } from '../domain/provisioning-request.js'
 import { AdapterError } from './adapter-error.js'
-import type { Dispatcher } from './dispatcher.js'
+import type { Dispatcher, FinalListener } from './dispatcher.js'
 import type { Clock, ProvisioningStore } from './ports.js'
 
 /** How the requests of one call are sent (CRM.COM's process_immediately, scheduled_date, priority). */
@@ -173,6 +173,11 @@ export class ProvisioningService {
         )
       }
     }
+  }
+
+  /** Tells `listener` of every request that becomes final here; returns its removal. */
+  onFinal(listener: FinalListener): () => void {
+    return this.options.dispatcher.onFinal(listener)
   }
 
   /** Throws PROVIDER_NOT_EFFECTIVE unless the provider is Effective. */

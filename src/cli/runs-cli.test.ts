@@ -57,6 +57,8 @@ describe('conax-adapter runs (client commands)', () => {
     }
     await adapter.deliverDue()
     sim.model.forceRemoveProduct(card(3), 'GFA1')
+    // Delivery in the background, so that a watched execution gets its verdict and completes.
+    adapter.dispatcher.start()
   })
   afterAll(async () => {
     await adapter.close()
@@ -87,7 +89,7 @@ describe('conax-adapter runs (client commands)', () => {
 
     const preview = await cli(['runs', 'preview', 'NIGHTLY', '--url', url])
     expect(preview.stdout).toContain(
-      'Checked 3 subscriptions: 2 in sync, 1 out of sync, 0 failed to read.',
+      'Checked 3 subscriptions: 2 in sync, 1 out of sync, 0 with cards that could not be checked.',
     )
     expect(preview.stdout).toContain(`card ${card(3)}: GFA1 missing`)
 
@@ -97,7 +99,7 @@ describe('conax-adapter runs (client commands)', () => {
     // No terminal: plain lines (no bar, no carriage return), the last one at 100%, then the summary.
     expect(watched.stdout).not.toContain('\r')
     expect(watched.stdout).toMatch(
-      /^\d\d:\d\d:\d\d COMPLETED +100% 3\/3 \| [\d.]+\/s \| in sync 2, repaired 1, failed 0, requests 1$/m,
+      /^\d\d:\d\d:\d\d COMPLETED +100% 3\/3 \| [\d.]+\/s \| in sync 2, repaired 1, failed 0, requests 1, completed 1$/m,
     )
     const summary =
       /^COMPLETED: 3\/3 processed in \d+s of running \(RESET_SUBSCRIPTION, execution (\w+)\)$/m.exec(
@@ -105,7 +107,7 @@ describe('conax-adapter runs (client commands)', () => {
       )
     expect(summary).not.toBeNull()
     expect(watched.stdout).toContain(
-      'in sync 2, repaired 1, failed 0, requests 1, cards read 3, CA calls 6',
+      'in sync 2, repaired 1, failed 0, requests 1, completed 1, cards read 3, CA calls 6',
     )
     const id = summary?.[1] as string
 
@@ -121,7 +123,7 @@ describe('conax-adapter runs (client commands)', () => {
     })
 
     const requests = await cli(['runs', 'requests', id, '--url', url])
-    expect(requests.stdout).toMatch(/ADD_SUBSCRIPTIONS\s+PENDING\s+S3/)
+    expect(requests.stdout).toMatch(/ADD_SUBSCRIPTIONS\s+COMPLETED\s+S3/)
     expect(requests.stdout).toContain('1 of 1 requests (from 0).')
 
     const executions = await cli(['runs', 'executions', 'NIGHTLY', '--json', '--url', url])
@@ -210,11 +212,64 @@ describe('conax-adapter runs (client commands)', () => {
     expect(JSON.parse(json.stdout)).toMatchObject({ alternativeCode: 'NIGHTLY' })
   })
 
+  it('exits 1 when an item failed, naming it and why, in a run, a preview and a reset', async () => {
+    await adapter.store.commit(
+      {
+        subscription: {
+          id: 'S9',
+          type: null,
+          state: 'EFFECTIVE',
+          services: [],
+          installedItems: [
+            {
+              serialNumber: 'SC9',
+              product: 'SC-CONAX',
+              kind: 'SMARTCARD',
+              caId: card(4),
+              distributor: 'Main',
+            },
+            {
+              serialNumber: 'LOST',
+              product: 'SC-CONAX',
+              kind: 'SMARTCARD',
+              caId: '09999999999',
+              distributor: 'Main',
+            },
+          ],
+          swaps: [],
+          createdAt: '2026-11-26T10:00:00.000Z',
+          updatedAt: '2026-11-26T10:00:00.000Z',
+        },
+        requests: [],
+      },
+      '2026-11-26T10:00:00.000Z',
+    )
+    const file = join(dir, 'sweep.yaml')
+    writeFileSync(
+      file,
+      'name: Sweep\nalternativeCode: SWEEP9\nkind: FINGERPRINTING\nincluded: [{ name: s9, ids: [S9] }]\nexcluded: []\n',
+    )
+    expect((await cli(['runs', 'define', file, '--url', url])).code).toBe(0)
+
+    const preview = await cli(['runs', 'preview', 'SWEEP9', '--check-cards', '--url', url])
+    const watched = await cli(['runs', 'start', 'SWEEP9', '--watch', '--url', url])
+    const reset = await cli(['reset-subscription', 'S9', '--preview', '--url', url])
+
+    expect(preview.code).toBe(1)
+    expect(preview.stdout).toContain('subscription S9, card 09999999999: CLIENT_NOT_FOUND')
+    expect(watched.code).toBe(1)
+    expect(watched.stdout).toMatch(/^COMPLETED: \d+\/\d+ processed/m)
+    expect(watched.stdout).toContain('sent 1, failed 1')
+    expect(watched.stdout).toContain('subscription S9, card 09999999999: CLIENT_NOT_FOUND')
+    expect(reset.code).toBe(1)
+    expect(reset.stdout).toContain('subscription S9, card 09999999999: CLIENT_NOT_FOUND')
+  })
+
   it('exits 1 when the watched execution fails (the CA is gone)', async () => {
     await sim.close()
     const watched = await cli(['runs', 'start', 'NIGHTLY', '--watch', '--url', url])
     expect(watched.code).toBe(1)
-    expect(watched.stdout).toMatch(/^FAILED: 0\/3 processed/m)
+    expect(watched.stdout).toMatch(/^FAILED: 0\/4 processed/m)
     expect(watched.stdout).toContain('Resume it: conax-adapter runs resume')
   })
 })

@@ -3,8 +3,9 @@ import { readFile } from 'node:fs/promises'
 import { setTimeout as sleep } from 'node:timers/promises'
 import { Command, CommanderError, InvalidArgumentError, Option } from 'commander'
 import { parse as parseYaml, stringify as toYaml } from 'yaml'
-import type { Communication } from '../application/runs/run-ports.js'
+import { COMMUNICATION_STATES, type Communication } from '../application/runs/run-ports.js'
 import type { RunPreview, RunStatus } from '../application/runs/run-service.js'
+import type { RunFailure } from '../domain/run-tally.js'
 import type { RunDefinition, RunKind } from '../domain/runs.js'
 
 /**
@@ -24,6 +25,7 @@ const DEFAULT_URL = 'http://127.0.0.1:8380'
 const POLL_MS = 500
 /** Without a terminal (a log, CI), one progress line this often rather than one per poll. */
 const LOG_EVERY_MS = 3000
+/** States an execution does not leave by itself (DELIVERING ends when the CA has answered). */
 const TERMINAL_STATES = new Set(['COMPLETED', 'STOPPED', 'FAILED'])
 
 /** A failure the CLI reports as `code: message` and exits with. */
@@ -57,6 +59,31 @@ interface ResetAnswer {
   readonly differences: readonly string[]
   readonly commands: readonly { readonly type: string }[]
   readonly requests: readonly RequestRow[]
+  readonly failures: readonly RunFailure[]
+}
+
+/** Codes of recipients a run skips (nothing to send to); every other listed code is a failure. */
+const SKIPPED_CODES = new Set(['NO_SMARTCARD', 'SUBSCRIPTION_NOT_FOUND'])
+
+/** 1 when any item failed (a skipped recipient is not a failure), else 0. */
+function failureExit(failures: readonly RunFailure[]): number {
+  return failures.some((f) => !SKIPPED_CODES.has(f.code)) ? 1 : 0
+}
+
+function failuresText(failures: readonly RunFailure[], total?: number): string[] {
+  const lines = failures.map(
+    (f) =>
+      `  ${[
+        f.communication === null ? null : `communication ${f.communication}`,
+        f.subscriptionId === null ? null : `subscription ${f.subscriptionId}`,
+        f.card === null ? null : `card ${f.card}`,
+      ]
+        .filter((part) => part !== null)
+        .join(', ')}: ${f.code}: ${f.message}`,
+  )
+  return total !== undefined && total > failures.length
+    ? [...lines, `  ... and ${total - failures.length} more (they are counted; see --json)`]
+    : lines
 }
 
 interface UtilityAnswer {
@@ -193,6 +220,7 @@ function countsText(status: RunStatus, all = false): string {
       ['repaired', c.repaired],
       ['failed', c.failed],
       ['requests', c.requests],
+      ['completed', c.sent],
       ...(all
         ? ([
             ['cards read', c.cards],
@@ -203,11 +231,19 @@ function countsText(status: RunStatus, all = false): string {
     MAIL_BARK_MESSAGE: [
       ['communications', c.communications],
       ['cards', c.cards],
-      ['requests', c.requests],
+      ['sent', c.sent],
       ['failed', c.failed],
+      ['skipped', c.skipped],
+      ['requests', c.requests],
+      ...(c.communicationsFailed > 0
+        ? ([['communications failed', c.communicationsFailed]] as [string, number][])
+        : []),
     ],
     FINGERPRINTING: [
       ['cards', c.cards],
+      ['sent', c.sent],
+      ['failed', c.failed],
+      ['skipped', c.skipped],
       ['requests', c.requests],
     ],
   }
@@ -232,7 +268,11 @@ function progressLine(status: RunStatus, withBar: boolean): string {
   const percent = fraction === null ? '' : `${String(Math.floor(fraction * 100)).padStart(3)}% `
   const speed = rate === null ? '' : ` | ${rate.toFixed(1)}/s`
   const eta = etaSeconds === null ? '' : ` | ETA ${seconds(etaSeconds)}`
-  return `${status.state.padEnd(9)} ${bar}${percent}${processedText(status)}${speed}${eta} | ${countsText(status)}`
+  const waiting =
+    status.state === 'DELIVERING'
+      ? ` | ${status.progress.pendingRequests} request(s) waiting for the CA`
+      : ''
+  return `${status.state.padEnd(10)} ${bar}${percent}${processedText(status)}${speed}${eta}${waiting} | ${countsText(status)}`
 }
 
 function summary(status: RunStatus): string {
@@ -244,10 +284,25 @@ function summary(status: RunStatus): string {
   if (status.lastError) {
     lines.push(`  ${status.lastError}`)
   }
+  if (status.failures.length > 0) {
+    lines.push('  What failed or was skipped, and why:', ...failuresText(status.failures))
+  }
   if (status.state === 'STOPPED' || status.state === 'FAILED') {
     lines.push(`  Resume it: conax-adapter runs resume ${status.id} --watch`)
   }
   return lines.join('\n')
+}
+
+/** The exit code an execution's state and counts call for: 0 only when it went through cleanly. */
+function executionExit(status: RunStatus): number {
+  if (!TERMINAL_STATES.has(status.state)) {
+    return 0
+  }
+  return status.state === 'COMPLETED' &&
+    status.counts.failed === 0 &&
+    status.counts.communicationsFailed === 0
+    ? 0
+    : 1
 }
 
 function statusText(status: RunStatus): string {
@@ -258,6 +313,9 @@ function statusText(status: RunStatus): string {
     `  counts: ${countsText(status, true)}`,
     `  cursor: offset ${status.cursor.offset}${status.cursor.communication ? `, communication ${status.cursor.communication}` : ''}`,
     ...(status.lastError ? [`  last error: ${status.lastError}`] : []),
+    ...(status.failures.length > 0
+      ? ['  what failed or was skipped, and why:', ...failuresText(status.failures)]
+      : []),
   ].join('\n')
 }
 
@@ -277,17 +335,25 @@ function requestsTable(requests: readonly RequestRow[]): string {
 function previewText(preview: RunPreview): string {
   if (preview.kind === 'RESET_SUBSCRIPTION') {
     return [
-      `Checked ${preview.checked} subscriptions: ${preview.inSync} in sync, ${preview.outOfSync} out of sync, ${preview.failed} failed to read.`,
+      `Checked ${preview.checked} subscriptions: ${preview.inSync} in sync, ${preview.outOfSync} out of sync, ${preview.failed} with cards that could not be checked.`,
       ...preview.subscriptions.flatMap((s) => [
         `  ${s.subscriptionId}: ${s.commands.map((c) => c.type).join(', ')}`,
         ...s.differences.map((d) => `    ${d}`),
       ]),
       ...(preview.truncated ? ['  ... more out of sync (raise --limit to list them)'] : []),
+      ...(preview.failures.length > 0
+        ? ['Cards that could not be checked, and why:', ...failuresText(preview.failures)]
+        : []),
     ].join('\n')
   }
   return [
-    `Would send ${preview.requests} requests to ${preview.cards} cards of ${preview.subscriptions} subscriptions${preview.communications === undefined ? '' : ` for ${preview.communications} pending communications`}.`,
-    ...(preview.refused ?? []).map((r) => `  communication ${r.number} refused: ${r.error}`),
+    `Would send ${preview.requests} requests to ${preview.cards} cards of ${preview.subscriptions} subscriptions${preview.communications === undefined ? '' : ` for ${preview.communications} pending communications`}; ${preview.skipped} recipient(s) skipped.`,
+    ...(preview.failures.length > 0
+      ? ['What would fail or be skipped, and why:', ...failuresText(preview.failures)]
+      : []),
+    ...(preview.cardsChecked
+      ? []
+      : ['(Cards were not asked of the CA; add --check-cards to find unknown ones.)']),
   ].join('\n')
 }
 
@@ -334,7 +400,7 @@ async function watch(client: AdapterClient, json: boolean, first: RunStatus): Pr
     }
   }
   console.log(json ? JSON.stringify(status, null, 2) : summary(status))
-  return status.state === 'COMPLETED' ? 0 : 1
+  return executionExit(status)
 }
 
 // ----- commands -------------------------------------------------------------------------------
@@ -423,15 +489,26 @@ function addRunCommands(runs: Command, act: (action: Action) => () => Promise<vo
     .description('what the run would do, sending nothing (a reset preview reads the CA)')
     .argument('<idOrCode>')
     .addOption(
-      new Option('--limit <n>', 'reset runs: out-of-sync subscriptions listed').argParser(
-        integer('--limit', 0),
-      ),
+      new Option(
+        '--limit <n>',
+        'out-of-sync subscriptions and failures listed (default 100)',
+      ).argParser(integer('--limit', 0)),
     )
-    .action((idOrCode: string, options: { limit?: number }) =>
+    .option(
+      '--check-cards',
+      'message and fingerprinting runs: ask the CA about every card, to name the ones it would refuse',
+    )
+    .action((idOrCode: string, options: { limit?: number; checkCards?: boolean }) =>
       act(async (client, json) => {
-        const query = options.limit === undefined ? '' : `?limit=${options.limit}`
-        const preview = await client.post<RunPreview>(`/runs/${segment(idOrCode)}/preview${query}`)
-        return print(json, preview, () => previewText(preview))
+        const query = new URLSearchParams({
+          ...(options.limit === undefined ? {} : { limit: String(options.limit) }),
+          ...(options.checkCards ? { check_cards: 'true' } : {}),
+        }).toString()
+        const preview = await client.post<RunPreview>(
+          `/runs/${segment(idOrCode)}/preview${query ? `?${query}` : ''}`,
+        )
+        print(json, preview, () => previewText(preview))
+        return failureExit(preview.failures)
       })(),
     )
 
@@ -466,9 +543,11 @@ function addRunCommands(runs: Command, act: (action: Action) => () => Promise<vo
     .action((id: string, options: { watch?: boolean }) =>
       act(async (client, json) => {
         const status = await client.get<RunStatus>(`/runs/executions/${segment(id)}`)
-        return options.watch
-          ? watch(client, json, status)
-          : print(json, status, () => statusText(status))
+        if (options.watch) {
+          return watch(client, json, status)
+        }
+        print(json, status, () => statusText(status))
+        return executionExit(status)
       })(),
     )
 
@@ -567,11 +646,7 @@ function addOtherCommands(program: Command, act: (action: Action) => () => Promi
     .description('list the communications')
     .option('--external-system <name>', 'only those of this external system')
     .addOption(
-      new Option('--state <state>', 'only those in this state').choices([
-        'PENDING',
-        'PROCESSED',
-        'FAILED',
-      ]),
+      new Option('--state <state>', 'only those in this state').choices([...COMMUNICATION_STATES]),
     )
     .action((options: { externalSystem?: string; state?: string }) =>
       act(async (client, json) => {
@@ -607,17 +682,25 @@ function addOtherCommands(program: Command, act: (action: Action) => () => Promi
         const reset = await client.post<ResetAnswer>(
           `/crm/subscriptions/${segment(id)}/reset?preview=${options.preview === true}`,
         )
-        return print(json, reset, () =>
-          reset.inSync
-            ? `${id} is in sync with the CA.`
-            : [
-                `${id} is out of sync:`,
-                ...reset.differences.map((d) => `  ${d}`),
-                options.preview
-                  ? `Would send: ${reset.commands.map((c) => c.type).join(', ')}`
-                  : requestsTable(reset.requests),
-              ].join('\n'),
+        print(json, reset, () =>
+          [
+            ...(reset.inSync
+              ? [
+                  `${id} is in sync with the CA${reset.failures.length > 0 ? ' but for the cards below' : ''}.`,
+                ]
+              : [
+                  `${id} is out of sync:`,
+                  ...reset.differences.map((d) => `  ${d}`),
+                  options.preview
+                    ? `Would send: ${reset.commands.map((c) => c.type).join(', ')}`
+                    : requestsTable(reset.requests),
+                ]),
+            ...(reset.failures.length > 0
+              ? ['Cards that could not be checked, and why:', ...failuresText(reset.failures)]
+              : []),
+          ].join('\n'),
         )
+        return failureExit(reset.failures)
       })(),
     )
 
@@ -633,13 +716,15 @@ function addOtherCommands(program: Command, act: (action: Action) => () => Promi
           '/crm/utilities',
           await utilityBody(argument),
         )
-        return print(json, outcome, () =>
+        print(json, outcome, () =>
           [
             `${outcome.utility} (${outcome.processName})`,
             requestsTable(outcome.requests),
             ...(outcome.result === null ? [] : ['result:', toYaml(outcome.result).trimEnd()]),
           ].join('\n'),
         )
+        // A request still PENDING (the CA is down) is not a failure yet; a REJECTED one is.
+        return outcome.requests.some((r) => r.life_cycle_state === 'REJECTED') ? 1 : 0
       })(),
     )
 }

@@ -191,8 +191,13 @@ async function executeRun(
   }
   const definition = await adapter.runs.define(run.definition)
   const started = await adapter.runs.start(definition.id)
-  const done = await adapter.runs.settled(started.id)
-  return done.state === 'COMPLETED'
+  let done = await adapter.runs.settled(started.id)
+  if (done.state === 'DELIVERING') {
+    // Its requests are created: once delivered, the execution has its verdict.
+    await adapter.deliverDue()
+    done = await adapter.runs.get(started.id)
+  }
+  return done.state === 'COMPLETED' || done.state === 'DELIVERING'
     ? null
     : { code: `RUN_${done.state}`, message: done.lastError ?? `the run ended ${done.state}` }
 }

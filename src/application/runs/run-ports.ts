@@ -5,6 +5,7 @@ import type {
   SubscriptionCriteria,
 } from '../../domain/runs.js'
 import type { ProcessName } from '../../domain/provisioning-request.js'
+import type { RunFailure } from '../../domain/run-tally.js'
 
 /** Who a communication is for: named subscriptions, or every subscription a segment takes. */
 export interface CommunicationRecipients {
@@ -19,7 +20,12 @@ export interface CommunicationInput {
   readonly recipients: CommunicationRecipients
 }
 
-export const COMMUNICATION_STATES = ['PENDING', 'PROCESSED', 'FAILED'] as const
+/**
+ * PENDING until a run takes it; SENDING once its requests are created and the CA's verdicts are
+ * awaited; then PROCESSED (at least one card got it, or it had no card to reach) or FAILED (its
+ * text was refused, or the CA refused every card).
+ */
+export const COMMUNICATION_STATES = ['PENDING', 'SENDING', 'PROCESSED', 'FAILED'] as const
 export type CommunicationState = (typeof COMMUNICATION_STATES)[number]
 
 /** A communication in the queue; its number goes on every request a run sends for it. */
@@ -32,9 +38,27 @@ export interface Communication extends CommunicationInput {
   readonly error: string | null
   /** The run execution that processed it. */
   readonly processedBy: string | null
+  /** Once its requests are final: cards the CA accepted and refused, and the first refusals. */
+  readonly delivery?: {
+    readonly sent: number
+    readonly failed: number
+    readonly failures: readonly RunFailure[]
+  } | null
 }
 
-export const EXECUTION_STATES = ['RUNNING', 'STOPPING', 'STOPPED', 'COMPLETED', 'FAILED'] as const
+/**
+ * RUNNING while it creates requests, DELIVERING while its requests wait for the CA's verdicts,
+ * COMPLETED once every one is final (its counts then say what the CA accepted and refused).
+ * STOPPING/STOPPED and FAILED (the run itself broke, e.g. the CA could not be read) can be resumed.
+ */
+export const EXECUTION_STATES = [
+  'RUNNING',
+  'STOPPING',
+  'STOPPED',
+  'DELIVERING',
+  'COMPLETED',
+  'FAILED',
+] as const
 export type ExecutionState = (typeof EXECUTION_STATES)[number]
 
 /** Where a run goes on after a stop: the next subscription (by offset) or communication and recipient offset. */
@@ -52,14 +76,24 @@ export interface RunCounts {
   /** Reset: subscriptions compared with the CA, and how they came out. */
   readonly checked: number
   readonly inSync: number
+  /** Reset: subscriptions whose every repair the CA completed (known once DELIVERING is over). */
   readonly repaired: number
+  /**
+   * Items that failed: cards the CA refused (messages, fingerprints), or subscriptions that could
+   * not be read or whose repair was refused (reset). Each is listed in `failures` (the first 100).
+   */
   readonly failed: number
-  /** Smartcards reached (messages, fingerprints) or read (reset). */
+  /** Cards the CA accepted (messages, fingerprints), or repair requests it completed (reset). */
+  readonly sent: number
+  /** Recipients or subscriptions with no smartcard to reach, or unknown to the CRM. */
+  readonly skipped: number
+  /** Smartcards addressed (messages, fingerprints) or read (reset). */
   readonly cards: number
   /** Provisioning requests created. */
   readonly requests: number
-  /** Message runs: communications processed. */
+  /** Message runs: communications taken, and those that failed (text refused, or every card refused). */
   readonly communications: number
+  readonly communicationsFailed: number
   /** SOAP calls the run made itself (the reset run's queries). */
   readonly caCalls: number
 }
@@ -82,6 +116,8 @@ export interface RunExecution {
   readonly counts: RunCounts
   /** Set when the cursor was saved after requests were created (see the run service). */
   readonly lastError: string | null
+  /** What failed and why, the first 100 (`counts.failed` counts them all). */
+  readonly failures?: readonly RunFailure[]
 }
 
 /** Where run definitions, executions and the communication queue are kept. */
@@ -110,7 +146,7 @@ export interface RunStore {
   }): Promise<readonly Communication[]>
   updateCommunication(
     number: string,
-    change: Pick<Communication, 'state' | 'processedAt' | 'error' | 'processedBy'>,
+    change: Pick<Communication, 'state' | 'processedAt' | 'error' | 'processedBy' | 'delivery'>,
   ): Promise<void>
   close(): Promise<void>
 }

@@ -2,7 +2,9 @@ import { randomUUID } from 'node:crypto'
 import { performance } from 'node:perf_hooks'
 import type { ConaxCommand } from '../../domain/commands.js'
 import type { InstalledItem, ProvisioningProvider, Subscription } from '../../domain/crm.js'
+import { cardsOf } from '../../domain/commands.js'
 import type { ProvisioningRequest } from '../../domain/provisioning-request.js'
+import { LISTED_FAILURES, RunTally, type RunFailure } from '../../domain/run-tally.js'
 import {
   checkCriteria,
   checkMessageText,
@@ -57,7 +59,11 @@ export interface RunStatus extends RunExecution {
     /** Items per second while running. */
     readonly rate: number | null
     readonly etaSeconds: number | null
+    /** Requests of the execution still waiting for the CA's verdict. */
+    readonly pendingRequests: number
   }
+  /** The same as `failures`, never absent. */
+  readonly failures: readonly RunFailure[]
 }
 
 /** One subscription a reset preview or run found out of sync. */
@@ -77,6 +83,8 @@ export interface ResetPreview {
   readonly subscriptions: readonly OutOfSync[]
   /** True when more were out of sync than `limit` lists. */
   readonly truncated: boolean
+  /** Each card that could not be checked, and why (the first `limit`). */
+  readonly failures: readonly RunFailure[]
 }
 
 /** What a message or fingerprinting run would send. */
@@ -88,9 +96,36 @@ export interface SendPreview {
   /** Message runs: pending communications, and those a run would refuse (text too long...). */
   readonly communications?: number
   readonly refused?: readonly { readonly number: string; readonly error: string }[]
+  /** Recipients that would be skipped (no smartcard, unknown to the CRM). */
+  readonly skipped: number
+  /**
+   * What would fail and why: refused communications, skipped recipients and, with `checkCards`,
+   * the cards the CA does not know or manages for another SMS (the first `limit`).
+   */
+  readonly failures: readonly RunFailure[]
+  /** Whether the cards were asked of the CA (`checkCards`). */
+  readonly cardsChecked: boolean
 }
 
 export type RunPreview = ResetPreview | SendPreview
+
+/**
+ * What reset single subscription did: the repair of the cards that could be read, the requests it
+ * created (none for a preview), and each card that could not be checked, with the CA's status.
+ */
+export type ResetSingle = ResetPlan & {
+  readonly requests: readonly ProvisioningRequest[]
+  readonly failures: readonly RunFailure[]
+}
+
+/** One subscription compared with the CA: its repair (cards that failed left out) and its failures. */
+interface Checked {
+  readonly subscription: Subscription
+  readonly plan: ResetPlan
+  readonly failures: readonly RunFailure[]
+  /** SOAP calls made to read its cards (two per card). */
+  readonly calls: number
+}
 
 const ZERO_COUNTS: RunCounts = {
   processed: 0,
@@ -98,25 +133,59 @@ const ZERO_COUNTS: RunCounts = {
   inSync: 0,
   repaired: 0,
   failed: 0,
+  sent: 0,
+  skipped: 0,
   cards: 0,
   requests: 0,
   communications: 0,
+  communicationsFailed: 0,
   caCalls: 0,
 }
 
 /** Reader codes that mean "the CA cannot be asked now" rather than "this card failed". */
 const UNREACHABLE = new Set(['CA_UNREACHABLE', 'CA_TIMEOUT', 'CA_FAILED', 'READER_CLOSED'])
 /** Refusals of the whole call, not of the card: wrong credentials, wrong endpoint. */
-const REFUSED_CALL =
-  /^(UNAUTHORIZED|FORBIDDEN|NOT_FOUND|HTTP_\d+|SOAP_CLIENT_FAULT|CLIENT_NOT_MANAGED_BY_SMS)$/
+const REFUSED_CALL = /^(UNAUTHORIZED|FORBIDDEN|NOT_FOUND|HTTP_\d+|SOAP_CLIENT_FAULT)$/
 
-/** Whether a read failure should stop the run (resumable) rather than fail one subscription. */
+/** Whether a read failure should stop the run (resumable) rather than fail one card. */
 function stopsTheRun(error: Error): boolean {
   const { code, detail } = error as { code?: unknown; detail?: unknown }
   return (
     (typeof code === 'string' && UNREACHABLE.has(code)) ||
     (code === 'CA_REFUSED' && typeof detail === 'string' && REFUSED_CALL.test(detail))
   )
+}
+
+/** A card that could not be read, with the CA's status when there is one (CLIENT_NOT_MANAGED_BY_SMS). */
+function readFailure(subscriptionId: string, card: string, error: Error): RunFailure {
+  const { code, detail } = error as { code?: unknown; detail?: unknown }
+  return {
+    subscriptionId,
+    card,
+    communication: null,
+    code: typeof detail === 'string' ? detail : typeof code === 'string' ? code : 'READ_FAILED',
+    message: error.message,
+  }
+}
+
+/** The failure of a card the CA does not know. */
+function unknownCard(subscriptionId: string, card: string): RunFailure {
+  return {
+    subscriptionId,
+    card,
+    communication: null,
+    code: 'CLIENT_NOT_FOUND',
+    message: `Card ${card} is not known to the CA (CLIENT_NOT_FOUND). Check the smartcard's CA ID in the subscription, or register the card at the CA.`,
+  }
+}
+
+/** Appends failures to a list kept to the first {@link LISTED_FAILURES}. */
+function keepListed(
+  listed: readonly RunFailure[],
+  more: readonly RunFailure[],
+  limit = LISTED_FAILURES,
+): RunFailure[] {
+  return listed.length >= limit ? [...listed] : [...listed, ...more].slice(0, limit)
 }
 
 function filterOf(criteria: SubscriptionCriteria): SubscriptionFilter {
@@ -179,9 +248,16 @@ export class RunService {
   private readonly lastCommunication = new Map<string, string>()
   /** Lane (see laneOf) → the execution holding it, from the moment it is claimed until its loop ends. */
   private readonly lanes = new Map<string, string>()
+  /** DELIVERING executions this process watches, and the tally of each running at most once at a time. */
+  private readonly delivering = new Set<string>()
+  private readonly finishing = new Map<string, Promise<void>>()
+  /** Callers of {@link finished} waiting for an execution to end. */
+  private readonly finishWaiters = new Map<string, ((status: RunStatus) => void)[]>()
+  private readonly unsubscribe: () => void
 
   constructor(options: RunServiceOptions) {
     this.options = options
+    this.unsubscribe = options.provisioning.onFinal((request) => this.requestFinal(request))
   }
 
   private get pageSize(): number {
@@ -284,16 +360,24 @@ export class RunService {
     return this.options.runs.getCommunication(number)
   }
 
-  /** What a run would do, without sending anything (a reset preview reads the CA). */
-  async preview(idOrCode: string, options: { readonly limit?: number } = {}): Promise<RunPreview> {
+  /**
+   * What a run would do, without sending anything: its counts and each item that would fail or be
+   * skipped, and why (the first `limit`). A reset preview reads the CA; a message or fingerprinting
+   * preview asks the CA about every card only with `checkCards` (two reads per card).
+   */
+  async preview(
+    idOrCode: string,
+    options: { readonly limit?: number; readonly checkCards?: boolean } = {},
+  ): Promise<RunPreview> {
     const definition = await this.definition(idOrCode)
+    const settings = { limit: options.limit ?? 100, checkCards: options.checkCards ?? false }
     switch (definition.kind) {
       case 'RESET_SUBSCRIPTION':
-        return this.previewReset(definition.criteria, options.limit ?? 100)
+        return this.previewReset(definition.criteria, settings.limit)
       case 'MAIL_BARK_MESSAGE':
-        return this.previewMessages(definition)
+        return this.previewMessages(definition, settings)
       case 'FINGERPRINTING':
-        return this.previewFingerprints(definition)
+        return this.previewFingerprints(definition, settings)
     }
   }
 
@@ -399,6 +483,7 @@ export class RunService {
         // Interrupted by a restart: nothing runs it, so it is stopped already.
         return this.status(await this.save(execution, { state: 'STOPPED' }))
       }
+      // DELIVERING: its requests are stored and go to the CA whatever happens; nothing to stop.
       return this.status(execution)
     }
     // Only the loop saves the execution, so a stop never overwrites its newer counts or cursor.
@@ -412,10 +497,12 @@ export class RunService {
     if (this.live.has(executionId)) {
       return this.status(execution)
     }
-    if (execution.state === 'COMPLETED') {
+    if (execution.state === 'COMPLETED' || execution.state === 'DELIVERING') {
       throw new AdapterError(
         'RUN_NOT_RESUMABLE',
-        `Execution ${executionId} is COMPLETED; start the run again for a new execution.`,
+        execution.state === 'COMPLETED'
+          ? `Execution ${executionId} is COMPLETED; start the run again for a new execution.`
+          : `Execution ${executionId} is DELIVERING: every request is created and waits for the CA's verdict; it completes by itself.`,
       )
     }
     this.options.provisioning.requireEffective()
@@ -443,13 +530,35 @@ export class RunService {
   /** The executions of a run (or of every run), newest last. */
   async executions(runIdOrCode?: string): Promise<readonly RunStatus[]> {
     const runId = runIdOrCode === undefined ? undefined : (await this.definition(runIdOrCode)).id
-    return (await this.options.runs.listExecutions(runId)).map((e) => this.status(e))
+    return Promise.all((await this.options.runs.listExecutions(runId)).map((e) => this.status(e)))
   }
 
-  /** Resolves when the execution is no longer running (at once if it is not). */
+  /**
+   * Resolves when the execution no longer creates requests (at once if it does not): DELIVERING
+   * (its requests wait for the CA), or STOPPED, FAILED, COMPLETED.
+   */
   async settled(executionId: string): Promise<RunStatus> {
     const live = this.live.get(executionId)
     return this.status(live ? await live.done : await this.execution(executionId))
+  }
+
+  /**
+   * Resolves when the execution has ended: COMPLETED (every request final and tallied), STOPPED or
+   * FAILED. A DELIVERING execution ends when the CA has answered its last request.
+   */
+  async finished(executionId: string): Promise<RunStatus> {
+    const ended = await this.settled(executionId)
+    if (ended.state !== 'DELIVERING') {
+      return ended
+    }
+    const waited = new Promise<RunStatus>((resolve) => {
+      const list = this.finishWaiters.get(executionId) ?? []
+      list.push(resolve)
+      this.finishWaiters.set(executionId, list)
+    })
+    // Registered first, then checked: a tally that ended in between is not missed.
+    const now = await this.get(executionId)
+    return now.state === 'DELIVERING' ? waited : now
   }
 
   /** The provisioning requests an execution created (CRM.COM's process id is the execution id). */
@@ -473,7 +582,7 @@ export class RunService {
   async resetSubscription(
     subscriptionId: string,
     options: { readonly preview?: boolean } = {},
-  ): Promise<ResetPlan & { readonly requests: readonly ProvisioningRequest[] }> {
+  ): Promise<ResetSingle> {
     const subscription = await this.options.store.getSubscription(subscriptionId)
     if (!subscription) {
       throw new AdapterError(
@@ -489,10 +598,7 @@ export class RunService {
     if (!checked) {
       throw new Error('unreachable: one subscription checked')
     }
-    if (checked.failure) {
-      throw new AdapterError('CA_UNAVAILABLE', checked.failure)
-    }
-    const plan = checked.plan as ResetPlan
+    const { plan, failures } = checked
     const requests =
       options.preview || plan.inSync
         ? []
@@ -500,13 +606,21 @@ export class RunService {
             plan.commands.map((command) => ({ command, subscriptionId })),
             { processName: 'RESET_SINGLE_SUBSCRIPTION', processId: subscriptionId },
           )
-    return { ...plan, requests }
+    return { ...plan, requests, failures }
   }
 
-  /** Marks executions a previous process left RUNNING as STOPPED (resume them explicitly). */
+  /**
+   * Marks executions a previous process left RUNNING as STOPPED (resume them explicitly), and
+   * watches the DELIVERING ones again (finishing those whose requests are all final).
+   */
   async recover(): Promise<number> {
     let count = 0
     for (const execution of await this.options.runs.listExecutions()) {
+      if (execution.state === 'DELIVERING') {
+        this.delivering.add(execution.id)
+        await this.maybeFinish(execution.id)
+        continue
+      }
       if (
         (execution.state === 'RUNNING' || execution.state === 'STOPPING') &&
         !this.live.has(execution.id)
@@ -526,6 +640,8 @@ export class RunService {
     const running = [...this.live.values()]
     running.forEach((live) => (live.stopRequested = true))
     await Promise.allSettled(running.map((live) => live.done))
+    this.unsubscribe()
+    await Promise.allSettled([...this.finishing.values()])
   }
 
   // ----- executions ----------------------------------------------------------------------
@@ -550,12 +666,14 @@ export class RunService {
     return next
   }
 
-  private status(stored: RunExecution): RunStatus {
+  private async status(stored: RunExecution): Promise<RunStatus> {
     // A stop is asked of the loop, which finishes its batch first: meanwhile the run is STOPPING.
     const execution: RunExecution =
       stored.state === 'RUNNING' && this.live.get(stored.id)?.stopRequested
         ? { ...stored, state: 'STOPPING' }
         : stored
+    const pendingRequests =
+      execution.state === 'COMPLETED' ? 0 : await this.options.store.countPending(execution.id)
     const done = execution.counts.processed
     const rate = execution.activeMs > 0 ? done / (execution.activeMs / 1000) : null
     const remaining = execution.total === null ? null : Math.max(0, execution.total - done)
@@ -573,7 +691,11 @@ export class RunService {
           execution.state !== 'RUNNING' || remaining === null || !rate
             ? null
             : Math.round(remaining / rate),
+        pendingRequests,
       },
+      // Executions stored before failures were listed have none.
+      failures: execution.failures ?? [],
+      counts: { ...ZERO_COUNTS, ...execution.counts },
     }
   }
 
@@ -585,6 +707,141 @@ export class RunService {
       this.release(definition, execution.id)
     })
     this.live.set(execution.id, live)
+    void live.done.then(async (ended) => {
+      if (ended.state === 'DELIVERING') {
+        await this.maybeFinish(ended.id)
+      } else {
+        await this.wakeFinished(ended)
+      }
+    })
+  }
+
+  // ----- delivery verdicts ---------------------------------------------------------------
+
+  /** A request became final: its execution may now have its verdict. */
+  private async requestFinal(request: ProvisioningRequest): Promise<void> {
+    if (request.processId !== null && this.delivering.has(request.processId)) {
+      await this.maybeFinish(request.processId)
+    }
+  }
+
+  /** Completes a DELIVERING execution once none of its requests is PENDING; one tally at a time. */
+  private maybeFinish(executionId: string): Promise<void> {
+    const previous = this.finishing.get(executionId) ?? Promise.resolve()
+    const next = previous.then(async () => {
+      if ((await this.options.store.countPending(executionId)) > 0) {
+        return
+      }
+      const execution = await this.options.runs.getExecution(executionId)
+      if (execution?.state !== 'DELIVERING') {
+        this.delivering.delete(executionId)
+        return
+      }
+      const completed = await this.complete(execution)
+      this.delivering.delete(executionId)
+      await this.wakeFinished(completed)
+    })
+    const tail = next.catch((error: unknown) => {
+      const execution = { id: executionId } as RunExecution
+      this.options.onError?.(error, execution)
+    })
+    this.finishing.set(executionId, tail)
+    void tail.then(() => {
+      if (this.finishing.get(executionId) === tail) {
+        this.finishing.delete(executionId)
+      }
+    })
+    return tail
+  }
+
+  /**
+   * Tallies the execution's final requests (what the CA accepted and refused, per card or per
+   * subscription), gives each communication of a message run its verdict, and saves it COMPLETED.
+   */
+  private async complete(execution: RunExecution): Promise<RunExecution> {
+    const tally = new RunTally(execution.kind === 'RESET_SUBSCRIPTION' ? 'SUBSCRIPTIONS' : 'CARDS')
+    const page = 1000
+    for (let offset = 0; ; offset += page) {
+      const requests = await this.options.store.listRequests({
+        processId: execution.id,
+        offset,
+        limit: page,
+      })
+      requests.items.forEach((request) => tally.add(request))
+      if (requests.items.length < page) {
+        break
+      }
+    }
+    const verdict = tally.verdict()
+    let communicationsFailed = 0
+    for (const [number, delivery] of verdict.communications) {
+      const communication = await this.options.runs.getCommunication(number)
+      if (communication?.state !== 'SENDING') {
+        continue
+      }
+      const failed = delivery.sent === 0 && delivery.failed > 0
+      communicationsFailed += failed ? 1 : 0
+      const failures = await this.named(delivery.failures)
+      await this.options.runs.updateCommunication(number, {
+        state: failed ? 'FAILED' : 'PROCESSED',
+        processedAt: this.now(),
+        error: delivery.failed === 0 ? null : summary(delivery),
+        processedBy: communication.processedBy,
+        delivery: { ...delivery, failures },
+      })
+    }
+    // A communication taken but with no card to reach (every recipient skipped) has no request.
+    for (const communication of await this.options.runs.listCommunications({ state: 'SENDING' })) {
+      if (
+        communication.processedBy === execution.id &&
+        !verdict.communications.has(communication.number)
+      ) {
+        await this.options.runs.updateCommunication(communication.number, {
+          state: 'PROCESSED',
+          processedAt: this.now(),
+          error: null,
+          processedBy: execution.id,
+          delivery: { sent: 0, failed: 0, failures: [] },
+        })
+      }
+    }
+    const counts = { ...ZERO_COUNTS, ...execution.counts }
+    return this.save(execution, {
+      state: 'COMPLETED',
+      finishedAt: this.now(),
+      counts: {
+        ...counts,
+        sent: verdict.sent,
+        failed: counts.failed + verdict.failed,
+        repaired: execution.kind === 'RESET_SUBSCRIPTION' ? verdict.repaired : counts.repaired,
+        communicationsFailed: counts.communicationsFailed + communicationsFailed,
+      },
+      failures: keepListed(execution.failures ?? [], await this.named(verdict.failures)),
+    })
+  }
+
+  /** Failures with the subscription of their card filled in (a batch holds many subscriptions). */
+  private named(failures: readonly RunFailure[]): Promise<RunFailure[]> {
+    return Promise.all(
+      failures.map(async (failure) =>
+        failure.subscriptionId !== null || failure.card === null
+          ? failure
+          : {
+              ...failure,
+              subscriptionId: await this.options.store.subscriptionHolding(failure.card),
+            },
+      ),
+    )
+  }
+
+  private async wakeFinished(execution: RunExecution): Promise<void> {
+    const waiters = this.finishWaiters.get(execution.id)
+    if (!waiters) {
+      return
+    }
+    this.finishWaiters.delete(execution.id)
+    const status = await this.status(execution)
+    waiters.forEach((resolve) => resolve(status))
   }
 
   private async loop(
@@ -612,12 +869,15 @@ export class RunService {
           cursor: step.cursor,
           counts: add(execution.counts, step.counts),
           activeMs: activeMs(),
+          ...(step.failures.length > 0
+            ? { failures: keepListed(execution.failures ?? [], step.failures) }
+            : {}),
         })
         if (step.finished) {
-          return (execution = await this.save(execution, {
-            state: 'COMPLETED',
-            finishedAt: this.now(),
-          }))
+          // Every request is created; the execution completes when the CA has answered them all.
+          execution = await this.save(execution, { state: 'DELIVERING' })
+          this.delivering.add(execution.id)
+          return execution
         }
       }
     } catch (error) {
@@ -704,12 +964,13 @@ export class RunService {
 
   // ----- reset ---------------------------------------------------------------------------
 
-  /** Reads every smartcard of the subscriptions from the CA and plans each one's repair. */
-  private async check(
-    subscriptions: readonly Subscription[],
-  ): Promise<
-    { subscription: Subscription; plan: ResetPlan | null; failure: string | null; calls: number }[]
-  > {
+  /**
+   * Reads every smartcard of the subscriptions from the CA and plans each one's repair. A card the
+   * CA does not know, manages for another SMS or refuses to read is a failure of that card only:
+   * the subscription's other cards are still planned (commands touching a failed card are left
+   * out). Only a CA that cannot be asked at all (down, timing out, refusing every call) stops.
+   */
+  private async check(subscriptions: readonly Subscription[]): Promise<Checked[]> {
     const cards = subscriptions.flatMap((s) =>
       s.installedItems.filter((item) => item.kind === 'SMARTCARD').map((item) => item.caId),
     )
@@ -735,29 +996,42 @@ export class RunService {
       // The CA cannot be asked: stop here rather than count every subscription as failed.
       throw halt.unreachable
     }
-    return subscriptions.map((subscription) => {
-      const mine = subscription.installedItems.filter((item) => item.kind === 'SMARTCARD')
-      const calls = mine.length * 2
-      const problems = mine.flatMap((item) => {
-        const seen = observed.get(item.caId)
-        if (seen instanceof Error) {
-          return [`card ${item.caId}: ${seen.message}`]
-        }
-        return seen?.known === false ? [`card ${item.caId}: the CA does not know it`] : []
-      })
-      if (problems.length > 0) {
-        return { subscription, plan: null, failure: problems.join('; '), calls }
+    return subscriptions.map((subscription) => this.planOne(subscription, observed))
+  }
+
+  private planOne(
+    subscription: Subscription,
+    observed: ReadonlyMap<string, ObservedCard | Error>,
+  ): Checked {
+    const mine = subscription.installedItems.filter((item) => item.kind === 'SMARTCARD')
+    const failures: RunFailure[] = []
+    const views = new Map<string, ObservedCard>()
+    for (const item of mine) {
+      const seen = observed.get(item.caId)
+      if (seen instanceof Error) {
+        failures.push(readFailure(subscription.id, item.caId, seen))
+      } else if (!seen || !seen.known) {
+        failures.push(unknownCard(subscription.id, item.caId))
+      } else {
+        views.set(item.caId, seen)
       }
-      const views = new Map(
-        mine.map((item) => [item.caId, observed.get(item.caId) as ObservedCard]),
-      )
-      return {
-        subscription,
-        plan: planReset(this.options.provider, subscription, views),
-        failure: null,
-        calls,
-      }
-    })
+    }
+    const calls = mine.length * 2
+    const planned = planReset(this.options.provider, subscription, views)
+    if (failures.length === 0) {
+      return { subscription, plan: planned, failures, calls }
+    }
+    const failed = new Set(failures.map((f) => f.card))
+    const commands = planned.commands.filter((c) => !cardsOf(c).some((card) => failed.has(card)))
+    const differences = planned.differences.filter(
+      (d) => ![...failed].some((card) => d.startsWith(`card ${String(card)}:`)),
+    )
+    return {
+      subscription,
+      plan: { inSync: commands.length === 0, commands, differences },
+      failures,
+      calls,
+    }
   }
 
   private async resetPage(
@@ -771,21 +1045,19 @@ export class RunService {
       limit: this.pageSize,
     })
     if (page.items.length === 0) {
-      return { finished: true, cursor: execution.cursor, counts: ZERO_COUNTS }
+      return { finished: true, cursor: execution.cursor, counts: ZERO_COUNTS, failures: [] }
     }
     const todo = page.items.filter((s) => !covered?.subscriptions.has(s.id))
     const results = await this.check(todo)
-    const repairs = results.filter((r) => r.plan && !r.plan.inSync)
+    const repairs = results.filter((r) => !r.plan.inSync)
     const created = await this.options.provisioning.createBatch(
       repairs.flatMap((r) =>
-        (r.plan as ResetPlan).commands.map((command) => ({
-          command,
-          subscriptionId: r.subscription.id,
-        })),
+        r.plan.commands.map((command) => ({ command, subscriptionId: r.subscription.id })),
       ),
       { processName: 'RESET_SUBSCRIPTION_RUN', processId: execution.id },
     )
     const skipped = page.items.length - todo.length
+    const failed = results.filter((r) => r.failures.length > 0)
     return {
       finished: false,
       cursor: { offset: execution.cursor.offset + page.items.length, communication: null },
@@ -793,13 +1065,13 @@ export class RunService {
         ...ZERO_COUNTS,
         processed: page.items.length,
         checked: results.length + skipped,
-        inSync: results.filter((r) => r.plan?.inSync).length,
-        repaired: repairs.length + skipped,
-        failed: results.filter((r) => r.failure).length,
+        inSync: results.filter((r) => r.plan.inSync && r.failures.length === 0).length,
+        failed: failed.length,
         cards: results.reduce((n, r) => n + r.calls / 2, 0),
         caCalls: results.reduce((n, r) => n + r.calls, 0),
         requests: created.length,
       },
+      failures: failed.flatMap((r) => r.failures).slice(0, LISTED_FAILURES),
     }
   }
 
@@ -810,6 +1082,7 @@ export class RunService {
     let failed = 0
     let outOfSync = 0
     const listed: OutOfSync[] = []
+    let failures: RunFailure[] = []
     for (;;) {
       const page = await this.options.store.listSubscriptions({
         ...filterOf(criteria),
@@ -822,11 +1095,13 @@ export class RunService {
       offset += page.items.length
       for (const result of await this.check(page.items)) {
         checked += 1
-        if (result.failure) {
+        if (result.failures.length > 0) {
           failed += 1
-        } else if (result.plan?.inSync) {
-          inSync += 1
-        } else if (result.plan) {
+          failures = keepListed(failures, result.failures, limit)
+        }
+        if (result.plan.inSync) {
+          inSync += result.failures.length === 0 ? 1 : 0
+        } else {
           outOfSync += 1
           listed.push({
             subscriptionId: result.subscription.id,
@@ -846,6 +1121,7 @@ export class RunService {
       failed,
       subscriptions: listed,
       truncated: outOfSync > listed.length,
+      failures,
     }
   }
 
@@ -860,28 +1136,37 @@ export class RunService {
       .total
   }
 
-  /** One page of a communication's recipients, from `offset`. */
-  private async recipients(
-    communication: Communication,
-    offset: number,
-  ): Promise<readonly Subscription[]> {
+  /**
+   * One page of a communication's recipients, from `offset`: the subscriptions found, how many
+   * recipients the page covers, and the recipients skipped (unknown to the CRM, or with no
+   * smartcard) with the reason.
+   */
+  private async recipients(communication: Communication, offset: number): Promise<Recipients> {
     const { subscriptionIds, segment } = communication.recipients
     if (subscriptionIds) {
       const ids = subscriptionIds.slice(offset, offset + this.pageSize)
       if (ids.length === 0) {
-        return []
+        return { found: [], length: 0, skipped: [] }
       }
-      const found = await this.options.store.listSubscriptions({ ids })
-      // A recipient the CRM does not know is skipped (and counted): the communication still goes out.
-      return found.items
+      const found = (await this.options.store.listSubscriptions({ ids })).items
+      const known = new Set(found.map((s) => s.id))
+      const unknown = ids
+        .filter((id) => !known.has(id))
+        .map((id) => skippedRecipient(id, communication.number, 'SUBSCRIPTION_NOT_FOUND'))
+      return {
+        found,
+        length: ids.length,
+        skipped: [...unknown, ...withoutCard(found, communication.number)],
+      }
     }
-    return (
+    const found = (
       await this.options.store.listSubscriptions({
         ...filterOf(segment ?? {}),
         offset,
         limit: this.pageSize,
       })
     ).items
+    return { found, length: found.length, skipped: withoutCard(found, communication.number) }
   }
 
   private async messagePage(
@@ -901,46 +1186,39 @@ export class RunService {
       ? await runs.getCommunication(execution.cursor.communication)
       : ((await runs.pendingCommunications(definition.externalSystem, after, 1))[0] ?? null)
     if (!current || current.state !== 'PENDING') {
-      if (current) {
-        // Finished by an earlier pass whose cursor was not saved: go on with the next one.
-        return { finished: false, cursor: { offset: 0, communication: null }, counts: ZERO_COUNTS }
-      }
-      return { finished: true, cursor: execution.cursor, counts: ZERO_COUNTS }
+      // Finished by an earlier pass whose cursor was not saved: go on with the next one.
+      return current
+        ? { finished: false, cursor: NEXT_COMMUNICATION, counts: ZERO_COUNTS, failures: [] }
+        : { finished: true, cursor: execution.cursor, counts: ZERO_COUNTS, failures: [] }
     }
     const offset = execution.cursor.communication ? execution.cursor.offset : 0
     const refused = checkMessageText(provider, definition, current.message, this.now())
     if (refused) {
-      await runs.updateCommunication(current.number, {
-        state: 'FAILED',
-        processedAt: this.now(),
-        error: refused.message,
-        processedBy: execution.id,
-      })
+      await this.markCommunication(current.number, execution.id, refused.message)
       return {
         finished: false,
-        cursor: { offset: 0, communication: null },
-        counts: { ...ZERO_COUNTS, failed: 1, processed: await this.recipientCount(current) },
+        cursor: NEXT_COMMUNICATION,
+        counts: {
+          ...ZERO_COUNTS,
+          processed: await this.recipientCount(current),
+          communications: 1,
+          communicationsFailed: 1,
+        },
+        failures: [refusedCommunication(current.number, refused)],
       }
     }
     const page = await this.recipients(current, offset)
-    const pageLength = current.recipients.subscriptionIds
-      ? Math.min(this.pageSize, current.recipients.subscriptionIds.length - offset)
-      : page.length
-    if (pageLength <= 0) {
+    if (page.length <= 0) {
       this.lastCommunication.set(execution.id, current.number)
-      await runs.updateCommunication(current.number, {
-        state: 'PROCESSED',
-        processedAt: this.now(),
-        error: null,
-        processedBy: execution.id,
-      })
+      await this.markCommunication(current.number, execution.id, null)
       return {
         finished: false,
-        cursor: { offset: 0, communication: null },
+        cursor: NEXT_COMMUNICATION,
         counts: { ...ZERO_COUNTS, communications: 1 },
+        failures: [],
       }
     }
-    const cards = uncovered(smartcardsOf(page), covered, current.number)
+    const cards = uncovered(smartcardsOf(page.found), covered, current.number)
     const commands =
       cards.length === 0
         ? { ok: true as const, value: [] }
@@ -953,23 +1231,40 @@ export class RunService {
     if (!commands.ok) {
       throw new AdapterError(commands.error.code, commands.error.message)
     }
+    const only = page.found.length === 1 ? (page.found[0]?.id ?? null) : null
     const created = await this.options.provisioning.createBatch(
-      commands.value.map((command) => ({
-        command,
-        subscriptionId: page.length === 1 ? (page[0]?.id ?? null) : null,
-      })),
+      commands.value.map((command) => ({ command, subscriptionId: only })),
       { processName: 'MAIL_BARK_MESSAGE_RUN', processId: execution.id },
     )
     return {
       finished: false,
-      cursor: { offset: offset + pageLength, communication: current.number },
+      cursor: { offset: offset + page.length, communication: current.number },
       counts: {
         ...ZERO_COUNTS,
-        processed: pageLength,
+        processed: page.length,
         cards: cards.length,
+        skipped: page.skipped.length,
         requests: created.length,
       },
+      failures: page.skipped,
     }
+  }
+
+  /**
+   * A communication taken by a run: SENDING while its requests wait for the CA (the verdict comes
+   * when the execution completes), or FAILED with `refusal` when its text cannot be sent.
+   */
+  private markCommunication(
+    number: string,
+    executionId: string,
+    refusal: string | null,
+  ): Promise<void> {
+    return this.options.runs.updateCommunication(number, {
+      state: refusal === null ? 'SENDING' : 'FAILED',
+      processedAt: this.now(),
+      error: refusal,
+      processedBy: executionId,
+    })
   }
 
   /**
@@ -983,7 +1278,7 @@ export class RunService {
     execution: RunExecution,
     covered: Covered | null,
   ): Promise<PageStep | null> {
-    const { runs, provider, store } = this.options
+    const { runs, provider } = this.options
     const after = this.lastCommunication.get(execution.id) ?? null
     const pending = await runs.pendingCommunications(
       definition.externalSystem,
@@ -1003,66 +1298,61 @@ export class RunService {
     if (group.length < 2) {
       return null
     }
-    const ids = group.flatMap((c) => c.recipients.subscriptionIds ?? [])
-    const known = new Map((await store.listSubscriptions({ ids })).items.map((s) => [s.id, s]))
     const items: { command: ConaxCommand; subscriptionId: string | null }[] = []
-    const outcomes: { number: string; error: string | null }[] = []
+    const outcomes: { number: string; refusal: string | null }[] = []
+    const failures: RunFailure[] = []
     let counts: RunCounts = { ...ZERO_COUNTS, processed: size }
     for (const communication of group) {
-      const recipients = (communication.recipients.subscriptionIds ?? []).flatMap((id) => {
-        const found = known.get(id)
-        return found ? [found] : []
-      })
       const refused = checkMessageText(provider, definition, communication.message, this.now())
       if (refused) {
-        outcomes.push({ number: communication.number, error: refused.message })
-        counts = { ...counts, failed: counts.failed + 1 }
+        outcomes.push({ number: communication.number, refusal: refused.message })
+        failures.push(refusedCommunication(communication.number, refused))
+        counts = add(counts, { ...ZERO_COUNTS, communications: 1, communicationsFailed: 1 })
         continue
       }
-      const cards = uncovered(smartcardsOf(recipients), covered, communication.number)
+      const page = await this.recipients(communication, 0)
+      const cards = uncovered(smartcardsOf(page.found), covered, communication.number)
       const commands = messageCommands(provider, definition, {
         text: communication.message,
         cards,
         now: this.now(),
         communicationQueueNumber: communication.number,
       })
-      const subscriptionId = recipients.length === 1 ? (recipients[0]?.id ?? null) : null
+      const subscriptionId = page.found.length === 1 ? (page.found[0]?.id ?? null) : null
       if (commands.ok) {
         items.push(...commands.value.map((command) => ({ command, subscriptionId })))
       }
-      outcomes.push({ number: communication.number, error: null })
-      counts = {
-        ...counts,
-        cards: counts.cards + cards.length,
-        communications: counts.communications + 1,
-      }
+      outcomes.push({ number: communication.number, refusal: null })
+      failures.push(...page.skipped)
+      counts = add(counts, {
+        ...ZERO_COUNTS,
+        cards: cards.length,
+        skipped: page.skipped.length,
+        communications: 1,
+      })
     }
     const created = await this.options.provisioning.createBatch(items, {
       processName: 'MAIL_BARK_MESSAGE_RUN',
       processId: execution.id,
     })
-    const processedAt = this.now()
     // Saved together: the store's group commit writes them in one go.
     await Promise.all(
       outcomes.map((outcome) =>
-        runs.updateCommunication(outcome.number, {
-          state: outcome.error ? 'FAILED' : 'PROCESSED',
-          processedAt,
-          error: outcome.error,
-          processedBy: execution.id,
-        }),
+        this.markCommunication(outcome.number, execution.id, outcome.refusal),
       ),
     )
     this.lastCommunication.set(execution.id, group[group.length - 1]?.number ?? '')
     return {
       finished: false,
-      cursor: { offset: 0, communication: null },
+      cursor: NEXT_COMMUNICATION,
       counts: { ...counts, requests: created.length },
+      failures,
     }
   }
 
   private async previewMessages(
     definition: RunDefinition & MessageRunSettings,
+    options: PreviewOptions,
   ): Promise<SendPreview> {
     const { runs, provider } = this.options
     const pending = await runs.listCommunications({
@@ -1072,11 +1362,18 @@ export class RunService {
     let subscriptions = 0
     let cards = 0
     let requests = 0
+    let skipped = 0
+    let failures: RunFailure[] = []
     const refused: { number: string; error: string }[] = []
     for (const communication of pending) {
       const problem = checkMessageText(provider, definition, communication.message, this.now())
       if (problem) {
         refused.push({ number: communication.number, error: problem.message })
+        failures = keepListed(
+          failures,
+          [refusedCommunication(communication.number, problem)],
+          options.limit,
+        )
         continue
       }
       for (let offset = 0; ; offset += this.pageSize) {
@@ -1084,9 +1381,18 @@ export class RunService {
         if (page.length === 0) {
           break
         }
-        const pageCards = smartcardsOf(page)
-        subscriptions += page.length
+        const pageCards = smartcardsOf(page.found)
+        subscriptions += page.found.length
         cards += pageCards.length
+        skipped += page.skipped.length
+        failures = keepListed(failures, page.skipped, options.limit)
+        if (options.checkCards) {
+          failures = keepListed(
+            failures,
+            await this.probeCards(page.found, communication.number),
+            options.limit,
+          )
+        }
         const planned = messageCommands(provider, definition, {
           text: communication.message,
           cards: pageCards,
@@ -1102,7 +1408,24 @@ export class RunService {
       requests,
       communications: pending.length,
       refused,
+      skipped,
+      failures,
+      cardsChecked: options.checkCards,
     }
+  }
+
+  /**
+   * The cards of these subscriptions that the CA would refuse (unknown, another SMS's, refused to
+   * read), asking it with the reset run's reader. A CA that cannot be asked stops the preview.
+   */
+  private async probeCards(
+    subscriptions: readonly Subscription[],
+    communication: string | null,
+  ): Promise<RunFailure[]> {
+    const checked = await this.check(subscriptions)
+    return checked.flatMap((result) =>
+      result.failures.map((failure) => ({ ...failure, communication })),
+    )
   }
 
   // ----- fingerprints --------------------------------------------------------------------
@@ -1117,7 +1440,7 @@ export class RunService {
       limit: this.pageSize,
     })
     if (page.items.length === 0) {
-      return { finished: true, cursor: execution.cursor, counts: ZERO_COUNTS }
+      return { finished: true, cursor: execution.cursor, counts: ZERO_COUNTS, failures: [] }
     }
     const taken = page.items.filter((s) => inSegments(s, definition.included, definition.excluded))
     const cards = uncovered(smartcardsOf(taken), covered, '')
@@ -1132,6 +1455,7 @@ export class RunService {
       commands.value.map((command) => ({ command, subscriptionId: null })),
       { processName: 'FINGERPRINTING_RUN', processId: execution.id },
     )
+    const skipped = withoutCard(taken, null)
     return {
       finished: false,
       cursor: { offset: execution.cursor.offset + page.items.length, communication: null },
@@ -1139,17 +1463,22 @@ export class RunService {
         ...ZERO_COUNTS,
         processed: page.items.length,
         cards: cards.length,
+        skipped: skipped.length,
         requests: created.length,
       },
+      failures: skipped,
     }
   }
 
   private async previewFingerprints(
     definition: RunDefinition & FingerprintRunSettings,
+    options: PreviewOptions,
   ): Promise<SendPreview> {
     let subscriptions = 0
     let cards = 0
     let requests = 0
+    let skipped = 0
+    let failures: RunFailure[] = []
     for (let offset = 0; ; offset += this.pageSize) {
       const page = await this.options.store.listSubscriptions({ offset, limit: this.pageSize })
       if (page.items.length === 0) {
@@ -1159,15 +1488,85 @@ export class RunService {
         inSegments(s, definition.included, definition.excluded),
       )
       const pageCards = smartcardsOf(taken)
+      const none = withoutCard(taken, null)
       subscriptions += taken.length
       cards += pageCards.length
+      skipped += none.length
+      failures = keepListed(failures, none, options.limit)
+      if (options.checkCards) {
+        failures = keepListed(failures, await this.probeCards(taken, null), options.limit)
+      }
       const planned =
         pageCards.length === 0
           ? null
           : fingerprintCommands(this.options.provider, definition, pageCards, this.now())
       requests += planned?.ok ? planned.value.length : 0
     }
-    return { kind: 'FINGERPRINTING', subscriptions, cards, requests }
+    return {
+      kind: 'FINGERPRINTING',
+      subscriptions,
+      cards,
+      requests,
+      skipped,
+      failures,
+      cardsChecked: options.checkCards,
+    }
+  }
+}
+
+/** A page of a communication's recipients (see RunService.recipients). */
+interface Recipients {
+  readonly found: readonly Subscription[]
+  /** Recipients the page covers (found or not). */
+  readonly length: number
+  readonly skipped: readonly RunFailure[]
+}
+
+/** What a preview lists and whether it asks the CA about the cards. */
+interface PreviewOptions {
+  readonly limit: number
+  readonly checkCards: boolean
+}
+
+const NEXT_COMMUNICATION: RunExecution['cursor'] = { offset: 0, communication: null }
+
+function skippedRecipient(
+  subscriptionId: string,
+  communication: string | null,
+  code: 'SUBSCRIPTION_NOT_FOUND' | 'NO_SMARTCARD',
+): RunFailure {
+  return {
+    subscriptionId,
+    card: null,
+    communication,
+    code,
+    message:
+      code === 'NO_SMARTCARD'
+        ? `Subscription '${subscriptionId}' has no smartcard installed: nothing to send it to (skipped).`
+        : `Subscription '${subscriptionId}' is not known to the CRM (skipped).`,
+  }
+}
+
+/** The subscriptions among `subscriptions` with no smartcard, as skipped recipients. */
+function withoutCard(
+  subscriptions: readonly Subscription[],
+  communication: string | null,
+): RunFailure[] {
+  return subscriptions
+    .filter((s) => !s.installedItems.some((item) => item.kind === 'SMARTCARD'))
+    .map((s) => skippedRecipient(s.id, communication, 'NO_SMARTCARD'))
+}
+
+function refusedCommunication(
+  number: string,
+  refusal: { readonly code: string; readonly message: string },
+): RunFailure {
+  return {
+    subscriptionId: null,
+    card: null,
+    communication: number,
+    code: refusal.code,
+    message: refusal.message,
   }
 }
 
@@ -1176,6 +1575,8 @@ interface PageStep {
   readonly finished: boolean
   readonly cursor: RunExecution['cursor']
   readonly counts: RunCounts
+  /** What failed on this page already (unreadable cards, refused texts, skipped recipients...). */
+  readonly failures: readonly RunFailure[]
 }
 
 /** What an interrupted execution had already created requests for. */
@@ -1194,15 +1595,23 @@ function uncovered(
 }
 
 function add(a: RunCounts, b: RunCounts): RunCounts {
-  return {
-    processed: a.processed + b.processed,
-    checked: a.checked + b.checked,
-    inSync: a.inSync + b.inSync,
-    repaired: a.repaired + b.repaired,
-    failed: a.failed + b.failed,
-    cards: a.cards + b.cards,
-    requests: a.requests + b.requests,
-    communications: a.communications + b.communications,
-    caCalls: a.caCalls + b.caCalls,
+  const sum = { ...ZERO_COUNTS }
+  for (const key of Object.keys(sum) as (keyof RunCounts)[]) {
+    sum[key] = (a[key] ?? 0) + (b[key] ?? 0)
   }
+  return sum
+}
+
+/** One line on what a communication's requests came to, naming the first refused cards. */
+function summary(delivery: {
+  sent: number
+  failed: number
+  failures: readonly RunFailure[]
+}): string {
+  const first = delivery.failures
+    .slice(0, 3)
+    .map((f) => `${f.card ?? '?'} ${f.code}`)
+    .join(', ')
+  const more = delivery.failed > 3 ? `, and ${delivery.failed - 3} more` : ''
+  return `The CA refused ${delivery.failed} of ${delivery.sent + delivery.failed} card(s): ${first}${more}. See delivery.failures.`
 }

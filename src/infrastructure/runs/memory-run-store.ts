@@ -22,7 +22,7 @@ export interface RunSnapshot {
 /** The fields of a communication that `updateCommunication` changes. */
 export type CommunicationChange = Pick<
   Communication,
-  'state' | 'processedAt' | 'error' | 'processedBy'
+  'state' | 'processedAt' | 'error' | 'processedBy' | 'delivery'
 >
 
 /**
@@ -187,11 +187,12 @@ export class RunState {
     }
     const updated: Communication = deepFreeze({
       ...current,
-      // Only these four: a caller's object may carry more, and nothing else may change.
+      // Only these: a caller's object may carry more, and nothing else may change.
       state: change.state,
       processedAt: change.processedAt,
       error: change.error,
       processedBy: change.processedBy,
+      ...(change.delivery === undefined ? {} : { delivery: change.delivery }),
     })
     this.communications[index] = updated
     return updated

@@ -95,6 +95,8 @@ export class ProvisioningState {
   private readonly requestIndexesBySubscription = new Map<string, number[]>()
   /** Requests of each process id (a run execution's requests, for its tally). */
   private readonly requestIndexesByProcess = new Map<string, number[]>()
+  /** PENDING requests per process id, kept as requests change state. */
+  private readonly pendingByProcess = new Map<string, number>()
   /** Indexes of PENDING requests; insertion order is sequence order unless `pendingSorted` is false. */
   private pending = new Set<number>()
   private pendingSorted = true
@@ -257,8 +259,10 @@ export class ProvisioningState {
     this.requests[index] = updated
     if (current.lifeCycleState === 'PENDING' && updated.lifeCycleState !== 'PENDING') {
       this.pending.delete(index)
+      this.countProcess(updated, -1)
     } else if (current.lifeCycleState !== 'PENDING' && updated.lifeCycleState === 'PENDING') {
       this.addPending(index)
+      this.countProcess(updated, 1)
     }
     return updated
   }
@@ -400,6 +404,24 @@ export class ProvisioningState {
     }
     if (request.lifeCycleState === 'PENDING') {
       this.addPending(index)
+      this.countProcess(request, 1)
+    }
+  }
+
+  /** PENDING requests of a process id. */
+  pendingOf(processId: string): number {
+    return this.pendingByProcess.get(processId) ?? 0
+  }
+
+  private countProcess(request: ProvisioningRequest, change: 1 | -1): void {
+    if (request.processId === null) {
+      return
+    }
+    const count = (this.pendingByProcess.get(request.processId) ?? 0) + change
+    if (count === 0) {
+      this.pendingByProcess.delete(request.processId)
+    } else {
+      this.pendingByProcess.set(request.processId, count)
     }
   }
 

@@ -16,6 +16,10 @@ export abstract class StateReads {
     return Promise.resolve(this.state.listRequests(filter))
   }
 
+  countPending(processId: string): Promise<number> {
+    return Promise.resolve(this.state.pendingOf(processId))
+  }
+
   subscriptionHolding(caId: string): Promise<string | null> {
     return Promise.resolve(this.state.holderOf(caId) ?? null)
   }
