@@ -93,6 +93,27 @@ describe('LowdbProvisioningStore files', () => {
     expect(store.description).toBe(file)
   })
 
+  it('reads requests stored before error classes and splits existed, with their defaults', async () => {
+    const { file, store } = await openTemp()
+    const [request] = await store.commit({ requests: [aNewRequest()] }, T0)
+    await store.close()
+    const json = JSON.parse(readFileSync(file, 'utf8')) as {
+      journal: { request?: Record<string, unknown> }[]
+    }
+    for (const entry of json.journal) {
+      for (const field of ['errorClass', 'precedence', 'splitFrom', 'splitInto']) {
+        delete entry.request?.[field]
+      }
+    }
+    writeFileSync(file, JSON.stringify(json))
+
+    const again = await LowdbProvisioningStore.open(file)
+    onTestFinished(() => again.close())
+
+    expect(await again.getRequest(request!.id)).toEqual(request)
+    expect(await again.countPending('none')).toBe(0)
+  })
+
   it('refuses a file that is not JSON and leaves it untouched', async () => {
     const file = join(tempDir(), 'adapter.json')
     writeFileSync(file, '{"format": "conax-adapter/1", ')

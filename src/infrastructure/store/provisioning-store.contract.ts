@@ -320,6 +320,8 @@ export function describeProvisioningStoreContract(
         expect(
           (await store.listRequests({ processId: 'exec-1' })).items.map((r) => r.number),
         ).toEqual(['1', '3', '4'])
+        expect(await store.countPending('exec-1')).toBe(2)
+        expect(await store.countPending('nobody')).toBe(0)
         if (created.reopen) {
           const again = await reopened(created)
           expect(await again.getRequest('1')).toEqual(rejected)
