@@ -363,9 +363,11 @@ async function measureRun(
   const started = performance.now()
   try {
     id = (await adapter.runs.start(code)).id
-    const status = await adapter.runs.settled(id)
+    await adapter.runs.settled(id)
     const ran = performance.now()
     await drain(adapter, options.pollMs)
+    // The execution completes (its verdict tallied) once its last request is final.
+    const status = await adapter.runs.finished(id)
     const delivered = performance.now()
     const cpu = process.cpuUsage(cpuStart)
     const eventLoopUtilization = performance.eventLoopUtilization(elu).utilization

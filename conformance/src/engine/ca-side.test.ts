@@ -26,7 +26,7 @@ describe('SequenceSource', () => {
     expect(later).toBeGreaterThan(Math.max(...used))
     for (const year of [2024, 2030, 2040, 2060]) {
       const value = new SequenceSource(Date.UTC(year, 5, 1)).next()
-      expect(value).toBeGreaterThanOrEqual(1_000_000_000)
+      expect(value).toBeGreaterThanOrEqual(1_500_000_000)
       expect(value).toBeLessThanOrEqual(XS_INT_MAX)
     }
   })

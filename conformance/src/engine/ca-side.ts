@@ -25,8 +25,8 @@ export class ScenarioRunError extends Error {
 }
 
 /** The harness's SequenceNumbers lie in [FLOOR, FLOOR + SPAN), below xs:int's 2,147,483,647. */
-const SEQUENCE_FLOOR = 1_000_000_000
-const SEQUENCE_SPAN = 1_100_000_000
+const SEQUENCE_FLOOR = 1_500_000_000
+const SEQUENCE_SPAN = 600_000_000
 
 /**
  * SequenceNumbers for the harness's own writes. A CA answers a write that repeats an earlier
@@ -36,8 +36,9 @@ const SEQUENCE_SPAN = 1_100_000_000
  * - within a process, every source continues from the last number any source handed out (each
  *   scenario has its own source, and scenarios follow each other within milliseconds);
  * - across runs, a source starts from the clock in milliseconds, faster than a run uses numbers,
- *   so a run starts above the numbers of any run before it (the span wraps every 12.7 days).
- * They start far above the adapter's (four a second from 2024) so the two do not collide either.
+ *   so a run starts above the numbers of any run before it (the span wraps every 6.9 days).
+ * They lie above the adapter's: a new adapter store starts at a random origin of at most 2^30
+ * (1,073,741,824; docs/decisions/0004) and would need 400 million requests to reach this range.
  */
 export class SequenceSource {
   /** The last number handed out in this process, by any source. */
