@@ -2,6 +2,14 @@
 module.exports = {
   forbidden: [
     {
+      name: 'common-is-neutral',
+      comment:
+        'common/ holds what both servers share (the HTTP guard); it imports none of them (docs/decisions/0004).',
+      severity: 'error',
+      from: { path: '^common/' },
+      to: { path: '^(src|simulator|conformance)/' },
+    },
+    {
       name: 'simulator-independent-of-adapter',
       severity: 'error',
       from: { path: '^simulator/' },

@@ -3,7 +3,10 @@ import { defineConfig } from 'vitest/config'
 export default defineConfig({
   test: {
     projects: [
-      { extends: true, test: { name: 'unit', include: ['src/**/*.test.ts'] } },
+      {
+        extends: true,
+        test: { name: 'unit', include: ['common/**/*.test.ts', 'src/**/*.test.ts'] },
+      },
       { extends: true, test: { name: 'simulator', include: ['simulator/src/**/*.test.ts'] } },
       // Needs python3-zeep and libxml2-utils (Debian); run with npm run test:interop.
       { extends: true, test: { name: 'interop', include: ['simulator/interop/**/*.test.ts'] } },

@@ -1,4 +1,3 @@
-import request from 'supertest'
 import { afterEach, beforeEach, describe, expect, it, onTestFinished } from 'vitest'
 import type { Simulator } from '../simulator/src/index.js'
 import type { Adapter } from './create-adapter.js'
@@ -6,6 +5,7 @@ import { startAdapter } from './create-adapter.js'
 import type { ProvisioningRequest } from './domain/provisioning-request.js'
 import {
   ManualClock,
+  apiAgent,
   card,
   cardItem,
   providerFor,
@@ -273,10 +273,7 @@ describe('HTTP API', () => {
   })
 
   it('applies a CRM action and lists, shows and filters its requests', async () => {
-    const created = await request(adapter.url as string)
-      .post('/crm/actions')
-      .send(bundleA())
-      .expect(201)
+    const created = await apiAgent(adapter).post('/crm/actions').send(bundleA()).expect(201)
     expect(created.body.data.provisioning_requests.map((r: { type: string }) => r.type)).toEqual([
       'CREATE_PAIRING',
       'ADD_SUBSCRIPTIONS',
@@ -285,7 +282,7 @@ describe('HTTP API', () => {
     for (let i = 0; i < 50 && (await adapter.store.pendingRequests()).length > 0; i++) {
       await new Promise((resolve) => setTimeout(resolve, 20))
     }
-    const list = await request(adapter.url as string)
+    const list = await apiAgent(adapter)
       .get(
         '/conax_web_services/provisioning_requests/list?type=ADD_SUBSCRIPTIONS&life_cycle_state=COMPLETED',
       )
@@ -302,7 +299,7 @@ describe('HTTP API', () => {
         sub_provisioning_distribution_id: 'Main',
       },
     })
-    const shown = await request(adapter.url as string)
+    const shown = await apiAgent(adapter)
       .get('/conax_web_services/provisioning_requests/show?number=1')
       .expect(200)
     expect(shown.body.data).toMatchObject({
@@ -314,11 +311,8 @@ describe('HTTP API', () => {
   })
 
   it('creates requests the CRM.COM way, processed immediately', async () => {
-    await request(adapter.url as string)
-      .post('/crm/actions')
-      .send(bundleA())
-      .expect(201)
-    const pairing = await request(adapter.url as string)
+    await apiAgent(adapter).post('/crm/actions').send(bundleA()).expect(201)
+    const pairing = await apiAgent(adapter)
       .post('/conax_web_services/provisioning_requests/create_pairing')
       .send({
         smartcard_set: [{ smartcard_ca_id: card(5) }],
@@ -333,7 +327,7 @@ describe('HTTP API', () => {
       priority: 'EXPRESS',
       process_name: 'MANUAL',
     })
-    const cancel = await request(adapter.url as string)
+    const cancel = await apiAgent(adapter)
       .post('/conax_web_services/provisioning_requests/cancel_subscriptions')
       .send({
         subscription_identifier: { id: 'S1' },
@@ -350,9 +344,7 @@ describe('HTTP API', () => {
   })
 
   it('describes itself in an OpenAPI document generated from its validation schemas', async () => {
-    const doc = await request(adapter.url as string)
-      .get('/openapi.json')
-      .expect(200)
+    const doc = await apiAgent(adapter).get('/openapi.json').expect(200)
     expect(doc.body.openapi).toBe('3.1.0')
     expect(Object.keys(doc.body.paths)).toEqual(
       expect.arrayContaining([
@@ -371,18 +363,18 @@ describe('HTTP API', () => {
   })
 
   it('answers bad input with a stable code and the field at fault', async () => {
-    const bad = await request(adapter.url as string)
+    const bad = await apiAgent(adapter)
       .post('/crm/actions')
       .send({ action: 'ADD_SERVICE', subscriptionId: 'S1' })
       .expect(400)
     expect(bad.body.error.code).toBe('INVALID_REQUEST')
     expect(bad.body.error.message).toContain('service')
-    const unknown = await request(adapter.url as string)
+    const unknown = await apiAgent(adapter)
       .post('/crm/actions')
       .send({ action: 'ACTIVATE', subscriptionId: 'NOPE' })
       .expect(404)
     expect(unknown.body.error.code).toBe('SUBSCRIPTION_NOT_FOUND')
-    const identifier = await request(adapter.url as string)
+    const identifier = await apiAgent(adapter)
       .post('/conax_web_services/provisioning_requests/add_subscriptions')
       .send({
         subscription_identifier: { id: 'S1' },
@@ -391,19 +383,17 @@ describe('HTTP API', () => {
       })
       .expect(400)
     expect(identifier.body.error.message).toContain('exactly one of code, ca_id')
-    const json = await request(adapter.url as string)
+    const json = await apiAgent(adapter)
       .post('/crm/actions')
       .set('Content-Type', 'application/json')
       .send('{oops')
       .expect(400)
     expect(json.body.error.code).toBe('INVALID_REQUEST')
-    await request(adapter.url as string)
+    await apiAgent(adapter)
       .get('/conax_web_services/provisioning_requests/show?number=999')
       .expect(404)
-    await request(adapter.url as string)
-      .get('/conax_web_services/provisioning_requests/show?id=1')
-      .expect(404)
-    const both = await request(adapter.url as string)
+    await apiAgent(adapter).get('/conax_web_services/provisioning_requests/show?id=1').expect(404)
+    const both = await apiAgent(adapter)
       .post('/crm/actions')
       .send({
         ...bundleA('S7', 7),
@@ -415,7 +405,7 @@ describe('HTTP API', () => {
   })
 
   it('stores a scheduled date with a zone offset as a UTC instant and keeps the request until then', async () => {
-    const created = await request(adapter.url as string)
+    const created = await apiAgent(adapter)
       .post('/conax_web_services/provisioning_requests/create_pairing')
       .send({
         smartcard_set: [{ smartcard_ca_id: card(6) }],

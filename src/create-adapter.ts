@@ -1,7 +1,24 @@
-import { createServer, type Server } from 'node:http'
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http'
 import type { AddressInfo } from 'node:net'
 import { pino, type Logger } from 'pino'
+import {
+  RequestGuard,
+  generateToken,
+  guardOptionsProblem,
+  isLoopbackAddress,
+} from '../common/http-guard.js'
+import {
+  ConnectionGuard,
+  HTTP_DEFAULTS,
+  ListenError,
+  httpServerOptions,
+  httpSettingsProblem,
+  listen,
+  type ConnectionStats,
+  type HttpServerSettings,
+} from '../common/http-server.js'
 import { createAdapterApp } from './api/adapter-app.js'
+import { DEFAULT_LIMITS, limitsProblem, type AdapterLimits } from './api/limits.js'
 import { AdapterError } from './application/adapter-error.js'
 import { Dispatcher } from './application/dispatcher.js'
 import type { CaGateway, Clock, DeliveryOutcome, ProvisioningStore } from './application/ports.js'
@@ -49,7 +66,25 @@ export interface AdapterOptions {
   readonly runPageSize?: number
   readonly readConcurrency?: number
   readonly logger?: Logger | 'trace' | 'debug' | 'info' | 'warn' | 'error' | 'silent'
+  /**
+   * The bearer token of the HTTP API (`Authorization: Bearer <token>` on every path but
+   * `/healthz` and `/openapi.json`); a random one when absent ({@link Adapter.apiToken}).
+   * Required to listen on a non-loopback host.
+   */
+  readonly apiToken?: string
+  /** Host names (or `name:port`) accepted in the Host header besides the loopback names. */
+  readonly allowedHosts?: readonly string[]
+  /** Exact origins (`https://crm.example`) allowed to call cross-origin, with CORS answers (none by default). */
+  readonly allowedOrigins?: readonly string[]
+  /** JSON body limit in bytes (default 1 MiB); larger bodies get 413 PAYLOAD_TOO_LARGE. */
+  readonly bodyLimitBytes?: number
+  /** Items per action, per call and per page (see {@link DEFAULT_LIMITS}); more gets 422 LIMIT_EXCEEDED. */
+  readonly limits?: Partial<AdapterLimits>
+  /** Connection cap and timeouts (default {@link HTTP_DEFAULTS}). */
+  readonly http?: Partial<HttpServerSettings>
 }
+
+const DEFAULT_BODY_LIMIT = 1024 * 1024
 
 /** A running adapter. */
 export interface Adapter {
@@ -63,6 +98,12 @@ export interface Adapter {
   readonly runs: RunService
   readonly store: ProvisioningStore
   readonly dispatcher: Dispatcher
+  /** The HTTP API's bearer token: the configured one, or the one generated at start. */
+  readonly apiToken: string
+  /** Whether {@link apiToken} was generated (no `apiToken` option). */
+  readonly apiTokenGenerated: boolean
+  /** Connections of the HTTP API open now, evicted, refused and timed out (zeros without one). */
+  connectionStats(): ConnectionStats
   /** Sends every request that is due now and resolves when none is left. */
   deliverDue(): ReturnType<Dispatcher['deliverDue']>
   /** Stops delivery, the HTTP server and the store (pending requests stay PENDING for the next start). */
@@ -154,6 +195,80 @@ async function createRuns(
   return { runs, runStore, reader }
 }
 
+/** Checks the HTTP options before anything is opened; a non-loopback host needs a configured token. */
+function checkHttpOptions(options: AdapterOptions): void {
+  const bodyLimit = options.bodyLimitBytes
+  const problem =
+    guardOptionsProblem({
+      token: options.apiToken,
+      allowedHosts: options.allowedHosts,
+      allowedOrigins: options.allowedOrigins,
+    })?.replace(/^The token/, 'apiToken') ??
+    httpSettingsProblem(options.http, HTTP_DEFAULTS) ??
+    limitsProblem(options.limits) ??
+    (bodyLimit !== undefined && (!Number.isInteger(bodyLimit) || bodyLimit < 1)
+      ? `bodyLimitBytes must be a positive integer, not ${bodyLimit}.`
+      : null)
+  if (problem) {
+    throw new AdapterError('INVALID_OPTION', problem)
+  }
+  const host = options.host ?? '127.0.0.1'
+  if (options.port !== null && !isLoopbackAddress(host) && options.apiToken === undefined) {
+    throw new AdapterError(
+      'INSECURE_BIND',
+      `Refusing to listen on ${host} without a configured API token: anyone who reaches that interface could provision through the API. Set CONAX_ADAPTER_API_TOKEN (or --api-token) to a long random secret (e.g. openssl rand -base64 32) and put a TLS proxy in front, since the token crosses the network; or listen on 127.0.0.1.`,
+    )
+  }
+}
+
+/** Paths the API serves without a token. */
+const OPEN_PATHS = new Set(['/healthz', '/openapi.json'])
+
+/** The HTTP API: the guard (Host, origin, token) in front of the express app, with the connection cap. */
+async function serveApi(
+  options: AdapterOptions,
+  app: ReturnType<typeof createAdapterApp>,
+  apiToken: string,
+): Promise<{ server: Server; url: string; connections: ConnectionGuard }> {
+  const guard = new RequestGuard({
+    token: apiToken,
+    scheme: 'http',
+    ...(options.allowedHosts ? { allowedHosts: options.allowedHosts } : {}),
+    ...(options.allowedOrigins ? { allowedOrigins: options.allowedOrigins } : {}),
+    realm: 'conax-adapter API',
+    tokenHint:
+      options.apiToken === undefined
+        ? "printed once by conax-adapter at start (in-process: the adapter's apiToken); set CONAX_ADAPTER_API_TOKEN to choose it"
+        : 'the one the adapter was started with (CONAX_ADAPTER_API_TOKEN, --api-token or the apiToken option)',
+    jsonError: (code, message) => ({ error: { code, message, details: {} } }),
+  })
+  const settings = { ...HTTP_DEFAULTS, ...options.http }
+  const server = createServer(httpServerOptions(settings))
+  // Before the request handler, so that it sees each request start.
+  const connections = new ConnectionGuard(server, settings)
+  server.on('request', (req: IncomingMessage, res: ServerResponse) => {
+    const url = req.url ?? '/'
+    const queryAt = url.indexOf('?')
+    const path = queryAt === -1 ? url : url.slice(0, queryAt)
+    if (guard.admit(req, res, { token: !OPEN_PATHS.has(path), format: 'json' })) {
+      void app(req, res)
+    }
+  })
+  const host = options.host ?? '127.0.0.1'
+  let address: AddressInfo
+  try {
+    address = await listen(server, options.port ?? 0, host)
+  } catch (error) {
+    if (error instanceof ListenError) {
+      throw new AdapterError(error.code, error.message, { cause: error })
+    }
+    throw error
+  }
+  guard.listening(address.address, address.port)
+  const url = `http://${address.family === 'IPv6' ? `[${address.address}]` : address.address}:${address.port}`
+  return { server, url, connections }
+}
+
 /**
  * Starts the provisioning adapter: provider, store, Conax client, delivery and the HTTP API.
  *
@@ -163,6 +278,8 @@ async function createRuns(
  * await adapter.close()
  */
 export async function startAdapter(options: AdapterOptions): Promise<Adapter> {
+  checkHttpOptions(options)
+  const limits: AdapterLimits = { ...DEFAULT_LIMITS, ...options.limits }
   const provider =
     typeof options.provider === 'string' ? await loadProvider(options.provider) : options.provider
   const logger =
@@ -196,6 +313,7 @@ export async function startAdapter(options: AdapterOptions): Promise<Adapter> {
     dispatcher,
     clock,
     onDeliveryError: (error) => logger.error({ err: error }, 'delivery pass failed'),
+    maxRequestsPerAction: limits.requestsPerAction,
   })
   const utilities = new UtilityService({ service, store, clock })
   const { runs, runStore, reader } = await createRuns(options, {
@@ -210,67 +328,67 @@ export async function startAdapter(options: AdapterOptions): Promise<Adapter> {
   if (interrupted > 0) {
     logger.warn({ interrupted }, 'run executions were interrupted by the last stop; resume them')
   }
-  let server: Server | null = null
-  let url: string | null = null
+  // Every step runs even if an earlier one fails, so a failed close never leaves the process
+  // serving; the first error is reported.
+  const closeParts = async (server: Server | null): Promise<void> => {
+    const steps: (() => Promise<void>)[] = [
+      // Runs first: they finish their current batch (its requests stored) and save their cursor.
+      () => runs.close(),
+      () => dispatcher.stop(),
+      () =>
+        server
+          ? new Promise<void>((resolve) => {
+              server.close(() => resolve())
+              server.closeAllConnections()
+            })
+          : Promise.resolve(),
+      () => client?.close() ?? Promise.resolve(),
+      () => reader.close(),
+      () => runStore.close(),
+      () => store.close(),
+    ]
+    const errors: unknown[] = []
+    for (const step of steps) {
+      await step().catch((error: unknown) => errors.push(error))
+    }
+    if (errors.length > 0) {
+      throw errors[0]
+    }
+  }
+  const apiToken = options.apiToken ?? generateToken()
+  let api: Awaited<ReturnType<typeof serveApi>> | null = null
   if (options.port !== null) {
-    server = createServer(createAdapterApp({ service, utilities, runs, store }))
-    const address = await new Promise<AddressInfo>((resolve, reject) => {
-      const target = server as Server
-      target.once('error', (error) =>
-        reject(
-          new AdapterError(
-            'INVALID_REQUEST',
-            `Failed to listen on ${options.host ?? '127.0.0.1'}:${options.port ?? 0}: ${error.message}. Choose another port.`,
-          ),
-        ),
-      )
-      target.listen(options.port ?? 0, options.host ?? '127.0.0.1', () =>
-        resolve(target.address() as AddressInfo),
-      )
+    const app = createAdapterApp({
+      service,
+      utilities,
+      runs,
+      store,
+      limits,
+      bodyLimitBytes: options.bodyLimitBytes ?? DEFAULT_BODY_LIMIT,
     })
-    url = `http://${address.family === 'IPv6' ? `[${address.address}]` : address.address}:${address.port}`
+    // A port in use must not leave the store and the clients open behind the error.
+    api = await serveApi(options, app, apiToken).catch(async (error: unknown) => {
+      await closeParts(null).catch(() => undefined)
+      throw error
+    })
   }
   if (options.autoDeliver ?? true) {
     dispatcher.start()
   }
   let closing: Promise<void> | null = null
   return {
-    url,
+    url: api?.url ?? null,
     provider,
     service,
     utilities,
     runs,
     store,
     dispatcher,
+    apiToken,
+    apiTokenGenerated: options.apiToken === undefined,
+    connectionStats: () =>
+      api?.connections.stats() ?? { open: 0, idle: 0, evicted: 0, refused: 0, timedOut: 0 },
     deliverDue: () => dispatcher.deliverDue(),
-    close: () =>
-      (closing ??= (async () => {
-        // Every step runs even if an earlier one fails, so a failed close never leaves the
-        // process serving; the first error is reported.
-        const steps: (() => Promise<void>)[] = [
-          // Runs first: they finish their current batch (its requests stored) and save their cursor.
-          () => runs.close(),
-          () => dispatcher.stop(),
-          () =>
-            server
-              ? new Promise<void>((resolve) => {
-                  const target = server
-                  target.close(() => resolve())
-                  target.closeAllConnections()
-                })
-              : Promise.resolve(),
-          () => client?.close() ?? Promise.resolve(),
-          () => reader.close(),
-          () => runStore.close(),
-          () => store.close(),
-        ]
-        const errors: unknown[] = []
-        for (const step of steps) {
-          await step().catch((error: unknown) => errors.push(error))
-        }
-        if (errors.length > 0) {
-          throw errors[0]
-        }
-      })()),
+    close: () => (closing ??= closeParts(api?.server ?? null)),
   }
 }

@@ -4,6 +4,10 @@
  */
 export { startAdapter } from './create-adapter.js'
 export type { Adapter, AdapterOptions } from './create-adapter.js'
+export { DEFAULT_LIMITS } from './api/limits.js'
+export type { AdapterLimits } from './api/limits.js'
+export { HTTP_DEFAULTS } from '../common/http-server.js'
+export type { ConnectionStats, HttpServerSettings } from '../common/http-server.js'
 export { ProvisioningService } from './application/provisioning-service.js'
 export type { ProvisioningOutcome, SendOptions } from './application/provisioning-service.js'
 export { UtilityService } from './application/utility-service.js'

@@ -39,9 +39,14 @@ const become = (n: number) =>
   }) as const
 
 /** The built simulator CLI in a child process (so it can be killed with SIGKILL). */
+/** The admin token of the simulator processes (the same across a restart). */
+const ADMIN_TOKEN = 'loss-test-admin-token-0123456789'
+const adminHeaders = { Authorization: `Bearer ${ADMIN_TOKEN}` }
+
 function startSimProcess(args: string[]): Promise<{ child: ChildProcess; url: string }> {
   const child = spawn(process.execPath, [BIN, '--log-level', 'silent', ...args], {
     stdio: ['ignore', 'pipe', 'pipe'],
+    env: { ...process.env, CONTEGO_SIM_ADMIN_TOKEN: ADMIN_TOKEN },
   })
   onTestFinished(() => {
     child.kill('SIGKILL')
@@ -140,11 +145,13 @@ describe('no request is lost or applied twice', () => {
     expect(requests).toHaveLength(SUBSCRIPTIONS * 3)
     expect(requests.filter((r) => r.lifeCycleState !== 'COMPLETED')).toEqual([])
     const journal = (await (
-      await fetch(`${second.url}/admin/journal?limit=100000`)
+      await fetch(`${second.url}/admin/journal`, { headers: adminHeaders })
     ).json()) as JournalEntry[]
     const applied = applications(journal)
     for (const n of numbers) {
-      const view = (await (await fetch(`${second.url}/admin/cards/${card(n)}`)).json()) as {
+      const view = (await (
+        await fetch(`${second.url}/admin/cards/${card(n)}`, { headers: adminHeaders })
+      ).json()) as {
         subscriptions: { productId: string }[]
       }
       expect(view.subscriptions.map((s) => s.productId).sort()).toEqual(['EFA2', 'GFA1'])

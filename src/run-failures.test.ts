@@ -107,7 +107,7 @@ describe('a 500-card bark run in which one card is unknown to the CA', () => {
     expect(done.failures).toHaveLength(2)
     expect(done.failures).toEqual(
       expect.arrayContaining(
-        [broadcast, lost].map((c) =>
+        [broadcast, lost].map((c): unknown =>
           expect.objectContaining({
             card: UNKNOWN,
             subscriptionId: 'S250',

@@ -39,7 +39,7 @@ function subscribe(n: number, type = 'RESIDENTIAL'): CrmAction {
 async function admin(sim: Simulator, method: string, path: string, body?: unknown): Promise<void> {
   const response = await fetch(`${sim.url}${path}`, {
     method,
-    headers: { 'content-type': 'application/json' },
+    headers: { 'content-type': 'application/json', Authorization: `Bearer ${sim.adminToken}` },
     ...(body === undefined ? {} : { body: JSON.stringify(body) }),
   })
   expect(response.status, `${method} ${path}`).toBeLessThan(300)

@@ -371,7 +371,10 @@ describe('the utilities, delivered to the simulator', () => {
     const post = async (body: unknown): Promise<{ status: number; body: ApiAnswer }> => {
       const response = await fetch(`${adapter.url as string}/crm/utilities`, {
         method: 'POST',
-        headers: { 'Content-Type': 'application/json' },
+        headers: {
+          'Content-Type': 'application/json',
+          Authorization: `Bearer ${adapter.apiToken}`,
+        },
         body: JSON.stringify(body),
       })
       return { status: response.status, body: (await response.json()) as ApiAnswer }

@@ -221,13 +221,34 @@ describe('--cas-url: the expected sequence against a CA endpoint', () => {
     const sim = await startSimulator({ logger: 'silent', port: 0 })
     try {
       const file = await write('remote.yaml', bundleScenario())
-      const target = { kind: 'ca', ca: { url: sim.url, simAdmin: true } } as const
+      const target = {
+        kind: 'ca',
+        ca: { url: sim.url, simAdmin: true, adminToken: sim.adminToken },
+      } as const
       const first = await runScenarioFile(file, target)
       expect(first.verdict, renderFailedChecks(first, { color: false })).toBe('passed')
       // The cards are cleared before each run, so a second run starts from the same state.
       const second = await runScenarioFile(file, target)
       expect(second.verdict).toBe('passed')
       expect(first.checks.map((check) => check.side)).toEqual(['ca', 'ca'])
+    } finally {
+      await sim.close()
+    }
+  })
+
+  it('says how to pass the admin token when the simulator refuses its admin API', async () => {
+    const sim = await startSimulator({ logger: 'silent', port: 0 })
+    try {
+      const file = await write('no-token.yaml', bundleScenario())
+      const result = await runScenarioFile(file, {
+        kind: 'ca',
+        ca: { url: sim.url, simAdmin: true },
+      })
+      expect(result.verdict).toBe('error')
+      expect(result.error).toMatchObject({
+        code: 'CA_ADMIN_FAILED',
+        message: expect.stringContaining('Pass it with --admin-token or CONTEGO_SIM_ADMIN_TOKEN'),
+      })
     } finally {
       await sim.close()
     }
@@ -272,7 +293,10 @@ describe('--cas-url: the expected sequence against a CA endpoint', () => {
       join(fixtures, 'mapping', 'utility-fingerprint.yaml'),
     ]
     try {
-      const target = { kind: 'ca', ca: { url: sim.url, simAdmin: true } } as const
+      const target = {
+        kind: 'ca',
+        ca: { url: sim.url, simAdmin: true, adminToken: sim.adminToken },
+      } as const
       for (const round of [1, 2]) {
         const run = await runScenarios(paths, target)
         const failed = run.scenarios.filter((scenario) => scenario.verdict !== 'passed')
@@ -373,7 +397,10 @@ when:
       inventory: inventoryOf(scenario),
     })
     try {
-      const quiet = await runScenarioFile(file, { kind: 'journal', journal: { url: sim.url } })
+      const quiet = await runScenarioFile(file, {
+        kind: 'journal',
+        journal: { url: sim.url, adminToken: sim.adminToken },
+      })
       expect(quiet.verdict, renderFailedChecks(quiet, { color: false })).toBe('passed')
       // The CRM sent something although it should have refused.
       const client = await clientFor(scenario.provider, `${sim.url}${SERVICE_BASE_PATH}`)
@@ -390,7 +417,10 @@ when:
       } finally {
         await client.close()
       }
-      const noisy = await runScenarioFile(file, { kind: 'journal', journal: { url: sim.url } })
+      const noisy = await runScenarioFile(file, {
+        kind: 'journal',
+        journal: { url: sim.url, adminToken: sim.adminToken },
+      })
       expect(noisy.verdict).toBe('failed')
       expect(noisy.checks[0]?.failures[0]?.diff?.unexpected).toEqual([
         'AddSubscriptions card=01450250009 product=GFA1 → OK',
@@ -423,12 +453,18 @@ when:
       }
       await adapter.service.applyAction(step.crm as never)
       await adapter.deliverDue()
-      const passed = await runScenarioFile(good, { kind: 'journal', journal: { url: sim.url } })
+      const passed = await runScenarioFile(good, {
+        kind: 'journal',
+        journal: { url: sim.url, adminToken: sim.adminToken },
+      })
       expect(passed.verdict, renderFailedChecks(passed, { color: false })).toBe('passed')
 
       const since = sim.journal.list().at(-1)?.seq ?? 0
       const wrong = await write('verify-wrong.yaml', bundleScenario('PFA2'))
-      const failed = await runScenarioFile(wrong, { kind: 'journal', journal: { url: sim.url } })
+      const failed = await runScenarioFile(wrong, {
+        kind: 'journal',
+        journal: { url: sim.url, adminToken: sim.adminToken },
+      })
       expect(failed.verdict).toBe('failed')
       const diff = failed.checks[0]?.failures[0]?.diff
       expect(diff?.firstDivergence).toBe(2)
@@ -439,7 +475,7 @@ when:
       // Only entries after `since`: nothing happened since, so nothing matches.
       const later = await runScenarioFile(good, {
         kind: 'journal',
-        journal: { url: sim.url, since },
+        journal: { url: sim.url, since, adminToken: sim.adminToken },
       })
       expect(later.checks[0]?.failures[0]?.diff?.actual).toEqual([])
     } finally {

@@ -1,5 +1,7 @@
 import { createServer } from 'node:http'
 import type { AddressInfo } from 'node:net'
+import { httpServerOptions } from '../../common/http-server.js'
+import { SIMULATOR_HTTP_DEFAULTS } from '../src/create-simulator.js'
 import { readMemory, sendLine, serveCommands } from './child-protocol.js'
 import { CANNED_ADD_SUBSCRIPTIONS_RESPONSE } from './workloads.js'
 
@@ -10,7 +12,8 @@ import { CANNED_ADD_SUBSCRIPTIONS_RESPONSE } from './workloads.js'
  */
 async function main(): Promise<void> {
   const body = Buffer.from(CANNED_ADD_SUBSCRIPTIONS_RESPONSE, 'utf8')
-  const server = createServer((req, res) => {
+  // The same timeouts as the simulator's server (without its guard and connection cap).
+  const server = createServer(httpServerOptions(SIMULATOR_HTTP_DEFAULTS), (req, res) => {
     req.on('data', () => undefined)
     req.on('end', () => {
       res.writeHead(200, {
@@ -20,9 +23,6 @@ async function main(): Promise<void> {
       res.end(body)
     })
   })
-  // The same timeouts as the simulator's server.
-  server.requestTimeout = 60_000
-  server.keepAliveTimeout = 65_000
   const address = await new Promise<AddressInfo>((resolve, reject) => {
     server.once('error', reject)
     server.listen(0, '127.0.0.1', () => resolve(server.address() as AddressInfo))

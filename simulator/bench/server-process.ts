@@ -7,6 +7,8 @@ import type { ChildReport, MemoryReading } from './child-protocol.js'
 export interface ReadyLine {
   readonly type: 'ready'
   readonly url: string
+  /** The simulator's admin token (simulator children only). */
+  readonly adminToken?: string
   readonly pid: number
   readonly afterLoad: MemoryReading
   readonly beforeLoad?: MemoryReading

@@ -22,6 +22,7 @@ async function main(): Promise<void> {
   sendLine({
     type: 'ready',
     url: sim.url,
+    adminToken: sim.adminToken,
     pid: process.pid,
     loadMs,
     cards: total,

@@ -2,7 +2,7 @@ import { availableParallelism } from 'node:os'
 import { parseArgs } from 'node:util'
 import type { ChildReport } from './child-protocol.js'
 import { measureWorkload, type LoadOptions, type RunFigures, type Target } from './measure.js'
-import { ServerProcess } from './server-process.js'
+import { ServerProcess, type ReadyLine } from './server-process.js'
 import {
   BENCH_PRODUCTS,
   CANNED_ADD_SUBSCRIPTIONS_RESPONSE,
@@ -76,8 +76,10 @@ function readOptions(): BenchOptions {
 }
 
 /** Checks, through the admin API, that the AddSubscriptions run really subscribed the first card. */
-async function verifyStateChanged(url: string, cardId: string): Promise<string> {
-  const res = await fetch(`${url}/admin/cards/${cardId}`)
+async function verifyStateChanged(ready: ReadyLine, cardId: string): Promise<string> {
+  const res = await fetch(`${ready.url}/admin/cards/${cardId}`, {
+    headers: { Authorization: `Bearer ${ready.adminToken ?? ''}` },
+  })
   const card = (await res.json()) as { subscriptions?: { productId: string }[] }
   const products = (card.subscriptions ?? []).map((s) => s.productId)
   if (!products.includes(BENCH_PRODUCTS[0])) {
@@ -102,9 +104,7 @@ async function runWorkloads(servers: Servers, options: BenchOptions): Promise<Wo
     console.error(`running ${workload.name} ...`)
     const [simulator, bare] = await measureWorkload([servers.sim, servers.bare], workload, options)
     if (workload.operation === 'AddSubscriptions') {
-      console.error(
-        `  state check: ${await verifyStateChanged(servers.sim.ready.url, cardIds[0]!)}`,
-      )
+      console.error(`  state check: ${await verifyStateChanged(servers.sim.ready, cardIds[0]!)}`)
     }
     result.push({
       workload: workload.name,

@@ -12,6 +12,7 @@ import {
   CARD_B,
   STB_1,
   TEST_INVENTORY,
+  adminApi,
   callSoap,
   postSoap,
   requestEnvelope,
@@ -42,7 +43,7 @@ describe('HTTP surface', () => {
     const answer = await callSoap(sim, 'subscription', 'AddSubscriptions', addGfa1())
     expect(answer.status).toBe(200)
     expect(answer.statusCode).toBe('OK')
-    const card = await request(sim.url).get(`/admin/cards/${CARD_A}`).expect(200)
+    const card = await adminApi(sim).get(`/admin/cards/${CARD_A}`).expect(200)
     expect(card.body).toMatchObject({
       caClientId: CARD_A,
       pin: '1234',
@@ -112,7 +113,7 @@ describe('HTTP surface', () => {
   })
 
   it('answers unknown paths with a JSON error naming the route', async () => {
-    const res = await request(sim.url).get('/ca-server/webservices/caclient/nothing').expect(404)
+    const res = await adminApi(sim).get('/ca-server/webservices/caclient/nothing').expect(404)
     expect(res.body).toEqual({
       error: { code: 'NOT_FOUND', message: expect.stringContaining('/ca-server') as string },
     })
@@ -315,7 +316,7 @@ describe('admin API', () => {
   })
 
   it('registers inventory and rejects bad inventory with a located error, registering nothing', async () => {
-    await request(sim.url)
+    await adminApi(sim)
       .post('/admin/inventory')
       .send({
         smartcards: [{ caClientId: '01111111111' }],
@@ -323,7 +324,7 @@ describe('admin API', () => {
       })
       .expect(200)
     expect(sim.model.card('01111111111')?.pin).toBe('1234')
-    const bad = await request(sim.url)
+    const bad = await adminApi(sim)
       .post('/admin/inventory')
       .send({ smartcards: [{ caClientId: '02222222222' }, { caClientId: '123' }] })
       .expect(400)
@@ -334,9 +335,9 @@ describe('admin API', () => {
       },
     })
     expect(sim.model.card('02222222222')).toBeNull()
-    const shape = await request(sim.url).post('/admin/inventory').send({ cards: [] }).expect(400)
+    const shape = await adminApi(sim).post('/admin/inventory').send({ cards: [] }).expect(400)
     expect(shape.body.error.code).toBe('INVALID_INVENTORY')
-    const json = await request(sim.url)
+    const json = await adminApi(sim)
       .post('/admin/inventory')
       .set('Content-Type', 'application/json')
       .send('{bad')
@@ -347,7 +348,7 @@ describe('admin API', () => {
   it('filters the journal by sequence and operation', async () => {
     await callSoap(sim, 'subscription', 'AddSubscriptions', addGfa1())
     await callSoap(sim, 'subscription', 'GetActiveSubscriptions', { CaClientId: CARD_A })
-    const all = await request(sim.url).get('/admin/journal').expect(200)
+    const all = await adminApi(sim).get('/admin/journal').expect(200)
     expect(all.body).toHaveLength(2)
     expect(all.body[0]).toMatchObject({
       seq: 1,
@@ -361,40 +362,40 @@ describe('admin API', () => {
       },
       statusCode: 'OK',
     })
-    const since = await request(sim.url).get('/admin/journal?since=1').expect(200)
+    const since = await adminApi(sim).get('/admin/journal?since=1').expect(200)
     expect(since.body.map((e: { operation: string }) => e.operation)).toEqual([
       'GetActiveSubscriptions',
     ])
-    const byOp = await request(sim.url).get('/admin/journal?operation=AddSubscriptions').expect(200)
+    const byOp = await adminApi(sim).get('/admin/journal?operation=AddSubscriptions').expect(200)
     expect(byOp.body).toHaveLength(1)
-    await request(sim.url).get('/admin/journal?since=abc').expect(400)
+    await adminApi(sim).get('/admin/journal?since=abc').expect(400)
   })
 
   it('changes CA state directly, outside the SOAP flow', async () => {
-    await request(sim.url)
+    await adminApi(sim)
       .put(`/admin/cards/${CARD_A}/subscriptions/AF1`)
       .send({ distributor: 'TWIN1' })
       .expect(200)
     expect(sim.model.card(CARD_A)?.subscriptions).toMatchObject([
       { productId: 'AF1', distributor: 'TWIN1' },
     ])
-    await request(sim.url).delete(`/admin/cards/${CARD_A}/subscriptions/AF1`).expect(200)
-    await request(sim.url).delete(`/admin/cards/${CARD_A}/subscriptions/AF1`).expect(404)
-    await request(sim.url).put(`/admin/cards/${CARD_A}/subscriptions/NOPE`).send({}).expect(404)
+    await adminApi(sim).delete(`/admin/cards/${CARD_A}/subscriptions/AF1`).expect(200)
+    await adminApi(sim).delete(`/admin/cards/${CARD_A}/subscriptions/AF1`).expect(404)
+    await adminApi(sim).put(`/admin/cards/${CARD_A}/subscriptions/NOPE`).send({}).expect(404)
     expect(sim.journal.list()).toEqual([])
   })
 
   it('resets state and journal, keeping the inventory on request', async () => {
     await callSoap(sim, 'subscription', 'AddSubscriptions', addGfa1())
-    await request(sim.url).post('/admin/reset').send({ keepInventory: true }).expect(200)
+    await adminApi(sim).post('/admin/reset').send({ keepInventory: true }).expect(200)
     expect(sim.model.card(CARD_A)?.subscriptions).toEqual([])
     expect(sim.journal.list()).toEqual([])
-    await request(sim.url).post('/admin/reset').send({}).expect(200)
+    await adminApi(sim).post('/admin/reset').send({}).expect(200)
     expect(sim.model.card(CARD_A)).toBeNull()
   })
 
   it('injects faults that fire the given number of times', async () => {
-    await request(sim.url)
+    await adminApi(sim)
       .post('/admin/faults')
       .send({ kind: 'HTTP_STATUS', httpStatus: 503, times: 2 })
       .expect(201)
@@ -403,7 +404,7 @@ describe('admin API', () => {
       statuses.push((await callSoap(sim, 'subscription', 'AddSubscriptions', addGfa1())).status)
     }
     expect(statuses).toEqual([503, 503, 200])
-    await request(sim.url)
+    await adminApi(sim)
       .post('/admin/faults')
       .send({ kind: 'RESET', operation: 'CreatePairing' })
       .expect(201)
@@ -414,7 +415,7 @@ describe('admin API', () => {
       }),
     ).rejects.toThrow()
     expect(sim.model.card(CARD_A)?.pairing).toBeNull()
-    const bad = await request(sim.url).post('/admin/faults').send({ kind: 'EXPLODE' }).expect(400)
+    const bad = await adminApi(sim).post('/admin/faults').send({ kind: 'EXPLODE' }).expect(400)
     expect(bad.body.error.message).toMatch(/kind must be one of/)
   })
 })
@@ -432,11 +433,13 @@ describe('options', () => {
     })
   })
 
-  it('reports a port in use as LISTEN_FAILED', async () => {
+  it('reports a port in use as PORT_IN_USE, naming host and port', async () => {
     const sim = await startTestSimulator()
     onTestFinished(() => sim.close())
     await expect(startSimulator({ port: sim.port })).rejects.toMatchObject({
-      code: 'LISTEN_FAILED',
+      name: 'SimulatorError',
+      code: 'PORT_IN_USE',
+      message: `Failed to listen on 127.0.0.1:${sim.port}: port ${sim.port} is already in use (another instance or another program holds it). Choose another --port, or --port 0 to pick a free one.`,
     })
   })
 })
@@ -512,13 +515,19 @@ describe('TLS', () => {
 
 describe('robustness', () => {
   it('ignores a Host header that is not host[:port] when writing the WSDL address', async () => {
-    const sim = await startTestSimulator()
+    // Bound to every interface, any Host passes the guard (the token protects the admin API), so
+    // the WSDL writer meets the hostile header itself.
+    const sim = await startTestSimulator({
+      host: '0.0.0.0',
+      adminToken: 'wsdl-test-token-0123456789',
+    })
     onTestFinished(() => sim.close())
-    const res = await request(sim.url)
+    const res = await request(`http://127.0.0.1:${sim.port}`)
       .get('/ca-server/webservices/caclient/pairing?wsdl')
       .set('Host', 'a<b&c')
+      .expect(200)
     expect(res.text).toContain(
-      `location="http://127.0.0.1:${sim.port}/ca-server/webservices/caclient/pairing"`,
+      `location="http://0.0.0.0:${sim.port}/ca-server/webservices/caclient/pairing"`,
     )
     expect(res.text).not.toContain('a<b')
   })
@@ -640,7 +649,7 @@ describe('robustness', () => {
     const sim = await startTestSimulator({ logger })
     onTestFinished(() => sim.close())
     await callSoap(sim, 'ca-pin', 'UpdateCaPinToDefaultValue', { CaClientId: CARD_A })
-    await request(sim.url).get(`/admin/cards/${CARD_A}`).expect(200)
+    await adminApi(sim).get(`/admin/cards/${CARD_A}`).expect(200)
     await request(sim.url).get('/ca-server/webservices/caclient/ca-pin?wsdl').expect(200)
     await new Promise((resolve) => setTimeout(resolve, 20))
     expect(lines.map((l) => l.msg)).toEqual(['soap call', 'http request', 'http request'])
@@ -680,11 +689,11 @@ describe('robustness', () => {
   it('refuses fault rules with unknown fields or a non-text message', async () => {
     const sim = await startTestSimulator()
     onTestFinished(() => sim.close())
-    await request(sim.url)
+    await adminApi(sim)
       .post('/admin/faults')
       .send({ kind: 'SYSTEM_ERROR', often: true })
       .expect(400)
-    await request(sim.url)
+    await adminApi(sim)
       .post('/admin/faults')
       .send({ kind: 'SYSTEM_ERROR', message: { a: 1 } })
       .expect(400)

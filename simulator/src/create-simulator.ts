@@ -2,9 +2,25 @@ import { randomUUID } from 'node:crypto'
 import { performance } from 'node:perf_hooks'
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http'
 import { createServer as createTlsServer } from 'node:https'
-import type { AddressInfo } from 'node:net'
 import express from 'express'
 import { pino, type Logger } from 'pino'
+import {
+  RequestGuard,
+  generateToken,
+  type AdmitOptions,
+  guardOptionsProblem,
+  isLoopbackAddress,
+} from '../../common/http-guard.js'
+import {
+  ConnectionGuard,
+  HTTP_DEFAULTS,
+  ListenError,
+  httpServerOptions,
+  httpSettingsProblem,
+  listen,
+  type ConnectionStats,
+  type HttpServerSettings,
+} from '../../common/http-server.js'
 import { createAdminRouter } from './admin/admin-router.js'
 import { SERVICE_BASE_PATH, type ServiceName } from './contract/namespaces.js'
 import { isOperationName, type OperationName } from './contract/schema.js'
@@ -64,7 +80,37 @@ export interface SimulatorOptions {
   readonly logger?: Logger | LogLevel
   /** Serve HTTPS instead of HTTP; with `clientCa`, clients must present a certificate it signed (mutual TLS). */
   readonly tls?: TlsOptions
+  /**
+   * The bearer token of the admin API (`Authorization: Bearer <token>` on every `/admin` call); a
+   * random one when absent ({@link Simulator.adminToken}). Required to listen on a non-loopback host.
+   */
+  readonly adminToken?: string
+  /** Host names (or `name:port`) accepted in the Host header besides the loopback names (proxies, containers). */
+  readonly allowedHosts?: readonly string[]
+  /** Exact origins (`https://tool.example`) allowed to call cross-origin, with CORS answers (none by default). */
+  readonly allowedOrigins?: readonly string[]
+  /** Admin API JSON body limit in bytes (default 32 MiB: an inventory of 100,000 cards and 100,000 STBs). */
+  readonly adminBodyLimitBytes?: number
+  /** Most entries `GET /admin/cards` and `GET /admin/journal` answer in one page (default 10,000). */
+  readonly adminPageLimit?: number
+  /** Connection cap and timeouts (see {@link SIMULATOR_HTTP_DEFAULTS}). */
+  readonly http?: Partial<HttpServerSettings>
 }
+
+/**
+ * The simulator's connection settings: the common defaults, with keep-alive connections kept 65 s,
+ * longer than the 60 s idle time of common SOAP client pools, so the client closes first and
+ * never sends on a socket the server is closing.
+ */
+export const SIMULATOR_HTTP_DEFAULTS: HttpServerSettings = {
+  ...HTTP_DEFAULTS,
+  keepAliveTimeoutMs: 65_000,
+}
+const DEFAULT_ADMIN_BODY_LIMIT = 32 * 1024 * 1024
+const SOAP_ADMISSION: AdmitOptions = { token: false, format: 'text' }
+const OPEN_ADMISSION: AdmitOptions = { token: false, format: 'json' }
+const ADMIN_ADMISSION: AdmitOptions = { token: true, format: 'json' }
+const DEFAULT_ADMIN_PAGE_LIMIT = 10_000
 
 /** PEM contents (not paths) of the server certificate and key, and optionally of the client CA. */
 export interface TlsOptions {
@@ -84,6 +130,12 @@ export interface Simulator {
   readonly faults: FaultInjector
   /** Where state is kept: `memory` or the store file. */
   readonly storeDescription: string
+  /** The admin API's bearer token: the configured one, or the one generated at start. */
+  readonly adminToken: string
+  /** Whether {@link adminToken} was generated (no `adminToken` option). */
+  readonly adminTokenGenerated: boolean
+  /** Connections open now, evicted, refused and timed out since the start. */
+  connectionStats(): ConnectionStats
   /** The SOAP endpoint URL of a service. */
   serviceUrl(service: ServiceName): string
   /** The WSDL URL of a service. */
@@ -110,6 +162,8 @@ function checkOptions(options: SimulatorOptions): void {
     }
   }
   positive('bodyLimitBytes', options.bodyLimitBytes)
+  positive('adminBodyLimitBytes', options.adminBodyLimitBytes)
+  positive('adminPageLimit', options.adminPageLimit)
   positive('journalLimit', options.journalLimit)
   positive('replayLimit', options.replayLimit)
   positive('rules.maxCardsPerRequest', options.rules?.maxCardsPerRequest)
@@ -137,10 +191,31 @@ function checkOptions(options: SimulatorOptions): void {
   positive('xmlLimits.maxDepth', options.xmlLimits?.maxDepth)
   positive('xmlLimits.maxElements', options.xmlLimits?.maxElements)
   checkRules(options.rules ?? {})
+  checkHttpOptions(options)
   for (const name of ['now', 'newTransactionId'] as const) {
     if (options[name] !== undefined && typeof options[name] !== 'function') {
       throw new SimulatorError('INVALID_OPTION', `Option ${name} must be a function.`)
     }
+  }
+}
+
+/** The guard's and the connections' options; a non-loopback host needs a configured token. */
+function checkHttpOptions(options: SimulatorOptions): void {
+  const problem =
+    guardOptionsProblem({
+      token: options.adminToken,
+      allowedHosts: options.allowedHosts,
+      allowedOrigins: options.allowedOrigins,
+    }) ?? httpSettingsProblem(options.http, SIMULATOR_HTTP_DEFAULTS)
+  if (problem) {
+    throw new SimulatorError('INVALID_OPTION', problem.replace(/^The token/, 'adminToken'))
+  }
+  const host = options.host ?? '127.0.0.1'
+  if (!isLoopbackAddress(host) && options.adminToken === undefined) {
+    throw new SimulatorError(
+      'INSECURE_BIND',
+      `Refusing to listen on ${host} without a configured admin token: anyone who reaches that interface could reset or rewrite the CA state through /admin. Set CONTEGO_SIM_ADMIN_TOKEN (or --admin-token) to a long random secret (e.g. openssl rand -base64 32), and use --tls-cert/--tls-key so the token and the SOAP passwords do not cross the network in clear; or listen on 127.0.0.1.`,
+    )
   }
 }
 
@@ -183,23 +258,16 @@ function checkRules(rules: Partial<ModelRules>): void {
   }
 }
 
-function listen(server: Server, port: number, host: string): Promise<AddressInfo> {
-  return new Promise((resolve, reject) => {
-    const onError = (error: Error): void => {
-      reject(
-        new SimulatorError(
-          'LISTEN_FAILED',
-          `Failed to listen on ${host}:${port}: ${error.message}. Choose another --port or --host.`,
-          { cause: error },
-        ),
-      )
+/** Listens, with "port in use" reported as such. */
+async function listenOn(server: Server, port: number, host: string) {
+  try {
+    return await listen(server, port, host)
+  } catch (error) {
+    if (error instanceof ListenError) {
+      throw new SimulatorError(error.code, error.message, { cause: error })
     }
-    server.once('error', onError)
-    server.listen(port, host, () => {
-      server.off('error', onError)
-      resolve(server.address() as AddressInfo)
-    })
-  })
+    throw error
+  }
 }
 
 /** The simulator's parts, from its options with every default applied. */
@@ -235,6 +303,36 @@ function startupInventory(options: SimulatorOptions, sms: string): InventoryInpu
     initial.push(options.inventory)
   }
   return initial
+}
+
+/** The request guard: Host names, cross-origin writes and the admin token. */
+function createGuard(options: SimulatorOptions, adminToken: string): RequestGuard {
+  return new RequestGuard({
+    token: adminToken,
+    scheme: options.tls ? 'https' : 'http',
+    ...(options.allowedHosts ? { allowedHosts: options.allowedHosts } : {}),
+    ...(options.allowedOrigins ? { allowedOrigins: options.allowedOrigins } : {}),
+    realm: 'conax-sim admin API',
+    tokenHint:
+      options.adminToken === undefined
+        ? "printed once by conax-sim at start (in-process: the simulator's adminToken); set CONTEGO_SIM_ADMIN_TOKEN to choose it"
+        : 'the one the simulator was started with (CONTEGO_SIM_ADMIN_TOKEN, --admin-token or the adminToken option)',
+    jsonError: (code, message) => ({ error: { code, message } }),
+  })
+}
+
+/** An HTTP or HTTPS server with the connection timeouts, and no request handler yet. */
+function createHttpServer(options: SimulatorOptions, settings: HttpServerSettings): Server {
+  return options.tls
+    ? createTlsServer({
+        ...httpServerOptions(settings),
+        cert: options.tls.cert,
+        key: options.tls.key,
+        ...(options.tls.clientCa
+          ? { ca: options.tls.clientCa, requestCert: true, rejectUnauthorized: true }
+          : {}),
+      })
+    : createServer(httpServerOptions(settings))
 }
 
 /**
@@ -322,7 +420,40 @@ export async function startSimulator(options: SimulatorOptions = {}): Promise<Si
   })
   const admin = express()
   admin.disable('x-powered-by')
-  admin.use(createAdminRouter({ model, journal, faults, persist, reset, startedAt, now }))
+  admin.use(
+    createAdminRouter({
+      model,
+      journal,
+      faults,
+      persist,
+      reset,
+      startedAt,
+      now,
+      bodyLimitBytes: options.adminBodyLimitBytes ?? DEFAULT_ADMIN_BODY_LIMIT,
+      pageLimit: options.adminPageLimit ?? DEFAULT_ADMIN_PAGE_LIMIT,
+    }),
+  )
+
+  const adminToken = options.adminToken ?? generateToken()
+  const guard = createGuard(options, adminToken)
+  /** Every guard refusal is logged: a client that is refused should be visible to the operator. */
+  const admitted = (
+    req: IncomingMessage,
+    res: ServerResponse,
+    admission: AdmitOptions,
+    path: string,
+  ): boolean => {
+    if (guard.admit(req, res, admission)) {
+      return true
+    }
+    if (logger.isLevelEnabled('warn') && res.statusCode >= 400) {
+      logger.warn(
+        { method: req.method, path, httpStatus: res.statusCode, host: req.headers.host },
+        'request refused by the HTTP guard',
+      )
+    }
+    return false
+  }
 
   const route = (req: IncomingMessage, res: ServerResponse): void => {
     const url = req.url ?? '/'
@@ -330,32 +461,36 @@ export async function startSimulator(options: SimulatorOptions = {}): Promise<Si
     const pathname = queryAt === -1 ? url : url.slice(0, queryAt)
     const service = pathname.startsWith(SERVICE_BASE_PATH) ? serviceForPath(pathname) : null
     if (service && req.method === 'POST') {
-      soap.handle(req, res, service, '')
+      if (admitted(req, res, SOAP_ADMISSION, pathname)) {
+        soap.handle(req, res, service, '')
+      }
       return
     }
     logHttp(logger, req, res, pathname)
+    // Everything that is neither SOAP nor the health check is the admin API's: express matches
+    // paths case-insensitively, so the token is not tied to an `/admin` prefix.
+    const admission = service
+      ? SOAP_ADMISSION
+      : pathname === '/healthz'
+        ? OPEN_ADMISSION
+        : ADMIN_ADMISSION
+    if (!admitted(req, res, admission, pathname)) {
+      return
+    }
     if (service) {
       soap.handle(req, res, service, queryAt === -1 ? '' : url.slice(queryAt + 1))
       return
     }
     admin(req, res)
   }
-  const server: Server = options.tls
-    ? createTlsServer(
-        {
-          cert: options.tls.cert,
-          key: options.tls.key,
-          ...(options.tls.clientCa
-            ? { ca: options.tls.clientCa, requestCert: true, rejectUnauthorized: true }
-            : {}),
-        },
-        route,
-      )
-    : createServer(route)
-  server.requestTimeout = 60_000
-  server.keepAliveTimeout = 65_000
+  const httpSettings = { ...SIMULATOR_HTTP_DEFAULTS, ...options.http }
+  const server = createHttpServer(options, httpSettings)
+  // Before the request handler, so that it sees each request start.
+  const connections = new ConnectionGuard(server, httpSettings)
+  server.on('request', route)
 
-  const address = await listen(server, options.port ?? 0, options.host ?? '127.0.0.1')
+  const address = await listenOn(server, options.port ?? 0, options.host ?? '127.0.0.1')
+  guard.listening(address.address, address.port)
   const host = address.family === 'IPv6' ? `[${address.address}]` : address.address
   ownHost = `${host}:${address.port}`
   const url = `${options.tls ? 'https' : 'http'}://${ownHost}`
@@ -394,6 +529,9 @@ export async function startSimulator(options: SimulatorOptions = {}): Promise<Si
     journal,
     faults,
     storeDescription: store.description,
+    adminToken,
+    adminTokenGenerated: options.adminToken === undefined,
+    connectionStats: () => connections.stats(),
     serviceUrl: (service) => `${url}${SERVICE_BASE_PATH}${service}`,
     wsdlUrl: (service) => `${url}${SERVICE_BASE_PATH}${service}?wsdl`,
     loadInventory: async (input) => {

@@ -3,7 +3,8 @@
  * and reuse the contract description (operations, namespaces, WSDL).
  * @module
  */
-export { startSimulator } from './create-simulator.js'
+export { SIMULATOR_HTTP_DEFAULTS, startSimulator } from './create-simulator.js'
+export type { ConnectionStats, HttpServerSettings } from '../../common/http-server.js'
 export type { Simulator, SimulatorOptions, LogLevel, TlsOptions } from './create-simulator.js'
 export {
   COMMON_TYPES_NS,

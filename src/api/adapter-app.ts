@@ -9,6 +9,13 @@ import type { ConaxCommand } from '../domain/commands.js'
 import type { CrmAction } from '../domain/planner.js'
 import { parametersSet, type ProvisioningRequest } from '../domain/provisioning-request.js'
 import { StoreError } from '../infrastructure/store/store-error.js'
+import {
+  checkActionBody,
+  checkCreatePairingBody,
+  checkPage,
+  checkUtilityBody,
+  type AdapterLimits,
+} from './limits.js'
 import { openApiDocument } from './openapi.js'
 import { runRoutes } from './runs-routes.js'
 import {
@@ -112,6 +119,9 @@ export interface AdapterAppDeps {
   readonly utilities: UtilityService
   readonly runs: RunService
   readonly store: ProvisioningStore
+  readonly limits: AdapterLimits
+  /** JSON body limit in bytes. */
+  readonly bodyLimitBytes: number
 }
 
 /**
@@ -124,10 +134,10 @@ export interface AdapterAppDeps {
 export function createAdapterApp(deps: AdapterAppDeps): express.Express {
   const app = express()
   app.disable('x-powered-by')
-  app.use(express.json({ limit: '5mb' }))
-  const { service, utilities, store } = deps
+  app.use(express.json({ limit: deps.bodyLimitBytes }))
+  const { service, utilities, store, limits } = deps
 
-  const openApi = openApiDocument()
+  const openApi = openApiDocument(limits)
   app.get('/openapi.json', (_req, res) => {
     res.json(openApi)
   })
@@ -154,6 +164,7 @@ export function createAdapterApp(deps: AdapterAppDeps): express.Express {
 
   app.get(`${BASE}/list`, async (req, res) => {
     const query = parse(listQuerySchema, req.query, 'query')
+    checkPage(query.number_of_results, 'number_of_results', limits)
     const page = await store.listRequests({
       type: query.type,
       lifeCycleState: query.life_cycle_state,
@@ -232,6 +243,7 @@ export function createAdapterApp(deps: AdapterAppDeps): express.Express {
   }
 
   app.post(`${BASE}/create_pairing`, async (req, res) => {
+    checkCreatePairingBody(req.body, limits)
     const input = parse(createPairingSchema, req.body, 'body')
     const command: ConaxCommand = {
       type: 'CREATE_PAIRING',
@@ -248,6 +260,7 @@ export function createAdapterApp(deps: AdapterAppDeps): express.Express {
   })
 
   app.post('/crm/actions', async (req, res) => {
+    checkActionBody(req.body, limits)
     const { priority, processImmediately, scheduledDate, ...action } = parse(
       crmActionSchema,
       req.body,
@@ -274,6 +287,7 @@ export function createAdapterApp(deps: AdapterAppDeps): express.Express {
   })
 
   app.post('/crm/utilities', async (req, res) => {
+    checkUtilityBody(req.body, limits)
     const outcome = await utilities.run(parse(utilityRequestSchema, req.body, 'body'))
     res.json(
       ok({
@@ -285,7 +299,7 @@ export function createAdapterApp(deps: AdapterAppDeps): express.Express {
     )
   })
 
-  app.use(runRoutes(deps.runs, { parse, ok, requestJson }))
+  app.use(runRoutes(deps.runs, { parse, ok, requestJson, limits }))
 
   app.get('/crm/subscriptions/:id', async (req, res) => {
     const subscription = await store.getSubscription(req.params.id)
@@ -324,6 +338,16 @@ export function createAdapterApp(deps: AdapterAppDeps): express.Express {
       return
     }
     const status = (error as { status?: unknown }).status
+    if (status === 413) {
+      res.status(413).json({
+        error: {
+          code: 'PAYLOAD_TOO_LARGE',
+          message: `The JSON body is larger than the limit of ${deps.bodyLimitBytes} bytes (bodyLimitBytes); nothing was stored. Split the call, or raise --body-limit.`,
+          details: { limit: deps.bodyLimitBytes },
+        },
+      })
+      return
+    }
     if (typeof status === 'number' && status >= 400 && status < 500) {
       res.status(status).json({
         error: {

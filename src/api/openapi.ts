@@ -1,4 +1,5 @@
 import { z } from 'zod'
+import { DEFAULT_LIMITS, type AdapterLimits } from './limits.js'
 import {
   communicationsQuerySchema,
   communicationsSchema,
@@ -43,14 +44,43 @@ const error = {
   content: { 'application/json': { schema: { $ref: '#/components/schemas/Error' } } },
 }
 const errors = { '400': error, '404': error, '409': error }
+/** Bodies: over the body limit (413), a list over its limit (422). */
+const bodyErrors = { '413': error, '422': error }
 
 const post = (summary: string, body: z.ZodType, created = true): Record<string, unknown> => ({
   post: {
     summary,
     requestBody: { required: true, content: { 'application/json': { schema: schema(body) } } },
-    responses: { [created ? '201' : '200']: wrapped, ...errors },
+    responses: { [created ? '201' : '200']: wrapped, ...errors, ...bodyErrors },
   },
 })
+
+/** Paths that need no token. */
+const OPEN_PATHS = new Set(['/healthz', '/openapi.json'])
+
+/** Adds the guard's answers (401 without the token, 403 for a foreign Host or origin) to each operation. */
+function withGuardAnswers(paths: Record<string, unknown>): Record<string, unknown> {
+  return Object.fromEntries(
+    Object.entries(paths).map(([path, item]) => [
+      path,
+      Object.fromEntries(
+        Object.entries(item as Record<string, Record<string, unknown>>).map(([method, op]) => [
+          method,
+          OPEN_PATHS.has(path)
+            ? { ...op, security: [] }
+            : {
+                ...op,
+                responses: {
+                  ...(op.responses as Record<string, unknown>),
+                  '401': error,
+                  '403': error,
+                },
+              },
+        ]),
+      ),
+    ]),
+  )
+}
 
 const pathParameter = (name: string, description: string): Record<string, unknown> => ({
   name,
@@ -96,6 +126,7 @@ function runPaths(): Record<string, unknown> {
             'data: reset { kind, checked, inSync, outOfSync, failed, subscriptions, truncated }; messages and fingerprints { kind, subscriptions, cards, requests, communications?, refused? }',
           ),
           ...errors,
+          '422': error,
           '503': error,
         },
       ),
@@ -144,7 +175,11 @@ function runPaths(): Record<string, unknown> {
       get: operation(
         'The provisioning requests an execution created (their process_id is the execution id)',
         [executionParameter, ...queryParameters(pageQuerySchema)],
-        { '200': answer('data: requests as show gives them; total: how many in all'), ...errors },
+        {
+          '200': answer('data: requests as show gives them; total: how many in all'),
+          ...errors,
+          '422': error,
+        },
       ),
     },
     '/communications': {
@@ -176,16 +211,19 @@ function runPaths(): Record<string, unknown> {
 }
 
 /** The OpenAPI 3.1 description of the adapter's HTTP API, generated from the same zod schemas that validate it. */
-export function openApiDocument(): Record<string, unknown> {
+export function openApiDocument(limits: AdapterLimits = DEFAULT_LIMITS): Record<string, unknown> {
+  const bounds = Object.entries(limits)
+    .map(([name, value]) => `${name} ${String(value)}`)
+    .join(', ')
   return {
     openapi: '3.1.0',
     info: {
       title: 'Conax Contego provisioning adapter',
       version: '0.1.0',
-      description:
-        'CRM actions to Conax command sequences, kept as provisioning requests. See src/README.md.',
+      description: `CRM actions to Conax command sequences, kept as provisioning requests. See src/README.md. Every path but /healthz and /openapi.json needs 'Authorization: Bearer <API token>' (401 UNAUTHORIZED without it); a Host header that does not name the adapter and writes from other origins get 403 (HOST_NOT_ALLOWED, CROSS_ORIGIN_REFUSED). Lists above these limits are refused with 422 LIMIT_EXCEEDED: ${bounds}.`,
     },
-    paths: {
+    security: [{ bearerAuth: [] }],
+    paths: withGuardAnswers({
       '/crm/actions': post(
         'Apply a CRM action (BECOME_SUBSCRIBER answers 201, the others 200)',
         crmActionSchema,
@@ -213,7 +251,7 @@ export function openApiDocument(): Record<string, unknown> {
         get: {
           summary: 'Provisioning requests, filtered and paged',
           parameters: queryParameters(listQuerySchema),
-          responses: { '200': wrapped, '400': error },
+          responses: { '200': wrapped, '400': error, '422': error },
         },
       },
       [`${BASE}/add_subscriptions`]: post(
@@ -229,8 +267,19 @@ export function openApiDocument(): Record<string, unknown> {
       '/healthz': {
         get: { summary: 'Provider name and state', responses: { '200': { description: 'ready' } } },
       },
-    },
+      '/openapi.json': {
+        get: { summary: 'This document', responses: { '200': { description: 'OpenAPI 3.1' } } },
+      },
+    }),
     components: {
+      securitySchemes: {
+        bearerAuth: {
+          type: 'http',
+          scheme: 'bearer',
+          description:
+            'The API token: the apiToken option, CONAX_ADAPTER_API_TOKEN or --api-token; generated and printed once at start when none is configured.',
+        },
+      },
       schemas: {
         Error: {
           type: 'object',

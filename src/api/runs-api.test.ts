@@ -63,7 +63,10 @@ describe('the runs API', () => {
   ): Promise<Answer<T>> {
     const res = await fetch(`${adapter.url as string}${path}`, {
       method,
-      headers: body === undefined ? {} : { 'Content-Type': 'application/json' },
+      headers: {
+        ...(body === undefined ? {} : { 'Content-Type': 'application/json' }),
+        Authorization: `Bearer ${adapter.apiToken}`,
+      },
       ...(body === undefined ? {} : { body: JSON.stringify(body) }),
     })
     return { status: res.status, body: (await res.json()) as Answer<T>['body'] }

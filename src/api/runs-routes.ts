@@ -3,6 +3,7 @@ import type { ZodType } from 'zod'
 import type { RunService } from '../application/runs/run-service.js'
 import type { RunDefinitionInput } from '../domain/runs.js'
 import type { ProvisioningRequest } from '../domain/provisioning-request.js'
+import { checkCommunicationsBody, checkPage, type AdapterLimits } from './limits.js'
 import {
   communicationsQuerySchema,
   communicationsSchema,
@@ -18,6 +19,7 @@ export interface RunRoutesKit {
   readonly parse: <T>(schema: ZodType<T>, input: unknown, where: string) => T
   readonly ok: (data: unknown) => Record<string, unknown>
   readonly requestJson: (request: ProvisioningRequest) => Record<string, unknown>
+  readonly limits: AdapterLimits
 }
 
 /**
@@ -26,7 +28,7 @@ export interface RunRoutesKit {
  * `/runs/executions` come before `/runs/:idOrCode`, which would otherwise take them.
  */
 export function runRoutes(runs: RunService, kit: RunRoutesKit): express.Router {
-  const { parse, ok, requestJson } = kit
+  const { parse, ok, requestJson, limits } = kit
   const router = express.Router()
 
   router.post('/runs', async (req, res) => {
@@ -58,6 +60,7 @@ export function runRoutes(runs: RunService, kit: RunRoutesKit): express.Router {
 
   router.get('/runs/executions/:id/requests', async (req, res) => {
     const query = parse(pageQuerySchema, req.query, 'query')
+    checkPage(query.limit, 'limit', limits)
     // requests() of an unknown execution is an empty page; the API answers 404 instead.
     await runs.get(req.params.id)
     const page = await runs.requests(req.params.id, {
@@ -73,6 +76,7 @@ export function runRoutes(runs: RunService, kit: RunRoutesKit): express.Router {
 
   router.post('/runs/:idOrCode/preview', async (req, res) => {
     const query = parse(previewQuerySchema, req.query, 'query')
+    checkPage(query.limit, 'limit', limits)
     res.json(
       ok(
         await runs.preview(req.params.idOrCode, {
@@ -92,6 +96,7 @@ export function runRoutes(runs: RunService, kit: RunRoutesKit): express.Router {
   })
 
   router.post('/communications', async (req, res) => {
+    checkCommunicationsBody(req.body, limits)
     const input = parse(communicationsSchema, req.body, 'body')
     res.status(201).json(ok(await runs.enqueue(input.communications)))
   })

@@ -133,7 +133,12 @@ export const listQuerySchema = z.strictObject({
   life_cycle_state: z.enum(LIFE_CYCLE_STATES).optional(),
   reference_number: z.string().optional(),
   subscription_id: z.string().optional(),
-  number_of_results: z.coerce.number().int().min(1).max(10_000).optional(),
+  number_of_results: z.coerce
+    .number()
+    .int()
+    .min(1)
+    .describe('default 100; at most limits.pageSize (default 10,000), more is refused with 422')
+    .optional(),
   offset: z.coerce.number().int().min(0).optional(),
 })
 
@@ -340,12 +345,13 @@ export const communicationsQuerySchema = z.strictObject({
   state: z.enum(COMMUNICATION_STATES).exactOptional(),
 })
 
-const count = (max: number) => z.coerce.number().int().min(0).max(max)
+const count = z.coerce.number().int().min(0).max(Number.MAX_SAFE_INTEGER)
+const PAGE_LIMIT = 'at most limits.pageSize (default 10,000), more is refused with 422'
 
 /** POST /runs/:idOrCode/preview. */
 export const previewQuerySchema = z.strictObject({
-  limit: count(10_000)
-    .describe('out-of-sync subscriptions and failures listed, default 100')
+  limit: count
+    .describe(`out-of-sync subscriptions and failures listed, default 100; ${PAGE_LIMIT}`)
     .exactOptional(),
   check_cards: z
     .enum(['true', 'false'])
@@ -358,8 +364,8 @@ export const previewQuerySchema = z.strictObject({
 
 /** GET /runs/executions/:id/requests. */
 export const pageQuerySchema = z.strictObject({
-  offset: count(Number.MAX_SAFE_INTEGER).describe('default 0').exactOptional(),
-  limit: count(10_000).describe('default 100').exactOptional(),
+  offset: count.describe('default 0').exactOptional(),
+  limit: count.describe(`default 100; ${PAGE_LIMIT}`).exactOptional(),
 })
 
 /** GET /runs/executions. */

@@ -14,30 +14,50 @@ export type AdapterErrorCode =
   | 'RUN_NOT_RESUMABLE'
   | 'RUN_RUNNING'
   | 'CA_UNAVAILABLE'
+  | 'LIMIT_EXCEEDED'
+  | 'PAYLOAD_TOO_LARGE'
+  | 'UNAUTHORIZED'
+  | 'HOST_NOT_ALLOWED'
+  | 'CROSS_ORIGIN_REFUSED'
+  | 'INVALID_OPTION'
+  | 'INSECURE_BIND'
+  | 'PORT_IN_USE'
+  | 'LISTEN_FAILED'
 
-/** HTTP status for each code family: refusals of the CRM state are 409, bad input 400, unknown ids 404. */
+/** The HTTP status of every code that is not a refusal of the CRM state (409). */
+const HTTP_STATUS: Partial<Record<AdapterErrorCode, number>> = {
+  INVALID_REQUEST: 400,
+  INVALID_FIELD: 400,
+  MESSAGE_TOO_LONG: 400,
+  SERVICE_NOT_MAPPED: 400,
+  PHYSICAL_GOOD_NOT_MAPPED: 400,
+  INVALID_CA_ID: 400,
+  DISTRIBUTOR_UNKNOWN: 400,
+  UNAUTHORIZED: 401,
+  HOST_NOT_ALLOWED: 403,
+  CROSS_ORIGIN_REFUSED: 403,
+  SUBSCRIPTION_NOT_FOUND: 404,
+  REQUEST_NOT_FOUND: 404,
+  SERVICE_NOT_FOUND: 404,
+  ITEM_NOT_FOUND: 404,
+  RUN_NOT_FOUND: 404,
+  EXECUTION_NOT_FOUND: 404,
+  PAYLOAD_TOO_LARGE: 413,
+  LIMIT_EXCEEDED: 422,
+  CA_UNAVAILABLE: 503,
+  // Start-up codes: they never reach HTTP.
+  INVALID_OPTION: 500,
+  INSECURE_BIND: 500,
+  PORT_IN_USE: 500,
+  LISTEN_FAILED: 500,
+}
+
+/**
+ * HTTP status for each code family: refusals of the CRM state are 409, bad input 400, unknown ids
+ * 404, the guard's 401 and 403, bounds 413 and 422.
+ */
 export function httpStatusOf(code: AdapterErrorCode): number {
-  switch (code) {
-    case 'INVALID_REQUEST':
-    case 'INVALID_FIELD':
-    case 'MESSAGE_TOO_LONG':
-    case 'SERVICE_NOT_MAPPED':
-    case 'PHYSICAL_GOOD_NOT_MAPPED':
-    case 'INVALID_CA_ID':
-    case 'DISTRIBUTOR_UNKNOWN':
-      return 400
-    case 'SUBSCRIPTION_NOT_FOUND':
-    case 'REQUEST_NOT_FOUND':
-    case 'SERVICE_NOT_FOUND':
-    case 'ITEM_NOT_FOUND':
-    case 'RUN_NOT_FOUND':
-    case 'EXECUTION_NOT_FOUND':
-      return 404
-    case 'CA_UNAVAILABLE':
-      return 503
-    default:
-      return 409
-  }
+  return HTTP_STATUS[code] ?? 409
 }
 
 /** An error of the adapter with a stable code and a message that says what failed, why and what to do. */

@@ -54,7 +54,7 @@ describe('Dispatcher', () => {
       void dispatcher.deliverDue()
       await firstDone
       for (let tick = 0; tick < ticks; tick++) {
-        await null
+        await Promise.resolve()
       }
       const [second] = await store.commit(
         { requests: [{ command: pin('01000000002'), processName: 'RESET_PIN' }] },

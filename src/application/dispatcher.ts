@@ -113,7 +113,7 @@ export class Dispatcher {
 
   private async runPasses(): Promise<PassReport> {
     // deliverDue records this run before the first pass, so the `finally` below always clears it.
-    await null
+    await Promise.resolve()
     const total = { sent: 0, completed: 0, rejected: 0, retrying: 0 }
     try {
       do {

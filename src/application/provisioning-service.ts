@@ -31,6 +31,8 @@ export interface ProvisioningServiceOptions {
   readonly clock: Clock
   /** Told when a delivery pass started for process-immediately requests fails. */
   readonly onDeliveryError?: (error: unknown) => void
+  /** Provisioning requests one CRM action may plan; more refuses it with LIMIT_EXCEEDED (default: no limit). */
+  readonly maxRequestsPerAction?: number
 }
 
 /** A scheduled date as an ISO-8601 UTC instant; one without a zone is taken as UTC. */
@@ -82,6 +84,7 @@ export class ProvisioningService {
           details: { action: action.action, subscriptionId: action.subscriptionId },
         })
       }
+      this.refuseOversizedPlan(action, plan.value.commands.length)
       await this.refuseItemsHeldElsewhere(plan.value.subscription)
       const provisioned = provider.lifeCycleState === 'EFFECTIVE'
       const requests = provisioned
@@ -99,6 +102,25 @@ export class ProvisioningService {
       subscription: committed.subscription,
       requests: await this.handOver(committed.created, send),
       provisioned: committed.provisioned,
+    }
+  }
+
+  /** A plan of more requests than one action may create is refused before anything is stored. */
+  private refuseOversizedPlan(action: CrmAction, planned: number): void {
+    const limit = this.options.maxRequestsPerAction
+    if (limit !== undefined && planned > limit) {
+      throw new AdapterError(
+        'LIMIT_EXCEEDED',
+        `${action.action} on subscription '${action.subscriptionId}' plans ${planned} provisioning requests, above the limit of ${limit} (limits.requestsPerAction); nothing was stored. Make the change in smaller actions, or raise the limit.`,
+        {
+          details: {
+            field: 'requests',
+            count: planned,
+            limit,
+            limitName: 'requestsPerAction',
+          },
+        },
+      )
     }
   }
 

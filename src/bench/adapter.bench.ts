@@ -181,14 +181,18 @@ interface CardView {
 }
 
 /** Checks `count` random cards through the simulator's admin API; answers the problems found. */
-async function spotCheck(url: string, subscriptions: number, count: number): Promise<string[]> {
+async function spotCheck(
+  sim: SimulatorChild,
+  subscriptions: number,
+  count: number,
+): Promise<string[]> {
   const picks = new Set<number>()
   while (picks.size < Math.min(count, subscriptions)) {
     picks.add(1 + Math.floor(Math.random() * subscriptions))
   }
   const problems: string[] = []
   for (const n of picks) {
-    const res = await fetch(`${url}/admin/cards/${cardId(n)}`)
+    const res = await sim.admin(`/admin/cards/${cardId(n)}`)
     if (res.status !== 200) {
       problems.push(`card ${cardId(n)}: HTTP ${res.status}`)
       continue
@@ -220,7 +224,7 @@ async function verify(
   const requests = (await adapter.store.listRequests({ limit: 0 })).total
   const pairings = (await adapter.store.listRequests({ type: 'CREATE_PAIRING', limit: 0 })).total
   const final = await counts(adapter)
-  const spotFailures = await spotCheck(sim.url, options.subscriptions, options.spotChecks)
+  const spotFailures = await spotCheck(sim, options.subscriptions, options.spotChecks)
   return {
     requests,
     pairings,

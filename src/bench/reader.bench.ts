@@ -330,7 +330,7 @@ async function run(options: BenchOptions, sims: SimulatorChild[]): Promise<boole
   const numbers = Array.from({ length: options.cards }, (_, i) => i + 1)
   console.error(`registering ${options.cards} cards and STBs, setting up their state ...`)
   const setupStart = performance.now()
-  const registered = await fetch(`${sim.url}/admin/inventory`, {
+  const registered = await sim.admin('/admin/inventory', {
     method: 'POST',
     headers: { 'Content-Type': 'application/json' },
     body: JSON.stringify({

@@ -177,8 +177,8 @@ function directoryBytes(dir: string): number {
   return bytes
 }
 
-async function getJson<T>(url: string): Promise<{ status: number; body: T }> {
-  const res = await fetch(url)
+async function getJson<T>(sim: SimulatorChild, path: string): Promise<{ status: number; body: T }> {
+  const res = await sim.admin(path)
   return { status: res.status, body: (await res.json()) as T }
 }
 
@@ -187,9 +187,9 @@ async function getJson<T>(url: string): Promise<{ status: number; body: T }> {
  * journalled with the next number, so the difference over a phase is the calls it received. A
  * search over `since`, as the journal keeps only its last entries and big ones are costly to list.
  */
-async function lastJournalSeq(url: string, atLeast = 0): Promise<number> {
+async function lastJournalSeq(sim: SimulatorChild, atLeast = 0): Promise<number> {
   const has = async (since: number): Promise<boolean> =>
-    (await getJson<unknown[]>(`${url}/admin/journal?since=${since}&limit=1`)).body.length > 0
+    (await getJson<unknown[]>(sim, `/admin/journal?since=${since}&limit=1`)).body.length > 0
   let low = atLeast
   if (!(await has(low))) {
     return low
@@ -222,10 +222,10 @@ interface CardView {
 }
 
 /** Compares cards in the simulator with the CA state the workload meant; answers the problems. */
-async function checkCards(url: string, cards: readonly CaCard[]): Promise<string[]> {
+async function checkCards(sim: SimulatorChild, cards: readonly CaCard[]): Promise<string[]> {
   const problems: string[] = []
   for (const card of cards) {
-    const { status, body } = await getJson<CardView>(`${url}/admin/cards/${card.caId}`)
+    const { status, body } = await getJson<CardView>(sim, `/admin/cards/${card.caId}`)
     const held = (body.subscriptions ?? []).map((p) => `${p.productId}@${p.distributor ?? '-'}`)
     const meant = card.products.map((p) => `${p.productId}@${p.distributor}`)
     const stbs = body.pairing?.pairingModuleIds ?? []
@@ -352,7 +352,7 @@ async function measureRun(
   resetPeak('self')
   resetPeak(sim.pid)
   phases.reset()
-  const journalBefore = await lastJournalSeq(sim.url)
+  const journalBefore = await lastJournalSeq(sim)
   const cpuStart = process.cpuUsage()
   const simCpuStart = sim.cpuMs()
   const machineStart = machineCpuMs()
@@ -378,7 +378,7 @@ async function measureRun(
     const simulatorPeakMb = sim.memory().peakRssMb
     const snapshot = phases.snapshot()
     await stopProfile?.()
-    const journalCalls = (await lastJournalSeq(sim.url, journalBefore)) - journalBefore
+    const journalCalls = (await lastJournalSeq(sim, journalBefore)) - journalBefore
     const mine = await adapter.runs.requests(id)
     return {
       runMs: ran - started,
@@ -719,9 +719,8 @@ async function prepare(
     { length: Math.min(200, workload.cards.length) },
     () => workload.cards[Math.floor(Math.random() * workload.cards.length)] as CaCard,
   )
-  const stats = (await getJson<{ pairings: number; smartcards: number }>(`${sim.url}/admin/stats`))
-    .body
-  const loadProblems = await checkCards(sim.url, [...driftedCards, ...sample])
+  const stats = (await getJson<{ pairings: number; smartcards: number }>(sim, '/admin/stats')).body
+  const loadProblems = await checkCards(sim, [...driftedCards, ...sample])
   if (stats.pairings !== loaded.pairings) {
     loadProblems.push(`the simulator holds ${stats.pairings} pairings, ${loaded.pairings} made`)
   }
@@ -796,10 +795,10 @@ function barkProblems(figures: RunFigures, options: BenchOptions): string[] {
   return problems
 }
 
-async function spotCheckScreens(url: string, cards: readonly string[]): Promise<string[]> {
+async function spotCheckScreens(sim: SimulatorChild, cards: readonly string[]): Promise<string[]> {
   const problems: string[] = []
   for (const caId of cards) {
-    const { status, body } = await getJson<CardView>(`${url}/admin/cards/${caId}`)
+    const { status, body } = await getJson<CardView>(sim, `/admin/cards/${caId}`)
     if (status !== 200 || !(body.screen ?? []).some((m) => m.message === BARK_TEXT)) {
       problems.push(`card ${caId}: HTTP ${status}, screen ${JSON.stringify(body.screen ?? null)}`)
     }
@@ -869,7 +868,7 @@ async function run(options: BenchOptions, dir: string, sims: SimulatorChild[]): 
       displayDurationInSeconds: 30,
     })
     const bark = await measureRun(adapter, sim, phases, 'BENCH-BARK', options)
-    const spotFailures = await spotCheckScreens(sim.url, spotCards)
+    const spotFailures = await spotCheckScreens(sim, spotCards)
     await adapter.close()
     const checks: Checks = {
       resetProblems: [

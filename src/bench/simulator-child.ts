@@ -1,4 +1,5 @@
 import { spawn, type ChildProcess } from 'node:child_process'
+import { randomBytes } from 'node:crypto'
 import { createInterface } from 'node:readline'
 import { readCpuMs, readMemory, type ProcessMemory } from './proc-status.js'
 
@@ -15,17 +16,24 @@ export class SimulatorChild {
   /** Base URL the simulator printed (`http://127.0.0.1:<port>`). */
   readonly url: string
   readonly pid: number
+  /** The admin API token the child was started with (CONTEGO_SIM_ADMIN_TOKEN). */
+  readonly adminToken: string
 
-  private constructor(child: ChildProcess, url: string, exited: Promise<void>) {
+  private constructor(child: ChildProcess, url: string, exited: Promise<void>, token: string) {
     this.child = child
     this.url = url
+    this.adminToken = token
     this.pid = child.pid ?? -1
     this.exited = exited
   }
 
   /** Spawns `node <bin> ...args` and waits for its "listening on <url>" line. */
   static start(bin: string, args: readonly string[], timeoutMs = 120_000): Promise<SimulatorChild> {
-    const child = spawn(process.execPath, [bin, ...args], { stdio: ['ignore', 'pipe', 'pipe'] })
+    const token = randomBytes(32).toString('base64url')
+    const child = spawn(process.execPath, [bin, ...args], {
+      stdio: ['ignore', 'pipe', 'pipe'],
+      env: { ...process.env, CONTEGO_SIM_ADMIN_TOKEN: token },
+    })
     let stderr = ''
     let done = false
     let instance: SimulatorChild | null = null
@@ -62,10 +70,21 @@ export class SimulatorChild {
         if (url && !done) {
           done = true
           clearTimeout(timer)
-          instance = new SimulatorChild(child, url, exited)
+          instance = new SimulatorChild(child, url, exited, token)
           resolve(instance)
         }
       })
+    })
+  }
+
+  /** Calls the simulator's admin API (`path` like `/admin/stats`) with its token. */
+  admin(path: string, init: RequestInit = {}): Promise<Response> {
+    return fetch(`${this.url}${path}`, {
+      ...init,
+      headers: {
+        ...(init.headers as Record<string, string>),
+        Authorization: `Bearer ${this.adminToken}`,
+      },
     })
   }
 

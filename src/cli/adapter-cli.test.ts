@@ -1,5 +1,6 @@
 import { spawn } from 'node:child_process'
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
+import { createServer } from 'node:net'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { createInterface } from 'node:readline'
@@ -15,8 +16,18 @@ import {
 // The built CLI (bin/conax-adapter.js -> dist/), as `npx conax-adapter` runs it; npm test builds first.
 const BIN = join(import.meta.dirname, '..', '..', 'bin', 'conax-adapter.js')
 
+/** This process's environment without an API token, so the adapter generates one. */
+function withoutToken(): NodeJS.ProcessEnv {
+  const env = { ...process.env }
+  delete env.CONAX_ADAPTER_API_TOKEN
+  return env
+}
+
 function run(args: string[]): Promise<{ code: number | null; stdout: string; stderr: string }> {
-  const child = spawn(process.execPath, [BIN, ...args], { stdio: ['ignore', 'pipe', 'pipe'] })
+  const child = spawn(process.execPath, [BIN, ...args], {
+    stdio: ['ignore', 'pipe', 'pipe'],
+    env: withoutToken(),
+  })
   let stdout = ''
   let stderr = ''
   child.stdout.on('data', (chunk: Buffer) => (stdout += chunk.toString()))
@@ -68,22 +79,28 @@ describe('conax-adapter CLI', () => {
       ],
       {
         stdio: ['ignore', 'pipe', 'pipe'],
+        env: withoutToken(),
       },
     )
     onTestFinished(() => {
       child.kill('SIGKILL')
     })
-    const url = await new Promise<string>((resolve) => {
+    const { url, token } = await new Promise<{ url: string; token: string }>((resolve) => {
+      let listening = ''
       createInterface({ input: child.stdout }).on('line', (line) => {
-        const match = /listening on (http:\/\/\S+)/.exec(line)
-        if (match?.[1]) {
-          resolve(match[1])
+        listening = /listening on (http:\/\/\S+)/.exec(line)?.[1] ?? listening
+        const token = /API token \(generated\): (\S+)/.exec(line)?.[1]
+        if (token) {
+          resolve({ url: listening, token })
         }
       })
     })
+    expect(token).toMatch(/^[A-Za-z0-9_-]{43}$/)
+    const anonymous = await fetch(`${url}/crm/actions`, { method: 'POST' })
+    expect(anonymous.status).toBe(401)
     const res = await fetch(`${url}/crm/actions`, {
       method: 'POST',
-      headers: { 'Content-Type': 'application/json' },
+      headers: { 'Content-Type': 'application/json', Authorization: `Bearer ${token}` },
       body: JSON.stringify({
         action: 'BECOME_SUBSCRIBER',
         subscriptionId: 'S1',
@@ -103,5 +120,27 @@ describe('conax-adapter CLI', () => {
     expect(sim.model.card(card(1))?.subscriptions.map((s) => s.productId)).toEqual(['GFA1'])
     child.kill('SIGTERM')
     expect(await new Promise((resolve) => child.on('exit', resolve))).toBe(0)
+  })
+
+  it('refuses a non-loopback host without a configured token, exit code 2', async () => {
+    const refused = await run(['--provider', PROVIDER_FILE, '--memory', '--host', '0.0.0.0'])
+    expect(refused.code).toBe(2)
+    expect(refused.stderr).toMatch(
+      /^conax-adapter: INSECURE_BIND: Refusing to listen on 0\.0\.0\.0 without a configured API token: .*Set CONAX_ADAPTER_API_TOKEN .*or listen on 127\.0\.0\.1\.\n$/,
+    )
+  })
+
+  it('says PORT_IN_USE, naming the port, with exit code 2 when the port is taken', async () => {
+    const taken = createServer()
+    await new Promise<void>((resolve) => taken.listen(0, '127.0.0.1', resolve))
+    onTestFinished(() => {
+      taken.close()
+    })
+    const port = (taken.address() as { port: number }).port
+    const refused = await run(['--provider', PROVIDER_FILE, '--memory', '--port', String(port)])
+    expect(refused.code).toBe(2)
+    expect(refused.stderr).toBe(
+      `conax-adapter: PORT_IN_USE: Failed to listen on 127.0.0.1:${port}: port ${port} is already in use (another instance or another program holds it). Choose another --port, or --port 0 to pick a free one.\n`,
+    )
   })
 })

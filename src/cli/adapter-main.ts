@@ -1,5 +1,13 @@
 /* eslint-disable no-console -- the CLI talks to a terminal */
 import { Command, InvalidArgumentError, Option } from 'commander'
+import {
+  addHttpOptions,
+  guardListsOf,
+  httpSettingsOf,
+  type HttpCliOptions,
+} from '../../common/http-cli.js'
+import { HTTP_DEFAULTS } from '../../common/http-server.js'
+import { DEFAULT_LIMITS, type AdapterLimits } from '../api/limits.js'
 import { AdapterError } from '../application/adapter-error.js'
 import { ConfigError } from '../config/config-error.js'
 import { startAdapter } from '../create-adapter.js'
@@ -24,7 +32,29 @@ function concurrency(value: string): number {
   return number
 }
 
-interface CliOptions {
+/** `name=value` of --limit, checked against the known limits. */
+function limit(
+  value: string,
+  previous: Partial<AdapterLimits> | undefined,
+): Partial<AdapterLimits> {
+  const match = /^(\w+)=(\d+)$/.exec(value)
+  const name = match?.[1] ?? ''
+  if (!match || !Object.hasOwn(DEFAULT_LIMITS, name) || Number(match[2]) < 1) {
+    throw new InvalidArgumentError(
+      `--limit takes name=positive integer, the name one of ${Object.keys(DEFAULT_LIMITS).join(', ')}.`,
+    )
+  }
+  return { ...previous, [name]: Number(match[2]) }
+}
+
+function bytes(value: string): number {
+  if (!/^\d+$/.test(value) || Number(value) < 1024) {
+    throw new InvalidArgumentError('--body-limit must be an integer of at least 1024 (bytes).')
+  }
+  return Number(value)
+}
+
+interface CliOptions extends HttpCliOptions {
   provider: string
   port: number
   host: string
@@ -33,10 +63,14 @@ interface CliOptions {
   concurrency: number
   deliver: boolean
   logLevel: 'trace' | 'debug' | 'info' | 'warn' | 'error' | 'silent'
+  apiToken?: string
+  bodyLimit?: number
+  limit?: Partial<AdapterLimits>
 }
 
 const CLIENT_HELP = `
-Commands for a running adapter (--url, default http://127.0.0.1:8380, env CONAX_ADAPTER_URL; --json):
+Commands for a running adapter (--url, default http://127.0.0.1:8380, env CONAX_ADAPTER_URL;
+--token, default env CONAX_ADAPTER_API_TOKEN; --json):
   runs define <file> | list | show <idOrCode> | preview <idOrCode> [--limit n]
   runs start <idOrCode> [--watch] | status <executionId> [--watch] | stop <executionId>
   runs resume <executionId> [--watch] | requests <executionId> | executions [idOrCode]
@@ -47,7 +81,7 @@ See conax-adapter <command> --help.`
 
 /** The `conax-adapter [serve]` command line: starts the adapter. */
 export function buildAdapterCommand(): Command {
-  return new Command('conax-adapter')
+  const command = new Command('conax-adapter')
     .usage('[serve] --provider <file> [options]')
     .description(
       'The CRM-side Conax Contego provisioning adapter: CRM actions to Conax commands, delivered without loss, behind a JSON API.',
@@ -85,20 +119,38 @@ export function buildAdapterCommand(): Command {
         .choices(['trace', 'debug', 'info', 'warn', 'error', 'silent'])
         .default('info'),
     )
+    .addOption(
+      new Option(
+        '--api-token <token>',
+        'bearer token of the HTTP API (at least 16 characters); generated and printed at start when absent, required with a non-loopback --host. Prefer the variable: options show in ps',
+      ).env('CONAX_ADAPTER_API_TOKEN'),
+    )
+    .addOption(
+      new Option('--body-limit <bytes>', 'JSON body limit (default 1048576)').argParser(bytes),
+    )
+    .addOption(
+      new Option(
+        '--limit <name=value>',
+        `raise or lower a bound of the API (repeatable): ${Object.entries(DEFAULT_LIMITS)
+          .map(([name, value]) => `${name} (default ${value})`)
+          .join(', ')}`,
+      ).argParser(limit),
+    )
+  return addHttpOptions(command, HTTP_DEFAULTS)
 }
 
 /**
  * Whether `argv` (node, script, ...) is a client command: its first word after the client's own
- * global options (`--url <url>`, `--url=<url>`, `--json`, which `serve` does not have) is one of
+ * global options (`--url <url>`, `--token <t>`, their `=` forms, `--json`, which `serve` does not have) is one of
  * {@link CLIENT_COMMANDS}. So `conax-adapter --url http://host:8380 runs list` is a client
  * command, as the client's help shows it, and not a start of the adapter without --provider.
  */
 export function isClientCommand(argv: readonly string[]): boolean {
   for (let i = 2; i < argv.length; i++) {
     const word = argv[i] as string
-    if (word === '--url') {
+    if (word === '--url' || word === '--token') {
       i += 1
-    } else if (word !== '--json' && !word.startsWith('--url=')) {
+    } else if (word !== '--json' && !word.startsWith('--url=') && !word.startsWith('--token=')) {
       return CLIENT_COMMANDS.has(word)
     }
   }
@@ -134,6 +186,11 @@ export async function runAdapterCli(argv: readonly string[]): Promise<number> {
       autoDeliver: cli.deliver,
       logger: cli.logLevel,
       ...(cli.memory ? {} : { dataFile: cli.data }),
+      ...(cli.apiToken === undefined ? {} : { apiToken: cli.apiToken }),
+      ...(cli.bodyLimit === undefined ? {} : { bodyLimitBytes: cli.bodyLimit }),
+      ...(cli.limit === undefined ? {} : { limits: cli.limit }),
+      ...guardListsOf(cli),
+      http: httpSettingsOf(cli),
     })
     const { provider } = adapter
     console.log(`Conax provisioning adapter listening on ${adapter.url ?? ''}`)
@@ -145,6 +202,11 @@ export async function runAdapterCli(argv: readonly string[]): Promise<number> {
     )
     console.log(
       `  API: POST ${adapter.url ?? ''}/crm/actions, ${adapter.url ?? ''}/conax_web_services/provisioning_requests/{list,show,add_subscriptions,cancel_subscriptions,create_pairing}`,
+    )
+    console.log(
+      adapter.apiTokenGenerated
+        ? `  API token (generated): ${adapter.apiToken}  — export CONAX_ADAPTER_API_TOKEN=${adapter.apiToken} to choose your own (send it as 'Authorization: Bearer <token>')`
+        : '  API token: the configured one (CONAX_ADAPTER_API_TOKEN or --api-token)',
     )
     await new Promise<void>((resolve) => {
       const stop = (): void => {

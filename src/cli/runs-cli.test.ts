@@ -24,10 +24,19 @@ interface Run {
   readonly stderr: string
 }
 
-function cli(args: string[], env: Record<string, string> = {}): Promise<Run> {
+/** The adapter's API token; the CLI gets it from CONAX_ADAPTER_API_TOKEN unless a test says otherwise. */
+const TOKEN = 'runs-cli-test-token-0123456789'
+
+function cli(args: string[], env: Record<string, string | undefined> = {}): Promise<Run> {
+  const merged: NodeJS.ProcessEnv = { ...process.env, CONAX_ADAPTER_API_TOKEN: TOKEN, ...env }
+  for (const [name, value] of Object.entries(merged)) {
+    if (value === undefined) {
+      delete merged[name]
+    }
+  }
   const child = spawn(process.execPath, [BIN, ...args], {
     stdio: ['ignore', 'pipe', 'pipe'],
-    env: { ...process.env, ...env },
+    env: merged,
   })
   let stdout = ''
   let stderr = ''
@@ -44,7 +53,7 @@ describe('conax-adapter runs (client commands)', () => {
 
   beforeAll(async () => {
     sim = await startTestCa(5)
-    adapter = await startTestAdapter(sim, { port: 0, runPageSize: 2 })
+    adapter = await startTestAdapter(sim, { port: 0, runPageSize: 2, apiToken: TOKEN })
     url = adapter.url as string
     dir = mkdtempSync(join(tmpdir(), 'conax-runs-cli-'))
     for (const n of [1, 2, 3]) {
@@ -201,6 +210,25 @@ describe('conax-adapter runs (client commands)', () => {
     expect(down.code).toBe(1)
     expect(down.stderr).toContain('CONNECTION_FAILED')
     expect(down.stderr).toContain('is the adapter running at http://127.0.0.1:9?')
+  })
+
+  it('sends the token of --token or CONAX_ADAPTER_API_TOKEN, and says how to pass it on 401', async () => {
+    const none = await cli(['runs', 'list', '--url', url], { CONAX_ADAPTER_API_TOKEN: undefined })
+    expect(none.code).toBe(2)
+    expect(none.stderr).toBe(
+      `conax-adapter: UNAUTHORIZED: The adapter at ${url} needs its API token: pass it with --token <token> or set CONAX_ADAPTER_API_TOKEN (the adapter prints a generated one at start).\n`,
+    )
+    const wrong = await cli(['runs', 'list', '--url', url, '--token', 'wrong-token-0123456789'])
+    expect(wrong.code).toBe(2)
+    expect(wrong.stderr).toContain('refused the API token given')
+    const flag = await cli(['--token', TOKEN, '--url', url, 'runs', 'list'], {
+      CONAX_ADAPTER_API_TOKEN: undefined,
+    })
+    expect([flag.code, flag.stderr]).toEqual([0, ''])
+    const equals = await cli([`--token=${TOKEN}`, '--url', url, 'runs', 'list'], {
+      CONAX_ADAPTER_API_TOKEN: undefined,
+    })
+    expect(equals.code).toBe(0)
   })
 
   it('takes the global options before the command too', async () => {

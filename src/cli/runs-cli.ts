@@ -41,6 +41,7 @@ class CliFailure extends Error {
 
 interface GlobalOptions {
   url: string
+  token?: string
   json?: boolean
 }
 
@@ -96,8 +97,10 @@ interface UtilityAnswer {
 /** The adapter over HTTP: answers `data` (and `total`), or throws a CliFailure with its code. */
 class AdapterClient {
   readonly url: string
-  constructor(url: string) {
+  private readonly token: string | undefined
+  constructor(url: string, token: string | undefined) {
     this.url = url.replace(/\/+$/, '')
+    this.token = token
   }
 
   async call<T>(
@@ -109,7 +112,10 @@ class AdapterClient {
     try {
       response = await fetch(`${this.url}${path}`, {
         method,
-        headers: body === undefined ? {} : { 'Content-Type': 'application/json' },
+        headers: {
+          ...(body === undefined ? {} : { 'Content-Type': 'application/json' }),
+          ...(this.token === undefined ? {} : { Authorization: `Bearer ${this.token}` }),
+        },
         ...(body === undefined ? {} : { body: JSON.stringify(body) }),
       })
     } catch (error) {
@@ -129,6 +135,15 @@ class AdapterClient {
         'BAD_ANSWER',
         `${method} ${this.url}${path} answered ${response.status} with something that is not JSON: is ${this.url} the adapter?`,
         1,
+      )
+    }
+    if (response.status === 401) {
+      throw new CliFailure(
+        'UNAUTHORIZED',
+        this.token === undefined
+          ? `The adapter at ${this.url} needs its API token: pass it with --token <token> or set CONAX_ADAPTER_API_TOKEN (the adapter prints a generated one at start).`
+          : `The adapter at ${this.url} refused the API token given (--token or CONAX_ADAPTER_API_TOKEN): it is not the one the adapter was started with.`,
+        2,
       )
     }
     if (!response.ok) {
@@ -738,6 +753,12 @@ export function buildClientCommand(onExit: (code: number) => void): Command {
         .env('CONAX_ADAPTER_URL')
         .default(DEFAULT_URL),
     )
+    .addOption(
+      new Option(
+        '--token <token>',
+        "the adapter's API token (printed by the adapter at start)",
+      ).env('CONAX_ADAPTER_API_TOKEN'),
+    )
     .option('--json', 'print the JSON the API answers instead of text')
     .exitOverride()
     .showHelpAfterError()
@@ -745,7 +766,7 @@ export function buildClientCommand(onExit: (code: number) => void): Command {
     .configureHelp({ showGlobalOptions: true })
   const act = (action: Action) => async (): Promise<void> => {
     const options = program.opts<GlobalOptions>()
-    onExit(await action(new AdapterClient(options.url), options.json === true))
+    onExit(await action(new AdapterClient(options.url, options.token), options.json === true))
   }
   addRunCommands(
     program.command('runs').description('batch runs: define, preview, start, watch, stop, resume'),

@@ -1,4 +1,5 @@
 import { join } from 'node:path'
+import request from 'supertest'
 import { startSimulator, type Simulator } from '../../simulator/src/index.js'
 import type { Clock } from '../application/ports.js'
 import { loadProvider } from '../config/load-provider.js'
@@ -70,6 +71,11 @@ export async function providerFor(
     delivery: { ...base.delivery, retryInitialDelayMs: 20, retryMaxDelayMs: 200 },
     ...changes,
   }
+}
+
+/** A supertest agent for the adapter's HTTP API, the API token set on every request. */
+export function apiAgent(adapter: Adapter): ReturnType<typeof request.agent> {
+  return request.agent(adapter.url as string).set('Authorization', `Bearer ${adapter.apiToken}`)
 }
 
 /** A clock the test moves by hand. */

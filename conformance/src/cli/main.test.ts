@@ -4,7 +4,8 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { promisify } from 'node:util'
 import { XMLParser, XMLValidator } from 'fast-xml-parser'
-import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { afterAll, beforeAll, describe, expect, it, onTestFinished } from 'vitest'
+import { startSimulator } from '../../../simulator/src/index.js'
 
 // The real command line, as CI runs it: the built launcher in a child process (npm test builds first).
 const ROOT = join(import.meta.dirname, '..', '..', '..')
@@ -18,9 +19,18 @@ const PASSING = join(
 )
 
 async function cli(...args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
+  return cliWith({}, ...args)
+}
+
+async function cliWith(
+  env: Record<string, string>,
+  ...args: string[]
+): Promise<{ code: number; stdout: string; stderr: string }> {
+  const base: NodeJS.ProcessEnv = { ...process.env, NO_COLOR: '1' }
+  delete base.CONTEGO_SIM_ADMIN_TOKEN
   try {
     const { stdout, stderr } = await promisify(execFile)(process.execPath, [BIN, ...args], {
-      env: { ...process.env, NO_COLOR: '1' },
+      env: { ...base, ...env },
     })
     return { code: 0, stdout, stderr }
   } catch (error) {
@@ -95,6 +105,22 @@ describe('conax-conformance run', () => {
     const result = await cli('run', '--cas-url', 'ftp://nowhere')
     expect(result.code).toBe(2)
     expect(result.stderr).toContain('is not an http(s) URL')
+  })
+
+  it("passes a simulator's admin token from --admin-token or CONTEGO_SIM_ADMIN_TOKEN", async () => {
+    const token = 'conformance-cli-token-0123456789'
+    const sim = await startSimulator({ logger: 'silent', adminToken: token })
+    onTestFinished(() => sim.close())
+    const target = ['--cas-url', sim.url, '--sim-admin', '--no-color']
+    const refused = await cli('run', PASSING, ...target)
+    expect(refused.code).toBe(2)
+    expect(refused.stdout).toContain(
+      'it needs its admin token. Pass it with --admin-token or CONTEGO_SIM_ADMIN_TOKEN',
+    )
+    expect((await cli('run', PASSING, ...target, '--admin-token', token)).code).toBe(0)
+    expect(
+      (await cliWith({ CONTEGO_SIM_ADMIN_TOKEN: token }, 'run', PASSING, ...target)).code,
+    ).toBe(0)
   })
 
   it('writes a JUnit report CI servers read, and a self-contained HTML report', async () => {

@@ -1,7 +1,7 @@
 /* eslint-disable no-console -- the CLI talks to a terminal */
 import { mkdir, writeFile } from 'node:fs/promises'
 import { dirname, join } from 'node:path'
-import { Command, CommanderError, InvalidArgumentError } from 'commander'
+import { Command, CommanderError, InvalidArgumentError, Option } from 'commander'
 import { renderConsoleScenario, renderConsoleSummary } from '../report/console.js'
 import { renderHtml } from '../report/html.js'
 import { renderJunit } from '../report/junit.js'
@@ -93,6 +93,14 @@ async function execute(paths: string[], target: Target, options: ReportOptions):
   return exitCodeOf(run)
 }
 
+/** The simulator's admin token, for the runs that use its admin API. */
+function adminTokenOption(): Option {
+  return new Option(
+    '--admin-token <token>',
+    "the conax-sim's admin token (conax-sim prints a generated one at start)",
+  ).env('CONTEGO_SIM_ADMIN_TOKEN')
+}
+
 function reportOptions(command: Command): Command {
   return (
     command
@@ -132,7 +140,8 @@ export function buildConformanceCommand(exit: (code: number) => void): Command {
       .option(
         '--sim-admin',
         'the --cas-url target is a conax-sim: load inventory and clear cards through its admin API',
-      ),
+      )
+      .addOption(adminTokenOption()),
   ).action(
     async (
       paths: string[],
@@ -141,6 +150,7 @@ export function buildConformanceCommand(exit: (code: number) => void): Command {
         username?: string
         password?: string
         simAdmin?: boolean
+        adminToken?: string
       },
     ) => {
       const target: Target = options.casUrl
@@ -151,6 +161,7 @@ export function buildConformanceCommand(exit: (code: number) => void): Command {
               ...(options.username === undefined ? {} : { username: options.username }),
               ...(options.password === undefined ? {} : { password: options.password }),
               simAdmin: options.simAdmin === true,
+              ...(options.adminToken === undefined ? {} : { adminToken: options.adminToken }),
             },
           }
         : { kind: 'in-process' }
@@ -165,14 +176,19 @@ export function buildConformanceCommand(exit: (code: number) => void): Command {
       )
       .argument('[paths...]', 'scenario files or folders (default: the shipped fixtures/scenarios)')
       .requiredOption('--journal-url <url>', 'the conax-sim to read (its /admin/journal)', url)
-      .option('--since <seq>', 'only journal entries after this sequence number', nonNegative),
+      .option('--since <seq>', 'only journal entries after this sequence number', nonNegative)
+      .addOption(adminTokenOption()),
   ).action(
-    async (paths: string[], options: ReportOptions & { journalUrl: string; since?: number }) => {
+    async (
+      paths: string[],
+      options: ReportOptions & { journalUrl: string; since?: number; adminToken?: string },
+    ) => {
       const target: Target = {
         kind: 'journal',
         journal: {
           url: options.journalUrl,
           ...(options.since === undefined ? {} : { since: options.since }),
+          ...(options.adminToken === undefined ? {} : { adminToken: options.adminToken }),
         },
       }
       exit(await execute(paths, target, options))

@@ -212,7 +212,10 @@ async function callApi(
     `${adapter.url}/conax_web_services/provisioning_requests/${method}`,
     {
       method: 'POST',
-      headers: { 'content-type': 'application/json' },
+      headers: {
+        'content-type': 'application/json',
+        authorization: `Bearer ${adapter.apiToken}`,
+      },
       body: JSON.stringify(body),
     },
   )

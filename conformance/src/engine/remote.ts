@@ -44,6 +44,8 @@ export interface CaTarget {
    * its cards' products and pairing through the admin API (a real Conax has neither).
    */
   readonly simAdmin?: boolean
+  /** With `simAdmin`: the simulator's admin token (sent as `Authorization: Bearer <token>`). */
+  readonly adminToken?: string
   /** With `simAdmin`: how long to wait for an admin API answer (default {@link ADMIN_TIMEOUT_MS}). */
   readonly timeoutMs?: number
 }
@@ -60,9 +62,10 @@ export function servicesBase(url: string): string {
 /** How long the harness waits for an answer of a simulator's admin API, by default. */
 export const ADMIN_TIMEOUT_MS = 10_000
 
-/** A conax-sim's admin API: its URL (any path; only the origin counts) and how long to wait. */
+/** A conax-sim's admin API: its URL (any path; only the origin counts), its token and how long to wait. */
 interface AdminApi {
   readonly url: string
+  readonly adminToken?: string
   readonly timeoutMs?: number
 }
 
@@ -90,7 +93,10 @@ async function admin(
   }
   const response = await fetch(`${origin}${path}`, {
     method,
-    headers: body === undefined ? {} : { 'content-type': 'application/json' },
+    headers: {
+      ...(body === undefined ? {} : { 'content-type': 'application/json' }),
+      ...(api.adminToken === undefined ? {} : { authorization: `Bearer ${api.adminToken}` }),
+    },
     signal,
     ...(body === undefined ? {} : { body: JSON.stringify(body) }),
   }).catch((error: unknown) => {
@@ -104,6 +110,12 @@ async function admin(
     answer = JSON.parse(text)
   } catch {
     // Not JSON: shown as it came in the error below, or treated as no answer.
+  }
+  if (response.status === 401) {
+    throw new ScenarioRunError(
+      'CA_ADMIN_FAILED',
+      `The simulator's admin API at ${origin} refused ${method} ${path} (401): it needs its admin token. ${api.adminToken === undefined ? 'Pass it with --admin-token or CONTEGO_SIM_ADMIN_TOKEN (conax-sim prints a generated one at start).' : 'The token given (--admin-token or CONTEGO_SIM_ADMIN_TOKEN) is not the one the simulator was started with.'}`,
+    )
   }
   if (!response.ok && response.status !== 404) {
     throw new ScenarioRunError(
@@ -280,6 +292,8 @@ export interface JournalTarget {
   readonly url: string
   /** Only entries after this journal sequence number. */
   readonly since?: number
+  /** The simulator's admin token (sent as `Authorization: Bearer <token>`). */
+  readonly adminToken?: string
   /** How long to wait for an admin API answer (default {@link ADMIN_TIMEOUT_MS}). */
   readonly timeoutMs?: number
 }

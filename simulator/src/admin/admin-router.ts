@@ -6,7 +6,7 @@ import {
   type FaultRuleInput,
 } from '../runtime/fault-injector.js'
 import type { Journal } from '../runtime/journal.js'
-import { SimulatorError } from '../runtime/simulator-error.js'
+import { SimulatorError, type SimulatorErrorCode } from '../runtime/simulator-error.js'
 
 /** What the admin API works on. */
 export interface AdminDeps {
@@ -17,6 +17,17 @@ export interface AdminDeps {
   readonly reset: (keepInventory: boolean) => Promise<void>
   readonly startedAt: Date
   readonly now: () => Date
+  /** JSON body limit in bytes. */
+  readonly bodyLimitBytes: number
+  /** Most entries one page of cards or journal holds. */
+  readonly pageLimit: number
+}
+
+/** HTTP status of the codes that are not 400. */
+const ADMIN_STATUS: Partial<Record<SimulatorErrorCode, number>> = {
+  NOT_FOUND: 404,
+  STORE_WRITE_FAILED: 500,
+  LIMIT_EXCEEDED: 422,
 }
 
 const badRequest = (message: string): SimulatorError =>
@@ -33,6 +44,18 @@ function optionalInt(value: unknown, name: string, min: number): number | undefi
     )
   }
   return number
+}
+
+/** A page size: refused above the limit rather than cut silently, so a client never misses entries unknowingly. */
+function pageSize(value: unknown, max: number, fallback: number | undefined): number | undefined {
+  const limit = optionalInt(value, 'limit', 1) ?? fallback
+  if (limit !== undefined && limit > max) {
+    throw new SimulatorError(
+      'LIMIT_EXCEEDED',
+      `Query parameter limit is ${limit}, above the maximum of ${max} per page (adminPageLimit). Ask for at most ${max} and page on with offset (cards) or since (journal).`,
+    )
+  }
+  return limit
 }
 
 function checkInventoryItem(
@@ -116,7 +139,7 @@ function dateOrNull(value: unknown, name: string): string | null {
  */
 export function createAdminRouter(deps: AdminDeps): express.Router {
   const router = express.Router()
-  router.use(express.json({ limit: '64mb' }))
+  router.use(express.json({ limit: deps.bodyLimitBytes }))
 
   router.get('/healthz', (_req, res) => {
     res.json({ status: 'ok' })
@@ -133,8 +156,8 @@ export function createAdminRouter(deps: AdminDeps): express.Router {
 
   router.get('/admin/cards', (req, res) => {
     const offset = optionalInt(req.query.offset, 'offset', 0) ?? 0
-    const limit = optionalInt(req.query.limit, 'limit', 1) ?? 100
-    res.json(deps.model.cardIds(offset, Math.min(limit, 10_000)))
+    const limit = pageSize(req.query.limit, deps.pageLimit, 100) ?? 100
+    res.json(deps.model.cardIds(offset, limit))
   })
 
   router.get('/admin/cards/:caClientId', (req, res) => {
@@ -212,7 +235,7 @@ export function createAdminRouter(deps: AdminDeps): express.Router {
   router.get('/admin/journal', (req, res) => {
     const entries = deps.journal.list({
       since: optionalInt(req.query.since, 'since', 0),
-      limit: optionalInt(req.query.limit, 'limit', 1),
+      limit: pageSize(req.query.limit, deps.pageLimit, undefined),
       operation: typeof req.query.operation === 'string' ? req.query.operation : undefined,
       service: typeof req.query.service === 'string' ? req.query.service : undefined,
     })
@@ -269,17 +292,21 @@ export function createAdminRouter(deps: AdminDeps): express.Router {
 
   router.use((error: unknown, _req: Request, res: Response, _next: NextFunction) => {
     if (error instanceof SimulatorError) {
-      res
-        .status(error.code === 'NOT_FOUND' ? 404 : error.code === 'STORE_WRITE_FAILED' ? 500 : 400)
-        .json({ error: error.toJSON() })
+      res.status(ADMIN_STATUS[error.code] ?? 400).json({ error: error.toJSON() })
       return
     }
     const status = (error as { status?: unknown }).status
+    if (status === 413) {
+      res.status(413).json({
+        error: {
+          code: 'PAYLOAD_TOO_LARGE',
+          message: `The JSON body is larger than the admin API's limit of ${deps.bodyLimitBytes} bytes (adminBodyLimitBytes); nothing was changed. Send the inventory in several calls, or raise --admin-body-limit.`,
+        },
+      })
+      return
+    }
     if (typeof status === 'number' && status >= 400 && status < 500) {
-      const message =
-        status === 413
-          ? 'The JSON body is too large (limit 64 MiB).'
-          : `The request body is not valid JSON: ${(error as Error).message}`
+      const message = `The request body is not valid JSON: ${(error as Error).message}`
       res.status(status).json({ error: { code: 'INVALID_REQUEST', message } })
       return
     }

@@ -2,6 +2,7 @@ import { spawn, type ChildProcess } from 'node:child_process'
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
+import { createServer } from 'node:net'
 import { createInterface } from 'node:readline'
 import { describe, expect, it, onTestFinished } from 'vitest'
 import { packageRoot } from '../runtime/package-root.js'
@@ -14,12 +15,22 @@ const AUTH = `Basic ${Buffer.from('sms:sms').toString('base64')}`
 interface Running {
   readonly child: ChildProcess
   readonly url: string
+  /** The admin token the CLI printed (generated at start). */
+  readonly token: string
   readonly exited: Promise<number | null>
 }
 
-function startCli(args: string[]): Promise<Running> {
+/** This process's environment without an admin token, so the CLI generates one. */
+function withoutToken(): NodeJS.ProcessEnv {
+  const env = { ...process.env }
+  delete env.CONTEGO_SIM_ADMIN_TOKEN
+  return env
+}
+
+function startCli(args: string[], env: Record<string, string> = {}): Promise<Running> {
   const child = spawn(process.execPath, [BIN, '--port', '0', '--log-level', 'silent', ...args], {
     stdio: ['ignore', 'pipe', 'pipe'],
+    env: { ...withoutToken(), ...env },
   })
   const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)))
   onTestFinished(() => {
@@ -29,17 +40,23 @@ function startCli(args: string[]): Promise<Running> {
     let stderr = ''
     child.stderr?.on('data', (chunk: Buffer) => (stderr += chunk.toString()))
     void exited.then((code) => reject(new Error(`conax-sim exited with ${code}: ${stderr}`)))
+    let url = ''
     createInterface({ input: child.stdout as NodeJS.ReadableStream }).on('line', (line) => {
-      const match = /listening on (http:\/\/\S+)/.exec(line)
-      if (match?.[1]) {
-        resolve({ child, url: match[1], exited })
+      url = /listening on (http:\/\/\S+)/.exec(line)?.[1] ?? url
+      const token =
+        /Admin token \(generated\): (\S+)/.exec(line)?.[1] ?? env.CONTEGO_SIM_ADMIN_TOKEN
+      if (/Admin token/.test(line) && token) {
+        resolve({ child, url, token, exited })
       }
     })
   })
 }
 
 function runCli(args: string[]): Promise<{ code: number | null; stdout: string; stderr: string }> {
-  const child = spawn(process.execPath, [BIN, ...args], { stdio: ['ignore', 'pipe', 'pipe'] })
+  const child = spawn(process.execPath, [BIN, ...args], {
+    stdio: ['ignore', 'pipe', 'pipe'],
+    env: withoutToken(),
+  })
   let stdout = ''
   let stderr = ''
   child.stdout.on('data', (chunk: Buffer) => (stdout += chunk.toString()))
@@ -53,8 +70,12 @@ function tempDir(): string {
   return dir
 }
 
-async function firstCards(url: string, count: number): Promise<string[]> {
-  const res = await fetch(`${url}/admin/cards?limit=${count}`)
+const bearer = (sim: Running): Record<string, string> => ({
+  Authorization: `Bearer ${sim.token}`,
+})
+
+async function firstCards(sim: Running, count: number): Promise<string[]> {
+  const res = await fetch(`${sim.url}/admin/cards?limit=${count}`, { headers: bearer(sim) })
   return ((await res.json()) as { ids: string[] }).ids
 }
 
@@ -94,9 +115,53 @@ describe('conax-sim CLI', () => {
     expect(users.stderr).toContain('user:password')
   })
 
+  it('prints the generated admin token once, and the admin API needs it', async () => {
+    const lines: string[] = []
+    const sim = await startCli(['--fixtures', '1'])
+    sim.child.stdout?.on('data', (chunk: Buffer) => lines.push(chunk.toString()))
+    expect(sim.token).toMatch(/^[A-Za-z0-9_-]{43}$/)
+    const without = await fetch(`${sim.url}/admin/cards`)
+    expect(without.status).toBe(401)
+    expect(((await without.json()) as { error: { code: string } }).error.code).toBe('UNAUTHORIZED')
+    expect((await fetch(`${sim.url}/admin/cards`, { headers: bearer(sim) })).status).toBe(200)
+    sim.child.kill('SIGTERM')
+    expect(await sim.exited).toBe(0)
+    expect(lines.join('')).not.toContain(sim.token)
+  })
+
+  it('uses the token of CONTEGO_SIM_ADMIN_TOKEN and does not print it', async () => {
+    const token = 'cli-test-token-0123456789'
+    const sim = await startCli(['--fixtures', '1'], { CONTEGO_SIM_ADMIN_TOKEN: token })
+    expect(sim.token).toBe(token)
+    expect((await fetch(`${sim.url}/admin/cards`, { headers: bearer(sim) })).status).toBe(200)
+  })
+
+  it('refuses to listen on a non-loopback host without a configured token, exit code 2', async () => {
+    const { code, stdout, stderr } = await runCli(['--host', '0.0.0.0', '--port', '0'])
+    expect(code).toBe(2)
+    expect(stdout).toBe('')
+    expect(stderr).toMatch(
+      /^conax-sim: INSECURE_BIND: Refusing to listen on 0\.0\.0\.0 without a configured admin token: .*Set CONTEGO_SIM_ADMIN_TOKEN .*--tls-cert.*or listen on 127\.0\.0\.1\.\n$/,
+    )
+  })
+
+  it('says PORT_IN_USE, naming the port, with exit code 2 when the port is taken', async () => {
+    const taken = createServer()
+    await new Promise<void>((resolve) => taken.listen(0, '127.0.0.1', resolve))
+    onTestFinished(() => {
+      taken.close()
+    })
+    const port = (taken.address() as { port: number }).port
+    const { code, stderr } = await runCli(['--port', String(port)])
+    expect(code).toBe(2)
+    expect(stderr).toBe(
+      `conax-sim: PORT_IN_USE: Failed to listen on 127.0.0.1:${port}: port ${port} is already in use (another instance or another program holds it). Choose another --port, or --port 0 to pick a free one.\n`,
+    )
+  })
+
   it('starts with fixtures, prints its URLs, serves SOAP and stops cleanly on SIGTERM', async () => {
     const sim = await startCli(['--fixtures', '5'])
-    const cards = await firstCards(sim.url, 5)
+    const cards = await firstCards(sim, 5)
     expect(cards).toHaveLength(5)
     const res = await addSubscription(sim.url, cards[0] as string, 'GFA1')
     expect(await res.text()).toContain('<StatusCode>OK</StatusCode>')
@@ -109,7 +174,7 @@ describe('conax-sim CLI', () => {
     const acknowledged: string[] = []
     for (let round = 0; round < 3; round++) {
       const sim = await startCli(['--data', file, '--fixtures', '3000'])
-      const cards = await firstCards(sim.url, 300)
+      const cards = await firstCards(sim, 300)
       const writes = cards.map(async (card, index) => {
         const res = await addSubscription(
           sim.url,
@@ -130,13 +195,15 @@ describe('conax-sim CLI', () => {
     const sim = await startCli(['--data', file])
     for (const entry of acknowledged) {
       const [card, product] = entry.split(':')
-      const view = (await (await fetch(`${sim.url}/admin/cards/${card}`)).json()) as {
+      const view = (await (
+        await fetch(`${sim.url}/admin/cards/${card}`, { headers: bearer(sim) })
+      ).json()) as {
         subscriptions: { productId: string }[]
       }
       expect(view.subscriptions.map((s) => s.productId)).toContain(product)
     }
     const journal = (await (
-      await fetch(`${sim.url}/admin/journal?operation=AddSubscriptions`)
+      await fetch(`${sim.url}/admin/journal?operation=AddSubscriptions`, { headers: bearer(sim) })
     ).json()) as {
       statusCode: string
     }[]

@@ -1,9 +1,20 @@
 /* eslint-disable no-console -- the CLI talks to a terminal */
 import { readFileSync } from 'node:fs'
 import { Command, InvalidArgumentError, Option } from 'commander'
+import {
+  addHttpOptions,
+  guardListsOf,
+  httpSettingsOf,
+  type HttpCliOptions,
+} from '../../../common/http-cli.js'
 import { SERVICE_NAMES } from '../contract/namespaces.js'
 import { isOperationName, type OperationName } from '../contract/schema.js'
-import { startSimulator, type LogLevel, type SimulatorOptions } from '../create-simulator.js'
+import {
+  SIMULATOR_HTTP_DEFAULTS,
+  startSimulator,
+  type LogLevel,
+  type SimulatorOptions,
+} from '../create-simulator.js'
 import { DEFAULT_INVENTORY_SEED } from '../fixtures/inventory.js'
 import type { InventoryInput } from '../model/ca-model.js'
 import type { ModelRules } from '../model/types.js'
@@ -56,7 +67,7 @@ function readJson<T>(file: string, what: string): T {
   }
 }
 
-interface CliOptions {
+interface CliOptions extends HttpCliOptions {
   port: number
   host: string
   data?: string
@@ -74,11 +85,13 @@ interface CliOptions {
   tlsCert?: string
   tlsKey?: string
   tlsClientCa?: string
+  adminToken?: string
+  adminBodyLimit?: number
 }
 
 /** The `conax-sim` command line. */
 export function buildCommand(): Command {
-  return new Command('conax-sim')
+  const command = new Command('conax-sim')
     .description(
       'A Conax Contego CA simulator: the five SOAP services of the wire contract, plus a JSON admin API.',
     )
@@ -175,9 +188,21 @@ export function buildCommand(): Command {
         .env('CONTEGO_SIM_LOG_LEVEL')
         .default('info'),
     )
-    .addHelpText(
-      'after',
-      `
+    .addOption(
+      new Option(
+        '--admin-token <token>',
+        'bearer token of the admin API (at least 16 characters); generated and printed at start when absent, required with a non-loopback --host. Prefer the variable: options show in ps',
+      ).env('CONTEGO_SIM_ADMIN_TOKEN'),
+    )
+    .addOption(
+      new Option(
+        '--admin-body-limit <bytes>',
+        'admin API JSON body limit (default 33554432, an inventory of 100,000 cards and STBs)',
+      ).argParser(integer('--admin-body-limit', 1024)),
+    )
+  return addHttpOptions(command, SIMULATOR_HTTP_DEFAULTS).addHelpText(
+    'after',
+    `
 Examples:
   conax-sim --fixtures                       in memory, 200 generated cards and STBs, port ${DEFAULT_PORT}
   conax-sim --data .data/sim.json --fixtures state kept in a file across restarts
@@ -185,8 +210,9 @@ Examples:
 
 Endpoints (HTTP Basic auth, SOAP 1.1 or 1.2; GET <endpoint>?wsdl for the WSDL):
 ${SERVICE_NAMES.map((s) => `  /ca-server/webservices/caclient/${s}`).join('\n')}
-Admin API (JSON): /admin/inventory, /admin/cards/:id, /admin/journal, /admin/reset, /admin/faults, /healthz`,
-    )
+Admin API (JSON, header 'Authorization: Bearer <admin token>'): /admin/inventory, /admin/cards/:id,
+  /admin/journal, /admin/reset, /admin/faults; /healthz needs no token`,
+  )
 }
 
 function readPem(file: string, what: string): Buffer {
@@ -271,6 +297,10 @@ function toSimulatorOptions(cli: CliOptions): SimulatorOptions {
     ...(cli.disable ? { disabledOperations: cli.disable } : {}),
     ...(cli.bodyLimit ? { bodyLimitBytes: cli.bodyLimit } : {}),
     ...(cli.journalLimit ? { journalLimit: cli.journalLimit } : {}),
+    ...(cli.adminToken === undefined ? {} : { adminToken: cli.adminToken }),
+    ...(cli.adminBodyLimit ? { adminBodyLimitBytes: cli.adminBodyLimit } : {}),
+    ...guardListsOf(cli),
+    http: httpSettingsOf(cli),
     ...tlsOptions(cli),
   }
 }
@@ -294,6 +324,11 @@ export async function runCli(argv: readonly string[]): Promise<number> {
     }
     console.log(
       `  Admin ${sim.url}/admin/journal, ${sim.url}/admin/cards/:caClientId, health ${sim.url}/healthz`,
+    )
+    console.log(
+      sim.adminTokenGenerated
+        ? `  Admin token (generated): ${sim.adminToken}  — export CONTEGO_SIM_ADMIN_TOKEN=${sim.adminToken} to choose your own (send it as 'Authorization: Bearer <token>')`
+        : '  Admin token: the configured one (CONTEGO_SIM_ADMIN_TOKEN or --admin-token)',
     )
     console.log(
       `  Users: ${Object.keys(cli.users).join(', ')} | store: ${sim.storeDescription} | ${stats.smartcards} cards, ${stats.pairingModules} STBs, ${stats.products} products`,

@@ -1,4 +1,4 @@
-/** Stable codes of the simulator's own errors (start-up, store, admin API). */
+/** Stable codes of the simulator's own errors (start-up, store, admin API, the HTTP guard). */
 export type SimulatorErrorCode =
   | 'STORE_UNREADABLE'
   | 'STORE_WRITE_FAILED'
@@ -7,6 +7,13 @@ export type SimulatorErrorCode =
   | 'INVALID_REQUEST'
   | 'NOT_FOUND'
   | 'LISTEN_FAILED'
+  | 'PORT_IN_USE'
+  | 'INSECURE_BIND'
+  | 'UNAUTHORIZED'
+  | 'HOST_NOT_ALLOWED'
+  | 'CROSS_ORIGIN_REFUSED'
+  | 'PAYLOAD_TOO_LARGE'
+  | 'LIMIT_EXCEEDED'
   | 'INTERNAL'
 
 /** An error of the simulator itself, with a stable code and a message that says what to do. */

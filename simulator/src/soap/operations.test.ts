@@ -12,6 +12,7 @@ import {
   STB_1,
   STB_2,
   STB_3,
+  adminAuth,
   callSoap,
   postSoap,
   requestEnvelope,
@@ -147,7 +148,7 @@ function expectClientFault(answer: CallResult, reason: readonly RegExp[]): void 
 }
 
 async function adminCard(target: Simulator, caClientId: string): Promise<CardView> {
-  const res = await fetch(`${target.url}/admin/cards/${caClientId}`)
+  const res = await fetch(`${target.url}/admin/cards/${caClientId}`, { headers: adminAuth(target) })
   expect(res.status).toBe(200)
   return (await res.json()) as CardView
 }
@@ -167,7 +168,7 @@ async function caState(target: Simulator): Promise<unknown> {
 }
 
 async function journal(target: Simulator): Promise<JournalEntry[]> {
-  const res = await fetch(`${target.url}/admin/journal`)
+  const res = await fetch(`${target.url}/admin/journal`, { headers: adminAuth(target) })
   expect(res.status).toBe(200)
   return (await res.json()) as JournalEntry[]
 }
@@ -175,7 +176,7 @@ async function journal(target: Simulator): Promise<JournalEntry[]> {
 async function injectFault(target: Simulator, rule: Children): Promise<void> {
   const res = await fetch(`${target.url}/admin/faults`, {
     method: 'POST',
-    headers: { 'Content-Type': 'application/json' },
+    headers: { 'Content-Type': 'application/json', ...adminAuth(target) },
     body: JSON.stringify(rule),
   })
   expect(res.status).toBe(201)

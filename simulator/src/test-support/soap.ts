@@ -1,4 +1,5 @@
 import { XMLParser } from 'fast-xml-parser'
+import request from 'supertest'
 import {
   SOAP11_ENV,
   SOAP12_ENV,
@@ -6,6 +7,16 @@ import {
   type ServiceName,
 } from '../contract/namespaces.js'
 import { startSimulator, type Simulator, type SimulatorOptions } from '../create-simulator.js'
+
+/** The header the admin API needs: the simulator's bearer token. */
+export function adminAuth(sim: Simulator): Record<string, string> {
+  return { Authorization: `Bearer ${sim.adminToken}` }
+}
+
+/** A supertest agent for the simulator's admin API, the token set on every request. */
+export function adminApi(sim: Simulator): ReturnType<typeof request.agent> {
+  return request.agent(sim.url).set(adminAuth(sim))
+}
 
 /** Test helpers: raw SOAP calls against a running simulator, and a small fixed inventory. */
 export const CARD_A = '01450253313'
