@@ -11,6 +11,7 @@ import {
   CARD_A,
   CARD_B,
   STB_1,
+  STB_2,
   TEST_INVENTORY,
   callSoap,
   postSoap,
@@ -342,6 +343,40 @@ describe('admin API', () => {
       .send('{bad')
       .expect(400)
     expect(json.body.error.code).toBe('INVALID_REQUEST')
+  })
+
+  it('registers STBs with an owner and shows the owner of each STB', async () => {
+    await request(sim.url)
+      .post('/admin/inventory')
+      .send({
+        pairingModules: [
+          {
+            pairingModuleId: '2000000001',
+            serialNumber: 'SN1',
+            productCode: 'KSTB5043',
+            productDescription: 'Kaon',
+            sms: 'other',
+          },
+        ],
+      })
+      .expect(200)
+    await callSoap(sim, 'pairing', 'CreatePairing', {
+      CaClientIds: { CaClientId: [CARD_A] },
+      PairingModuleIds: { PairingModuleId: [STB_1] },
+    })
+
+    const owned = await request(sim.url).get('/admin/pairing-modules/2000000001').expect(200)
+    const paired = await request(sim.url).get(`/admin/pairing-modules/${STB_1}`).expect(200)
+    const unowned = await request(sim.url).get(`/admin/pairing-modules/${STB_2}`).expect(200)
+
+    expect(owned.body).toMatchObject({ sms: 'other', pairingId: null })
+    expect(paired.body).toMatchObject({ sms: 'sms', pairingId: 'P1' })
+    expect(unowned.body).toMatchObject({ sms: null })
+    const bad = await request(sim.url)
+      .post('/admin/inventory')
+      .send({ pairingModules: [{ ...owned.body, pairingModuleId: '2000000002', sms: 7 }] })
+      .expect(400)
+    expect(bad.body.error.message).toContain('pairingModules[0].sms')
   })
 
   it('filters the journal by sequence and operation', async () => {

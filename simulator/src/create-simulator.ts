@@ -152,6 +152,7 @@ const RULE_CHOICES: Readonly<Record<keyof ModelRules, readonly unknown[] | 'posi
   pairingReplace: ['whole', 'detach'],
   defaultPin: 'pin',
   hideExpiredProducts: [true, false],
+  stbOwnership: ['enforce', 'off'],
 }
 
 /** Every rule must be known and hold one of its values: a typo in a profile must not pass silently. */

@@ -50,8 +50,8 @@ function checkInventoryItem(
       `${key}[${index}].${missing ?? 'item'} must be a string.`,
     )
   }
-  const optional = key === 'smartcards' ? 'sms' : key === 'products' ? 'name' : null
-  const value = optional === null ? undefined : record[optional]
+  const optional = key === 'products' ? 'name' : 'sms'
+  const value = record[optional]
   if (value !== undefined && value !== null && typeof value !== 'string') {
     throw new SimulatorError(
       'INVALID_INVENTORY',

@@ -75,6 +75,8 @@ export interface PairingModule {
   serialNumber: string
   productCode: string
   productDescription: string
+  /** The SMS user the STB belongs to: given by the inventory, else whoever paired it first; null until then. */
+  sms: string | null
   pairingId: string | null
 }
 
@@ -114,6 +116,11 @@ export interface ModelRules {
   readonly defaultPin: string
   /** GetActiveSubscriptions leaves out products whose EndDate has passed. */
   readonly hideExpiredProducts: boolean
+  /**
+   * `enforce`: pairing operations and GetPairingStatusForPairingModule refuse an STB that belongs
+   * to another SMS user with CLIENT_NOT_MANAGED_BY_SMS; `off`: STB owners are recorded, not checked.
+   */
+  readonly stbOwnership: 'enforce' | 'off'
 }
 
 export const DEFAULT_RULES: ModelRules = {
@@ -124,4 +131,5 @@ export const DEFAULT_RULES: ModelRules = {
   pairingReplace: 'whole',
   defaultPin: '1234',
   hideExpiredProducts: true,
+  stbOwnership: 'enforce',
 }

@@ -1488,6 +1488,61 @@ describe('SOAP operations over HTTP', () => {
     })
   })
 
+  describe('STB ownership', () => {
+    it("CreatePairing naming an STB paired to another SMS user's card is refused and keeps that pairing", async () => {
+      await pair([CARD_OTHER_SMS], [STB_1])(sim, OTHER)
+      const before = await caState(sim)
+
+      const refused = await call(sim, 'CreatePairing', { ...cards(CARD_A), ...stbs(STB_1) })
+
+      expectStatus(refused, 'CLIENT_NOT_MANAGED_BY_SMS', STB_1)
+      expect(await caState(sim)).toEqual(before)
+      expect(modelCard(sim, CARD_OTHER_SMS).pairing?.pairingModuleIds).toEqual([STB_1])
+      expect(sim.model.pairingModule(STB_1)?.sms).toBe('other')
+    })
+
+    it("AddToExistingPairing naming another SMS user's STB is refused", async () => {
+      await pair([CARD_OTHER_SMS], [STB_2])(sim, OTHER)
+      await pair([CARD_A], [STB_1])(sim, {})
+      const before = await caState(sim)
+
+      const refused = await call(sim, 'AddToExistingPairing', {
+        PairedCaClientId: CARD_A,
+        ...stbs(STB_2),
+      })
+
+      expectStatus(refused, 'CLIENT_NOT_MANAGED_BY_SMS', STB_2)
+      expect(await caState(sim)).toEqual(before)
+    })
+
+    it("GetPairingStatusForPairingModule on another SMS user's STB is refused; an unowned one answers", async () => {
+      await pair([CARD_OTHER_SMS], [STB_1])(sim, OTHER)
+
+      const refused = await call(sim, 'GetPairingStatusForPairingModule', {
+        PairingModuleId: STB_1,
+      })
+      const unowned = await call(sim, 'GetPairingStatusForPairingModule', {
+        PairingModuleId: STB_2,
+      })
+
+      expectStatus(refused, 'CLIENT_NOT_MANAGED_BY_SMS', STB_1)
+      expectOk(unowned)
+      expectOk(
+        await call(sim, 'GetPairingStatusForPairingModule', { PairingModuleId: STB_1 }, OTHER),
+      )
+    })
+
+    it("pairs another SMS user's STB under the profile rule stbOwnership 'off'", async () => {
+      const open = await startExtra({ rules: { stbOwnership: 'off' } })
+      await pair([CARD_OTHER_SMS], [STB_1])(open, OTHER)
+
+      expectOk(await call(open, 'CreatePairing', { ...cards(CARD_A), ...stbs(STB_1) }))
+
+      expect(modelCard(open, CARD_OTHER_SMS).pairing).toBeNull()
+      expect(modelCard(open, CARD_A).pairing?.pairingModuleIds).toEqual([STB_1])
+    })
+  })
+
   describe('SequenceNumber replays', () => {
     const withSequence = (productId: string, sequenceNumber: number): Children => ({
       ...subs(item(CARD_A, productId, { Distributor: 'Main' })),
