@@ -707,6 +707,12 @@ describe('robustness', () => {
     await expect(
       startSimulator({ rules: { pairingReplace: 'sometimes' as never } }),
     ).rejects.toThrow(/pairingReplace/)
+    await expect(
+      startSimulator({ rules: { reusedSequenceNumber: 'OK' as never } }),
+    ).rejects.toThrow(/reusedSequenceNumber must be one of "INPUT_VALIDATION_ERROR"/)
+    await expect(startSimulator({ rules: { stbOwnership: 'maybe' as never } })).rejects.toThrow(
+      /stbOwnership/,
+    )
     await expect(startSimulator({ xmlLimits: { maxDepth: 0 } })).rejects.toMatchObject({
       code: 'INVALID_OPTION',
     })

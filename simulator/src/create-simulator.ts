@@ -10,7 +10,7 @@ import { SERVICE_BASE_PATH, type ServiceName } from './contract/namespaces.js'
 import { isOperationName, type OperationName } from './contract/schema.js'
 import { fixtureInventory } from './fixtures/inventory.js'
 import { CaModel, type InventoryInput } from './model/ca-model.js'
-import type { ModelRules } from './model/types.js'
+import { STATUS_CODES, type ModelRules } from './model/types.js'
 import { FaultInjector } from './runtime/fault-injector.js'
 import { Journal } from './runtime/journal.js'
 import { ReplayCache } from './runtime/replay-cache.js'
@@ -153,6 +153,7 @@ const RULE_CHOICES: Readonly<Record<keyof ModelRules, readonly unknown[] | 'posi
   defaultPin: 'pin',
   hideExpiredProducts: [true, false],
   stbOwnership: ['enforce', 'off'],
+  reusedSequenceNumber: [...STATUS_CODES.filter((code) => code !== 'OK'), 'apply'],
 }
 
 /** Every rule must be known and hold one of its values: a typo in a profile must not pass silently. */

@@ -121,6 +121,12 @@ export interface ModelRules {
    * to another SMS user with CLIENT_NOT_MANAGED_BY_SMS; `off`: STB owners are recorded, not checked.
    */
   readonly stbOwnership: 'enforce' | 'off'
+  /**
+   * The answer to a write whose SequenceNumber was already used (same user and operation) by a
+   * write with another payload: an error status (nothing applied), or `apply` (treat it as a new
+   * write, which can lose a client's write silently). Applied by the SOAP endpoint, not the model.
+   */
+  readonly reusedSequenceNumber: ErrorCode | 'apply'
 }
 
 export const DEFAULT_RULES: ModelRules = {
@@ -132,4 +138,5 @@ export const DEFAULT_RULES: ModelRules = {
   defaultPin: '1234',
   hideExpiredProducts: true,
   stbOwnership: 'enforce',
+  reusedSequenceNumber: 'INPUT_VALIDATION_ERROR',
 }

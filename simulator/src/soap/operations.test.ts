@@ -1590,15 +1590,70 @@ describe('SOAP operations over HTTP', () => {
       expect(modelCard(sim, CARD_A).inbox).toHaveLength(1)
     })
 
-    it('the same SequenceNumber with another payload is applied as a new write', async () => {
+    it('the same SequenceNumber with another payload is refused, journalled and changes nothing', async () => {
       const first = await call(sim, 'AddSubscriptions', withSequence('GFA1', 7))
+      const before = await caState(sim)
+
       const second = await call(sim, 'AddSubscriptions', withSequence('EFA2', 7))
+
+      expectOk(first)
+      expectStatus(second, 'INPUT_VALIDATION_ERROR', 'SequenceNumber 7')
+      expect(second.message).toContain('AddSubscriptions')
+      expect(second.message).toContain(first.transactionId as string)
+      expect(second.message).toContain('new SequenceNumber')
+      expect(second.transactionId).not.toBe(first.transactionId)
+      expect(await caState(sim)).toEqual(before)
+      const entries = (await journal(sim)).filter((e) => e.operation === 'AddSubscriptions')
+      expect(entries.map((e) => [e.statusCode, e.replay])).toEqual([
+        ['OK', false],
+        ['INPUT_VALIDATION_ERROR', false],
+      ])
+    })
+
+    it('a refused reuse leaves the first write replayable, and another operation or user may use the number', async () => {
+      const first = await call(sim, 'AddSubscriptions', withSequence('GFA1', 7))
+      await call(sim, 'AddSubscriptions', withSequence('EFA2', 7))
+
+      const replay = await call(sim, 'AddSubscriptions', withSequence('GFA1', 7))
+      const otherOperation = await call(sim, 'CancelSubscriptions', {
+        ...subs(item(CARD_A, 'GFA1')),
+        SequenceNumber: 7,
+      })
+      const otherUser = await call(
+        sim,
+        'AddSubscriptions',
+        { ...subs(item(CARD_OTHER_SMS, 'EFA2')), SequenceNumber: 7 },
+        OTHER,
+      )
+
+      expect(replay.transactionId).toBe(first.transactionId)
+      expectOk(otherOperation)
+      expectOk(otherUser)
+    })
+
+    it('answers a reused SequenceNumber with the status the profile rule reusedSequenceNumber names', async () => {
+      const strict = await startExtra({ rules: { reusedSequenceNumber: 'SYSTEM_ERROR' } })
+      expectOk(await call(strict, 'AddSubscriptions', withSequence('GFA1', 7)))
+
+      const second = await call(strict, 'AddSubscriptions', withSequence('EFA2', 7))
+
+      expectStatus(second, 'SYSTEM_ERROR', 'SequenceNumber 7')
+      expect(modelCard(strict, CARD_A).subscriptions.map((p) => p.productId)).toEqual(['GFA1'])
+    })
+
+    it("applies the same SequenceNumber with another payload as a new write under reusedSequenceNumber 'apply'", async () => {
+      const lenient = await startExtra({ rules: { reusedSequenceNumber: 'apply' } })
+      const first = await call(lenient, 'AddSubscriptions', withSequence('GFA1', 7))
+      const second = await call(lenient, 'AddSubscriptions', withSequence('EFA2', 7))
 
       expectOk(first)
       expectOk(second)
       expect(second.transactionId).not.toBe(first.transactionId)
-      expect(modelCard(sim, CARD_A).subscriptions.map((p) => p.productId)).toEqual(['GFA1', 'EFA2'])
-      const entries = (await journal(sim)).filter((e) => e.operation === 'AddSubscriptions')
+      expect(modelCard(lenient, CARD_A).subscriptions.map((p) => p.productId)).toEqual([
+        'GFA1',
+        'EFA2',
+      ])
+      const entries = (await journal(lenient)).filter((e) => e.operation === 'AddSubscriptions')
       expect(entries.map((e) => e.replay)).toEqual([false, false])
     })
 

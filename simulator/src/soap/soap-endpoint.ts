@@ -18,9 +18,10 @@ import {
 } from '../contract/schema.js'
 import { generateWsdl } from '../contract/wsdl.js'
 import type { CaModel } from '../model/ca-model.js'
+import type { ErrorCode } from '../model/types.js'
 import type { FaultInjector, FaultRule } from '../runtime/fault-injector.js'
 import type { Journal, JournalEntry } from '../runtime/journal.js'
-import { ReplayCache } from '../runtime/replay-cache.js'
+import { ReplayCache, type ReplayRecord } from '../runtime/replay-cache.js'
 import { OPERATION_HANDLERS, cardCount, internIds, type OperationResult } from './operations.js'
 import { SchemaViolation, readChildren, type ReadObject } from './request-reader.js'
 import { readXml, type XmlElement, type XmlLimits } from './xml-input.js'
@@ -431,8 +432,8 @@ export function createSoapEndpoint(deps: SoapEndpointDeps): SoapEndpoint {
     }
     const identity =
       spec.write && call.user ? ReplayCache.identify(call.user, spec.name, request) : null
-    const earlier = identity ? deps.replays.find(identity) : undefined
-    if (earlier) {
+    const earlier = identity ? deps.replays.lookup(identity.key) : undefined
+    if (earlier && earlier.hash === identity?.hash) {
       const replay = statusAnswer(
         call,
         spec,
@@ -441,6 +442,15 @@ export function createSoapEndpoint(deps: SoapEndpointDeps): SoapEndpoint {
       )
       // The first answer may still be on its way to the store: a replay is acknowledged no sooner.
       return storeThenAnswer(call, { ...replay, replay: true })
+    }
+    const reused = deps.model.rules.reusedSequenceNumber
+    if (earlier && reused !== 'apply') {
+      return statusAnswer(
+        call,
+        spec,
+        reusedSequenceNumber(spec, request, earlier, reused),
+        deps.newTransactionId(),
+      )
     }
     const transactionId = deps.newTransactionId()
     let result: OperationResult
@@ -579,6 +589,23 @@ export function createSoapEndpoint(deps: SoapEndpointDeps): SoapEndpoint {
         await Promise.all([...inFlight])
       }
     },
+  }
+}
+
+/**
+ * The answer to a write that reuses the SequenceNumber of an earlier, different write: applying
+ * it would make a later replay of either one ambiguous, so it is refused and nothing changes.
+ */
+function reusedSequenceNumber(
+  spec: OperationSpec,
+  request: ReadObject,
+  earlier: ReplayRecord,
+  statusCode: ErrorCode,
+): OperationResult {
+  return {
+    statusCode,
+    message: `SequenceNumber ${request.SequenceNumber as number} of ${spec.name} was already used by an earlier write with another payload (TransactionId ${earlier.transactionId}); nothing was changed. Send this write with a new SequenceNumber.`,
+    payload: {},
   }
 }
 
