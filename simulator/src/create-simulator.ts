@@ -264,15 +264,21 @@ export async function startSimulator(options: SimulatorOptions = {}): Promise<Si
     journal: journal.toSnapshot(),
     replays: replays.toSnapshot(),
   })
+  const inMemory = store instanceof MemoryStore
+  if (!inMemory) {
+    // A change is applied only once stored: the model records what each change touched, so a
+    // failed write can be undone. In memory nothing can fail, and nothing is recorded.
+    model.trackChanges()
+  }
   const writer = new WriteCoalescer(
     () => store.save(snapshot()),
     (error) =>
       logger.error({ err: error, store: store.description }, 'failed to store the simulator state'),
+    inMemory ? null : model,
   )
-  const inMemory = store instanceof MemoryStore
   const life = new Lifecycle()
-  const persist = (): Promise<void> =>
-    inMemory || life.closed ? Promise.resolve() : writer.request()
+  const persist = (onRollback?: () => void): Promise<void> =>
+    inMemory || life.closed ? Promise.resolve() : writer.request(onRollback)
   const persistSoon = (): void => {
     if (!inMemory && !life.closed) {
       writer.request().catch(() => undefined)
@@ -295,10 +301,13 @@ export async function startSimulator(options: SimulatorOptions = {}): Promise<Si
 
   const reset = async (keepInventory = false): Promise<void> => {
     model.reset(keepInventory)
-    journal.clear()
-    replays.clear()
+    const entries = journal.clear()
+    const records = replays.clear()
+    await persist(() => {
+      journal.unclear(entries)
+      replays.unclear(records)
+    })
     faults.clear()
-    await persist()
   }
 
   const startedAt = now()
@@ -378,13 +387,17 @@ export async function startSimulator(options: SimulatorOptions = {}): Promise<Si
     await writer.flush()
     life.closed = true
     if (!inMemory) {
-      await store.save(snapshot()).catch((error: unknown) => {
-        throw new SimulatorError(
-          'STORE_WRITE_FAILED',
-          `Failed to write the simulator store ${store.description} on close: ${error instanceof Error ? error.message : String(error)}.`,
-          { cause: error },
-        )
-      })
+      const position = model.undoPosition()
+      await store.save(snapshot()).then(
+        () => model.commitUndo(position),
+        (error: unknown) => {
+          throw new SimulatorError(
+            'STORE_WRITE_FAILED',
+            `Failed to write the simulator store ${store.description} on close: ${error instanceof Error ? error.message : String(error)}.`,
+            { cause: error },
+          )
+        },
+      )
     }
   }
   let closing: Promise<void> | null = null

@@ -1299,6 +1299,20 @@ describe('CaModel undo log', () => {
     expect(model.toSnapshot()).toEqual(afterFirst)
   })
 
+  it('rolls back only the changes after a given position (an operation that threw half-way)', () => {
+    const model = tracked()
+    valueOf(model.updatePin(ctx, CARD_A, '1111'))
+    const afterFirst = model.toSnapshot()
+    const position = model.undoPosition()
+    pair(model, [CARD_A, CARD_B], [STB_1])
+
+    model.rollback(position)
+    expect(model.toSnapshot()).toEqual(afterFirst)
+    model.rollback()
+
+    expect(cardOf(model, CARD_A).pin).toBe('1234')
+  })
+
   it('records nothing unless tracking is on', () => {
     const model = aModel()
 

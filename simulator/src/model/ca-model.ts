@@ -943,17 +943,20 @@ export class CaModel {
     this.undo?.splice(0, position)
   }
 
-  /** Puts back the state before every change not yet committed, newest first. */
-  rollback(): void {
+  /**
+   * Puts back the state before every change recorded after `position` (default: every change not
+   * yet committed), newest first.
+   */
+  rollback(position = 0): void {
     const undo = this.undo
-    if (!undo || undo.length === 0) {
+    if (!undo || undo.length <= position) {
       return
     }
     let reinserted = false
-    for (let index = undo.length - 1; index >= 0; index--) {
+    for (let index = undo.length - 1; index >= position; index--) {
       reinserted = this.restore(undo[index] as UndoEntry) || reinserted
     }
-    undo.length = 0
+    undo.length = position
     if (reinserted) {
       // A dissolved pairing put back goes to the end of the map: keep creation order (P1, P2...).
       this.pairings = new Map(

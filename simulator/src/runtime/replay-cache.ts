@@ -79,8 +79,16 @@ export class ReplayCache {
     }
   }
 
-  clear(): void {
-    this.records.clear()
+  /** Forgets every record; returns them, for {@link unclear}. */
+  clear(): ReadonlyMap<string, ReplayRecord> {
+    const cleared = this.records
+    this.records = new Map()
+    return cleared
+  }
+
+  /** Puts back what {@link clear} forgot; records made since win. */
+  unclear(cleared: ReadonlyMap<string, ReplayRecord>): void {
+    this.records = new Map([...cleared, ...this.records])
   }
 
   toSnapshot(): ReplayRecord[] {

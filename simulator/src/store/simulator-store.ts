@@ -103,39 +103,60 @@ export class LowdbFileStore implements SimulatorStore {
   }
 }
 
+/** What the coalescer needs from the CA model to apply a change only once it is stored. */
+export interface UndoLog {
+  undoPosition(): number
+  commitUndo(position: number): void
+  rollback(): void
+}
+
+interface Batch {
+  readonly promise: Promise<void>
+  readonly resolve: () => void
+  readonly reject: (error: unknown) => void
+  /** What each change of the batch undoes outside the model (replay records...), oldest first. */
+  readonly rollbacks: (() => void)[]
+}
+
 /**
- * Coalesces saves: at most one write runs at a time, and every change requested while it runs is
- * carried by the single next write. `request()` resolves once a write that started after the call
- * has finished, so an answer sent after it is durable; it rejects (STORE_WRITE_FAILED) when that
- * write failed.
+ * Coalesces saves (group commit): at most one write runs at a time, and every change requested
+ * while it runs is carried by the single next write. `request()` resolves once a write that
+ * started after the call has finished, so an answer sent after it is durable.
+ *
+ * A change is applied only once it is durable. When a write fails, every change not yet durable
+ * is undone: the model rolls back everything recorded since the last successful write (the
+ * failed write's changes and those waiting for the next one), each change's own `onRollback`
+ * runs (newest first), and every waiting `request()` rejects with STORE_WRITE_FAILED.
  */
 export class WriteCoalescer {
   private running: Promise<void> | null = null
-  private waiting: {
-    promise: Promise<void>
-    resolve: () => void
-    reject: (error: unknown) => void
-  } | null = null
+  private waiting: Batch | null = null
 
   private readonly write: () => Promise<void>
   private readonly onError: (error: unknown) => void
+  private readonly undo: UndoLog | null
 
-  constructor(write: () => Promise<void>, onError: (error: unknown) => void) {
+  /**
+   * `write` must take its snapshot synchronously when called: the undo position read just before
+   * it is what a successful write makes durable.
+   */
+  constructor(
+    write: () => Promise<void>,
+    onError: (error: unknown) => void,
+    undo: UndoLog | null = null,
+  ) {
     this.write = write
     this.onError = onError
+    this.undo = undo
   }
 
-  request(): Promise<void> {
-    if (this.waiting) {
-      return this.waiting.promise
+  /** Asks for a write carrying every change made so far; `onRollback` runs if it fails. */
+  request(onRollback?: () => void): Promise<void> {
+    this.waiting ??= newBatch()
+    if (onRollback) {
+      this.waiting.rollbacks.push(onRollback)
     }
-    let resolve!: () => void
-    let reject!: (error: unknown) => void
-    const promise = new Promise<void>((ok, fail) => {
-      resolve = ok
-      reject = fail
-    })
-    this.waiting = { promise, resolve, reject }
+    const { promise } = this.waiting
     if (!this.running) {
       this.start()
     }
@@ -152,18 +173,16 @@ export class WriteCoalescer {
   private start(): void {
     const batch = this.waiting
     this.waiting = null
+    const position = this.undo?.undoPosition() ?? 0
     this.running = this.write()
       .then(
-        () => batch?.resolve(),
+        () => {
+          this.undo?.commitUndo(position)
+          batch?.resolve()
+        },
         (error: unknown) => {
           this.onError(error)
-          batch?.reject(
-            new SimulatorError(
-              'STORE_WRITE_FAILED',
-              `Failed to write the simulator store: ${error instanceof Error ? error.message : String(error)}.`,
-              { cause: error },
-            ),
-          )
+          this.undoAll(batch, error)
         },
       )
       .finally(() => {
@@ -173,4 +192,34 @@ export class WriteCoalescer {
         }
       })
   }
+
+  /** The failed batch and the one waiting behind it are undone, newest change first. */
+  private undoAll(failed: Batch | null, error: unknown): void {
+    const batches = [failed, this.waiting].filter((batch) => batch !== null)
+    this.waiting = null
+    this.undo?.rollback()
+    for (const batch of [...batches].reverse()) {
+      for (const rollback of [...batch.rollbacks].reverse()) {
+        rollback()
+      }
+    }
+    const failure = new SimulatorError(
+      'STORE_WRITE_FAILED',
+      `Failed to write the simulator store: ${error instanceof Error ? error.message : String(error)}. Every change not yet stored was undone, so the state is as it was before them; fix the store (disk space, permissions) and retry.`,
+      { cause: error },
+    )
+    for (const batch of batches) {
+      batch.reject(failure)
+    }
+  }
+}
+
+function newBatch(): Batch {
+  let resolve!: () => void
+  let reject!: (error: unknown) => void
+  const promise = new Promise<void>((ok, fail) => {
+    resolve = ok
+    reject = fail
+  })
+  return { promise, resolve, reject, rollbacks: [] }
 }
