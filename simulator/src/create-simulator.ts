@@ -5,7 +5,7 @@ import { createServer as createTlsServer } from 'node:https'
 import type { AddressInfo } from 'node:net'
 import express from 'express'
 import { pino, type Logger } from 'pino'
-import { createAdminRouter } from './admin/admin-router.js'
+import { checkInventoryShape, createAdminRouter } from './admin/admin-router.js'
 import { SERVICE_BASE_PATH, type ServiceName } from './contract/namespaces.js'
 import { isOperationName, type OperationName } from './contract/schema.js'
 import { fixtureInventory } from './fixtures/inventory.js'
@@ -22,9 +22,11 @@ import {
   MemoryStore,
   SNAPSHOT_FORMAT,
   WriteCoalescer,
+  unreadableStore,
   type SimulatorSnapshot,
   type SimulatorStore,
 } from './store/simulator-store.js'
+import { checkSnapshot } from './store/snapshot-schema.js'
 
 export type LogLevel = 'trace' | 'debug' | 'info' | 'warn' | 'error' | 'fatal' | 'silent'
 
@@ -38,6 +40,8 @@ export interface SimulatorOptions {
   readonly users?: Readonly<Record<string, string>>
   /** A lowdb JSON file to keep state and journal in; in memory when absent. */
   readonly dataFile?: string
+  /** Create the folder of `dataFile` when it is missing (default false: refused, STORE_FOLDER_MISSING). */
+  readonly createDataFolder?: boolean
   /** Another store (a custom {@link SimulatorStore}); wins over `dataFile`. */
   readonly store?: SimulatorStore
   /** Settings where the real system is unknown (see simulator/README.md "Profile"). */
@@ -220,7 +224,9 @@ function createParts(options: SimulatorOptions) {
     faults: new FaultInjector(),
     store:
       options.store ??
-      (options.dataFile ? new LowdbFileStore(options.dataFile) : new MemoryStore()),
+      (options.dataFile
+        ? new LowdbFileStore(options.dataFile, { createFolder: options.createDataFolder ?? false })
+        : new MemoryStore()),
   }
 }
 
@@ -234,7 +240,7 @@ function startupInventory(options: SimulatorOptions, sms: string): InventoryInpu
     initial.push(fixtureInventory({ ...options.fixtures, sms }))
   }
   if (options.inventory) {
-    initial.push(options.inventory)
+    initial.push(checkInventoryShape(options.inventory))
   }
   return initial
 }
@@ -252,10 +258,15 @@ export async function startSimulator(options: SimulatorOptions = {}): Promise<Si
   checkOptions(options)
   const { users, logger, now, model, journal, replays, faults, store } = createParts(options)
   const stored = await store.load()
-  if (stored) {
-    model.loadSnapshot(stored.model)
-    journal.loadSnapshot(stored.journal)
-    replays.loadSnapshot(stored.replays)
+  if (stored !== null && stored !== undefined) {
+    // A damaged store is refused before anything is loaded, and never written to.
+    const checked = checkSnapshot(stored)
+    if (!checked.ok) {
+      throw unreadableStore(store.description, checked.problem)
+    }
+    model.loadSnapshot(checked.snapshot.model)
+    journal.loadSnapshot(checked.snapshot.journal)
+    replays.loadSnapshot(checked.snapshot.replays)
   }
   const snapshot = (): SimulatorSnapshot => ({
     format: SNAPSHOT_FORMAT,

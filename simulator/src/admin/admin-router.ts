@@ -60,7 +60,8 @@ function checkInventoryItem(
   }
 }
 
-function checkInventoryShape(body: unknown): InventoryInput {
+/** The `POST /admin/inventory` shape, checked item by item; throws INVALID_INVENTORY naming the item. */
+export function checkInventoryShape(body: unknown): InventoryInput {
   if (typeof body !== 'object' || body === null || Array.isArray(body)) {
     throw new SimulatorError(
       'INVALID_INVENTORY',

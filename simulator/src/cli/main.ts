@@ -1,6 +1,7 @@
 /* eslint-disable no-console -- the CLI talks to a terminal */
 import { readFileSync } from 'node:fs'
 import { Command, InvalidArgumentError, Option } from 'commander'
+import { checkInventoryShape } from '../admin/admin-router.js'
 import { SERVICE_NAMES } from '../contract/namespaces.js'
 import { isOperationName, type OperationName } from '../contract/schema.js'
 import { startSimulator, type LogLevel, type SimulatorOptions } from '../create-simulator.js'
@@ -51,7 +52,7 @@ function readJson<T>(file: string, what: string): T {
   } catch (error) {
     throw new SimulatorError(
       'INVALID_OPTION',
-      `Failed to read the ${what} file ${file}: ${error instanceof Error ? error.message : String(error)}.`,
+      `Failed to read the ${what} file ${file}: ${(error instanceof Error ? error.message : String(error)).replace(/\s+/g, ' ')}.`,
     )
   }
 }
@@ -60,6 +61,7 @@ interface CliOptions {
   port: number
   host: string
   data?: string
+  createDataDir?: boolean
   users: Record<string, string>
   fixtures?: number | true
   seed: number
@@ -98,6 +100,12 @@ export function buildCommand(): Command {
         '-d, --data <file>',
         'lowdb JSON file that keeps state and journal across restarts (in memory when omitted)',
       ).env('CONTEGO_SIM_DATA'),
+    )
+    .addOption(
+      new Option(
+        '--create-data-dir',
+        'create the folder of --data when it is missing (otherwise a missing folder is refused)',
+      ),
     )
     .addOption(
       new Option(
@@ -244,6 +252,18 @@ function readProfile(file: string): SimulatorOptions {
   return profile
 }
 
+function readInventory(file: string): InventoryInput {
+  const data = readJson<unknown>(file, 'inventory')
+  try {
+    return checkInventoryShape(data)
+  } catch (error) {
+    throw new SimulatorError(
+      'INVALID_INVENTORY',
+      `The inventory file ${file} is invalid: ${error instanceof Error ? error.message : String(error)}`,
+    )
+  }
+}
+
 function toSimulatorOptions(cli: CliOptions): SimulatorOptions {
   const profile = cli.profile ? readProfile(cli.profile) : {}
   const rules: Partial<ModelRules> = {
@@ -258,7 +278,7 @@ function toSimulatorOptions(cli: CliOptions): SimulatorOptions {
     users: cli.users,
     rules,
     logger: cli.logLevel,
-    ...(cli.data ? { dataFile: cli.data } : {}),
+    ...(cli.data ? { dataFile: cli.data, createDataFolder: cli.createDataDir ?? false } : {}),
     ...(cli.fixtures
       ? {
           fixtures: {
@@ -267,7 +287,7 @@ function toSimulatorOptions(cli: CliOptions): SimulatorOptions {
           },
         }
       : {}),
-    ...(cli.inventory ? { inventory: readJson<InventoryInput>(cli.inventory, 'inventory') } : {}),
+    ...(cli.inventory ? { inventory: readInventory(cli.inventory) } : {}),
     ...(cli.disable ? { disabledOperations: cli.disable } : {}),
     ...(cli.bodyLimit ? { bodyLimitBytes: cli.bodyLimit } : {}),
     ...(cli.journalLimit ? { journalLimit: cli.journalLimit } : {}),
