@@ -1,6 +1,10 @@
 /** Stable codes of the provisioning store's errors. */
 export type StoreErrorCode =
-  'REQUEST_NOT_FOUND' | 'STORE_UNREADABLE' | 'STORE_WRITE_FAILED' | 'STORE_LOCKED'
+  | 'REQUEST_NOT_FOUND'
+  | 'STORE_UNREADABLE'
+  | 'STORE_FOLDER_MISSING'
+  | 'STORE_WRITE_FAILED'
+  | 'STORE_LOCKED'
 
 /** An error of a provisioning store, with a stable code and a message that says what to do. */
 export class StoreError extends Error {
