@@ -123,6 +123,18 @@ const snapshotSchema = z.object({
 })
 
 /** `model.cards[3].pin` from a zod path. */
+/** The value at a zod issue's path in the data that was checked. */
+function valueAt(data: unknown, path: readonly PropertyKey[]): unknown {
+  let value = data
+  for (const part of path) {
+    value =
+      typeof value === 'object' && value !== null
+        ? (value as Record<PropertyKey, unknown>)[part]
+        : undefined
+  }
+  return value
+}
+
 function pathText(path: readonly PropertyKey[]): string {
   let out = ''
   for (const part of path) {
@@ -159,12 +171,11 @@ export function checkSnapshot(
     return {
       ok: false,
       problem: issue
-        ? `${pathText(issue.path)} ${issue.message
-            .replace(
-              /^Invalid input: expected (.*), received undefined$/,
-              'is missing ($1 expected)',
-            )
-            .replace(/^Invalid input: /, 'is invalid: ')}`
+        ? `${pathText(issue.path)} ${
+            issue.path.length > 0 && valueAt(data, issue.path) === undefined
+              ? 'is missing'
+              : issue.message.replace(/^Invalid (input|option): /, 'is invalid: ')
+          }`
         : 'it does not have the shape of a store',
     }
   }
