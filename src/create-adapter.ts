@@ -1,5 +1,7 @@
+import { stat } from 'node:fs/promises'
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http'
 import type { AddressInfo } from 'node:net'
+import { dirname, resolve } from 'node:path'
 import { pino, type Logger } from 'pino'
 import {
   RequestGuard,
@@ -36,6 +38,7 @@ import type { ProvisioningProvider } from './domain/crm.js'
 import { createConaxClient } from './infrastructure/conax/conax-client.js'
 import { LowdbProvisioningStore } from './infrastructure/store/lowdb-provisioning-store.js'
 import { MemoryProvisioningStore } from './infrastructure/store/memory-provisioning-store.js'
+import { StoreError } from './infrastructure/store/store-error.js'
 
 /** How to start the adapter; the defaults suit a test (in memory, port 0, delivering in the background). */
 export interface AdapterOptions {
@@ -43,6 +46,11 @@ export interface AdapterOptions {
   readonly provider: ProvisioningProvider | string
   /** A lowdb file for subscriptions and provisioning requests; in memory when absent. */
   readonly dataFile?: string
+  /**
+   * Create the folder of `dataFile` when it is missing (default false: refused with
+   * STORE_FOLDER_MISSING, since a missing folder usually means a mistyped path).
+   */
+  readonly createDataFolder?: boolean
   /** Another store; wins over `dataFile`. */
   readonly store?: ProvisioningStore
   /** Another CA gateway (the default is the SOAP client built from the provider's connection). */
@@ -150,6 +158,21 @@ function logOutcome(
         'provisioning request not delivered; it stays PENDING and will be retried',
       )
       return
+  }
+}
+
+/** A data file must go into a folder that exists: a missing one is refused, never created. */
+async function refuseMissingFolder(dataFile: string): Promise<void> {
+  const folder = dirname(resolve(dataFile))
+  const isFolder = await stat(folder).then(
+    (info) => info.isDirectory(),
+    () => false,
+  )
+  if (!isFolder) {
+    throw new StoreError(
+      'STORE_FOLDER_MISSING',
+      `Failed to open the provisioning store ${resolve(dataFile)}: its folder ${folder} does not exist. Create it (mkdir -p ${folder}) or pass --create-data-dir; nothing was written.`,
+    )
   }
 }
 
@@ -287,6 +310,9 @@ export async function startAdapter(options: AdapterOptions): Promise<Adapter> {
       ? options.logger
       : pino({ level: options.logger ?? 'silent' })
   const clock = options.clock ?? systemClock
+  if (options.dataFile !== undefined && options.createDataFolder !== true) {
+    await refuseMissingFolder(options.dataFile)
+  }
   const store =
     options.store ??
     (options.dataFile

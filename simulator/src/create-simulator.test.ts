@@ -11,6 +11,7 @@ import {
   CARD_A,
   CARD_B,
   STB_1,
+  STB_2,
   TEST_INVENTORY,
   adminApi,
   callSoap,
@@ -343,6 +344,40 @@ describe('admin API', () => {
       .send('{bad')
       .expect(400)
     expect(json.body.error.code).toBe('INVALID_REQUEST')
+  })
+
+  it('registers STBs with an owner and shows the owner of each STB', async () => {
+    await adminApi(sim)
+      .post('/admin/inventory')
+      .send({
+        pairingModules: [
+          {
+            pairingModuleId: '2000000001',
+            serialNumber: 'SN1',
+            productCode: 'KSTB5043',
+            productDescription: 'Kaon',
+            sms: 'other',
+          },
+        ],
+      })
+      .expect(200)
+    await callSoap(sim, 'pairing', 'CreatePairing', {
+      CaClientIds: { CaClientId: [CARD_A] },
+      PairingModuleIds: { PairingModuleId: [STB_1] },
+    })
+
+    const owned = await adminApi(sim).get('/admin/pairing-modules/2000000001').expect(200)
+    const paired = await adminApi(sim).get(`/admin/pairing-modules/${STB_1}`).expect(200)
+    const unowned = await adminApi(sim).get(`/admin/pairing-modules/${STB_2}`).expect(200)
+
+    expect(owned.body).toMatchObject({ sms: 'other', pairingId: null })
+    expect(paired.body).toMatchObject({ sms: 'sms', pairingId: 'P1' })
+    expect(unowned.body).toMatchObject({ sms: null })
+    const bad = await adminApi(sim)
+      .post('/admin/inventory')
+      .send({ pairingModules: [{ ...owned.body, pairingModuleId: '2000000002', sms: 7 }] })
+      .expect(400)
+    expect(bad.body.error.message).toContain('pairingModules[0].sms')
   })
 
   it('filters the journal by sequence and operation', async () => {
@@ -681,6 +716,12 @@ describe('robustness', () => {
     await expect(
       startSimulator({ rules: { pairingReplace: 'sometimes' as never } }),
     ).rejects.toThrow(/pairingReplace/)
+    await expect(
+      startSimulator({ rules: { reusedSequenceNumber: 'OK' as never } }),
+    ).rejects.toThrow(/reusedSequenceNumber must be one of "INPUT_VALIDATION_ERROR"/)
+    await expect(startSimulator({ rules: { stbOwnership: 'maybe' as never } })).rejects.toThrow(
+      /stbOwnership/,
+    )
     await expect(startSimulator({ xmlLimits: { maxDepth: 0 } })).rejects.toMatchObject({
       code: 'INVALID_OPTION',
     })

@@ -21,12 +21,12 @@ import {
   type ConnectionStats,
   type HttpServerSettings,
 } from '../../common/http-server.js'
-import { createAdminRouter } from './admin/admin-router.js'
+import { checkInventoryShape, createAdminRouter } from './admin/admin-router.js'
 import { SERVICE_BASE_PATH, type ServiceName } from './contract/namespaces.js'
 import { isOperationName, type OperationName } from './contract/schema.js'
 import { fixtureInventory } from './fixtures/inventory.js'
 import { CaModel, type InventoryInput } from './model/ca-model.js'
-import type { ModelRules } from './model/types.js'
+import { STATUS_CODES, type ModelRules } from './model/types.js'
 import { FaultInjector } from './runtime/fault-injector.js'
 import { Journal } from './runtime/journal.js'
 import { ReplayCache } from './runtime/replay-cache.js'
@@ -38,9 +38,11 @@ import {
   MemoryStore,
   SNAPSHOT_FORMAT,
   WriteCoalescer,
+  unreadableStore,
   type SimulatorSnapshot,
   type SimulatorStore,
 } from './store/simulator-store.js'
+import { checkSnapshot } from './store/snapshot-schema.js'
 
 export type LogLevel = 'trace' | 'debug' | 'info' | 'warn' | 'error' | 'fatal' | 'silent'
 
@@ -54,6 +56,8 @@ export interface SimulatorOptions {
   readonly users?: Readonly<Record<string, string>>
   /** A lowdb JSON file to keep state and journal in; in memory when absent. */
   readonly dataFile?: string
+  /** Create the folder of `dataFile` when it is missing (default false: refused, STORE_FOLDER_MISSING). */
+  readonly createDataFolder?: boolean
   /** Another store (a custom {@link SimulatorStore}); wins over `dataFile`. */
   readonly store?: SimulatorStore
   /** Settings where the real system is unknown (see simulator/README.md "Profile"). */
@@ -227,6 +231,8 @@ const RULE_CHOICES: Readonly<Record<keyof ModelRules, readonly unknown[] | 'posi
   pairingReplace: ['whole', 'detach'],
   defaultPin: 'pin',
   hideExpiredProducts: [true, false],
+  stbOwnership: ['enforce', 'off'],
+  reusedSequenceNumber: [...STATUS_CODES.filter((code) => code !== 'OK'), 'apply'],
 }
 
 /** Every rule must be known and hold one of its values: a typo in a profile must not pass silently. */
@@ -286,7 +292,9 @@ function createParts(options: SimulatorOptions) {
     faults: new FaultInjector(),
     store:
       options.store ??
-      (options.dataFile ? new LowdbFileStore(options.dataFile) : new MemoryStore()),
+      (options.dataFile
+        ? new LowdbFileStore(options.dataFile, { createFolder: options.createDataFolder ?? false })
+        : new MemoryStore()),
   }
 }
 
@@ -300,7 +308,7 @@ function startupInventory(options: SimulatorOptions, sms: string): InventoryInpu
     initial.push(fixtureInventory({ ...options.fixtures, sms }))
   }
   if (options.inventory) {
-    initial.push(options.inventory)
+    initial.push(checkInventoryShape(options.inventory))
   }
   return initial
 }
@@ -335,6 +343,26 @@ function createHttpServer(options: SimulatorOptions, settings: HttpServerSetting
     : createServer(httpServerOptions(settings))
 }
 
+/** Loads what the store holds; a damaged store is refused before anything is loaded, never written to. */
+async function loadStored(parts: {
+  readonly store: SimulatorStore
+  readonly model: CaModel
+  readonly journal: Journal
+  readonly replays: ReplayCache
+}): Promise<void> {
+  const stored = await parts.store.load()
+  if (stored === null || stored === undefined) {
+    return
+  }
+  const checked = checkSnapshot(stored)
+  if (!checked.ok) {
+    throw unreadableStore(parts.store.description, checked.problem)
+  }
+  parts.model.loadSnapshot(checked.snapshot.model)
+  parts.journal.loadSnapshot(checked.snapshot.journal)
+  parts.replays.loadSnapshot(checked.snapshot.replays)
+}
+
 /**
  * Starts a Conax Contego simulator: the five SOAP services of the wire contract on a plain
  * `node:http` server (the hot path never touches express), and the JSON admin API on express.
@@ -347,12 +375,7 @@ function createHttpServer(options: SimulatorOptions, settings: HttpServerSetting
 export async function startSimulator(options: SimulatorOptions = {}): Promise<Simulator> {
   checkOptions(options)
   const { users, logger, now, model, journal, replays, faults, store } = createParts(options)
-  const stored = await store.load()
-  if (stored) {
-    model.loadSnapshot(stored.model)
-    journal.loadSnapshot(stored.journal)
-    replays.loadSnapshot(stored.replays)
-  }
+  await loadStored({ store, model, journal, replays })
   const snapshot = (): SimulatorSnapshot => ({
     format: SNAPSHOT_FORMAT,
     savedAt: now().toISOString(),
@@ -360,15 +383,21 @@ export async function startSimulator(options: SimulatorOptions = {}): Promise<Si
     journal: journal.toSnapshot(),
     replays: replays.toSnapshot(),
   })
+  const inMemory = store instanceof MemoryStore
+  if (!inMemory) {
+    // A change is applied only once stored: the model records what each change touched, so a
+    // failed write can be undone. In memory nothing can fail, and nothing is recorded.
+    model.trackChanges()
+  }
   const writer = new WriteCoalescer(
     () => store.save(snapshot()),
     (error) =>
       logger.error({ err: error, store: store.description }, 'failed to store the simulator state'),
+    inMemory ? null : model,
   )
-  const inMemory = store instanceof MemoryStore
   const life = new Lifecycle()
-  const persist = (): Promise<void> =>
-    inMemory || life.closed ? Promise.resolve() : writer.request()
+  const persist = (onRollback?: () => void): Promise<void> =>
+    inMemory || life.closed ? Promise.resolve() : writer.request(onRollback)
   const persistSoon = (): void => {
     if (!inMemory && !life.closed) {
       writer.request().catch(() => undefined)
@@ -391,10 +420,13 @@ export async function startSimulator(options: SimulatorOptions = {}): Promise<Si
 
   const reset = async (keepInventory = false): Promise<void> => {
     model.reset(keepInventory)
-    journal.clear()
-    replays.clear()
+    const entries = journal.clear()
+    const records = replays.clear()
+    await persist(() => {
+      journal.unclear(entries)
+      replays.unclear(records)
+    })
     faults.clear()
-    await persist()
   }
 
   const startedAt = now()
@@ -511,13 +543,17 @@ export async function startSimulator(options: SimulatorOptions = {}): Promise<Si
     await writer.flush()
     life.closed = true
     if (!inMemory) {
-      await store.save(snapshot()).catch((error: unknown) => {
-        throw new SimulatorError(
-          'STORE_WRITE_FAILED',
-          `Failed to write the simulator store ${store.description} on close: ${error instanceof Error ? error.message : String(error)}.`,
-          { cause: error },
-        )
-      })
+      const position = model.undoPosition()
+      await store.save(snapshot()).then(
+        () => model.commitUndo(position),
+        (error: unknown) => {
+          throw new SimulatorError(
+            'STORE_WRITE_FAILED',
+            `Failed to write the simulator store ${store.description} on close: ${error instanceof Error ? error.message : String(error)}.`,
+            { cause: error },
+          )
+        },
+      )
     }
   }
   let closing: Promise<void> | null = null

@@ -34,4 +34,8 @@ export type { JournalEntry, JournalQuery } from './runtime/journal.js'
 export { SimulatorError } from './runtime/simulator-error.js'
 export type { SimulatorErrorCode } from './runtime/simulator-error.js'
 export { LowdbFileStore, MemoryStore } from './store/simulator-store.js'
-export type { SimulatorSnapshot, SimulatorStore } from './store/simulator-store.js'
+export type {
+  LowdbFileStoreOptions,
+  SimulatorSnapshot,
+  SimulatorStore,
+} from './store/simulator-store.js'

@@ -375,7 +375,7 @@ async function run(options: BenchOptions, dir: string, sims: SimulatorChild[]): 
     concurrency: options.concurrency,
     ...(options.memoryStore
       ? { store: new MemoryProvisioningStore() }
-      : { dataFile: join(dataDir, 'adapter.json') }),
+      : { dataFile: join(dataDir, 'adapter.json'), createDataFolder: true }),
   }
   const adapter = await startAdapter(adapterOptions)
   let closeMs = 0

@@ -409,10 +409,12 @@ async function adapterParts(
   provider: ProvisioningProvider,
   dataFile: string,
   phases: Phases,
-): Promise<Partial<Pick<AdapterOptions, 'store' | 'runStore' | 'reader' | 'dataFile'>>> {
+): Promise<
+  Partial<Pick<AdapterOptions, 'store' | 'runStore' | 'reader' | 'dataFile' | 'createDataFolder'>>
+> {
   if (options.plain) {
     return {
-      ...(options.memoryStore ? {} : { dataFile }),
+      ...(options.memoryStore ? {} : { dataFile, createDataFolder: true }),
       reader: options.reader,
     }
   }

@@ -59,6 +59,7 @@ interface CliOptions extends HttpCliOptions {
   port: number
   host: string
   data: string
+  createDataDir?: boolean
   memory?: boolean
   concurrency: number
   deliver: boolean
@@ -106,6 +107,12 @@ export function buildAdapterCommand(): Command {
       new Option('-d, --data <file>', 'lowdb store of subscriptions and provisioning requests')
         .env('CONAX_ADAPTER_DATA')
         .default('.data/conax-adapter.json'),
+    )
+    .addOption(
+      new Option(
+        '--create-data-dir',
+        'create the folder of --data when it is missing (a --data given explicitly must otherwise be in an existing folder)',
+      ),
     )
     .addOption(new Option('--memory', 'keep everything in memory instead (lost on exit)'))
     .addOption(
@@ -185,7 +192,15 @@ export async function runAdapterCli(argv: readonly string[]): Promise<number> {
       concurrency: cli.concurrency,
       autoDeliver: cli.deliver,
       logger: cli.logLevel,
-      ...(cli.memory ? {} : { dataFile: cli.data }),
+      // The default store (.data/ from a fresh clone) gets its folder; a path given on purpose
+      // must name an existing folder, or --create-data-dir must say so.
+      ...(cli.memory
+        ? {}
+        : {
+            dataFile: cli.data,
+            createDataFolder:
+              cli.createDataDir === true || command.getOptionValueSource('data') === 'default',
+          }),
       ...(cli.apiToken === undefined ? {} : { apiToken: cli.apiToken }),
       ...(cli.bodyLimit === undefined ? {} : { bodyLimitBytes: cli.bodyLimit }),
       ...(cli.limit === undefined ? {} : { limits: cli.limit }),

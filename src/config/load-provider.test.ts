@@ -701,6 +701,44 @@ describe('loadProvider when the file cannot be read', () => {
     expect(error.issues[0]?.path).toBe('')
   })
 
+  it('refuses an alias bomb in one line, without expanding it', async () => {
+    const nine = (alias: string): string => `[${Array(9).fill(alias).join(', ')}]`
+    const levels = ['a: &a [lol, lol, lol, lol, lol, lol, lol, lol, lol]']
+    for (const [index, name] of [...'bcdefghi'].entries()) {
+      levels.push(`${name}: &${name} ${nine(`*${'abcdefghi'[index] ?? ''}`)}`)
+    }
+    const file = tempFile('bomb.yaml', `${levels.join('\n')}\n`)
+
+    const error = await loadError(file)
+
+    expect(error.code).toBe('CONFIG_UNREADABLE')
+    expect(error.message).not.toContain('\n')
+    expect(error.message).toContain(
+      `Cannot read the provisioning provider file ${file}: it is not valid YAML: its aliases expand to too many nodes (more than 50 alias expansions)`,
+    )
+    expect(error.location?.line).toBeGreaterThan(1)
+  })
+
+  it('refuses aliases that expand to more than 50 nodes', async () => {
+    const nine = (alias: string): string => `[${Array(9).fill(alias).join(', ')}]`
+    const file = tempFile('aliases.yaml', `a: &a [x]\nb: &b ${nine('*a')}\nc: ${nine('*b')}\n`)
+
+    const error = await loadError(file)
+
+    expect(error.code).toBe('CONFIG_UNREADABLE')
+    expect(error.message).toContain('more than 50 alias expansions')
+  })
+
+  it('refuses an alias without its anchor at the alias', async () => {
+    const file = tempFile('alias.yaml', 'name: x\nalternativeCode: *nowhere\n')
+
+    const error = await loadError(file)
+
+    expect(error.code).toBe('CONFIG_UNREADABLE')
+    expect(error.location).toEqual({ line: 2, column: 18 })
+    expect(error.message).toContain('Unresolved alias')
+  })
+
   it('never puts a stack trace in the message', async () => {
     for (const file of [
       tempFile('broken.yaml', 'a: [\n'),

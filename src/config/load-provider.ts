@@ -1,5 +1,5 @@
 import { readFile } from 'node:fs/promises'
-import { parseDocument } from 'yaml'
+import { parseDocument, visit, type Document } from 'yaml'
 import type { ProvisioningProvider } from '../domain/crm.js'
 import { ConfigError, type ConfigIssue, type ConfigLocation } from './config-error.js'
 import { plainWords, toConfigIssues } from './describe-issues.js'
@@ -15,11 +15,20 @@ const FORMATS: Readonly<Record<string, FileFormat>> = {
 
 const EXAMPLE = 'fixtures/providers/conax-ws.yaml'
 
+/**
+ * Alias expansions allowed in a provider file (the yaml package counts each alias times the
+ * aliases inside what it names). A provider needs few if any; a billion-laughs file of a few lines
+ * would otherwise expand to millions of nodes.
+ */
+export const MAX_YAML_ALIASES = 50
+
 interface Problem {
   readonly reason: string
   readonly hint: string
   readonly location?: ConfigLocation | null
   readonly cause?: unknown
+  /** The hint follows on the same line: the whole error is one line. */
+  readonly oneLine?: boolean
 }
 
 function unreadable(file: string, problem: Problem): ConfigError {
@@ -29,7 +38,7 @@ function unreadable(file: string, problem: Problem): ConfigError {
   const issues: ConfigIssue[] = [{ path: '', rule: `${problem.reason}${where}` }]
   return new ConfigError(
     'CONFIG_UNREADABLE',
-    `Cannot read the provisioning provider file ${file}: ${problem.reason}${where}.\n${problem.hint}`,
+    `Cannot read the provisioning provider file ${file}: ${problem.reason}${where}.${problem.oneLine === true ? ' ' : '\n'}${problem.hint}`,
     { issues, location: problem.location, cause: problem.cause },
   )
 }
@@ -132,13 +141,50 @@ function parseYaml(text: string, file: string): unknown {
   const document = parseDocument(text, { prettyErrors: true, logLevel: 'error' })
   const [first] = document.errors
   if (first === undefined) {
-    return document.toJS()
+    return resolveAliases(document, text, file)
   }
   const position = first.linePos?.[0]
   const location = position ? { line: position.line, column: position.col } : null
   // prettyErrors appends " at line L, column C:" and an excerpt; we print our own.
   const detail = /^([\s\S]*?) at line \d+, column \d+/.exec(first.message)?.[1] ?? first.message
   throw unreadable(file, syntaxProblem('YAML', text, { detail, location, cause: first }))
+}
+
+/**
+ * The document as plain values. Aliases are resolved only here, so an alias bomb and an alias
+ * without its anchor fail here, refused at once with the first alias's position.
+ */
+function resolveAliases(document: Document, text: string, file: string): unknown {
+  try {
+    return document.toJS({ maxAliasCount: MAX_YAML_ALIASES })
+  } catch (error) {
+    const message = error instanceof Error ? error.message : String(error)
+    let location: ConfigLocation | null = null
+    visit(document, {
+      Alias(_key, node) {
+        const unresolved = node.resolve(document) === undefined
+        if (node.range && (unresolved || location === null)) {
+          location = offsetToLocation(text, node.range[0])
+          if (unresolved) {
+            return visit.BREAK
+          }
+        }
+        return undefined
+      },
+    })
+    const bomb = /alias count/i.test(message)
+    throw unreadable(file, {
+      reason: bomb
+        ? `it is not valid YAML: its aliases expand to too many nodes (more than ${MAX_YAML_ALIASES} alias expansions), as in an alias bomb`
+        : `it is not valid YAML: ${message.split('\n')[0] ?? message}`,
+      location,
+      hint: bomb
+        ? 'Write the values out instead of repeating them through anchors and aliases.'
+        : 'Define each anchor (&name) before the aliases (*name) that use it.',
+      cause: error,
+      oneLine: true,
+    })
+  }
 }
 
 function offsetToLocation(text: string, offset: number): ConfigLocation {

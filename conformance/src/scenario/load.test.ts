@@ -1,3 +1,4 @@
+import { readFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { describe, expect, it } from 'vitest'
 import { parseScenario } from './load.js'
@@ -52,6 +53,30 @@ describe('aliases, which YAML resolves only when the document becomes values', (
     expect(error.code).toBe('SCENARIO_YAML')
     expect(error.issues[0]?.reason).toMatch(/too many nodes/)
     expect(error.issues[0]?.line).toBeGreaterThan(0)
+  })
+
+  it('refuses aliases that expand to more than 50 nodes', async () => {
+    const nine = (alias: string): string => `[${Array(9).fill(alias).join(', ')}]`
+    const error = await problem(`a: &a [x]\nb: &b ${nine('*a')}\nc: &c ${nine('*b')}\n`)
+    expect(error.code).toBe('SCENARIO_YAML')
+    expect(error.issues[0]?.reason).toBe(
+      'YAML: aliases expand to too many nodes (more than 50 alias expansions)',
+    )
+  })
+
+  it('accepts texts reused through aliases, as a shipped scenario does', async () => {
+    const file = join(
+      PROVIDER,
+      '..',
+      '..',
+      'scenarios',
+      'business',
+      'scenario-3-mail-and-bark-messages.yaml',
+    )
+
+    const loaded = await parseScenario(readFileSync(file, 'utf8'), file)
+
+    expect(loaded.data.name).toBeTruthy()
   })
 })
 

@@ -73,8 +73,8 @@ function checkInventoryItem(
       `${key}[${index}].${missing ?? 'item'} must be a string.`,
     )
   }
-  const optional = key === 'smartcards' ? 'sms' : key === 'products' ? 'name' : null
-  const value = optional === null ? undefined : record[optional]
+  const optional = key === 'products' ? 'name' : 'sms'
+  const value = record[optional]
   if (value !== undefined && value !== null && typeof value !== 'string') {
     throw new SimulatorError(
       'INVALID_INVENTORY',
@@ -83,7 +83,8 @@ function checkInventoryItem(
   }
 }
 
-function checkInventoryShape(body: unknown): InventoryInput {
+/** The `POST /admin/inventory` shape, checked item by item; throws INVALID_INVENTORY naming the item. */
+export function checkInventoryShape(body: unknown): InventoryInput {
   if (typeof body !== 'object' || body === null || Array.isArray(body)) {
     throw new SimulatorError(
       'INVALID_INVENTORY',

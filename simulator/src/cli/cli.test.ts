@@ -1,5 +1,5 @@
 import { spawn, type ChildProcess } from 'node:child_process'
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs'
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { createServer } from 'node:net'
@@ -79,12 +79,18 @@ async function firstCards(sim: Running, count: number): Promise<string[]> {
   return ((await res.json()) as { ids: string[] }).ids
 }
 
-function addSubscription(url: string, card: string, product: string): Promise<Response> {
+function addSubscription(
+  url: string,
+  card: string,
+  product: string,
+  sequenceNumber?: number,
+): Promise<Response> {
   return fetch(`${url}/ca-server/webservices/caclient/subscription`, {
     method: 'POST',
     headers: { Authorization: AUTH, 'Content-Type': 'text/xml; charset=utf-8' },
     body: requestEnvelope('subscription', 'AddSubscriptions', {
       Subscriptions: { Subscription: [{ CaClientId: card, ProductId: product }] },
+      ...(sequenceNumber === undefined ? {} : { SequenceNumber: sequenceNumber }),
     }),
   })
 }
@@ -157,6 +163,25 @@ describe('conax-sim CLI', () => {
     expect(stderr).toBe(
       `conax-sim: PORT_IN_USE: Failed to listen on 127.0.0.1:${port}: port ${port} is already in use (another instance or another program holds it). Choose another --port, or --port 0 to pick a free one.\n`,
     )
+  })
+
+  it('takes the reusedSequenceNumber and stbOwnership rules from a --profile file', async () => {
+    const profile = join(tempDir(), 'profile.json')
+    writeFileSync(
+      profile,
+      JSON.stringify({ rules: { reusedSequenceNumber: 'SYSTEM_ERROR', stbOwnership: 'off' } }),
+    )
+    const sim = await startCli(['--fixtures', '2', '--profile', profile])
+    const [card] = await firstCards(sim, 1)
+    const first = await addSubscription(sim.url, card as string, 'GFA1', 5)
+    const reused = await addSubscription(sim.url, card as string, 'EFA2', 5)
+
+    expect(await first.text()).toContain('<StatusCode>OK</StatusCode>')
+    const text = await reused.text()
+    expect(text).toContain('<StatusCode>SYSTEM_ERROR</StatusCode>')
+    expect(text).toContain('SequenceNumber 5 of AddSubscriptions was already used')
+    sim.child.kill('SIGTERM')
+    expect(await sim.exited).toBe(0)
   })
 
   it('starts with fixtures, prints its URLs, serves SOAP and stops cleanly on SIGTERM', async () => {

@@ -7,6 +7,7 @@ import {
   httpSettingsOf,
   type HttpCliOptions,
 } from '../../../common/http-cli.js'
+import { checkInventoryShape } from '../admin/admin-router.js'
 import { SERVICE_NAMES } from '../contract/namespaces.js'
 import { isOperationName, type OperationName } from '../contract/schema.js'
 import {
@@ -62,7 +63,7 @@ function readJson<T>(file: string, what: string): T {
   } catch (error) {
     throw new SimulatorError(
       'INVALID_OPTION',
-      `Failed to read the ${what} file ${file}: ${error instanceof Error ? error.message : String(error)}.`,
+      `Failed to read the ${what} file ${file}: ${(error instanceof Error ? error.message : String(error)).replace(/\s+/g, ' ')}.`,
     )
   }
 }
@@ -71,6 +72,7 @@ interface CliOptions extends HttpCliOptions {
   port: number
   host: string
   data?: string
+  createDataDir?: boolean
   users: Record<string, string>
   fixtures?: number | true
   seed: number
@@ -111,6 +113,12 @@ export function buildCommand(): Command {
         '-d, --data <file>',
         'lowdb JSON file that keeps state and journal across restarts (in memory when omitted)',
       ).env('CONTEGO_SIM_DATA'),
+    )
+    .addOption(
+      new Option(
+        '--create-data-dir',
+        'create the folder of --data when it is missing (otherwise a missing folder is refused)',
+      ),
     )
     .addOption(
       new Option(
@@ -270,6 +278,18 @@ function readProfile(file: string): SimulatorOptions {
   return profile
 }
 
+function readInventory(file: string): InventoryInput {
+  const data = readJson<unknown>(file, 'inventory')
+  try {
+    return checkInventoryShape(data)
+  } catch (error) {
+    throw new SimulatorError(
+      'INVALID_INVENTORY',
+      `The inventory file ${file} is invalid: ${error instanceof Error ? error.message : String(error)}`,
+    )
+  }
+}
+
 function toSimulatorOptions(cli: CliOptions): SimulatorOptions {
   const profile = cli.profile ? readProfile(cli.profile) : {}
   const rules: Partial<ModelRules> = {
@@ -284,7 +304,7 @@ function toSimulatorOptions(cli: CliOptions): SimulatorOptions {
     users: cli.users,
     rules,
     logger: cli.logLevel,
-    ...(cli.data ? { dataFile: cli.data } : {}),
+    ...(cli.data ? { dataFile: cli.data, createDataFolder: cli.createDataDir ?? false } : {}),
     ...(cli.fixtures
       ? {
           fixtures: {
@@ -293,7 +313,7 @@ function toSimulatorOptions(cli: CliOptions): SimulatorOptions {
           },
         }
       : {}),
-    ...(cli.inventory ? { inventory: readJson<InventoryInput>(cli.inventory, 'inventory') } : {}),
+    ...(cli.inventory ? { inventory: readInventory(cli.inventory) } : {}),
     ...(cli.disable ? { disabledOperations: cli.disable } : {}),
     ...(cli.bodyLimit ? { bodyLimitBytes: cli.bodyLimit } : {}),
     ...(cli.journalLimit ? { journalLimit: cli.journalLimit } : {}),

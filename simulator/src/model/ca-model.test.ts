@@ -7,6 +7,7 @@ import {
   type FingerprintInput,
   type InventoryInput,
   type MessageInput,
+  type PairingModuleRegistration,
   type RepeatingBarkInput,
 } from './ca-model.js'
 import type { ModelRules, OperationContext, Outcome } from './types.js'
@@ -450,7 +451,7 @@ describe('CaModel pairing', () => {
       ],
     }
     expect(valueOf(model.pairingStatusForCard(ctx, CARD_B))).toEqual(expected)
-    expect(valueOf(model.pairingStatusForModule(STB_1))).toEqual(expected)
+    expect(valueOf(model.pairingStatusForModule(ctx, STB_1))).toEqual(expected)
     expect(pairingOf(model, CARD_A)?.distributor).toBe('TWIN1')
   })
 
@@ -465,7 +466,7 @@ describe('CaModel pairing', () => {
       pairingModuleIds: [STB_2],
     })
     expect(pairingOf(model, CARD_B)).toBeNull()
-    expect(valueOf(model.pairingStatusForModule(STB_1)).paired).toBe(false)
+    expect(valueOf(model.pairingStatusForModule(ctx, STB_1)).paired).toBe(false)
     expect(model.stats().pairings).toBe(1)
   })
 
@@ -483,7 +484,7 @@ describe('CaModel pairing', () => {
       caClientIds: [CARD_B],
       pairingModuleIds: [STB_1],
     })
-    expect(valueOf(model.pairingStatusForModule(STB_1)).caClientIds).toEqual([CARD_B])
+    expect(valueOf(model.pairingStatusForModule(ctx, STB_1)).caClientIds).toEqual([CARD_B])
     expect(model.stats().pairings).toBe(2)
   })
 
@@ -508,8 +509,8 @@ describe('CaModel pairing', () => {
 
     pair(model, [CARD_A], [STB_3])
 
-    expect(valueOf(model.pairingStatusForModule(STB_1)).paired).toBe(false)
-    expect(valueOf(model.pairingStatusForModule(STB_2)).paired).toBe(false)
+    expect(valueOf(model.pairingStatusForModule(ctx, STB_1)).paired).toBe(false)
+    expect(valueOf(model.pairingStatusForModule(ctx, STB_2)).paired).toBe(false)
     expect(model.stats().pairings).toBe(1)
   })
 
@@ -576,7 +577,7 @@ describe('CaModel pairing', () => {
     )
 
     expect(pairingOf(model, CARD_A)?.caClientIds).toEqual([CARD_A, CARD_B])
-    expect(valueOf(model.pairingStatusForModule(STB_2)).paired).toBe(false)
+    expect(valueOf(model.pairingStatusForModule(ctx, STB_2)).paired).toBe(false)
     expect(model.stats().pairings).toBe(1)
   })
 
@@ -633,7 +634,7 @@ describe('CaModel pairing', () => {
     const unpaired = { paired: false, caClientIds: [], pairingModules: [] }
 
     expect(valueOf(model.pairingStatusForCard(ctx, CARD_A))).toEqual(unpaired)
-    expect(valueOf(model.pairingStatusForModule(STB_1))).toEqual(unpaired)
+    expect(valueOf(model.pairingStatusForModule(ctx, STB_1))).toEqual(unpaired)
   })
 
   it.each<[string, string]>([
@@ -644,7 +645,7 @@ describe('CaModel pairing', () => {
   ])("answers pairing status for STB '%s' with %s", (stb, code) => {
     const model = aModel()
 
-    expect(codeOf(model.pairingStatusForModule(stb))).toBe(code)
+    expect(codeOf(model.pairingStatusForModule(ctx, stb))).toBe(code)
   })
 
   it.each<[string, string]>([
@@ -967,7 +968,10 @@ describe('CaModel state management', () => {
     expect(JSON.stringify(snapshot)).toBe(taken)
     const restored = new CaModel({ defaultSms: 'sms' })
     restored.loadSnapshot(snapshot)
-    expect(valueOf(restored.pairingStatusForModule(STB_1)).caClientIds).toEqual([CARD_A, CARD_B])
+    expect(valueOf(restored.pairingStatusForModule(ctx, STB_1)).caClientIds).toEqual([
+      CARD_A,
+      CARD_B,
+    ])
   })
 
   it('keeps the inventory but forgets all state on reset(true)', () => {
@@ -1036,5 +1040,286 @@ describe('CaModel state management', () => {
     expect(pairingOf(model, CARD_B)).toBeNull()
     expect(model.pairingModule(STB_1)?.pairingId).toBeNull()
     expect(model.stats().pairings).toBe(0)
+  })
+})
+
+describe('CaModel STB ownership', () => {
+  const other: OperationContext = { user: 'other', now: NOW, transactionId: 'tx-2' }
+  const OTHER_CARD_2 = '09999999998'
+
+  function twoSmsModel(rules: Partial<ModelRules> = {}): CaModel {
+    const model = aModel(rules)
+    valueOf(model.registerInventory({ smartcards: [{ caClientId: OTHER_CARD_2, sms: 'other' }] }))
+    return model
+  }
+
+  it('gives an unowned STB to the SMS user who pairs it first', () => {
+    const model = aModel()
+
+    pair(model, [CARD_A], [STB_1])
+
+    expect(model.pairingModule(STB_1)?.sms).toBe('sms')
+    expect(model.pairingModule(STB_2)?.sms).toBeNull()
+  })
+
+  it("refuses CreatePairing naming another SMS user's STB and leaves that user's pairing intact", () => {
+    const model = twoSmsModel()
+    valueOf(
+      model.createPairing(other, {
+        caClientIds: [CARD_OTHER_SMS],
+        pairingModuleIds: [STB_1],
+        distributor: null,
+      }),
+    )
+    const before = model.toSnapshot()
+
+    const outcome = model.createPairing(ctx, {
+      caClientIds: [CARD_A],
+      pairingModuleIds: [STB_1],
+      distributor: null,
+    })
+
+    expect(codeOf(outcome)).toBe('CLIENT_NOT_MANAGED_BY_SMS')
+    expect(outcome.message).toContain(STB_1)
+    expect(model.toSnapshot()).toEqual(before)
+    expect(pairingOf(model, CARD_OTHER_SMS)?.pairingModuleIds).toEqual([STB_1])
+  })
+
+  it("refuses AddToExistingPairing naming another SMS user's STB", () => {
+    const model = twoSmsModel()
+    pair(model, [CARD_A], [STB_1])
+    valueOf(
+      model.createPairing(other, {
+        caClientIds: [CARD_OTHER_SMS],
+        pairingModuleIds: [STB_2],
+        distributor: null,
+      }),
+    )
+    const before = model.toSnapshot()
+
+    const outcome = model.addToExistingPairing(ctx, {
+      pairedCaClientId: CARD_A,
+      caClientIds: [],
+      pairingModuleIds: [STB_2],
+    })
+
+    expect(codeOf(outcome)).toBe('CLIENT_NOT_MANAGED_BY_SMS')
+    expect(outcome.message).toContain(STB_2)
+    expect(model.toSnapshot()).toEqual(before)
+  })
+
+  it("answers GetPairingStatusForPairingModule on another SMS user's STB with CLIENT_NOT_MANAGED_BY_SMS", () => {
+    const model = twoSmsModel()
+    pair(model, [CARD_A], [STB_1])
+
+    expect(codeOf(model.pairingStatusForModule(other, STB_1))).toBe('CLIENT_NOT_MANAGED_BY_SMS')
+    expect(valueOf(model.pairingStatusForModule(other, STB_2)).paired).toBe(false)
+  })
+
+  it('takes an owner from the inventory, and keeps it when the STB is registered again without one', () => {
+    const model = aModel()
+    const stb = { ...(INVENTORY.pairingModules?.[0] as PairingModuleRegistration), sms: 'other' }
+
+    valueOf(model.registerInventory({ pairingModules: [stb] }))
+    valueOf(model.registerInventory({ pairingModules: [{ ...stb, sms: undefined }] }))
+
+    expect(model.pairingModule(STB_1)?.sms).toBe('other')
+    expect(
+      codeOf(
+        model.createPairing(ctx, {
+          caClientIds: [CARD_A],
+          pairingModuleIds: [STB_1],
+          distributor: null,
+        }),
+      ),
+    ).toBe('CLIENT_NOT_MANAGED_BY_SMS')
+  })
+
+  it("records owners but does not check them under stbOwnership 'off'", () => {
+    const model = twoSmsModel({ stbOwnership: 'off' })
+    valueOf(
+      model.createPairing(other, {
+        caClientIds: [CARD_OTHER_SMS],
+        pairingModuleIds: [STB_1],
+        distributor: null,
+      }),
+    )
+
+    pair(model, [CARD_A], [STB_1])
+
+    expect(pairingOf(model, CARD_OTHER_SMS)).toBeNull()
+    expect(model.pairingModule(STB_1)?.sms).toBe('other')
+  })
+
+  it('derives the owner of an STB stored without one from the first card of its pairing', () => {
+    const model = twoSmsModel()
+    valueOf(
+      model.createPairing(other, {
+        caClientIds: [CARD_OTHER_SMS],
+        pairingModuleIds: [STB_1],
+        distributor: null,
+      }),
+    )
+    const snapshot = model.toSnapshot()
+    const older = {
+      ...snapshot,
+      pairingModules: snapshot.pairingModules.map(({ sms: _sms, ...stb }) => stb),
+    }
+    const restored = new CaModel({ defaultSms: 'sms' })
+
+    restored.loadSnapshot(older)
+
+    expect(restored.pairingModule(STB_1)?.sms).toBe('other')
+    expect(restored.pairingModule(STB_2)?.sms).toBeNull()
+  })
+})
+
+describe('CaModel undo log', () => {
+  function tracked(): CaModel {
+    const model = aModel()
+    model.trackChanges()
+    model.commitUndo(model.undoPosition())
+    return model
+  }
+
+  const changes: [string, (model: CaModel) => void][] = [
+    ['AddSubscriptions', (m) => valueOf(m.addSubscriptions(ctx, [sub(CARD_A, 'EFA2')]))],
+    [
+      'AddSubscriptions on an active product',
+      (m) =>
+        valueOf(
+          m.addSubscriptions(ctx, [sub(CARD_A, 'GFA1', { endDate: '2030-01-01T00:00:00.000Z' })]),
+        ),
+    ],
+    ['CancelSubscriptions', (m) => valueOf(m.cancelSubscriptions(ctx, [sub(CARD_A, 'GFA1')]))],
+    ['CreatePairing over an earlier pairing', (m) => pair(m, [CARD_A, CARD_C], [STB_2, STB_3])],
+    [
+      'AddToExistingPairing',
+      (m) =>
+        valueOf(
+          m.addToExistingPairing(ctx, {
+            pairedCaClientId: CARD_A,
+            caClientIds: [CARD_C],
+            pairingModuleIds: [STB_3],
+          }),
+        ),
+    ],
+    ['SendMail', (m) => valueOf(m.sendMail(ctx, mail('again', [CARD_A, CARD_C])))],
+    ['SendBark', (m) => valueOf(m.sendBark(ctx, bark('again')))],
+    ['DisplayFingerprint', (m) => valueOf(m.displayFingerprint(ctx, fingerprint()))],
+    ['UpdatePin', (m) => valueOf(m.updatePin(ctx, CARD_A, '9999'))],
+    [
+      'inventory',
+      (m) =>
+        valueOf(
+          m.registerInventory({
+            smartcards: [{ caClientId: '01111111111' }, { caClientId: CARD_A, sms: 'other' }],
+            pairingModules: [
+              {
+                ...(INVENTORY.pairingModules?.[1] as PairingModuleRegistration),
+                serialNumber: 'X',
+              },
+            ],
+            products: [{ productId: 'NEW1' }, { productId: 'GFA1', name: 'renamed' }],
+          }),
+        ),
+    ],
+    [
+      'forceAddProduct',
+      (m) =>
+        valueOf(
+          m.forceAddProduct(CARD_B, {
+            productId: 'EFA2',
+            distributor: null,
+            startDate: NOW,
+            endDate: null,
+          }),
+        ),
+    ],
+    ['forceRemoveProduct', (m) => expect(m.forceRemoveProduct(CARD_A, 'GFA1')).toBe(true)],
+    ['forceUnpair', (m) => expect(m.forceUnpair(CARD_B)).toBe(true)],
+    ['reset keeping the inventory', (m) => m.reset(true)],
+    ['reset', (m) => m.reset(false)],
+  ]
+
+  function busy(model: CaModel): void {
+    valueOf(model.addSubscriptions(ctx, [sub(CARD_A, 'GFA1', { distributor: 'Main' })]))
+    pair(model, [CARD_C], [STB_3])
+    pair(model, [CARD_A, CARD_B], [STB_1])
+    valueOf(model.sendMail(ctx, mail('hello')))
+    valueOf(model.sendBark(ctx, bark('bark')))
+    valueOf(model.displayFingerprint(ctx, fingerprint()))
+  }
+
+  it.each(changes)('rolls back %s to exactly the state before', (_name, change) => {
+    const model = tracked()
+    busy(model)
+    model.commitUndo(model.undoPosition())
+    const before = model.toSnapshot()
+    const views = [CARD_A, CARD_B, CARD_C].map((id) => model.card(id))
+
+    change(model)
+    expect(model.toSnapshot()).not.toEqual(before)
+    model.rollback()
+
+    expect(model.toSnapshot()).toEqual(before)
+    expect([CARD_A, CARD_B, CARD_C].map((id) => model.card(id))).toEqual(views)
+    expect(model.cardIds(0, 10)).toEqual({
+      total: 4,
+      ids: [CARD_A, CARD_B, CARD_C, CARD_OTHER_SMS],
+    })
+  })
+
+  it('rolls back several changes newest first, keeping what was committed', () => {
+    const model = tracked()
+    valueOf(model.addSubscriptions(ctx, [sub(CARD_A, 'GFA1')]))
+    model.commitUndo(model.undoPosition())
+    const committed = model.toSnapshot()
+
+    valueOf(model.updatePin(ctx, CARD_A, '1111'))
+    pair(model, [CARD_A], [STB_1])
+    valueOf(model.updatePin(ctx, CARD_A, '2222'))
+    pair(model, [CARD_A, CARD_B], [STB_2])
+    model.rollback()
+
+    expect(model.toSnapshot()).toEqual(committed)
+    expect(model.undoPosition()).toBe(0)
+  })
+
+  it('commits only the changes before the position a store write started at', () => {
+    const model = tracked()
+    valueOf(model.updatePin(ctx, CARD_A, '1111'))
+    const position = model.undoPosition()
+    const afterFirst = model.toSnapshot()
+    valueOf(model.updatePin(ctx, CARD_A, '2222'))
+
+    model.commitUndo(position)
+    model.rollback()
+
+    expect(model.toSnapshot()).toEqual(afterFirst)
+  })
+
+  it('rolls back only the changes after a given position (an operation that threw half-way)', () => {
+    const model = tracked()
+    valueOf(model.updatePin(ctx, CARD_A, '1111'))
+    const afterFirst = model.toSnapshot()
+    const position = model.undoPosition()
+    pair(model, [CARD_A, CARD_B], [STB_1])
+
+    model.rollback(position)
+    expect(model.toSnapshot()).toEqual(afterFirst)
+    model.rollback()
+
+    expect(cardOf(model, CARD_A).pin).toBe('1234')
+  })
+
+  it('records nothing unless tracking is on', () => {
+    const model = aModel()
+
+    valueOf(model.updatePin(ctx, CARD_A, '1111'))
+    model.rollback()
+
+    expect(model.undoPosition()).toBe(0)
+    expect(cardOf(model, CARD_A).pin).toBe('1111')
   })
 })

@@ -119,6 +119,13 @@ export interface ModelSnapshot {
   readonly nextPairingNumber: number
 }
 
+/** A snapshot as any version stored it: stores written before STBs had owners lack `sms`. */
+export interface StoredModelSnapshot extends Omit<ModelSnapshot, 'pairingModules'> {
+  readonly pairingModules: readonly (Omit<PairingModule, 'sms'> & {
+    readonly sms?: string | null | undefined
+  })[]
+}
+
 export interface SmartcardRegistration {
   readonly caClientId: string
   readonly sms?: string | undefined
@@ -129,6 +136,8 @@ export interface PairingModuleRegistration {
   readonly serialNumber: string
   readonly productCode: string
   readonly productDescription: string
+  /** The SMS user the STB belongs to; absent: unchanged for a known STB, else owned once paired. */
+  readonly sms?: string | null | undefined
 }
 
 export interface ProductRegistration {
@@ -153,6 +162,22 @@ const NONE: readonly never[] = Object.freeze([])
 
 type Problem = { readonly code: ErrorCode; readonly message: string }
 
+/** The state of one thing before a change touched it (undefined: it did not exist). */
+type UndoEntry =
+  | { readonly kind: 'card'; readonly id: string; readonly before: Smartcard | undefined }
+  | { readonly kind: 'module'; readonly id: string; readonly before: PairingModule | undefined }
+  | { readonly kind: 'product'; readonly id: string; readonly before: Product | undefined }
+  | { readonly kind: 'pairing'; readonly id: string; readonly before: Pairing | undefined }
+  | { readonly kind: 'counter'; readonly before: number }
+  | {
+      readonly kind: 'all'
+      readonly cards: Map<string, Smartcard>
+      readonly modules: Map<string, PairingModule>
+      readonly products: Map<string, Product>
+      readonly pairings: Map<string, Pairing>
+      readonly nextPairingNumber: number
+    }
+
 const fail = <T>(problem: Problem): Outcome<T> => ({ ok: false, ...problem })
 const invalid = (message: string): Problem => ({ code: 'INPUT_VALIDATION_ERROR', message })
 
@@ -173,6 +198,8 @@ export class CaModel {
   private nextPairingNumber = 1
   private readonly distributors = new Map<string, string>()
   private readonly defaultSms: string
+  /** Before-images of what changes touched since the last commit; null while not tracking. */
+  private undo: UndoEntry[] | null = null
 
   constructor(options: { rules?: Partial<ModelRules>; defaultSms?: string } = {}) {
     this.rules = { ...DEFAULT_RULES, ...options.rules }
@@ -199,6 +226,7 @@ export class CaModel {
   private applyInventory(input: InventoryInput): void {
     for (const card of input.smartcards ?? []) {
       const known = this.cards.get(card.caClientId)
+      this.touchCard(card.caClientId, known)
       if (known) {
         known.sms = card.sms ?? known.sms
       } else {
@@ -206,16 +234,21 @@ export class CaModel {
       }
     }
     for (const stb of input.pairingModules ?? []) {
+      const known = this.modules.get(stb.pairingModuleId)
+      this.touchModule(stb.pairingModuleId, known)
       this.modules.set(stb.pairingModuleId, {
         pairingModuleId: stb.pairingModuleId,
         serialNumber: stb.serialNumber,
         productCode: stb.productCode,
         productDescription: stb.productDescription,
-        pairingId: this.modules.get(stb.pairingModuleId)?.pairingId ?? null,
+        sms: stb.sms ?? known?.sms ?? null,
+        pairingId: known?.pairingId ?? null,
       })
     }
     for (const product of input.products ?? []) {
-      const name = product.name ?? this.products.get(product.productId)?.name ?? null
+      const known = this.products.get(product.productId)
+      this.undo?.push({ kind: 'product', id: product.productId, before: known && { ...known } })
+      const name = product.name ?? known?.name ?? null
       this.products.set(product.productId, { productId: product.productId, name })
     }
   }
@@ -299,6 +332,7 @@ export class CaModel {
     let changed = 0
     for (const item of items) {
       const card = this.cards.get(item.caClientId) as Smartcard
+      this.touchCard(item.caClientId, card)
       const active = card.products.find((p) => p.productId === item.productId)
       const distributor =
         item.distributor === null ? null : this.internDistributor(item.distributor, true)
@@ -341,6 +375,7 @@ export class CaModel {
     let removed = 0
     for (const item of items) {
       const card = this.cards.get(item.caClientId) as Smartcard
+      this.touchCard(item.caClientId, card)
       const kept = card.products.filter((p) => p.productId !== item.productId)
       removed += card.products.length - kept.length
       card.products = kept.length === 0 ? NONE : kept
@@ -389,6 +424,7 @@ export class CaModel {
     for (const id of stbs) {
       this.releaseDevice(this.modules.get(id) as PairingModule, this.rules.pairingReplace)
     }
+    this.undo?.push({ kind: 'counter', before: this.nextPairingNumber })
     const pairing: Pairing = {
       id: `P${this.nextPairingNumber++}`,
       caClientIds: [...cards],
@@ -396,12 +432,15 @@ export class CaModel {
       distributor: input.distributor,
       createdAt: ctx.now,
     }
+    this.undo?.push({ kind: 'pairing', id: pairing.id, before: undefined })
     this.pairings.set(pairing.id, pairing)
     for (const id of cards) {
-      ;(this.cards.get(id) as Smartcard).pairingId = pairing.id
+      const card = this.cards.get(id) as Smartcard
+      this.touchCard(id, card)
+      card.pairingId = pairing.id
     }
     for (const id of stbs) {
-      ;(this.modules.get(id) as PairingModule).pairingId = pairing.id
+      this.joinPairing(ctx, this.modules.get(id) as PairingModule, pairing)
     }
     return {
       ok: true,
@@ -433,10 +472,12 @@ export class CaModel {
       })
     }
     let added = 0
+    this.touchPairing(pairing)
     for (const id of cards) {
       const card = this.cards.get(id) as Smartcard
       if (card.pairingId !== pairing.id) {
         this.releaseDevice(card, 'detach')
+        this.touchCard(id, card)
         card.pairingId = pairing.id
         pairing.caClientIds.push(id)
         added++
@@ -446,7 +487,7 @@ export class CaModel {
       const stb = this.modules.get(id) as PairingModule
       if (stb.pairingId !== pairing.id) {
         this.releaseDevice(stb, 'detach')
-        stb.pairingId = pairing.id
+        this.joinPairing(ctx, stb, pairing)
         pairing.pairingModuleIds.push(id)
         added++
       }
@@ -464,18 +505,15 @@ export class CaModel {
   }
 
   /** GetPairingStatusForPairingModule. */
-  pairingStatusForModule(pairingModuleId: string): Outcome<PairingStatus> {
+  pairingStatusForModule(ctx: OperationContext, pairingModuleId: string): Outcome<PairingStatus> {
     if (!isPairingModuleId(pairingModuleId)) {
       return fail(invalid(`PairingModuleId '${pairingModuleId}' must be 1 to 20 digits.`))
     }
-    const stb = this.modules.get(pairingModuleId)
-    if (!stb) {
-      return fail({
-        code: 'PAIRING_MODULE_NOT_FOUND',
-        message: `PairingModuleId '${pairingModuleId}' is not known to the CA system.`,
-      })
+    const problem = this.checkModule(ctx, pairingModuleId)
+    if (problem) {
+      return fail(problem)
     }
-    return this.pairingStatus(stb.pairingId)
+    return this.pairingStatus((this.modules.get(pairingModuleId) as PairingModule).pairingId)
   }
 
   private pairingStatus(pairingId: string | null): Outcome<PairingStatus> {
@@ -503,12 +541,24 @@ export class CaModel {
     }
   }
 
+  /** An STB joins a pairing; an STB without an owner becomes the caller's. */
+  private joinPairing(ctx: OperationContext, stb: PairingModule, pairing: Pairing): void {
+    this.touchModule(stb.pairingModuleId, stb)
+    stb.pairingId = pairing.id
+    stb.sms ??= ctx.user
+  }
+
   /** Takes a device out of its pairing; `whole` cancels that pairing for every member. */
   private releaseDevice(
     device: Smartcard | PairingModule,
     mode: ModelRules['pairingReplace'],
   ): void {
     const pairing = device.pairingId === null ? undefined : this.pairings.get(device.pairingId)
+    if ('caClientId' in device) {
+      this.touchCard(device.caClientId, device)
+    } else {
+      this.touchModule(device.pairingModuleId, device)
+    }
     device.pairingId = null
     if (!pairing) {
       return
@@ -517,6 +567,7 @@ export class CaModel {
       this.dissolve(pairing)
       return
     }
+    this.touchPairing(pairing)
     removeItem(pairing.caClientIds, 'caClientId' in device ? device.caClientId : '')
     removeItem(pairing.pairingModuleIds, 'pairingModuleId' in device ? device.pairingModuleId : '')
     if (pairing.caClientIds.length === 0 || pairing.pairingModuleIds.length === 0) {
@@ -528,15 +579,18 @@ export class CaModel {
     for (const id of pairing.caClientIds) {
       const card = this.cards.get(id)
       if (card?.pairingId === pairing.id) {
+        this.touchCard(id, card)
         card.pairingId = null
       }
     }
     for (const id of pairing.pairingModuleIds) {
       const stb = this.modules.get(id)
       if (stb?.pairingId === pairing.id) {
+        this.touchModule(id, stb)
         stb.pairingId = null
       }
     }
+    this.touchPairing(pairing)
     this.pairings.delete(pairing.id)
   }
 
@@ -558,6 +612,7 @@ export class CaModel {
     })
     for (const id of cards) {
       const card = this.cards.get(id) as Smartcard
+      this.touchCard(id, card)
       card.inbox = this.appendCapped(card.inbox, mail)
     }
     return {
@@ -616,6 +671,7 @@ export class CaModel {
     })
     for (const id of cards) {
       const card = this.cards.get(id) as Smartcard
+      this.touchCard(id, card)
       card.screen = this.appendCapped(card.screen, shown)
     }
     return { ok: true, value: cards.length, message: `Message shown on ${cards.length} card(s).` }
@@ -641,6 +697,7 @@ export class CaModel {
     })
     for (const id of cards) {
       const card = this.cards.get(id) as Smartcard
+      this.touchCard(id, card)
       card.fingerprints = this.appendCapped(card.fingerprints, fingerprint)
     }
     return {
@@ -675,6 +732,7 @@ export class CaModel {
       return fail(problem)
     }
     const card = this.cards.get(caClientId) as Smartcard
+    this.touchCard(caClientId, card)
     card.pin = pin ?? this.rules.defaultPin
     return {
       ok: true,
@@ -710,7 +768,7 @@ export class CaModel {
     }
   }
 
-  /** A pairing module and the id of its pairing, or null when unknown. */
+  /** A pairing module with its owner and the id of its pairing, or null when unknown. */
   pairingModule(pairingModuleId: string): PairingModule | null {
     const stb = this.modules.get(pairingModuleId)
     return stb ? { ...stb } : null
@@ -743,6 +801,7 @@ export class CaModel {
     if (!card?.products.some((p) => p.productId === productId)) {
       return false
     }
+    this.touchCard(caClientId, card)
     card.products = card.products.filter((p) => p.productId !== productId)
     return true
   }
@@ -759,6 +818,7 @@ export class CaModel {
         message: `Product '${product.productId}' is not in the catalogue.`,
       })
     }
+    this.touchCard(caClientId, card)
     card.products = [
       ...card.products.filter((p) => p.productId !== product.productId),
       { ...product },
@@ -789,10 +849,17 @@ export class CaModel {
     })
   }
 
-  /** Replaces the whole state with a snapshot taken by {@link toSnapshot}. */
-  loadSnapshot(given: ModelSnapshot): void {
+  /**
+   * Replaces the whole state with a snapshot taken by {@link toSnapshot} (of this or an earlier
+   * version: an STB stored without an owner belongs to the SMS user of its pairing's first card).
+   * Not undoable: it forgets what was not committed.
+   */
+  loadSnapshot(given: StoredModelSnapshot): void {
     const snapshot = structuredClone(given)
     const shared = <T>(list: readonly T[]): readonly T[] => (list.length === 0 ? NONE : list)
+    if (this.undo) {
+      this.undo = []
+    }
     this.cards = new Map(
       snapshot.cards.map((c) => [
         c.caClientId,
@@ -805,28 +872,162 @@ export class CaModel {
         },
       ]),
     )
-    this.modules = new Map(snapshot.pairingModules.map((m) => [m.pairingModuleId, { ...m }]))
     this.products = new Map(snapshot.products.map((p) => [p.productId, { ...p }]))
     this.pairings = new Map(snapshot.pairings.map((p) => [p.id, { ...p }]))
     this.nextPairingNumber = snapshot.nextPairingNumber
+    this.modules = new Map(
+      snapshot.pairingModules.map((m) => [
+        m.pairingModuleId,
+        { ...m, sms: m.sms === undefined ? this.ownerByPairing(m.pairingId) : m.sms },
+      ]),
+    )
   }
 
-  /** Forgets everything; with `keepInventory`, cards, STBs and products stay but lose their state. */
+  private ownerByPairing(pairingId: string | null): string | null {
+    const first = pairingId === null ? undefined : this.pairings.get(pairingId)?.caClientIds[0]
+    return (first === undefined ? undefined : this.cards.get(first)?.sms) ?? null
+  }
+
+  /**
+   * Forgets everything; with `keepInventory`, cards, STBs and products stay (with their owners) but
+   * lose their state. New maps replace the old ones, which stay intact as the undo record.
+   */
   reset(keepInventory: boolean): void {
-    this.pairings.clear()
+    this.undo?.push({
+      kind: 'all',
+      cards: this.cards,
+      modules: this.modules,
+      products: this.products,
+      pairings: this.pairings,
+      nextPairingNumber: this.nextPairingNumber,
+    })
+    const cards = new Map<string, Smartcard>()
+    const modules = new Map<string, PairingModule>()
+    const products = new Map<string, Product>()
+    if (keepInventory) {
+      for (const [id, card] of this.cards) {
+        cards.set(id, this.newCard(id, card.sms))
+      }
+      for (const [id, stb] of this.modules) {
+        modules.set(id, { ...stb, pairingId: null })
+      }
+      for (const [id, product] of this.products) {
+        products.set(id, product)
+      }
+    }
+    this.cards = cards
+    this.modules = modules
+    this.products = products
+    this.pairings = new Map()
     this.nextPairingNumber = 1
-    if (!keepInventory) {
-      this.cards.clear()
-      this.modules.clear()
-      this.products.clear()
+  }
+
+  // ----- undo log --------------------------------------------------------------------------
+
+  /**
+   * Starts recording the before-image of everything a change touches, so that changes not yet
+   * stored can be rolled back. Only a simulator with a durable store turns it on: in memory,
+   * nothing is recorded and changes cost nothing extra.
+   */
+  trackChanges(): void {
+    this.undo ??= []
+  }
+
+  /** How many undo records there are: the position a store write that starts now covers. */
+  undoPosition(): number {
+    return this.undo?.length ?? 0
+  }
+
+  /** The changes recorded before `position` are durable: forget their before-images. */
+  commitUndo(position: number): void {
+    this.undo?.splice(0, position)
+  }
+
+  /**
+   * Puts back the state before every change recorded after `position` (default: every change not
+   * yet committed), newest first.
+   */
+  rollback(position = 0): void {
+    const undo = this.undo
+    if (!undo || undo.length <= position) {
       return
     }
-    for (const [id, card] of this.cards) {
-      this.cards.set(id, this.newCard(id, card.sms))
+    let reinserted = false
+    for (let index = undo.length - 1; index >= position; index--) {
+      reinserted = this.restore(undo[index] as UndoEntry) || reinserted
     }
-    for (const stb of this.modules.values()) {
-      stb.pairingId = null
+    undo.length = position
+    if (reinserted) {
+      // A dissolved pairing put back goes to the end of the map: keep creation order (P1, P2...).
+      this.pairings = new Map(
+        [...this.pairings].sort(([a], [b]) => Number(a.slice(1)) - Number(b.slice(1))),
+      )
     }
+  }
+
+  /** Restores one before-image; true when a pairing that had been removed came back. */
+  private restore(entry: UndoEntry): boolean {
+    switch (entry.kind) {
+      case 'card':
+        restoreIn(this.cards, entry.id, entry.before)
+        return false
+      case 'module':
+        restoreIn(this.modules, entry.id, entry.before)
+        return false
+      case 'product':
+        restoreIn(this.products, entry.id, entry.before)
+        return false
+      case 'pairing': {
+        const removed = !this.pairings.has(entry.id)
+        restoreIn(this.pairings, entry.id, entry.before)
+        return removed && entry.before !== undefined
+      }
+      case 'counter':
+        this.nextPairingNumber = entry.before
+        return false
+      case 'all':
+        this.cards = entry.cards
+        this.modules = entry.modules
+        this.products = entry.products
+        this.pairings = entry.pairings
+        this.nextPairingNumber = entry.nextPairingNumber
+        return false
+    }
+  }
+
+  private touchCard(id: string, card: Smartcard | undefined): void {
+    if (this.undo) {
+      const copy = (list: readonly unknown[]) => (list === NONE ? NONE : [...list])
+      this.undo.push({
+        kind: 'card',
+        id,
+        before: card && {
+          ...card,
+          // Active products are changed in place (dates, distributor); messages are frozen.
+          products:
+            card.products === NONE ? NONE : card.products.map((product) => ({ ...product })),
+          inbox: copy(card.inbox) as readonly MailMessage[],
+          screen: copy(card.screen) as readonly ScreenMessage[],
+          fingerprints: copy(card.fingerprints) as readonly Fingerprint[],
+        },
+      })
+    }
+  }
+
+  private touchModule(id: string, stb: PairingModule | undefined): void {
+    this.undo?.push({ kind: 'module', id, before: stb && { ...stb } })
+  }
+
+  private touchPairing(pairing: Pairing): void {
+    this.undo?.push({
+      kind: 'pairing',
+      id: pairing.id,
+      before: {
+        ...pairing,
+        caClientIds: [...pairing.caClientIds],
+        pairingModuleIds: [...pairing.pairingModuleIds],
+      },
+    })
   }
 
   // ----- checks ----------------------------------------------------------------------------
@@ -1008,11 +1209,27 @@ export class CaModel {
       return cardProblem
     }
     for (const id of stbs) {
-      if (!this.modules.has(id)) {
-        return {
-          code: 'PAIRING_MODULE_NOT_FOUND',
-          message: `PairingModuleId '${id}' is not known to the CA system.`,
-        }
+      const problem = this.checkModule(ctx, id)
+      if (problem) {
+        return problem
+      }
+    }
+    return null
+  }
+
+  /** Existence and (under `stbOwnership: 'enforce'`) ownership of one STB; an unowned STB is anyone's. */
+  private checkModule(ctx: OperationContext, pairingModuleId: string): Problem | null {
+    const stb = this.modules.get(pairingModuleId)
+    if (!stb) {
+      return {
+        code: 'PAIRING_MODULE_NOT_FOUND',
+        message: `PairingModuleId '${pairingModuleId}' is not known to the CA system.`,
+      }
+    }
+    if (this.rules.stbOwnership === 'enforce' && stb.sms !== null && stb.sms !== ctx.user) {
+      return {
+        code: 'CLIENT_NOT_MANAGED_BY_SMS',
+        message: `PairingModuleId '${pairingModuleId}' is managed by another SMS, not by '${ctx.user}'.`,
       }
     }
     return null
@@ -1027,6 +1244,15 @@ export class CaModel {
     return length > max
       ? invalid(`Message is ${length} ${unit} long; at most ${max} are allowed.`)
       : null
+  }
+}
+
+/** Puts a before-image back, or removes what did not exist before. */
+function restoreIn<T>(map: Map<string, T>, id: string, before: T | undefined): void {
+  if (before === undefined) {
+    map.delete(id)
+  } else {
+    map.set(id, before)
   }
 }
 

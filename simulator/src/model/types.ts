@@ -75,6 +75,8 @@ export interface PairingModule {
   serialNumber: string
   productCode: string
   productDescription: string
+  /** The SMS user the STB belongs to: given by the inventory, else whoever paired it first; null until then. */
+  sms: string | null
   pairingId: string | null
 }
 
@@ -114,6 +116,17 @@ export interface ModelRules {
   readonly defaultPin: string
   /** GetActiveSubscriptions leaves out products whose EndDate has passed. */
   readonly hideExpiredProducts: boolean
+  /**
+   * `enforce`: pairing operations and GetPairingStatusForPairingModule refuse an STB that belongs
+   * to another SMS user with CLIENT_NOT_MANAGED_BY_SMS; `off`: STB owners are recorded, not checked.
+   */
+  readonly stbOwnership: 'enforce' | 'off'
+  /**
+   * The answer to a write whose SequenceNumber was already used (same user and operation) by a
+   * write with another payload: an error status (nothing applied), or `apply` (treat it as a new
+   * write, which can lose a client's write silently). Applied by the SOAP endpoint, not the model.
+   */
+  readonly reusedSequenceNumber: ErrorCode | 'apply'
 }
 
 export const DEFAULT_RULES: ModelRules = {
@@ -124,4 +137,6 @@ export const DEFAULT_RULES: ModelRules = {
   pairingReplace: 'whole',
   defaultPin: '1234',
   hideExpiredProducts: true,
+  stbOwnership: 'enforce',
+  reusedSequenceNumber: 'INPUT_VALIDATION_ERROR',
 }

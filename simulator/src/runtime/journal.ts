@@ -90,9 +90,18 @@ export class Journal {
     return this.dropped
   }
 
-  clear(): void {
+  /** Forgets every entry (sequence numbers go on); returns what it forgot, for {@link unclear}. */
+  clear(): { readonly entries: JournalEntry[]; readonly dropped: number } {
+    const cleared = { entries: this.entries, dropped: this.dropped }
     this.entries = []
     this.dropped = 0
+    return cleared
+  }
+
+  /** Puts back what {@link clear} forgot, before the entries made since (a reset that was undone). */
+  unclear(cleared: { readonly entries: JournalEntry[]; readonly dropped: number }): void {
+    this.entries = [...cleared.entries, ...this.entries]
+    this.dropped += cleared.dropped
   }
 
   toSnapshot(): { entries: JournalEntry[]; nextSeq: number } {

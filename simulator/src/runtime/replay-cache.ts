@@ -12,8 +12,9 @@ export interface ReplayRecord {
 
 /**
  * SequenceNumber replay detection. A write that repeats the user, operation, SequenceNumber and
- * payload of the last successful write with that SequenceNumber is a replay. Only successful writes
- * are kept: a failed write changed nothing, so running it again is harmless.
+ * payload of the last successful write with that SequenceNumber is a replay; the same key with
+ * another payload is a reused SequenceNumber. Only successful writes are kept: a failed write
+ * changed nothing, so running it again is harmless.
  */
 export class ReplayCache {
   private records = new Map<string, ReplayRecord>()
@@ -45,7 +46,14 @@ export class ReplayCache {
     return record?.hash === identity.hash ? record : undefined
   }
 
-  remember(record: ReplayRecord): void {
+  /** The last successful write with this key (user, operation, SequenceNumber), whatever its payload. */
+  lookup(key: string): ReplayRecord | undefined {
+    return this.records.get(key)
+  }
+
+  /** Keeps a record; returns the one it replaces (with the same key), so that it can be put back. */
+  remember(record: ReplayRecord): ReplayRecord | undefined {
+    const replaced = this.records.get(record.key)
     this.records.delete(record.key)
     this.records.set(record.key, record)
     if (this.records.size > this.limit) {
@@ -54,10 +62,33 @@ export class ReplayCache {
         this.records.delete(oldest)
       }
     }
+    return replaced
   }
 
-  clear(): void {
-    this.records.clear()
+  /**
+   * Forgets the record of a write that was rolled back, putting back the one it replaced (if
+   * any); a record made since by another write is left alone.
+   */
+  forget(record: ReplayRecord, replaced: ReplayRecord | undefined): void {
+    if (this.records.get(record.key) !== record) {
+      return
+    }
+    this.records.delete(record.key)
+    if (replaced) {
+      this.records.set(replaced.key, replaced)
+    }
+  }
+
+  /** Forgets every record; returns them, for {@link unclear}. */
+  clear(): ReadonlyMap<string, ReplayRecord> {
+    const cleared = this.records
+    this.records = new Map()
+    return cleared
+  }
+
+  /** Puts back what {@link clear} forgot; records made since win. */
+  unclear(cleared: ReadonlyMap<string, ReplayRecord>): void {
+    this.records = new Map([...cleared, ...this.records])
   }
 
   toSnapshot(): ReplayRecord[] {

@@ -1,6 +1,7 @@
 /** Stable codes of the simulator's own errors (start-up, store, admin API, the HTTP guard). */
 export type SimulatorErrorCode =
   | 'STORE_UNREADABLE'
+  | 'STORE_FOLDER_MISSING'
   | 'STORE_WRITE_FAILED'
   | 'INVALID_OPTION'
   | 'INVALID_INVENTORY'

@@ -1489,6 +1489,61 @@ describe('SOAP operations over HTTP', () => {
     })
   })
 
+  describe('STB ownership', () => {
+    it("CreatePairing naming an STB paired to another SMS user's card is refused and keeps that pairing", async () => {
+      await pair([CARD_OTHER_SMS], [STB_1])(sim, OTHER)
+      const before = await caState(sim)
+
+      const refused = await call(sim, 'CreatePairing', { ...cards(CARD_A), ...stbs(STB_1) })
+
+      expectStatus(refused, 'CLIENT_NOT_MANAGED_BY_SMS', STB_1)
+      expect(await caState(sim)).toEqual(before)
+      expect(modelCard(sim, CARD_OTHER_SMS).pairing?.pairingModuleIds).toEqual([STB_1])
+      expect(sim.model.pairingModule(STB_1)?.sms).toBe('other')
+    })
+
+    it("AddToExistingPairing naming another SMS user's STB is refused", async () => {
+      await pair([CARD_OTHER_SMS], [STB_2])(sim, OTHER)
+      await pair([CARD_A], [STB_1])(sim, {})
+      const before = await caState(sim)
+
+      const refused = await call(sim, 'AddToExistingPairing', {
+        PairedCaClientId: CARD_A,
+        ...stbs(STB_2),
+      })
+
+      expectStatus(refused, 'CLIENT_NOT_MANAGED_BY_SMS', STB_2)
+      expect(await caState(sim)).toEqual(before)
+    })
+
+    it("GetPairingStatusForPairingModule on another SMS user's STB is refused; an unowned one answers", async () => {
+      await pair([CARD_OTHER_SMS], [STB_1])(sim, OTHER)
+
+      const refused = await call(sim, 'GetPairingStatusForPairingModule', {
+        PairingModuleId: STB_1,
+      })
+      const unowned = await call(sim, 'GetPairingStatusForPairingModule', {
+        PairingModuleId: STB_2,
+      })
+
+      expectStatus(refused, 'CLIENT_NOT_MANAGED_BY_SMS', STB_1)
+      expectOk(unowned)
+      expectOk(
+        await call(sim, 'GetPairingStatusForPairingModule', { PairingModuleId: STB_1 }, OTHER),
+      )
+    })
+
+    it("pairs another SMS user's STB under the profile rule stbOwnership 'off'", async () => {
+      const open = await startExtra({ rules: { stbOwnership: 'off' } })
+      await pair([CARD_OTHER_SMS], [STB_1])(open, OTHER)
+
+      expectOk(await call(open, 'CreatePairing', { ...cards(CARD_A), ...stbs(STB_1) }))
+
+      expect(modelCard(open, CARD_OTHER_SMS).pairing).toBeNull()
+      expect(modelCard(open, CARD_A).pairing?.pairingModuleIds).toEqual([STB_1])
+    })
+  })
+
   describe('SequenceNumber replays', () => {
     const withSequence = (productId: string, sequenceNumber: number): Children => ({
       ...subs(item(CARD_A, productId, { Distributor: 'Main' })),
@@ -1536,15 +1591,70 @@ describe('SOAP operations over HTTP', () => {
       expect(modelCard(sim, CARD_A).inbox).toHaveLength(1)
     })
 
-    it('the same SequenceNumber with another payload is applied as a new write', async () => {
+    it('the same SequenceNumber with another payload is refused, journalled and changes nothing', async () => {
       const first = await call(sim, 'AddSubscriptions', withSequence('GFA1', 7))
+      const before = await caState(sim)
+
       const second = await call(sim, 'AddSubscriptions', withSequence('EFA2', 7))
+
+      expectOk(first)
+      expectStatus(second, 'INPUT_VALIDATION_ERROR', 'SequenceNumber 7')
+      expect(second.message).toContain('AddSubscriptions')
+      expect(second.message).toContain(first.transactionId as string)
+      expect(second.message).toContain('new SequenceNumber')
+      expect(second.transactionId).not.toBe(first.transactionId)
+      expect(await caState(sim)).toEqual(before)
+      const entries = (await journal(sim)).filter((e) => e.operation === 'AddSubscriptions')
+      expect(entries.map((e) => [e.statusCode, e.replay])).toEqual([
+        ['OK', false],
+        ['INPUT_VALIDATION_ERROR', false],
+      ])
+    })
+
+    it('a refused reuse leaves the first write replayable, and another operation or user may use the number', async () => {
+      const first = await call(sim, 'AddSubscriptions', withSequence('GFA1', 7))
+      await call(sim, 'AddSubscriptions', withSequence('EFA2', 7))
+
+      const replay = await call(sim, 'AddSubscriptions', withSequence('GFA1', 7))
+      const otherOperation = await call(sim, 'CancelSubscriptions', {
+        ...subs(item(CARD_A, 'GFA1')),
+        SequenceNumber: 7,
+      })
+      const otherUser = await call(
+        sim,
+        'AddSubscriptions',
+        { ...subs(item(CARD_OTHER_SMS, 'EFA2')), SequenceNumber: 7 },
+        OTHER,
+      )
+
+      expect(replay.transactionId).toBe(first.transactionId)
+      expectOk(otherOperation)
+      expectOk(otherUser)
+    })
+
+    it('answers a reused SequenceNumber with the status the profile rule reusedSequenceNumber names', async () => {
+      const strict = await startExtra({ rules: { reusedSequenceNumber: 'SYSTEM_ERROR' } })
+      expectOk(await call(strict, 'AddSubscriptions', withSequence('GFA1', 7)))
+
+      const second = await call(strict, 'AddSubscriptions', withSequence('EFA2', 7))
+
+      expectStatus(second, 'SYSTEM_ERROR', 'SequenceNumber 7')
+      expect(modelCard(strict, CARD_A).subscriptions.map((p) => p.productId)).toEqual(['GFA1'])
+    })
+
+    it("applies the same SequenceNumber with another payload as a new write under reusedSequenceNumber 'apply'", async () => {
+      const lenient = await startExtra({ rules: { reusedSequenceNumber: 'apply' } })
+      const first = await call(lenient, 'AddSubscriptions', withSequence('GFA1', 7))
+      const second = await call(lenient, 'AddSubscriptions', withSequence('EFA2', 7))
 
       expectOk(first)
       expectOk(second)
       expect(second.transactionId).not.toBe(first.transactionId)
-      expect(modelCard(sim, CARD_A).subscriptions.map((p) => p.productId)).toEqual(['GFA1', 'EFA2'])
-      const entries = (await journal(sim)).filter((e) => e.operation === 'AddSubscriptions')
+      expect(modelCard(lenient, CARD_A).subscriptions.map((p) => p.productId)).toEqual([
+        'GFA1',
+        'EFA2',
+      ])
+      const entries = (await journal(lenient)).filter((e) => e.operation === 'AddSubscriptions')
       expect(entries.map((e) => e.replay)).toEqual([false, false])
     })
 

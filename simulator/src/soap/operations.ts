@@ -120,8 +120,8 @@ export const OPERATION_HANDLERS: Readonly<Record<OperationName, Handler>> = {
     ),
   GetPairingStatusForCard: (model, ctx, request) =>
     answer(model.pairingStatusForCard(ctx, str(request, 'CaClientId')), pairingPayload),
-  GetPairingStatusForPairingModule: (model, _ctx, request) =>
-    answer(model.pairingStatusForModule(str(request, 'PairingModuleId')), pairingPayload),
+  GetPairingStatusForPairingModule: (model, ctx, request) =>
+    answer(model.pairingStatusForModule(ctx, str(request, 'PairingModuleId')), pairingPayload),
   SendMailMessageToClients: (model, ctx, request) =>
     answer(model.sendMail(ctx, messageFields(request))),
   SendBarkMessageToClients: (model, ctx, request) =>

@@ -18,9 +18,10 @@ import {
 } from '../contract/schema.js'
 import { generateWsdl } from '../contract/wsdl.js'
 import type { CaModel } from '../model/ca-model.js'
+import type { ErrorCode } from '../model/types.js'
 import type { FaultInjector, FaultRule } from '../runtime/fault-injector.js'
 import type { Journal, JournalEntry } from '../runtime/journal.js'
-import { ReplayCache } from '../runtime/replay-cache.js'
+import { ReplayCache, type ReplayRecord } from '../runtime/replay-cache.js'
 import { OPERATION_HANDLERS, cardCount, internIds, type OperationResult } from './operations.js'
 import { SchemaViolation, readChildren, type ReadObject } from './request-reader.js'
 import { readXml, type XmlElement, type XmlLimits } from './xml-input.js'
@@ -47,8 +48,11 @@ export interface SoapEndpointDeps {
   readonly newTransactionId: () => string
   /** The scheme the WSDLs advertise in `soap:address`. */
   readonly scheme: 'http' | 'https'
-  /** Resolves once the state changed by a write is stored; rejects when storing failed. */
-  readonly persist: () => Promise<void>
+  /**
+   * Resolves once the state changed by a write is stored. Rejects when storing failed: the change
+   * has then been undone, with `onRollback` undoing what the endpoint itself recorded for it.
+   */
+  readonly persist: (onRollback?: () => void) => Promise<void>
   /** host:port of the server, for WSDLs asked for without a usable Host header. */
   readonly ownHost: () => string
   /** Asks for a store write without waiting (journal entries of reads and failures). */
@@ -431,8 +435,8 @@ export function createSoapEndpoint(deps: SoapEndpointDeps): SoapEndpoint {
     }
     const identity =
       spec.write && call.user ? ReplayCache.identify(call.user, spec.name, request) : null
-    const earlier = identity ? deps.replays.find(identity) : undefined
-    if (earlier) {
+    const earlier = identity ? deps.replays.lookup(identity.key) : undefined
+    if (earlier && earlier.hash === identity?.hash) {
       const replay = statusAnswer(
         call,
         spec,
@@ -442,12 +446,24 @@ export function createSoapEndpoint(deps: SoapEndpointDeps): SoapEndpoint {
       // The first answer may still be on its way to the store: a replay is acknowledged no sooner.
       return storeThenAnswer(call, { ...replay, replay: true })
     }
+    const reused = deps.model.rules.reusedSequenceNumber
+    if (earlier && reused !== 'apply') {
+      return statusAnswer(
+        call,
+        spec,
+        reusedSequenceNumber(spec, request, earlier, reused),
+        deps.newTransactionId(),
+      )
+    }
     const transactionId = deps.newTransactionId()
+    const position = deps.model.undoPosition()
     let result: OperationResult
     try {
       const ctx = { user: call.user ?? '', now: call.at, transactionId }
       result = OPERATION_HANDLERS[spec.name](deps.model, ctx, request)
     } catch (error) {
+      // With a durable store the model recorded what the operation touched before it threw.
+      deps.model.rollback(position)
       deps.logger.error({ err: error, operation: spec.name }, 'operation failed')
       const message = `Internal simulator error in ${spec.name}: ${error instanceof Error ? error.message : String(error)}`
       result = { statusCode: 'SYSTEM_ERROR', message, payload: {} }
@@ -456,20 +472,32 @@ export function createSoapEndpoint(deps: SoapEndpointDeps): SoapEndpoint {
     if (!spec.write || result.statusCode !== 'OK') {
       return answer
     }
+    let onRollback: (() => void) | undefined
     if (identity) {
-      deps.replays.remember({ ...identity, transactionId, message: result.message })
+      const remembered = { ...identity, transactionId, message: result.message }
+      const replaced = deps.replays.remember(remembered)
+      // A write undone because it could not be stored is no replay target: a retry applies it.
+      onRollback = () => deps.replays.forget(remembered, replaced)
     }
-    return storeThenAnswer(call, answer)
+    return storeThenAnswer(call, answer, onRollback)
   }
 
-  /** Journals a write, stores state and journal together, then answers; a failed store answers SYSTEM_ERROR. */
-  async function storeThenAnswer(call: Call, answer: Answer): Promise<Answer> {
+  /**
+   * Journals a write, stores state and journal together, then answers. A failed store undoes the
+   * change (and every other change not yet stored) and answers SYSTEM_ERROR.
+   */
+  async function storeThenAnswer(
+    call: Call,
+    answer: Answer,
+    onRollback?: () => void,
+  ): Promise<Answer> {
     const entry = record(call, answer)
     try {
-      await deps.persist()
+      await deps.persist(onRollback)
       return { ...answer, journalled: entry }
     } catch (error) {
-      const message = `The change was applied in memory but could not be stored: ${error instanceof Error ? error.message : String(error)}. Check the simulator's --data file and disk.`
+      const cause = error instanceof Error && error.cause instanceof Error ? error.cause : error
+      const message = `The write was not applied: the simulator could not store it (${cause instanceof Error ? cause.message : String(cause)}), so nothing was changed. Check the simulator's --data file and disk, then send the write again.`
       deps.journal.amend(entry.seq, { statusCode: 'SYSTEM_ERROR', message })
       const spec = OPERATION_BY_NAME.get(call.operation as OperationName) as OperationSpec
       const failed = statusAnswer(
@@ -579,6 +607,23 @@ export function createSoapEndpoint(deps: SoapEndpointDeps): SoapEndpoint {
         await Promise.all([...inFlight])
       }
     },
+  }
+}
+
+/**
+ * The answer to a write that reuses the SequenceNumber of an earlier, different write: applying
+ * it would make a later replay of either one ambiguous, so it is refused and nothing changes.
+ */
+function reusedSequenceNumber(
+  spec: OperationSpec,
+  request: ReadObject,
+  earlier: ReplayRecord,
+  statusCode: ErrorCode,
+): OperationResult {
+  return {
+    statusCode,
+    message: `SequenceNumber ${request.SequenceNumber as number} of ${spec.name} was already used by an earlier write with another payload (TransactionId ${earlier.transactionId}); nothing was changed. Send this write with a new SequenceNumber.`,
+    payload: {},
   }
 }
 

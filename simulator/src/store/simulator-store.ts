@@ -1,4 +1,4 @@
-import { mkdir } from 'node:fs/promises'
+import { mkdir, readFile, stat } from 'node:fs/promises'
 import { dirname, resolve } from 'node:path'
 import { Low } from 'lowdb'
 import { DataFile } from 'lowdb/node'
@@ -6,8 +6,9 @@ import type { ModelSnapshot } from '../model/ca-model.js'
 import type { JournalEntry } from '../runtime/journal.js'
 import type { ReplayRecord } from '../runtime/replay-cache.js'
 import { SimulatorError } from '../runtime/simulator-error.js'
+import { SNAPSHOT_FORMAT } from './snapshot-schema.js'
 
-export const SNAPSHOT_FORMAT = 'conax-sim/1'
+export { SNAPSHOT_FORMAT } from './snapshot-schema.js'
 
 /** Everything the simulator persists: CA state, journal and replay records, consistent with each other. */
 export interface SimulatorSnapshot {
@@ -20,39 +21,52 @@ export interface SimulatorSnapshot {
 
 /** Where the simulator keeps its state between runs. */
 export interface SimulatorStore {
-  /** A human description for logs, e.g. `memory` or the file path. */
+  /** A human description for logs and errors, e.g. `memory` or the file path. */
   readonly description: string
-  load(): Promise<SimulatorSnapshot | null>
+  /**
+   * What the store holds: null when nothing is stored yet. Anything else must be a snapshot that
+   * {@link SimulatorStore.save} wrote; startSimulator checks its shape deeply before loading it.
+   */
+  load(): Promise<unknown>
   save(snapshot: SimulatorSnapshot): Promise<void>
 }
 
-/** The shape of a stored snapshot, checked before it is loaded so a damaged file is refused, not crashed on. */
-function isSnapshot(data: unknown): data is SimulatorSnapshot {
-  const value = data as Partial<SimulatorSnapshot> | null
-  const model = value?.model as Partial<SimulatorSnapshot['model']> | undefined
-  return (
-    typeof value === 'object' &&
-    value?.format === SNAPSHOT_FORMAT &&
-    Array.isArray(model?.cards) &&
-    Array.isArray(model.pairingModules) &&
-    Array.isArray(model.products) &&
-    Array.isArray(model.pairings) &&
-    typeof model.nextPairingNumber === 'number' &&
-    Array.isArray(value.journal?.entries) &&
-    typeof value.journal.nextSeq === 'number' &&
-    Array.isArray(value.replays)
+/** STORE_UNREADABLE for a store that cannot be used as it is: one line naming it and the problem. */
+export function unreadableStore(store: string, problem: string, cause?: unknown): SimulatorError {
+  return new SimulatorError(
+    'STORE_UNREADABLE',
+    `Failed to read the simulator store ${store}: ${problem}. It was left untouched; repair or move it away, or point --data at another file.`,
+    cause === undefined ? {} : { cause },
   )
+}
+
+function errorCode(error: unknown): string | undefined {
+  return (error as NodeJS.ErrnoException | null)?.code
+}
+
+/** A message on one line, so the CLI prints one line whatever the parser put in it. */
+function oneLine(error: unknown): string {
+  return (error instanceof Error ? error.message : String(error)).replace(/\s+/g, ' ').trim()
 }
 
 /** Keeps nothing: state lives as long as the process (the default in tests). */
 export class MemoryStore implements SimulatorStore {
   readonly description = 'memory'
-  load(): Promise<SimulatorSnapshot | null> {
+  load(): Promise<null> {
     return Promise.resolve(null)
   }
   save(): Promise<void> {
     return Promise.resolve()
   }
+}
+
+/** How a {@link LowdbFileStore} treats its file's folder. */
+export interface LowdbFileStoreOptions {
+  /**
+   * Create the folder when it is missing (default false: a missing folder is refused with
+   * STORE_FOLDER_MISSING, since it usually means a mistyped path).
+   */
+  readonly createFolder?: boolean
 }
 
 /**
@@ -63,10 +77,12 @@ export class LowdbFileStore implements SimulatorStore {
   readonly description: string
   private readonly db: Low<SimulatorSnapshot | null>
   private readonly file: string
+  private readonly createFolder: boolean
 
-  constructor(file: string) {
+  constructor(file: string, options: LowdbFileStoreOptions = {}) {
     this.file = resolve(file)
     this.description = this.file
+    this.createFolder = options.createFolder ?? false
     this.db = new Low<SimulatorSnapshot | null>(
       new DataFile<SimulatorSnapshot | null>(this.file, {
         parse: (text) => JSON.parse(text) as SimulatorSnapshot,
@@ -76,66 +92,133 @@ export class LowdbFileStore implements SimulatorStore {
     )
   }
 
-  async load(): Promise<SimulatorSnapshot | null> {
+  /**
+   * The parsed file, or null when it does not exist yet. Refuses (leaving it untouched) a missing
+   * folder, a directory, an unreadable, empty or truncated file, and a file holding `null`.
+   */
+  async load(): Promise<unknown> {
+    await this.checkFolder()
+    let text: string
     try {
-      await this.db.read()
+      text = await readFile(this.file, 'utf8')
     } catch (error) {
-      throw new SimulatorError(
-        'STORE_UNREADABLE',
-        `Failed to read the simulator store ${this.file}: ${error instanceof Error ? error.message : String(error)}. Move the file away or point --data at another file; it was left untouched.`,
-        { cause: error },
+      if (errorCode(error) === 'ENOENT') {
+        return null
+      }
+      throw unreadableStore(
+        this.file,
+        errorCode(error) === 'EISDIR'
+          ? 'it is a directory, not a file'
+          : `it cannot be read (${oneLine(error)})`,
+        error,
       )
     }
-    const data = this.db.data
-    if (data !== null && !isSnapshot(data)) {
-      throw new SimulatorError(
-        'STORE_UNREADABLE',
-        `Failed to read the simulator store ${this.file}: it is JSON but not a complete ${SNAPSHOT_FORMAT} store. Point --data at another file; it was left untouched.`,
+    if (text.trim() === '') {
+      throw unreadableStore(this.file, `it is empty, not a ${SNAPSHOT_FORMAT} store`)
+    }
+    let data: unknown
+    try {
+      data = JSON.parse(text)
+    } catch (error) {
+      throw unreadableStore(
+        this.file,
+        `it is not valid JSON (${oneLine(error)}), e.g. cut short by a full disk or an interrupted copy`,
+        error,
       )
+    }
+    if (data === null) {
+      throw unreadableStore(this.file, `it holds null, not a ${SNAPSHOT_FORMAT} store`)
     }
     return data
   }
 
   async save(snapshot: SimulatorSnapshot): Promise<void> {
-    await mkdir(dirname(this.file), { recursive: true })
     this.db.data = snapshot
     await this.db.write()
   }
+
+  private async checkFolder(): Promise<void> {
+    const folder = dirname(this.file)
+    try {
+      if (this.createFolder) {
+        await mkdir(folder, { recursive: true })
+      }
+      if (!(await stat(folder)).isDirectory()) {
+        throw unreadableStore(this.file, `its folder ${folder} is a file`)
+      }
+    } catch (error) {
+      if (error instanceof SimulatorError) {
+        throw error
+      }
+      if (errorCode(error) === 'ENOENT') {
+        throw new SimulatorError(
+          'STORE_FOLDER_MISSING',
+          `Failed to open the simulator store ${this.file}: its folder ${folder} does not exist. Create it (mkdir -p ${folder}) or pass --create-data-dir; nothing was written.`,
+        )
+      }
+      throw unreadableStore(
+        this.file,
+        `its folder ${folder} cannot be used (${oneLine(error)})`,
+        error,
+      )
+    }
+  }
+}
+
+/** What the coalescer needs from the CA model to apply a change only once it is stored. */
+export interface UndoLog {
+  undoPosition(): number
+  commitUndo(position: number): void
+  rollback(): void
+}
+
+interface Batch {
+  readonly promise: Promise<void>
+  readonly resolve: () => void
+  readonly reject: (error: unknown) => void
+  /** What each change of the batch undoes outside the model (replay records...), oldest first. */
+  readonly rollbacks: (() => void)[]
 }
 
 /**
- * Coalesces saves: at most one write runs at a time, and every change requested while it runs is
- * carried by the single next write. `request()` resolves once a write that started after the call
- * has finished, so an answer sent after it is durable; it rejects (STORE_WRITE_FAILED) when that
- * write failed.
+ * Coalesces saves (group commit): at most one write runs at a time, and every change requested
+ * while it runs is carried by the single next write. `request()` resolves once a write that
+ * started after the call has finished, so an answer sent after it is durable.
+ *
+ * A change is applied only once it is durable. When a write fails, every change not yet durable
+ * is undone: the model rolls back everything recorded since the last successful write (the
+ * failed write's changes and those waiting for the next one), each change's own `onRollback`
+ * runs (newest first), and every waiting `request()` rejects with STORE_WRITE_FAILED.
  */
 export class WriteCoalescer {
   private running: Promise<void> | null = null
-  private waiting: {
-    promise: Promise<void>
-    resolve: () => void
-    reject: (error: unknown) => void
-  } | null = null
+  private waiting: Batch | null = null
 
   private readonly write: () => Promise<void>
   private readonly onError: (error: unknown) => void
+  private readonly undo: UndoLog | null
 
-  constructor(write: () => Promise<void>, onError: (error: unknown) => void) {
+  /**
+   * `write` must take its snapshot synchronously when called: the undo position read just before
+   * it is what a successful write makes durable.
+   */
+  constructor(
+    write: () => Promise<void>,
+    onError: (error: unknown) => void,
+    undo: UndoLog | null = null,
+  ) {
     this.write = write
     this.onError = onError
+    this.undo = undo
   }
 
-  request(): Promise<void> {
-    if (this.waiting) {
-      return this.waiting.promise
+  /** Asks for a write carrying every change made so far; `onRollback` runs if it fails. */
+  request(onRollback?: () => void): Promise<void> {
+    this.waiting ??= newBatch()
+    if (onRollback) {
+      this.waiting.rollbacks.push(onRollback)
     }
-    let resolve!: () => void
-    let reject!: (error: unknown) => void
-    const promise = new Promise<void>((ok, fail) => {
-      resolve = ok
-      reject = fail
-    })
-    this.waiting = { promise, resolve, reject }
+    const { promise } = this.waiting
     if (!this.running) {
       this.start()
     }
@@ -152,18 +235,16 @@ export class WriteCoalescer {
   private start(): void {
     const batch = this.waiting
     this.waiting = null
+    const position = this.undo?.undoPosition() ?? 0
     this.running = this.write()
       .then(
-        () => batch?.resolve(),
+        () => {
+          this.undo?.commitUndo(position)
+          batch?.resolve()
+        },
         (error: unknown) => {
           this.onError(error)
-          batch?.reject(
-            new SimulatorError(
-              'STORE_WRITE_FAILED',
-              `Failed to write the simulator store: ${error instanceof Error ? error.message : String(error)}.`,
-              { cause: error },
-            ),
-          )
+          this.undoAll(batch, error)
         },
       )
       .finally(() => {
@@ -173,4 +254,34 @@ export class WriteCoalescer {
         }
       })
   }
+
+  /** The failed batch and the one waiting behind it are undone, newest change first. */
+  private undoAll(failed: Batch | null, error: unknown): void {
+    const batches = [failed, this.waiting].filter((batch) => batch !== null)
+    this.waiting = null
+    this.undo?.rollback()
+    for (const batch of [...batches].reverse()) {
+      for (const rollback of [...batch.rollbacks].reverse()) {
+        rollback()
+      }
+    }
+    const failure = new SimulatorError(
+      'STORE_WRITE_FAILED',
+      `Failed to write the simulator store: ${error instanceof Error ? error.message : String(error)}. Every change not yet stored was undone, so the state is as it was before them; fix the store (disk space, permissions) and retry.`,
+      { cause: error },
+    )
+    for (const batch of batches) {
+      batch.reject(failure)
+    }
+  }
+}
+
+function newBatch(): Batch {
+  let resolve!: () => void
+  let reject!: (error: unknown) => void
+  const promise = new Promise<void>((ok, fail) => {
+    resolve = ok
+    reject = fail
+  })
+  return { promise, resolve, reject, rollbacks: [] }
 }

@@ -19,8 +19,11 @@ let sim: Simulator
 let client: ConaxClient
 let options: ConaxClientOptions
 
+let sequenceNumber = 0
+
+/** Each write with its own SequenceNumber: the simulator refuses a number reused with another payload. */
 async function send(command: Parameters<ConaxClient['send']>[0]): Promise<void> {
-  const outcome = await client.send(command, 0)
+  const outcome = await client.send(command, ++sequenceNumber)
   expect(outcome.kind, JSON.stringify(outcome)).toBe('COMPLETED')
 }
 

@@ -45,6 +45,7 @@ import { GroupCommit } from './group-commit.js'
 import { ProvisioningState, copyJson } from './provisioning-state.js'
 import { StateReads } from './state-reads.js'
 import { StoreError } from './store-error.js'
+import { requestProblem, subscriptionProblem } from './record-schemas.js'
 import { readJson, reason, releaseLock, takeLock } from './store-files.js'
 
 /** The format marker of the main file and of every segment file. */
@@ -168,28 +169,15 @@ export class LowdbProvisioningStore extends StateReads implements ProvisioningSt
     const path = resolve(file)
     await mkdir(dirname(path), { recursive: true })
     await takeLock(`${path}.lock`, 'provisioning store')
-    const existing = await readStoreJson(path, path).catch(async (error: unknown) => {
+    let existing: { json: unknown } | null
+    let loaded: Loaded
+    try {
+      existing = await readStoreJson(path, path)
+      loaded = existing === null ? await fresh(path, options) : await load(path, existing.json)
+    } catch (error) {
+      // A store refused at open leaves nothing behind, not even its lock.
       await releaseLock(`${path}.lock`)
       throw error
-    })
-    let loaded: Loaded
-    if (existing === null) {
-      await refuseOrphanSegments(path)
-      const state0 = new ProvisioningState()
-      loaded = {
-        main: {
-          format: STORE_FORMAT,
-          nextSequence: state0.nextSequence,
-          requestsPerSegment: options.requestsPerSegment ?? DEFAULT_PER_SEGMENT,
-          subscriptionsPerSegment: options.subscriptionsPerSegment ?? DEFAULT_PER_SEGMENT,
-          requestSegments: 0,
-          subscriptionSegments: 0,
-          journal: [],
-        },
-        state: state0,
-      }
-    } else {
-      loaded = await load(path, existing.json)
     }
     await mkdir(`${path}.segments`, { recursive: true })
     const store = new LowdbProvisioningStore(
@@ -468,9 +456,41 @@ async function refuseOrphanSegments(path: string): Promise<void> {
   }
 }
 
+/** An empty store (its main file does not exist yet). */
+async function fresh(path: string, options: LowdbStoreOptions): Promise<Loaded> {
+  await refuseOrphanSegments(path)
+  const state = new ProvisioningState()
+  return {
+    main: {
+      format: STORE_FORMAT,
+      nextSequence: state.nextSequence,
+      requestsPerSegment: options.requestsPerSegment ?? DEFAULT_PER_SEGMENT,
+      subscriptionsPerSegment: options.subscriptionsPerSegment ?? DEFAULT_PER_SEGMENT,
+      requestSegments: 0,
+      subscriptionSegments: 0,
+      journal: [],
+    },
+    state,
+  }
+}
+
 async function load(path: string, json: unknown): Promise<Loaded> {
   if (!isMainFile(json)) {
-    throw unreadable(path, `it is JSON but not a ${STORE_FORMAT} provisioning store`)
+    throw unreadable(
+      path,
+      json === null
+        ? `it holds null, not a ${STORE_FORMAT} provisioning store`
+        : `it is JSON but not a ${STORE_FORMAT} provisioning store`,
+    )
+  }
+  const entryProblem = json.journal
+    .map((entry, index) => {
+      const problem = journalEntryProblem(entry)
+      return problem === null ? null : `its journal entry ${index + 1}: ${problem}`
+    })
+    .find((problem) => problem !== null)
+  if (entryProblem !== undefined) {
+    throw unreadable(path, entryProblem)
   }
   const requests: (ProvisioningRequest | undefined)[] = []
   const subscriptions: (Subscription | undefined)[] = []
@@ -492,6 +512,17 @@ async function load(path: string, json: unknown): Promise<Loaded> {
           path,
           `its segment file ${segmentFile} is missing or not a ${kind} segment`,
         )
+      }
+      const itemProblem = segment.items
+        .map((item, offset) => {
+          const problem = kind === 'requests' ? requestProblem(item) : subscriptionProblem(item)
+          return problem === null
+            ? null
+            : `item ${offset + 1} of its segment file ${segmentFile}: ${problem}`
+        })
+        .find((problem) => problem !== null)
+      if (itemProblem !== undefined) {
+        throw unreadable(path, itemProblem)
       }
       segment.items.forEach((item, offset) => (into[segment.first + offset] = item))
     }
@@ -521,25 +552,20 @@ function isCount(value: unknown, min: number): value is number {
   return Number.isSafeInteger(value) && (value as number) >= min
 }
 
-function isRequest(value: unknown): value is ProvisioningRequest {
-  return (
-    isRecord(value) &&
-    typeof value.id === 'string' &&
-    typeof value.number === 'string' &&
-    /^[1-9][0-9]*$/.test(value.number) &&
-    typeof value.sequenceNumber === 'number'
-  )
-}
-
-function isSubscription(value: unknown): value is Subscription {
-  return isRecord(value) && typeof value.id === 'string' && typeof value.createdAt === 'string'
-}
-
-function isJournalEntry(value: unknown): value is JournalEntry {
-  return (
-    isRecord(value) &&
-    (isRequest(value.request) || (isCount(value.ordinal, 0) && isSubscription(value.subscription)))
-  )
+/** Why a journal entry is not a request or subscription record (one line), or null. */
+function journalEntryProblem(value: unknown): string | null {
+  if (!isRecord(value)) {
+    return `it is ${value === null ? 'null' : typeof value}, not a record`
+  }
+  if ('request' in value) {
+    const problem = requestProblem(value.request)
+    return problem === null ? null : `request ${problem}`
+  }
+  if (!isCount(value.ordinal, 0)) {
+    return 'it holds neither a request nor a subscription with its ordinal'
+  }
+  const problem = subscriptionProblem(value.subscription)
+  return problem === null ? null : `subscription ${problem}`
 }
 
 function isMainFile(value: unknown): value is MainFile {
@@ -551,8 +577,7 @@ function isMainFile(value: unknown): value is MainFile {
     isCount(value.subscriptionsPerSegment, 1) &&
     isCount(value.requestSegments, 0) &&
     isCount(value.subscriptionSegments, 0) &&
-    Array.isArray(value.journal) &&
-    value.journal.every(isJournalEntry)
+    Array.isArray(value.journal)
   )
 }
 
@@ -562,14 +587,12 @@ function isSegmentFile(
   first: number,
   per: number,
 ): value is SegmentFile {
-  const isItem = kind === 'requests' ? isRequest : isSubscription
   return (
     isRecord(value) &&
     value.format === STORE_FORMAT &&
     value.kind === kind &&
     value.first === first &&
     Array.isArray(value.items) &&
-    value.items.length <= per &&
-    value.items.every(isItem)
+    value.items.length <= per
   )
 }
