@@ -168,7 +168,8 @@ describe('readXml refusals', () => {
     expect(kindOf(read('<a><!ENTITY x "y"></a>'))).toBe('DOCTYPE')
   })
 
-  it('refuses the billion-laughs document quickly without expanding it', () => {
+  // How long these refusals take is measured by npm run bench:parse, not asserted here.
+  it('refuses the billion-laughs document without expanding it', () => {
     const lol = [
       '<?xml version="1.0"?>',
       '<!DOCTYPE lolz [',
@@ -180,13 +181,11 @@ describe('readXml refusals', () => {
       ']>',
       '<lolz>&lol9;</lolz>',
     ].join('\n')
-    const started = performance.now()
 
     const result = read(lol)
 
     expect(kindOf(result)).toBe('DOCTYPE')
     expect(JSON.stringify(result)).not.toContain('lollol')
-    expect(performance.now() - started).toBeLessThan(1000)
   })
 
   it('refuses an external entity and reads nothing from the file it names', () => {
@@ -227,14 +226,10 @@ describe('readXml refusals', () => {
     expect(kindOf(read(`<a>${'<b/>'.repeat(10)}</a>`, UTF8, limits))).toBe('LIMIT')
   })
 
-  it('refuses a 100,000-deep nesting with LIMIT quickly and without throwing', () => {
-    const deep = nested(100_000)
-    const started = performance.now()
-
-    const result = read(deep)
+  it('refuses a 100,000-deep nesting with LIMIT and without throwing', () => {
+    const result = read(nested(100_000))
 
     expect(kindOf(result)).toBe('LIMIT')
-    expect(performance.now() - started).toBeLessThan(1000)
   })
 
   it("enforces maxDepth when attribute values contain '/>'", () => {
