@@ -150,8 +150,8 @@ describe('readXml text and entities', () => {
     expect(rootOf(read('<a>1 &amp; <![CDATA[2 &amp;]]> 3</a>')).text).toBe('1 & 2 &amp; 3')
   })
 
-  it('ignores comments and processing instructions', () => {
-    const root = rootOf(read('<?xml version="1.0"?><a><!-- note -->x<?pi data?>y</a>'))
+  it('ignores comments', () => {
+    const root = rootOf(read('<?xml version="1.0"?><a><!-- note -->x<!-- more -->y</a>'))
 
     expect(root.text).toBe('xy')
     expect(root.children).toEqual([])
@@ -166,6 +166,19 @@ describe('readXml refusals', () => {
 
   it('refuses an entity declaration wherever it appears', () => {
     expect(kindOf(read('<a><!ENTITY x "y"></a>'))).toBe('DOCTYPE')
+  })
+
+  it('refuses a processing instruction wherever it appears (SOAP 1.1 section 3), not the XML declaration', () => {
+    for (const xml of [
+      '<?xml-stylesheet href="x.xsl"?><a/>',
+      '<a><?php system("id") ?></a>',
+      '<a/><?after?>',
+    ]) {
+      const result = read(xml)
+      expect(kindOf(result), xml).toBe('INSTRUCTION')
+      expect(result.ok ? '' : result.reason).toContain('processing instruction')
+    }
+    expect(kindOf(read('<?xml version="1.0" encoding="UTF-8"?><a/>'))).toBe('OK')
   })
 
   // How long these refusals take is measured by npm run bench:parse, not asserted here.
