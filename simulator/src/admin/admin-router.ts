@@ -22,6 +22,13 @@ export interface AdminDeps {
 const badRequest = (message: string): SimulatorError =>
   new SimulatorError('INVALID_REQUEST', message)
 
+/** HTTP status of an admin error; codes not listed are 400. */
+const STATUS_OF: Partial<Record<SimulatorError['code'], number>> = {
+  NOT_FOUND: 404,
+  UNSUPPORTED_MEDIA_TYPE: 415,
+  STORE_WRITE_FAILED: 500,
+}
+
 function optionalInt(value: unknown, name: string, min: number): number | undefined {
   if (value === undefined) {
     return undefined
@@ -96,6 +103,43 @@ function checkInventoryShape(body: unknown): InventoryInput {
   return input
 }
 
+/** A JSON text cut to a length a message can carry. */
+const shown = (value: unknown): string => {
+  const text = JSON.stringify(value) ?? String(value)
+  return text.length > 60 ? `${text.slice(0, 60)}…` : text
+}
+
+/**
+ * The fields of an optional JSON object body: absent is `{}`; anything but an object with only
+ * the `allowed` fields is refused, so a misspelt or mistyped field is never silently dropped.
+ */
+function bodyFields(
+  body: unknown,
+  allowed: readonly string[],
+  what: string,
+): Record<string, unknown> {
+  if (body === undefined) {
+    return {}
+  }
+  if (typeof body !== 'object' || body === null || Array.isArray(body)) {
+    throw badRequest(
+      `The body of ${what} must be a JSON object, not ${shown(body)}. Nothing was changed.`,
+    )
+  }
+  const unknown = Object.keys(body).filter((key) => !allowed.includes(key))
+  if (unknown.length > 0) {
+    throw badRequest(
+      `Unknown field(s) ${unknown.map((key) => shown(key)).join(', ')} in ${what}; it takes ${allowed.join(', ')}. Nothing was changed.`,
+    )
+  }
+  return body as Record<string, unknown>
+}
+
+/** True when the request carries a body (the test body-parser uses). */
+const hasBody = (req: Request): boolean =>
+  req.headers['transfer-encoding'] !== undefined ||
+  (req.headers['content-length'] !== undefined && req.headers['content-length'] !== '0')
+
 function dateOrNull(value: unknown, name: string): string | null {
   if (value === undefined || value === null) {
     return null
@@ -117,6 +161,20 @@ function dateOrNull(value: unknown, name: string): string | null {
 export function createAdminRouter(deps: AdminDeps): express.Router {
   const router = express.Router()
   router.use(express.json({ limit: '64mb' }))
+  // A body that is not JSON is not parsed: refuse it rather than act as if none had been sent
+  // (`curl -d '{"keepInventory":true}'` sends a form, and would otherwise wipe the inventory).
+  router.use((req, _res, next) => {
+    if ((req.method === 'POST' || req.method === 'PUT') && req.body === undefined && hasBody(req)) {
+      next(
+        new SimulatorError(
+          'UNSUPPORTED_MEDIA_TYPE',
+          `The body of ${req.method} ${req.path} is ${req.headers['content-type'] ?? 'untyped'}, not JSON: send it with Content-Type: application/json. Nothing was changed.`,
+        ),
+      )
+      return
+    }
+    next()
+  })
 
   router.get('/healthz', (_req, res) => {
     res.json({ status: 'ok' })
@@ -149,7 +207,11 @@ export function createAdminRouter(deps: AdminDeps): express.Router {
   })
 
   router.put('/admin/cards/:caClientId/subscriptions/:productId', async (req, res) => {
-    const body = (req.body ?? {}) as Record<string, unknown>
+    const body = bodyFields(
+      req.body,
+      ['distributor', 'startDate', 'endDate'],
+      'a direct activation',
+    )
     const distributor = body.distributor
     if (distributor !== undefined && distributor !== null && typeof distributor !== 'string') {
       throw badRequest('distributor must be a string when given.')
@@ -220,7 +282,13 @@ export function createAdminRouter(deps: AdminDeps): express.Router {
   })
 
   router.post('/admin/reset', async (req, res) => {
-    const keep = (req.body as { keepInventory?: unknown } | undefined)?.keepInventory === true
+    const { keepInventory } = bodyFields(req.body, ['keepInventory'], 'a reset')
+    if (keepInventory !== undefined && typeof keepInventory !== 'boolean') {
+      throw badRequest(
+        `keepInventory must be true or false, not ${shown(keepInventory)}. Nothing was reset.`,
+      )
+    }
+    const keep = keepInventory === true
     await deps.reset(keep)
     res.json({ reset: true, keepInventory: keep, totals: deps.model.stats() })
   })
@@ -269,18 +337,22 @@ export function createAdminRouter(deps: AdminDeps): express.Router {
 
   router.use((error: unknown, _req: Request, res: Response, _next: NextFunction) => {
     if (error instanceof SimulatorError) {
-      res
-        .status(error.code === 'NOT_FOUND' ? 404 : error.code === 'STORE_WRITE_FAILED' ? 500 : 400)
-        .json({ error: error.toJSON() })
+      res.status(STATUS_OF[error.code] ?? 400).json({ error: error.toJSON() })
       return
     }
     const status = (error as { status?: unknown }).status
     if (typeof status === 'number' && status >= 400 && status < 500) {
+      // body-parser's refusals: 413 too large, 415 an unsupported charset or encoding, 400 the rest.
+      const reason = (error as Error).message
       const message =
         status === 413
           ? 'The JSON body is too large (limit 64 MiB).'
-          : `The request body is not valid JSON: ${(error as Error).message}`
-      res.status(status).json({ error: { code: 'INVALID_REQUEST', message } })
+          : status === 415
+            ? `The request body cannot be read: ${reason}. Send JSON in UTF-8.`
+            : `The request body is not valid JSON: ${reason}`
+      res.status(status).json({
+        error: { code: status === 415 ? 'UNSUPPORTED_MEDIA_TYPE' : 'INVALID_REQUEST', message },
+      })
       return
     }
     res.status(500).json({

@@ -5,6 +5,7 @@ export type SimulatorErrorCode =
   | 'INVALID_OPTION'
   | 'INVALID_INVENTORY'
   | 'INVALID_REQUEST'
+  | 'UNSUPPORTED_MEDIA_TYPE'
   | 'NOT_FOUND'
   | 'LISTEN_FAILED'
   | 'INTERNAL'
