@@ -340,16 +340,19 @@ export function createAdminRouter(deps: AdminDeps): express.Router {
       res.status(STATUS_OF[error.code] ?? 400).json({ error: error.toJSON() })
       return
     }
-    const status = (error as { status?: unknown }).status
+    const { status, type } = error as { status?: unknown; type?: unknown }
     if (typeof status === 'number' && status >= 400 && status < 500) {
-      // body-parser's refusals: 413 too large, 415 an unsupported charset or encoding, 400 the rest.
+      // body-parser's refusals carry a `type` (413 too large, 415 an unsupported charset or
+      // encoding, 400 not JSON); express's own (a path that is not valid percent-encoding) do not.
       const reason = (error as Error).message
       const message =
-        status === 413
-          ? 'The JSON body is too large (limit 64 MiB).'
-          : status === 415
-            ? `The request body cannot be read: ${reason}. Send JSON in UTF-8.`
-            : `The request body is not valid JSON: ${reason}`
+        type === undefined
+          ? `The request cannot be read: ${reason}.`
+          : status === 413
+            ? 'The JSON body is too large (limit 64 MiB).'
+            : status === 415
+              ? `The request body cannot be read: ${reason}. Send JSON in UTF-8.`
+              : `The request body is not valid JSON: ${reason}`
       res.status(status).json({
         error: { code: status === 415 ? 'UNSUPPORTED_MEDIA_TYPE' : 'INVALID_REQUEST', message },
       })
