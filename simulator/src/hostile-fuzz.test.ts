@@ -460,7 +460,11 @@ describe(`generated hostile SOAP bodies (seed ${SEED}, ${RUNS} runs)`, () => {
         const appliedWrite =
           outcome.kind === 'status' && outcome.statusCode === 'OK' && WRITES.has(outcome.response)
         const after = await checkpoint(sim, store)
-        if (!appliedWrite) {
+        // Compared as JSON first (fast); toEqual only to show the difference.
+        if (
+          !appliedWrite &&
+          JSON.stringify(after) !== JSON.stringify({ ...before, seq: after.seq })
+        ) {
           expect(after.model).toEqual(before.model)
           expect(after.replays).toEqual(before.replays)
         }
