@@ -135,7 +135,7 @@ function bodyFields(
   return body as Record<string, unknown>
 }
 
-/** True when the request carries a body (the test body-parser uses). */
+/** True when the request carries a body (body-parser's test: a Transfer-Encoding or a Content-Length above 0). */
 const hasBody = (req: Request): boolean =>
   req.headers['transfer-encoding'] !== undefined ||
   (req.headers['content-length'] !== undefined && req.headers['content-length'] !== '0')
