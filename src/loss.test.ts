@@ -5,6 +5,7 @@ import { join } from 'node:path'
 import { createInterface } from 'node:readline'
 import { describe, expect, it, onTestFinished } from 'vitest'
 import type { CaGateway } from './application/ports.js'
+import type { Adapter } from './create-adapter.js'
 import { createConaxClient } from './infrastructure/conax/conax-client.js'
 import {
   card,
@@ -43,7 +44,9 @@ const become = (n: number) =>
 const ADMIN_TOKEN = 'loss-test-admin-token-0123456789'
 const adminHeaders = { Authorization: `Bearer ${ADMIN_TOKEN}` }
 
-function startSimProcess(args: string[]): Promise<{ child: ChildProcess; url: string }> {
+function startSimProcess(
+  args: string[],
+): Promise<{ child: ChildProcess; url: string; exited: Promise<void> }> {
   const child = spawn(process.execPath, [BIN, '--log-level', 'silent', ...args], {
     stdio: ['ignore', 'pipe', 'pipe'],
     env: { ...process.env, CONTEGO_SIM_ADMIN_TOKEN: ADMIN_TOKEN },
@@ -51,6 +54,7 @@ function startSimProcess(args: string[]): Promise<{ child: ChildProcess; url: st
   onTestFinished(() => {
     child.kill('SIGKILL')
   })
+  const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()))
   return new Promise((resolve, reject) => {
     let stderr = ''
     child.stderr?.on('data', (chunk: Buffer) => (stderr += chunk.toString()))
@@ -58,23 +62,41 @@ function startSimProcess(args: string[]): Promise<{ child: ChildProcess; url: st
     createInterface({ input: child.stdout as NodeJS.ReadableStream }).on('line', (line) => {
       const url = /listening on (http:\/\/\S+)/.exec(line)?.[1]
       if (url) {
-        resolve({ child, url })
+        resolve({ child, url, exited })
       }
     })
   })
 }
 
-async function until(
-  condition: () => Promise<boolean>,
-  what: string,
-  timeoutMs = 30_000,
-): Promise<void> {
-  const deadline = Date.now() + timeoutMs
-  while (!(await condition())) {
-    if (Date.now() > deadline) {
-      throw new Error(`Timed out waiting for ${what}.`)
+/**
+ * Watches requests reach COMPLETED or REJECTED, as the dispatcher reports each outcome it stores;
+ * `reached(n)` resolves once n of them have.
+ */
+async function watchFinal(
+  adapter: Adapter,
+  ids: readonly string[],
+): Promise<{ reached(count: number): Promise<void> }> {
+  const final = new Set<string>()
+  const waiters: { count: number; resolve: () => void }[] = []
+  const mark = (id: string): void => {
+    final.add(id)
+    waiters.filter((w) => final.size >= w.count).forEach((w) => w.resolve())
+  }
+  // Asked for before the look at the store, so an outcome stored in between is not missed.
+  ids.forEach((id) => void adapter.dispatcher.settled(id).then(() => mark(id)))
+  for (const id of ids) {
+    if ((await adapter.store.getRequest(id))?.lifeCycleState !== 'PENDING') {
+      mark(id)
     }
-    await new Promise((resolve) => setTimeout(resolve, 25))
+  }
+  return {
+    reached: (count) =>
+      new Promise((resolve) => {
+        waiters.push({ count, resolve })
+        if (final.size >= count) {
+          resolve()
+        }
+      }),
   }
 }
 
@@ -129,17 +151,14 @@ describe('no request is lost or applied twice', () => {
     for (const n of numbers) {
       await adapter.service.applyAction(become(n))
     }
-    await until(
-      async () => (await adapter.store.listRequests({ lifeCycleState: 'COMPLETED' })).total >= 30,
-      '30 completed requests',
-    )
+    const ids = (await adapter.store.listRequests({ limit: 1000 })).items.map((r) => r.id)
+    const outcomes = await watchFinal(adapter, ids)
+    await outcomes.reached(30)
     first.child.kill('SIGKILL')
-    await new Promise((resolve) => setTimeout(resolve, 300))
+    // The port is free once the process is gone.
+    await first.exited
     const second = await startSimProcess(['--port', port, ...simArgs])
-    await until(
-      async () => (await adapter.store.pendingRequests()).length === 0,
-      'every request to be delivered',
-    )
+    await outcomes.reached(ids.length)
 
     const requests = (await adapter.store.listRequests({ limit: 1000 })).items
     expect(requests).toHaveLength(SUBSCRIPTIONS * 3)
@@ -172,13 +191,16 @@ describe('no request is lost or applied twice', () => {
     onTestFinished(() => client.close())
     let sent = 0
     let lost = -1
+    let tenthApplied: () => void = () => undefined
+    const tenthReachedConax = new Promise<void>((resolve) => (tenthApplied = resolve))
     // Request 10 reaches Conax, which applies it; its answer never reaches the adapter (it "dies").
     const dying: CaGateway = {
       send: async (command, sequence) => {
-        sent++
+        const number = ++sent
         const outcome = await client.send(command, sequence)
-        if (sent === 10) {
+        if (number === 10) {
           lost = sequence
+          tenthApplied()
           return new Promise<never>(() => undefined)
         }
         return outcome
@@ -190,8 +212,8 @@ describe('no request is lost or applied twice', () => {
       await first.service.applyAction(become(n))
     }
     void first.deliverDue()
-    await until(() => Promise.resolve(sent >= 10), 'ten requests sent')
-    await new Promise((resolve) => setTimeout(resolve, 100))
+    // Conax has answered request 10; the nine before it were stored before it was sent.
+    await tenthReachedConax
     // No close(): the process is gone, leaving its lock (here with the pid of a process that no
     // longer exists). A second adapter opens the same store file.
     writeFileSync(`${file}.lock`, '2147483646')

@@ -335,12 +335,11 @@ describe('a target that stops answering', () => {
     const { port } = silent.address() as AddressInfo
     try {
       const file = await write('silent.yaml', bundleScenario())
-      const started = Date.now()
+      // Without its timeout the run would wait on the silent server past the test's own timeout.
       const result = await runScenarioFile(file, {
         kind: 'journal',
         journal: { url: `http://127.0.0.1:${port}`, timeoutMs: 200 },
       })
-      expect(Date.now() - started).toBeLessThan(5000)
       expect(result.verdict).toBe('error')
       expect(result.error?.code).toBe('CA_UNREACHABLE')
       expect(result.error?.message).toContain('no answer within 200 ms')

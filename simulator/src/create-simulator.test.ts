@@ -659,15 +659,15 @@ describe('robustness', () => {
   it('waits on close for calls in flight, ending an injected delay early and changing nothing', async () => {
     const sim = await startTestSimulator()
     await sim.loadInventory({})
-    sim.faults.add({ kind: 'DELAY', delayMs: 5000 })
+    // Ten minutes: close() can only resolve within the test's timeout by ending the delay early.
+    sim.faults.add({ kind: 'DELAY', delayMs: 600_000 })
     const pending = callSoap(sim, 'ca-pin', 'UpdateCaPinToGivenValue', {
       CaClientId: CARD_A,
       Pin: '7777',
     })
-    await new Promise((resolve) => setTimeout(resolve, 100))
-    const started = Date.now()
+    // The call is in flight, inside the delay, once it has taken the one-shot rule.
+    await expect.poll(() => sim.faults.list().length, { interval: 5, timeout: 10_000 }).toBe(0)
     await sim.close()
-    expect(Date.now() - started).toBeLessThan(4000)
     const answer = await pending
     expect(answer.statusCode).toBe('SYSTEM_ERROR')
     expect(answer.message).toContain('shutting down')
@@ -677,16 +677,26 @@ describe('robustness', () => {
 
   it('writes one log line per HTTP request, admin calls included', async () => {
     const lines: Record<string, unknown>[] = []
+    // The line of a request is written when its answer has gone out, possibly after the client
+    // read it: wait for the third line rather than for a while.
+    let threeLogged: () => void = () => undefined
+    const logged = new Promise<void>((resolve) => (threeLogged = resolve))
     const logger = pino(
       { level: 'info' },
-      { write: (line: string) => lines.push(JSON.parse(line) as Record<string, unknown>) },
+      {
+        write: (line: string) => {
+          if (lines.push(JSON.parse(line) as Record<string, unknown>) === 3) {
+            threeLogged()
+          }
+        },
+      },
     )
     const sim = await startTestSimulator({ logger })
     onTestFinished(() => sim.close())
     await callSoap(sim, 'ca-pin', 'UpdateCaPinToDefaultValue', { CaClientId: CARD_A })
     await adminApi(sim).get(`/admin/cards/${CARD_A}`).expect(200)
     await request(sim.url).get('/ca-server/webservices/caclient/ca-pin?wsdl').expect(200)
-    await new Promise((resolve) => setTimeout(resolve, 20))
+    await logged
     expect(lines.map((l) => l.msg)).toEqual(['soap call', 'http request', 'http request'])
     expect(lines[0]).toMatchObject({
       operation: 'UpdateCaPinToDefaultValue',

@@ -135,6 +135,22 @@ export function createAdapterApp(deps: AdapterAppDeps): express.Express {
   const app = express()
   app.disable('x-powered-by')
   app.use(express.json({ limit: deps.bodyLimitBytes }))
+  // A body of another type is not parsed; say so rather than judge the empty input it leaves.
+  app.use((req, _res, next) => {
+    const hasBody =
+      req.headers['transfer-encoding'] !== undefined ||
+      (req.headers['content-length'] !== undefined && req.headers['content-length'] !== '0')
+    if (req.method === 'POST' && req.body === undefined && hasBody) {
+      next(
+        new AdapterError(
+          'INVALID_REQUEST',
+          `The body of POST ${req.path} is ${req.headers['content-type'] ?? 'untyped'}, not JSON: send it with Content-Type: application/json. Nothing was stored.`,
+        ),
+      )
+      return
+    }
+    next()
+  })
   const { service, utilities, store, limits } = deps
 
   const openApi = openApiDocument(limits)
@@ -337,7 +353,7 @@ export function createAdapterApp(deps: AdapterAppDeps): express.Express {
         .json({ error: error.toJSON() })
       return
     }
-    const status = (error as { status?: unknown }).status
+    const { status, type } = error as { status?: unknown; type?: unknown }
     if (status === 413) {
       res.status(413).json({
         error: {
@@ -349,10 +365,16 @@ export function createAdapterApp(deps: AdapterAppDeps): express.Express {
       return
     }
     if (typeof status === 'number' && status >= 400 && status < 500) {
+      // body-parser's refusals carry a `type`; express's own (a path that is not valid
+      // percent-encoding) do not.
+      const reason = (error as Error).message
       res.status(status).json({
         error: {
           code: 'INVALID_REQUEST',
-          message: `The request body is not valid JSON: ${(error as Error).message}`,
+          message:
+            type === undefined
+              ? `The request cannot be read: ${reason}.`
+              : `The request body is not valid JSON: ${reason}`,
           details: {},
         },
       })

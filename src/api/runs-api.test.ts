@@ -1,12 +1,14 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import type { Simulator } from '../../simulator/src/index.js'
-import type { Communication } from '../application/runs/run-ports.js'
+import type { CaReader, Communication } from '../application/runs/run-ports.js'
 import type { RunStatus } from '../application/runs/run-service.js'
 import type { Adapter } from '../create-adapter.js'
 import type { RunDefinition } from '../domain/runs.js'
+import { createFastCaReader } from '../infrastructure/conax/fast-reader.js'
 import {
   card,
   cardItem,
+  providerFor,
   startTestAdapter,
   startTestCa,
   stbItem,
@@ -52,9 +54,38 @@ interface OpenApiDocument {
   >
 }
 
+/** A CA reader that passes reads through or, while held, keeps them waiting until released. */
+function holdableReader(inner: CaReader) {
+  let held: Promise<void> | null = null
+  let letGo: () => void = () => undefined
+  let waiting: () => void = () => undefined
+  return {
+    reader: {
+      readCard: async (caId: string) => {
+        if (held) {
+          waiting()
+          await held
+        }
+        return inner.readCard(caId)
+      },
+      close: () => inner.close(),
+    } satisfies CaReader,
+    /** Holds the reads from now on; resolves once one of them waits. */
+    hold(): Promise<void> {
+      held = new Promise((resolve) => (letGo = resolve))
+      return new Promise((resolve) => (waiting = resolve))
+    },
+    release(): void {
+      held = null
+      letGo()
+    },
+  }
+}
+
 describe('the runs API', () => {
   let sim: Simulator
   let adapter: Adapter
+  let gate: ReturnType<typeof holdableReader>
 
   async function api<T = unknown>(
     method: 'GET' | 'POST',
@@ -72,15 +103,10 @@ describe('the runs API', () => {
     return { status: res.status, body: (await res.json()) as Answer<T>['body'] }
   }
 
-  /** Polls an execution over the API until it is no longer running. */
+  /** Waits for an execution to end, then shows it over the API. */
   async function settled(id: string): Promise<RunStatus> {
-    for (;;) {
-      const { body } = await api<RunStatus>('GET', `/runs/executions/${id}`)
-      if (!['RUNNING', 'STOPPING'].includes(body.data.state)) {
-        return body.data
-      }
-      await new Promise((resolve) => setTimeout(resolve, 20))
-    }
+    await adapter.runs.settled(id)
+    return (await api<RunStatus>('GET', `/runs/executions/${id}`)).body.data
   }
 
   /** Delivers what is due, then polls until the execution has its verdict (not DELIVERING). */
@@ -97,8 +123,9 @@ describe('the runs API', () => {
 
   beforeAll(async () => {
     sim = await startTestCa(10)
+    gate = holdableReader(createFastCaReader((await providerFor(sim)).connection))
     // One subscription per batch, so that a stop lands between batches.
-    adapter = await startTestAdapter(sim, { port: 0, runPageSize: 1 })
+    adapter = await startTestAdapter(sim, { port: 0, runPageSize: 1, reader: gate.reader })
     for (const n of [1, 2, 3]) {
       await adapter.service.applyAction({
         action: 'BECOME_SUBSCRIBER',
@@ -281,15 +308,21 @@ describe('the runs API', () => {
   it('stops an execution between batches and resumes it without sending anything twice', async () => {
     sim.model.forceRemoveProduct(card(1), 'EFA2')
     sim.model.forceRemoveProduct(card(3), 'EFA2')
-    // A slow CA keeps the run in its first batch while the stop arrives.
-    const slow = sim.faults.add({ kind: 'DELAY', delayMs: 150 })
+    // The first batch waits on its CA read until the stop has been taken: the stop lands between
+    // batches by construction, not because the CA happened to be slow enough.
+    const reading = gate.hold()
     const started = await api<RunStatus>('POST', '/runs/RESET-ALL/executions')
     const id = started.body.data.id
-    const stopped = await api<RunStatus>('POST', `/runs/executions/${id}/stop`)
-    sim.faults.remove(slow.id)
+    await reading
+    const stopping = api<RunStatus>('POST', `/runs/executions/${id}/stop`)
+    await expect
+      .poll(async () => (await adapter.runs.get(id)).state, { interval: 5, timeout: 10_000 })
+      .toBe('STOPPING')
+    gate.release()
+    const stopped = await stopping
     expect(stopped.status).toBe(200)
     expect(stopped.body.data.state).toBe('STOPPED')
-    expect(stopped.body.data.counts.processed).toBeLessThan(3)
+    expect(stopped.body.data.counts.processed).toBe(1)
     expect((await api<RunStatus>('GET', `/runs/executions/${id}`)).body.data.state).toBe('STOPPED')
 
     const resumed = await api<RunStatus>('POST', `/runs/executions/${id}/resume`)

@@ -23,15 +23,16 @@ export interface AdminDeps {
   readonly pageLimit: number
 }
 
-/** HTTP status of the codes that are not 400. */
-const ADMIN_STATUS: Partial<Record<SimulatorErrorCode, number>> = {
-  NOT_FOUND: 404,
-  STORE_WRITE_FAILED: 500,
-  LIMIT_EXCEEDED: 422,
-}
-
 const badRequest = (message: string): SimulatorError =>
   new SimulatorError('INVALID_REQUEST', message)
+
+/** HTTP status of an admin error; codes not listed are 400. */
+const STATUS_OF: Partial<Record<SimulatorErrorCode, number>> = {
+  NOT_FOUND: 404,
+  UNSUPPORTED_MEDIA_TYPE: 415,
+  LIMIT_EXCEEDED: 422,
+  STORE_WRITE_FAILED: 500,
+}
 
 function optionalInt(value: unknown, name: string, min: number): number | undefined {
   if (value === undefined) {
@@ -120,6 +121,43 @@ export function checkInventoryShape(body: unknown): InventoryInput {
   return input
 }
 
+/** A JSON text cut to a length a message can carry. */
+const shown = (value: unknown): string => {
+  const text = JSON.stringify(value) ?? String(value)
+  return text.length > 60 ? `${text.slice(0, 60)}…` : text
+}
+
+/**
+ * The fields of an optional JSON object body: absent is `{}`; anything but an object with only
+ * the `allowed` fields is refused, so a misspelt or mistyped field is never silently dropped.
+ */
+function bodyFields(
+  body: unknown,
+  allowed: readonly string[],
+  what: string,
+): Record<string, unknown> {
+  if (body === undefined) {
+    return {}
+  }
+  if (typeof body !== 'object' || body === null || Array.isArray(body)) {
+    throw badRequest(
+      `The body of ${what} must be a JSON object, not ${shown(body)}. Nothing was changed.`,
+    )
+  }
+  const unknown = Object.keys(body).filter((key) => !allowed.includes(key))
+  if (unknown.length > 0) {
+    throw badRequest(
+      `Unknown field(s) ${unknown.map((key) => shown(key)).join(', ')} in ${what}; it takes ${allowed.join(', ')}. Nothing was changed.`,
+    )
+  }
+  return body as Record<string, unknown>
+}
+
+/** True when the request carries a body (body-parser's test: a Transfer-Encoding or a Content-Length above 0). */
+const hasBody = (req: Request): boolean =>
+  req.headers['transfer-encoding'] !== undefined ||
+  (req.headers['content-length'] !== undefined && req.headers['content-length'] !== '0')
+
 function dateOrNull(value: unknown, name: string): string | null {
   if (value === undefined || value === null) {
     return null
@@ -141,6 +179,20 @@ function dateOrNull(value: unknown, name: string): string | null {
 export function createAdminRouter(deps: AdminDeps): express.Router {
   const router = express.Router()
   router.use(express.json({ limit: deps.bodyLimitBytes }))
+  // A body that is not JSON is not parsed: refuse it rather than act as if none had been sent
+  // (`curl -d '{"keepInventory":true}'` sends a form, and would otherwise wipe the inventory).
+  router.use((req, _res, next) => {
+    if ((req.method === 'POST' || req.method === 'PUT') && req.body === undefined && hasBody(req)) {
+      next(
+        new SimulatorError(
+          'UNSUPPORTED_MEDIA_TYPE',
+          `The body of ${req.method} ${req.path} is ${req.headers['content-type'] ?? 'untyped'}, not JSON: send it with Content-Type: application/json. Nothing was changed.`,
+        ),
+      )
+      return
+    }
+    next()
+  })
 
   router.get('/healthz', (_req, res) => {
     res.json({ status: 'ok' })
@@ -173,7 +225,11 @@ export function createAdminRouter(deps: AdminDeps): express.Router {
   })
 
   router.put('/admin/cards/:caClientId/subscriptions/:productId', async (req, res) => {
-    const body = (req.body ?? {}) as Record<string, unknown>
+    const body = bodyFields(
+      req.body,
+      ['distributor', 'startDate', 'endDate'],
+      'a direct activation',
+    )
     const distributor = body.distributor
     if (distributor !== undefined && distributor !== null && typeof distributor !== 'string') {
       throw badRequest('distributor must be a string when given.')
@@ -244,7 +300,13 @@ export function createAdminRouter(deps: AdminDeps): express.Router {
   })
 
   router.post('/admin/reset', async (req, res) => {
-    const keep = (req.body as { keepInventory?: unknown } | undefined)?.keepInventory === true
+    const { keepInventory } = bodyFields(req.body, ['keepInventory'], 'a reset')
+    if (keepInventory !== undefined && typeof keepInventory !== 'boolean') {
+      throw badRequest(
+        `keepInventory must be true or false, not ${shown(keepInventory)}. Nothing was reset.`,
+      )
+    }
+    const keep = keepInventory === true
     await deps.reset(keep)
     res.json({ reset: true, keepInventory: keep, totals: deps.model.stats() })
   })
@@ -293,10 +355,10 @@ export function createAdminRouter(deps: AdminDeps): express.Router {
 
   router.use((error: unknown, _req: Request, res: Response, _next: NextFunction) => {
     if (error instanceof SimulatorError) {
-      res.status(ADMIN_STATUS[error.code] ?? 400).json({ error: error.toJSON() })
+      res.status(STATUS_OF[error.code] ?? 400).json({ error: error.toJSON() })
       return
     }
-    const status = (error as { status?: unknown }).status
+    const { status, type } = error as { status?: unknown; type?: unknown }
     if (status === 413) {
       res.status(413).json({
         error: {
@@ -307,8 +369,18 @@ export function createAdminRouter(deps: AdminDeps): express.Router {
       return
     }
     if (typeof status === 'number' && status >= 400 && status < 500) {
-      const message = `The request body is not valid JSON: ${(error as Error).message}`
-      res.status(status).json({ error: { code: 'INVALID_REQUEST', message } })
+      // body-parser's refusals carry a `type` (415 an unsupported charset or encoding, 400 not
+      // JSON); express's own (a path that is not valid percent-encoding) do not.
+      const reason = (error as Error).message
+      const message =
+        type === undefined
+          ? `The request cannot be read: ${reason}.`
+          : status === 415
+            ? `The request body cannot be read: ${reason}. Send JSON in UTF-8.`
+            : `The request body is not valid JSON: ${reason}`
+      res.status(status).json({
+        error: { code: status === 415 ? 'UNSUPPORTED_MEDIA_TYPE' : 'INVALID_REQUEST', message },
+      })
       return
     }
     res.status(500).json({

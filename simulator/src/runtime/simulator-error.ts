@@ -6,6 +6,7 @@ export type SimulatorErrorCode =
   | 'INVALID_OPTION'
   | 'INVALID_INVENTORY'
   | 'INVALID_REQUEST'
+  | 'UNSUPPORTED_MEDIA_TYPE'
   | 'NOT_FOUND'
   | 'LISTEN_FAILED'
   | 'PORT_IN_USE'

@@ -150,8 +150,8 @@ describe('readXml text and entities', () => {
     expect(rootOf(read('<a>1 &amp; <![CDATA[2 &amp;]]> 3</a>')).text).toBe('1 & 2 &amp; 3')
   })
 
-  it('ignores comments and processing instructions', () => {
-    const root = rootOf(read('<?xml version="1.0"?><a><!-- note -->x<?pi data?>y</a>'))
+  it('ignores comments', () => {
+    const root = rootOf(read('<?xml version="1.0"?><a><!-- note -->x<!-- more -->y</a>'))
 
     expect(root.text).toBe('xy')
     expect(root.children).toEqual([])
@@ -168,7 +168,21 @@ describe('readXml refusals', () => {
     expect(kindOf(read('<a><!ENTITY x "y"></a>'))).toBe('DOCTYPE')
   })
 
-  it('refuses the billion-laughs document quickly without expanding it', () => {
+  it('refuses a processing instruction wherever it appears (SOAP 1.1 section 3), not the XML declaration', () => {
+    for (const xml of [
+      '<?xml-stylesheet href="x.xsl"?><a/>',
+      '<a><?php system("id") ?></a>',
+      '<a/><?after?>',
+    ]) {
+      const result = read(xml)
+      expect(kindOf(result), xml).toBe('INSTRUCTION')
+      expect(result.ok ? '' : result.reason).toContain('processing instruction')
+    }
+    expect(kindOf(read('<?xml version="1.0" encoding="UTF-8"?><a/>'))).toBe('OK')
+  })
+
+  // How long these refusals take is measured by npm run bench:parse, not asserted here.
+  it('refuses the billion-laughs document without expanding it', () => {
     const lol = [
       '<?xml version="1.0"?>',
       '<!DOCTYPE lolz [',
@@ -180,13 +194,11 @@ describe('readXml refusals', () => {
       ']>',
       '<lolz>&lol9;</lolz>',
     ].join('\n')
-    const started = performance.now()
 
     const result = read(lol)
 
     expect(kindOf(result)).toBe('DOCTYPE')
     expect(JSON.stringify(result)).not.toContain('lollol')
-    expect(performance.now() - started).toBeLessThan(1000)
   })
 
   it('refuses an external entity and reads nothing from the file it names', () => {
@@ -227,14 +239,10 @@ describe('readXml refusals', () => {
     expect(kindOf(read(`<a>${'<b/>'.repeat(10)}</a>`, UTF8, limits))).toBe('LIMIT')
   })
 
-  it('refuses a 100,000-deep nesting with LIMIT quickly and without throwing', () => {
-    const deep = nested(100_000)
-    const started = performance.now()
-
-    const result = read(deep)
+  it('refuses a 100,000-deep nesting with LIMIT and without throwing', () => {
+    const result = read(nested(100_000))
 
     expect(kindOf(result)).toBe('LIMIT')
-    expect(performance.now() - started).toBeLessThan(1000)
   })
 
   it("enforces maxDepth when attribute values contain '/>'", () => {

@@ -15,9 +15,12 @@ export interface XmlLimits {
   readonly maxElements: number
 }
 
-/** Why a body could not be read: `PARSE` is not well-formed or not decodable, `DOCTYPE` and `LIMIT` are refusals. */
+/**
+ * Why a body could not be read: `PARSE` is not well-formed or not decodable; `DOCTYPE`,
+ * `INSTRUCTION` (a processing instruction) and `LIMIT` are refusals of well-formed XML.
+ */
 export type XmlReadFailure = {
-  readonly kind: 'PARSE' | 'DOCTYPE' | 'LIMIT'
+  readonly kind: 'PARSE' | 'DOCTYPE' | 'INSTRUCTION' | 'LIMIT'
   readonly reason: string
 }
 
@@ -105,6 +108,14 @@ class TreeBuilder {
     parser.on('doctype', () =>
       this.refuse('DOCTYPE', 'DOCTYPE declarations are not allowed in a SOAP message'),
     )
+    // SOAP 1.1 section 3: "A SOAP message MUST NOT contain Processing Instructions" (1.2 asks for a
+    // Sender fault). The XML declaration is not one: saxes reports it as 'xmldecl'.
+    parser.on('processinginstruction', (pi) =>
+      this.refuse(
+        'INSTRUCTION',
+        `a processing instruction (<?${pi.target.slice(0, 40)} ...?>) is not allowed in a SOAP message`,
+      ),
+    )
     parser.write(xml).close()
   }
 
@@ -140,7 +151,7 @@ class TreeBuilder {
     }
   }
 
-  private refuse(kind: 'DOCTYPE' | 'LIMIT', reason: string): never {
+  private refuse(kind: Exclude<XmlReadFailure['kind'], 'PARSE'>, reason: string): never {
     this.refusal = { ok: false, kind, reason }
     throw new Error(reason)
   }
