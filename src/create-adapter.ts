@@ -22,7 +22,7 @@ import {
 import { createAdapterApp } from './api/adapter-app.js'
 import { DEFAULT_LIMITS, limitsProblem, type AdapterLimits } from './api/limits.js'
 import { AdapterError } from './application/adapter-error.js'
-import { Dispatcher } from './application/dispatcher.js'
+import { Dispatcher, type Ordering } from './application/dispatcher.js'
 import type { CaGateway, Clock, DeliveryOutcome, ProvisioningStore } from './application/ports.js'
 import type { ProvisioningRequest } from './domain/provisioning-request.js'
 import { ProvisioningService } from './application/provisioning-service.js'
@@ -63,6 +63,11 @@ export interface AdapterOptions {
   readonly autoDeliver?: boolean
   /** Requests in flight at once (default 8). */
   readonly concurrency?: number
+  /**
+   * Which order delivery keeps: `per-action` (default; each action's planned order across its
+   * devices) or `per-device` (each device's order only, as before issue 10, for comparisons).
+   */
+  readonly ordering?: Ordering
   /** Run definitions, executions and communications: another store (default: beside `dataFile`, or in memory). */
   readonly runStore?: RunStore
   /**
@@ -331,6 +336,7 @@ export async function startAdapter(options: AdapterOptions): Promise<Adapter> {
     onError: (error) =>
       logger.error({ err: error }, 'delivery pass failed; retrying after the next wait'),
     splitMode: provider.delivery.splitRefusedBatches,
+    ...(options.ordering ? { ordering: options.ordering } : {}),
     onOutcome: (request, outcome, parts) => logOutcome(logger, request, outcome, parts),
   })
   const service = new ProvisioningService({

@@ -19,6 +19,13 @@ export interface DispatcherOptions {
   /** First retry delay after a transient failure; doubles up to `retryMaxDelayMs`. */
   readonly retryInitialDelayMs: number
   readonly retryMaxDelayMs: number
+  /**
+   * `per-action` (default): the requests of one action reach the CA in their planned order across
+   * all their devices (the new card is paired and given its services before the old one loses
+   * them). `per-device`: only each device's order is kept, as before issue 10; kept to show, in
+   * tests, what the stricter order prevents.
+   */
+  readonly ordering?: Ordering
   /** What happens to a message or fingerprint batch the CA refuses because of some of its cards (default `named-or-bisect`). */
   readonly splitMode?: SplitMode
   /** Nothing is sent while this says no (the provider is Not Effective). */
@@ -33,6 +40,9 @@ export interface DispatcherOptions {
   ) => void
 }
 
+/** Which order delivery keeps (see {@link DispatcherOptions.ordering}). */
+export type Ordering = 'per-action' | 'per-device'
+
 /** Told when a request becomes final (COMPLETED or REJECTED); delivery waits for it before going on. */
 export type FinalListener = (request: ProvisioningRequest) => Promise<void>
 
@@ -44,11 +54,17 @@ export interface PassReport {
   readonly retrying: number
 }
 
-/** The devices a request touches: its per-device order must be kept. */
-function devicesOf(request: ProvisioningRequest): string[] {
+/**
+ * What a request must wait for: every earlier PENDING request of the same smartcard or STB, and
+ * (`per-action`, the default) of the same action, whatever its devices.
+ */
+function lanesOf(request: ProvisioningRequest, ordering: Ordering): string[] {
   return [
     ...cardsOf(request.command).map((id) => `card:${id}`),
     ...stbsOf(request.command).map((id) => `stb:${id}`),
+    ...(ordering === 'per-action' && request.actionId !== null
+      ? [`action:${request.actionId}`]
+      : []),
   ]
 }
 
@@ -56,8 +72,9 @@ function devicesOf(request: ProvisioningRequest): string[] {
  * The provisioning request processing run: sends PENDING requests to Conax.
  *
  * Order: among the requests that may go now, EXPRESS before REGULAR, then by sequence number; but
- * a request never overtakes an earlier PENDING request of the same smartcard or STB (even one that
- * is scheduled later or waiting to retry), so the order of requests for one card is always kept.
+ * a request never overtakes an earlier PENDING request of the same smartcard or STB, or of the
+ * same action (even one that is scheduled later or waiting to retry), so the order of requests for
+ * one card, and the planned order of one action across its devices, is always kept.
  * Scheduled dates are respected. Transient failures (connection, timeout, 5xx, SYSTEM_ERROR) stay
  * PENDING and are retried with exponential backoff; business errors make a request REJECTED.
  */
@@ -81,8 +98,9 @@ export class Dispatcher {
     const now = this.options.clock.now().getTime()
     const blocked = new Set<string>()
     const due: ProvisioningRequest[] = []
+    const ordering = this.options.ordering ?? 'per-action'
     for (const request of inSendingOrder(await this.options.store.pendingRequests())) {
-      const devices = devicesOf(request)
+      const devices = lanesOf(request, ordering)
       const waiting =
         (request.scheduledDate !== null && Date.parse(request.scheduledDate) > now) ||
         (request.nextAttemptAt !== null && Date.parse(request.nextAttemptAt) > now)
@@ -386,6 +404,7 @@ function partOf(request: ProvisioningRequest, command: ConaxCommand): NewProvisi
     processName: request.processName,
     processId: request.processId,
     subscriptionId: request.subscriptionId,
+    actionId: request.actionId,
   }
 }
 

@@ -1,3 +1,4 @@
+import { randomUUID } from 'node:crypto'
 import type { ConaxCommand } from '../domain/commands.js'
 import type { ProvisioningProvider, Subscription } from '../domain/crm.js'
 import { planAction, type CrmAction } from '../domain/planner.js'
@@ -87,11 +88,14 @@ export class ProvisioningService {
       this.refuseOversizedPlan(action, plan.value.commands.length)
       await this.refuseItemsHeldElsewhere(plan.value.subscription)
       const provisioned = provider.lifeCycleState === 'EFFECTIVE'
+      // One action id: its requests reach the CA in the planned order across their devices.
+      const actionId = randomUUID()
       const requests = provisioned
         ? plan.value.commands.map((command) => ({
             command,
             processName: 'PROVISIONING_REQUEST_PROCESSING' as const,
             subscriptionId: action.subscriptionId,
+            actionId,
             ...this.sendFields({ ...send, scheduledDate }),
           }))
         : []
@@ -140,6 +144,7 @@ export class ProvisioningService {
     this.requireEffective()
     const scheduledDate = normaliseDate(send.scheduledDate)
     const now = this.options.clock.now().toISOString()
+    const actionId = commands.length > 1 ? randomUUID() : null
     const created = await this.options.store.commit(
       {
         requests: commands.map((command) => ({
@@ -147,6 +152,7 @@ export class ProvisioningService {
           processName: context.processName,
           processId: context.processId ?? null,
           subscriptionId: context.subscriptionId ?? null,
+          actionId,
           ...this.sendFields({ ...send, scheduledDate }),
         })),
       },
@@ -157,17 +163,35 @@ export class ProvisioningService {
 
   /**
    * Creates the requests of one batch of a run in one durable commit, each with its own
-   * subscription, and wakes delivery (runs never wait for outcomes).
+   * subscription, and wakes delivery (runs never wait for outcomes). With `inOrder`, the requests
+   * of each subscription keep their order across devices (a reset's repair: pair, add, cancel).
    */
   async createBatch(
     items: readonly { readonly command: ConaxCommand; readonly subscriptionId: string | null }[],
-    context: { readonly processName: ProcessName; readonly processId: string },
+    context: {
+      readonly processName: ProcessName
+      readonly processId: string
+      readonly inOrder?: boolean
+    },
   ): Promise<readonly ProvisioningRequest[]> {
     this.requireEffective()
     if (items.length === 0) {
       return []
     }
     const now = this.options.clock.now().toISOString()
+    const actions = new Map<string, string>()
+    const actionOf = (subscriptionId: string | null): string | null => {
+      if (!context.inOrder || subscriptionId === null) {
+        return null
+      }
+      const known = actions.get(subscriptionId)
+      if (known !== undefined) {
+        return known
+      }
+      const id = randomUUID()
+      actions.set(subscriptionId, id)
+      return id
+    }
     const created = await this.options.store.commit(
       {
         requests: items.map((item) => ({
@@ -175,6 +199,7 @@ export class ProvisioningService {
           processName: context.processName,
           processId: context.processId,
           subscriptionId: item.subscriptionId,
+          actionId: actionOf(item.subscriptionId),
           ...this.sendFields({}),
         })),
       },

@@ -72,6 +72,11 @@ export interface ProvisioningRequest {
   readonly precedence: number
   /** Number of the request this one was split from (a batch the CA refused for some of its cards). */
   readonly splitFrom: string | null
+  /**
+   * The CRM action (or utility call, or one subscription's repair) the request belongs to: its
+   * requests reach the CA in the planned order, across all their devices (make before break).
+   */
+  readonly actionId: string | null
   /** Numbers of the requests a refused batch was split into; its other cards failed with its error. */
   readonly splitInto: readonly string[] | null
   readonly createdAt: string
@@ -87,6 +92,8 @@ export interface NewProvisioningRequest {
   readonly processName: ProcessName
   readonly processId?: string | null
   readonly subscriptionId?: string | null
+  /** Requests with the same action id are sent one after another, in creation order. */
+  readonly actionId?: string | null
   /** Split from this request (its number and precedence): the store sets `splitFrom` and `precedence`. */
   readonly splitOf?: { readonly number: string; readonly precedence: number }
 }

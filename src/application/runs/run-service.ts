@@ -604,7 +604,7 @@ export class RunService {
         ? []
         : await this.options.provisioning.createBatch(
             plan.commands.map((command) => ({ command, subscriptionId })),
-            { processName: 'RESET_SINGLE_SUBSCRIPTION', processId: subscriptionId },
+            { processName: 'RESET_SINGLE_SUBSCRIPTION', processId: subscriptionId, inOrder: true },
           )
     return { ...plan, requests, failures }
   }
@@ -1054,7 +1054,7 @@ export class RunService {
       repairs.flatMap((r) =>
         r.plan.commands.map((command) => ({ command, subscriptionId: r.subscription.id })),
       ),
-      { processName: 'RESET_SUBSCRIPTION_RUN', processId: execution.id },
+      { processName: 'RESET_SUBSCRIPTION_RUN', processId: execution.id, inOrder: true },
     )
     const skipped = page.items.length - todo.length
     const failed = results.filter((r) => r.failures.length > 0)

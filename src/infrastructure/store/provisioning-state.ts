@@ -455,7 +455,7 @@ function indexUnder(index: Map<string, number[]>, key: string, position: number)
 /** A request as stored by an earlier version, with the fields added since at their defaults. */
 function withDefaults(request: ProvisioningRequest): ProvisioningRequest {
   const stored: Partial<ProvisioningRequest> = request
-  return 'precedence' in stored && 'errorClass' in stored
+  return 'precedence' in stored && 'errorClass' in stored && 'actionId' in stored
     ? request
     : {
         ...request,
@@ -463,6 +463,7 @@ function withDefaults(request: ProvisioningRequest): ProvisioningRequest {
         precedence: stored.precedence ?? request.sequenceNumber,
         splitFrom: stored.splitFrom ?? null,
         splitInto: stored.splitInto ?? null,
+        actionId: stored.actionId ?? null,
       }
 }
 
@@ -498,6 +499,7 @@ function newRequest(
     precedence: given.splitOf?.precedence ?? sequenceNumber,
     splitFrom: given.splitOf?.number ?? null,
     splitInto: null,
+    actionId: given.actionId ?? null,
     createdAt: now,
     updatedAt: now,
   }

@@ -158,6 +158,7 @@ export function describeProvisioningStoreContract(
           precedence: sequenceNumber,
           splitFrom: null,
           splitInto: null,
+          actionId: null,
           createdAt: T0,
           updatedAt: T0,
         })

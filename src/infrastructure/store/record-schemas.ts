@@ -1,7 +1,12 @@
 import { z } from 'zod'
 import { REQUEST_TYPES } from '../../domain/commands.js'
 import { SUBSCRIPTION_STATES } from '../../domain/crm.js'
-import { LIFE_CYCLE_STATES, PRIORITIES, PROCESS_NAMES } from '../../domain/provisioning-request.js'
+import {
+  ERROR_CLASSES,
+  LIFE_CYCLE_STATES,
+  PRIORITIES,
+  PROCESS_NAMES,
+} from '../../domain/provisioning-request.js'
 
 /**
  * The shapes of the records a file store reads back (provisioning requests and subscriptions),
@@ -102,6 +107,12 @@ const requestSchema = z
     result: z.unknown(),
     attempts: z.number().int().min(0),
     nextAttemptAt: optionalText,
+    // Fields added after the first stores were written: optional, defaulted when loaded.
+    errorClass: z.enum(ERROR_CLASSES).nullable().optional(),
+    precedence: z.number().int().optional(),
+    splitFrom: optionalText.optional(),
+    splitInto: z.array(text).nullable().optional(),
+    actionId: optionalText.optional(),
     createdAt: text,
     updatedAt: text,
   })
