@@ -297,6 +297,20 @@ async function serveApi(
   return { server, url, connections }
 }
 
+/** The store the options name: the given one, a lowdb file (its folder must exist), or memory. */
+async function openStore(options: AdapterOptions): Promise<ProvisioningStore> {
+  if (options.store) {
+    return options.store
+  }
+  if (options.dataFile === undefined) {
+    return new MemoryProvisioningStore()
+  }
+  if (options.createDataFolder !== true) {
+    await refuseMissingFolder(options.dataFile)
+  }
+  return LowdbProvisioningStore.open(options.dataFile)
+}
+
 /**
  * Starts the provisioning adapter: provider, store, Conax client, delivery and the HTTP API.
  *
@@ -315,14 +329,7 @@ export async function startAdapter(options: AdapterOptions): Promise<Adapter> {
       ? options.logger
       : pino({ level: options.logger ?? 'silent' })
   const clock = options.clock ?? systemClock
-  if (options.dataFile !== undefined && options.createDataFolder !== true) {
-    await refuseMissingFolder(options.dataFile)
-  }
-  const store =
-    options.store ??
-    (options.dataFile
-      ? await LowdbProvisioningStore.open(options.dataFile)
-      : new MemoryProvisioningStore())
+  const store = await openStore(options)
   const client = options.gateway ? null : await createConaxClient(provider.connection)
   const gateway: CaGateway = options.gateway ?? (client as CaGateway)
   const dispatcher = new Dispatcher({
