@@ -41,6 +41,11 @@ export interface CheckFailure {
 export interface CheckResult {
   /** `adapter: requests`, `ca: answers`, `ca: state`, `journal: calls`... */
   readonly name: string
+  /**
+   * The step whose `expect` this check comes from (`index` 0-based into `when`, `label` such as
+   * `step 3 (advance 90s)`); absent for the checks of the whole scenario (`then`, the replay).
+   */
+  readonly step?: { readonly index: number; readonly label: string }
   readonly side: CheckSide
   readonly passed: boolean
   readonly failures: readonly CheckFailure[]

@@ -27,10 +27,14 @@ const stateFields = {
   /** The request's final life cycle state (default COMPLETED). */
   state: z.enum(['COMPLETED', 'REJECTED', 'PENDING']).optional(),
   processName: text.optional(),
-  /** The CA's status code of a REJECTED request. */
+  /** The CA's status code of a REJECTED request (or the last failure of a PENDING one). */
   errorCode: text.optional(),
   /** What a query returned, matched partially (only the keys listed). */
   result: z.unknown().optional(),
+  /** Delivery attempts so far (checked when given): a PENDING request retried twice has 2. */
+  attempts: z.number().int().min(0).optional(),
+  /** What the last failure means (checked when given): RETRY (it goes again) or REJECT (final). */
+  errorClass: z.enum(['RETRY', 'REJECT']).optional(),
 }
 
 const messageFields = {
@@ -158,17 +162,94 @@ const requestList = z.union([
   z.strictObject({ order, list: z.array(expectedRequestSchema) }),
 ])
 
+/** One SOAP call as the CA answered it; the parameters given are checked, the others are not. */
+export const soapCallSchema = z.strictObject({
+  operation: text,
+  /** The StatusCode answered: OK (default), a business code, FAULT:Client, HTTP_401, RESET... */
+  status: text.default('OK'),
+  /** The smartcards of the call (CaClientIds, or the cards of its subscription items), in order. */
+  cards: z.array(cardId).optional(),
+  /** The products of its subscription items, in order. */
+  products: z.array(text).optional(),
+  /** The STBs of a pairing call (PairingModuleIds), in order. */
+  stbs: z.array(stbId).optional(),
+  /** The Distributor of the call (of its subscription items, all the same). */
+  distributor: distributor.optional(),
+  /** True: answered as a replay of an earlier write (same SequenceNumber and payload). */
+  replay: z.boolean().optional(),
+})
+
+/** Calls in order, or `{ order: any, list }` when order does not matter. */
+const soapCallList = z.union([
+  z.array(soapCallSchema),
+  z.strictObject({ order, list: z.array(soapCallSchema) }),
+])
+
+/** A refusal code, or a list of codes any of which is accepted. */
+const refusal = z.union([text, z.array(text).min(1)])
+
+/** A card's expected CA state after a step or at the end (only the keys given are checked). */
+const cardExpectations = z.strictObject({
+  cards: z.record(cardId, z.lazy(() => expectedCardState)),
+})
+
+/** What went wrong with one item of a run, matched partially (only the keys given). */
+const failureExpectation = z.strictObject({
+  subscriptionId: text.optional(),
+  card: cardId.optional(),
+  communication: text.optional(),
+  code: text.optional(),
+})
+
+/** A run execution's verdict (`run` steps): its state, counts (only those given) and failures. */
+const runExpectation = z.strictObject({
+  state: z.enum(['RUNNING', 'STOPPING', 'STOPPED', 'DELIVERING', 'COMPLETED', 'FAILED']).optional(),
+  counts: z.record(z.string(), z.number().int().min(0)).optional(),
+  /** Every failure listed, in any order (an empty list: none). */
+  failures: z.array(failureExpectation).optional(),
+})
+
+/** A communication of the queue after the step, by queue number (`1`, `2`...). */
+const communicationExpectation = z.strictObject({
+  number: text,
+  state: z.enum(['PENDING', 'SENDING', 'PROCESSED', 'FAILED']).optional(),
+  /** Cards the CA accepted and refused for it. */
+  sent: z.number().int().min(0).optional(),
+  failed: z.number().int().min(0).optional(),
+})
+
+/**
+ * What a step must have done, checked right after it (and after the delivery that follows it).
+ * Every key is optional; the ones given are checked.
+ */
+const stepExpectation = z.strictObject({
+  /** The requests this step created, in order (or `{ order: any, list }`). */
+  requests: requestList.optional(),
+  /** The code of the refusal the step must meet, or a list of codes any of which will do. */
+  refusal: refusal.optional(),
+  /** Every request of the scenario so far, in creation order, in its state now. */
+  allRequests: requestList.optional(),
+  /** The SOAP calls the CA received during this step (and its delivery), in order. */
+  journal: soapCallList.optional(),
+  /** The CA state now, per smartcard. */
+  ca: cardExpectations.optional(),
+  /** `run` steps: what the execution came to. */
+  run: runExpectation.optional(),
+  /** Preview steps (`run` with `preview: true`, `reset` with `preview: true`): the answer, matched partially. */
+  preview: z.record(z.string(), z.unknown()).optional(),
+  /** The communication queue after the step. */
+  communications: z.array(communicationExpectation).optional(),
+})
+
+const stepFields = {
+  comment: z.string().optional(),
+  expect: stepExpectation.optional(),
+}
+
 const crmStep = z.strictObject({
   /** A CRM action, as `POST /crm/actions` takes it. */
   crm: crmActionSchema,
-  comment: z.string().optional(),
-  /** The requests this step must create, or the code of the refusal it must meet. */
-  expect: z
-    .strictObject({
-      requests: requestList.optional(),
-      refusal: text.optional(),
-    })
-    .optional(),
+  ...stepFields,
 })
 
 const utilityStep = crmStep.omit({ crm: true }).extend({
@@ -186,22 +267,109 @@ const apiStep = crmStep.omit({ crm: true }).extend({
 
 const runStep = crmStep.omit({ crm: true }).extend({
   /**
-   * A batch run of the adapter, as `POST /runs` takes its definition, with the communications to
-   * enqueue first (message runs); it is started and waited for, then its requests are delivered.
+   * A batch run of the adapter: a new `definition` (as `POST /runs` takes it) or the `code` of one
+   * defined earlier, with communications to enqueue first (message runs). It is started, its
+   * requests are delivered and its verdict awaited; with `preview: true` it is only previewed
+   * (`checkCards`: the preview asks the CA about every card).
    */
-  run: z.strictObject({
-    definition: runDefinitionSchema,
-    communications: communicationsSchema.shape.communications.optional(),
-  }),
+  run: z
+    .strictObject({
+      definition: runDefinitionSchema.optional(),
+      code: text.optional(),
+      communications: communicationsSchema.shape.communications.optional(),
+      preview: z.boolean().optional(),
+      checkCards: z.boolean().optional(),
+    })
+    .refine((run) => (run.definition === undefined) !== (run.code === undefined), {
+      message: 'give the run either a definition or the code of one defined in an earlier step',
+    }),
 })
+
+const resetStep = crmStep.omit({ crm: true }).extend({
+  /** Reset single subscription: compares it with the CA and repairs it (or only says, `preview: true`). */
+  reset: z.strictObject({ subscriptionId: text, preview: z.boolean().default(false) }),
+})
+
+/** A fault the CA is to answer with (the simulator's fault rules; a real CA cannot take them). */
+export const faultSchema = z.strictObject({
+  kind: z.enum(['SYSTEM_ERROR', 'SOAP_FAULT', 'HTTP_STATUS', 'RESET', 'DELAY', 'RESET_AFTER_APPLY']),
+  operation: text.optional(),
+  service: text.optional(),
+  /** Calls to hit (default 1); null: every call until `ca: up` or `ca: { clearFaults: true }`. */
+  times: z.number().int().min(1).nullable().optional(),
+  httpStatus: z.number().int().min(400).max(599).optional(),
+  delayMs: z.number().int().min(1).max(60_000).optional(),
+  message: z.string().optional(),
+})
+
+/** What a `ca` step does to the CA, past the adapter. */
+const caAction = z.union([
+  /** `down`: every call is dropped without an answer (nothing applied) until `up`. */
+  z.enum(['down', 'up']),
+  z.strictObject({ fault: faultSchema }),
+  z.strictObject({ clearFaults: z.literal(true) }),
+  /** Drift: the CA loses a product of a card (through its admin side, or CancelSubscriptions). */
+  z.strictObject({ removeProduct: z.strictObject({ card: cardId, product: text }) }),
+  /** Drift: the CA gains a product on a card the CRM does not expect. */
+  z.strictObject({
+    addProduct: z.strictObject({ card: cardId, product: text, distributor: distributor.optional() }),
+  }),
+  /** Drift: the CA dissolves the pairing of a card (admin side only: the contract cannot unpair). */
+  z.strictObject({ unpair: cardId }),
+  /** A command sent straight to the CA, past the adapter (to put it out of step with the CRM). */
+  expectedRequestSchema,
+])
 
 const caStep = z.strictObject({
-  /** A command sent straight to the CA, past the adapter (to put it out of step with the CRM). */
-  ca: expectedRequestSchema,
-  comment: z.string().optional(),
+  ca: caAction,
+  ...stepFields,
 })
 
-export const whenStepSchema = z.union([crmStep, utilityStep, apiStep, runStep, caStep])
+/** `90s`, `5m`, `2h`, `1500ms`, or a number of seconds. */
+const duration = z
+  .union([
+    z.number().int().min(0),
+    z.string().regex(/^\d+(ms|s|m|h)$/, 'must be a duration: 1500ms, 90s, 5m, 2h or a number of seconds'),
+  ])
+  .transform((value) => durationMs(value))
+
+const advanceStep = z.strictObject({
+  /** Moves the adapter's clock and the CA's together: retries come due, schedules start. */
+  advance: duration,
+  ...stepFields,
+})
+
+const deliverStep = z.strictObject({
+  /**
+   * `due` (what every step does after itself): sends what is due now. `until-idle`: sends, then
+   * moves the clocks to the next retry or schedule, again and again until nothing is PENDING (at
+   * most 100 rounds or 7 days of clock).
+   */
+  deliver: z.enum(['due', 'until-idle']),
+  ...stepFields,
+})
+
+export const whenStepSchema = z.union([
+  crmStep,
+  utilityStep,
+  apiStep,
+  runStep,
+  resetStep,
+  caStep,
+  advanceStep,
+  deliverStep,
+])
+
+/** Milliseconds of a duration: a number of seconds, or `<n>ms|s|m|h`. */
+export function durationMs(value: number | string): number {
+  if (typeof value === 'number') {
+    return value * 1000
+  }
+  const match = /^(\d+)(ms|s|m|h)$/.exec(value)
+  const amount = Number(match?.[1] ?? 0)
+  const unit = match?.[2] ?? 's'
+  return amount * { ms: 1, s: 1000, m: 60_000, h: 3_600_000 }[unit as 'ms' | 's' | 'm' | 'h']
+}
 
 const smartcard = z.union([cardId, z.strictObject({ caClientId: cardId, sms: text.optional() })])
 const stb = z.union([
@@ -285,12 +453,14 @@ export const scenarioSchema = z.strictObject({
           subscriptions: z.array(subscription).default([]),
           /** Whether the CA already holds what the subscriptions imply (default true). */
           caInSync: z.boolean().default(true),
+          /** The communication queue (numbered 1, 2... in this order) for message runs. */
+          communications: communicationsSchema.shape.communications.default([]),
         })
-        .default({ subscriptions: [], caInSync: true }),
+        .default({ subscriptions: [], caInSync: true, communications: [] }),
     })
     .default({
       ca: { smartcards: [], stbs: [], products: [], cards: {} },
-      crm: { subscriptions: [], caInSync: true },
+      crm: { subscriptions: [], caInSync: true, communications: [] },
     }),
   when: z.array(whenStepSchema).min(1, 'must list at least one step'),
   then: z
@@ -298,19 +468,13 @@ export const scenarioSchema = z.strictObject({
       /** Every request the steps create, in order (or `{ order: any, list }`). */
       requests: requestList.optional(),
       /**
-       * The SOAP calls the CA received during the steps, by operation and StatusCode, in order
-       * (their parameters are checked from the expected requests anyway).
+       * The SOAP calls the CA received during the steps, in order: operation and StatusCode, and
+       * the parameters given (cards, products, stbs, distributor), to pin an order across devices.
        */
-      soapCalls: z
-        .array(
-          z.strictObject({
-            operation: text,
-            /** The StatusCode answered: OK (default), a business code, FAULT:Client, HTTP_401... */
-            status: text.default('OK'),
-          }),
-        )
-        .optional(),
-      ca: z.strictObject({ cards: z.record(cardId, expectedCardState) }).optional(),
+      soapCalls: soapCallList.optional(),
+      ca: cardExpectations.optional(),
+      /** The communication queue at the end. */
+      communications: z.array(communicationExpectation).optional(),
     })
     .default({}),
 })
@@ -326,13 +490,14 @@ export const checkedScenarioSchema = scenarioSchema.superRefine((scenario, ctx) 
     then.requests !== undefined ||
     then.soapCalls !== undefined ||
     then.ca !== undefined ||
-    scenario.when.some((step) => !('ca' in step) && step.expect !== undefined)
+    then.communications !== undefined ||
+    scenario.when.some((step) => step.expect !== undefined)
   if (!expectsSomething) {
     ctx.addIssue({
       code: 'custom',
       path: ['then'],
       message:
-        'expects nothing: give then.requests, then.soapCalls, then.ca or a step expect (requests or refusal)',
+        'expects nothing: give then.requests, then.soapCalls, then.ca, then.communications or a step expect',
     })
   }
 })
@@ -342,4 +507,8 @@ export type ScenarioData = z.output<typeof scenarioSchema>
 export type ExpectedRequest = z.output<typeof expectedRequestSchema>
 export type WhenStep = z.output<typeof whenStepSchema>
 export type CardState = z.output<typeof cardState>
+export type SoapCallExpectation = z.output<typeof soapCallSchema>
+export type StepExpectation = z.output<typeof stepExpectation>
+export type FaultInput = z.output<typeof faultSchema>
+export type CaAction = z.output<typeof caAction>
 export type GivenSubscription = z.output<typeof subscription>
