@@ -64,7 +64,7 @@ describe('a scenario whose expectation is wrong', () => {
     const result = await runScenarioFile(file, { kind: 'in-process' })
     expect(result.verdict).toBe('failed')
 
-    const adapter = result.checks.find((check) => check.name === 'adapter: refusals and requests')
+    const adapter = result.checks.find((check) => check.name === 'adapter: then.requests')
     const diff = adapter?.failures[0]?.diff
     expect(diff?.firstDivergence).toBe(2)
     expect(diff?.expected[2]).toBe(

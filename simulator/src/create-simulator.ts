@@ -152,6 +152,11 @@ export interface Simulator {
   flush(): Promise<void>
   /** Stops accepting connections, stores the state and closes. */
   close(): Promise<void>
+  /**
+   * Moves the simulator's clock forward (a scenario's `advance`): what it takes as "now" for
+   * received dates, start times and display times. Not stored; a restart starts at the real time.
+   */
+  advanceClock(ms: number): Date
 }
 
 const DEFAULT_XML_LIMITS: XmlLimits = { maxDepth: 32, maxElements: 20_000 }
@@ -285,7 +290,7 @@ function createParts(options: SimulatorOptions) {
       typeof options.logger === 'object'
         ? options.logger
         : pino({ level: options.logger ?? 'silent' }),
-    now: options.now ?? (() => new Date()),
+    clock: new SimulatorClock(options.now ?? (() => new Date())),
     model: new CaModel({ rules: options.rules ?? {}, defaultSms: firstUser(users) }),
     journal: new Journal(options.journalLimit ?? 10_000),
     replays: new ReplayCache(options.replayLimit ?? 100_000),
@@ -374,7 +379,8 @@ async function loadStored(parts: {
  */
 export async function startSimulator(options: SimulatorOptions = {}): Promise<Simulator> {
   checkOptions(options)
-  const { users, logger, now, model, journal, replays, faults, store } = createParts(options)
+  const { users, logger, clock, model, journal, replays, faults, store } = createParts(options)
+  const now = clock.now
   await loadStored({ store, model, journal, replays })
   const snapshot = (): SimulatorSnapshot => ({
     format: SNAPSHOT_FORMAT,
@@ -461,6 +467,7 @@ export async function startSimulator(options: SimulatorOptions = {}): Promise<Si
       reset,
       startedAt,
       now,
+      advanceClock: (ms) => clock.advance(ms),
       bodyLimitBytes: options.adminBodyLimitBytes ?? DEFAULT_ADMIN_BODY_LIMIT,
       pageLimit: options.adminPageLimit ?? DEFAULT_ADMIN_PAGE_LIMIT,
     }),
@@ -580,6 +587,34 @@ export async function startSimulator(options: SimulatorOptions = {}): Promise<Si
     reset,
     flush: () => writer.flush(),
     close: () => (closing ??= close()),
+    advanceClock: (ms) => clock.advance(ms),
+  }
+}
+
+/** The simulator's "now": the given clock plus what {@link Simulator.advanceClock} moved it by. */
+class SimulatorClock {
+  private offsetMs = 0
+  private readonly base: () => Date
+
+  constructor(base: () => Date) {
+    this.base = base
+  }
+
+  readonly now = (): Date => new Date(this.base().getTime() + this.offsetMs)
+
+  advance(ms: number): Date {
+    if (!Number.isFinite(ms) || ms < 0) {
+      throw new SimulatorError(
+        'INVALID_REQUEST',
+        `The clock moves forward only: advance by a number of milliseconds of at least 0, not ${ms}.`,
+      )
+    }
+    this.offsetMs += ms
+    return this.now()
+  }
+
+  get offset(): number {
+    return this.offsetMs
   }
 }
 

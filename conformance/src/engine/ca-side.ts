@@ -8,7 +8,7 @@ import type { CheckFailure, CheckResult } from '../result.js'
 import type { Scenario } from '../scenario/load.js'
 import { checkCards, setupCommands, type CaProbe, type CardSetup } from './ca-state.js'
 import { commandLine, type RequestExpectation } from './lines.js'
-import type { ExpectedPlan } from './plan.js'
+import type { DriftAction, ExpectedPlan } from './plan.js'
 
 /** The CA client the harness sends with (the adapter's SOAP client, used as a plain client). */
 export type HarnessClient = Awaited<ReturnType<typeof createConaxClient>>
@@ -127,6 +127,36 @@ export interface Replay {
   readonly client: HarnessClient
   readonly probe: CaProbe
   readonly sequence: SequenceSource
+  /**
+   * Makes a drift step on the CA (its admin side). Without it, a removed or added product is sent
+   * over the wire (CancelSubscriptions, AddSubscriptions), and an unpair cannot be made.
+   */
+  readonly applyDrift?: (drift: DriftAction) => Promise<void>
+}
+
+/** A drift step over the wire, for a CA without an admin side (a real Conax). */
+async function driftOverTheWire(replay: Replay, drift: DriftAction): Promise<void> {
+  if ('unpair' in drift) {
+    throw new ScenarioRunError(
+      'CA_DRIFT_UNSUPPORTED',
+      `The scenario dissolves the pairing of card ${drift.unpair} behind the CRM's back, which the contract cannot do (it has no unpair operation). Run it against a conax-sim with --sim-admin, or in-process.`,
+    )
+  }
+  const command: ConaxCommand =
+    'removeProduct' in drift
+      ? {
+          type: 'CANCEL_SUBSCRIPTIONS',
+          smartcardCaId: drift.removeProduct.card,
+          serviceCaId: drift.removeProduct.product,
+          distributor: null,
+        }
+      : {
+          type: 'ADD_SUBSCRIPTIONS',
+          smartcardCaId: drift.addProduct.card,
+          serviceCaId: drift.addProduct.product,
+          distributor: drift.addProduct.distributor ?? null,
+        }
+  await sendOrFail(replay.client, command, replay.sequence, 'make the CA drift')
 }
 
 /**
@@ -138,7 +168,7 @@ export interface Replay {
 export async function replayToCa(replay: Replay): Promise<CheckResult[]> {
   const { scenario, plan, probe } = replay
   const checks: CheckResult[] = []
-  if (plan.replay.length > 0) {
+  if (plan.replay.length > 0 || plan.drifts.length > 0) {
     checks.push(await answersCheck(replay))
   }
   const cards = scenario.data.then.ca?.cards
@@ -148,11 +178,18 @@ export async function replayToCa(replay: Replay): Promise<CheckResult[]> {
   return checks
 }
 
-async function answersCheck({ plan, client, sequence }: Replay): Promise<CheckResult> {
+async function answersCheck(replay: Replay): Promise<CheckResult> {
+  const { plan, client, sequence } = replay
   const expectedLines: string[] = []
   const actualLines: string[] = []
   const failures: CheckFailure[] = []
-  for (const item of plan.replay) {
+  const driftsBefore = async (position: number): Promise<void> => {
+    for (const { drift } of plan.drifts.filter((d) => d.before === position)) {
+      await (replay.applyDrift ? replay.applyDrift(drift) : driftOverTheWire(replay, drift))
+    }
+  }
+  for (const [position, item] of plan.replay.entries()) {
+    await driftsBefore(position)
     const outcome = await client.send(item.expectation.command, sequence.next())
     if (outcome.kind === 'TRANSIENT') {
       throw new ScenarioRunError(
@@ -176,6 +213,7 @@ async function answersCheck({ plan, client, sequence }: Replay): Promise<CheckRe
       )
     }
   }
+  await driftsBefore(plan.replay.length)
   const diff = diffSequences(expectedLines, actualLines, true)
   if (sequenceFailed(diff)) {
     failures.unshift({ message: 'the CA answered the expected sequence differently', diff })

@@ -228,12 +228,13 @@ export async function checkCards(
   expected: Readonly<Record<string, CardState>>,
   probe: CaProbe,
   side: CheckResult['side'],
+  where = 'then.ca.cards',
 ): Promise<CheckResult> {
   const failures: CheckFailure[] = []
   const skipped: string[] = []
   for (const [id, want] of Object.entries(expected)) {
     const seen = await probe.card(id)
-    const path = `then.ca.cards.${id}`
+    const path = `${where}.${id}`
     if (!seen) {
       failures.push({ message: `card ${id}: the CA does not know it`, path })
       continue

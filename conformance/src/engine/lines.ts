@@ -14,6 +14,9 @@ export interface RequestExpectation {
   readonly processName: string | null
   readonly errorCode: string | null
   readonly result: unknown
+  /** Delivery attempts and the class of the last failure, checked when given. */
+  readonly attempts: number | null
+  readonly errorClass: 'RETRY' | 'REJECT' | null
 }
 
 const PARAMETER_ORDER: readonly string[] = [
@@ -41,7 +44,15 @@ const PARAMETER_ORDER: readonly string[] = [
   'communicationQueueNumber',
 ]
 
-const EXPECTATION_KEYS = new Set(['type', 'state', 'processName', 'errorCode', 'result'])
+const EXPECTATION_KEYS = new Set([
+  'type',
+  'state',
+  'processName',
+  'errorCode',
+  'result',
+  'attempts',
+  'errorClass',
+])
 const DATE_KEYS = new Set(['startIndicationTime', 'displayTime', 'startDate', 'endDate'])
 
 /** The command an expected request names, with the seed's defaults filled in. */
@@ -66,6 +77,8 @@ export function expectationOf(expected: ExpectedRequest): RequestExpectation {
     processName: expected.processName ?? null,
     errorCode: expected.errorCode ?? null,
     result: expected.result,
+    attempts: expected.attempts ?? null,
+    errorClass: expected.errorClass ?? null,
   }
 }
 

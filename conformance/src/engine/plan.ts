@@ -1,4 +1,4 @@
-import type { ExpectedRequest, ScenarioData, WhenStep } from '../scenario/schema.js'
+import type { CaAction, ExpectedRequest, ScenarioData, WhenStep } from '../scenario/schema.js'
 import { expectationOf, type RequestExpectation } from './lines.js'
 
 /** Expected requests with their ordering rule. */
@@ -15,6 +15,33 @@ export interface ReplayItem {
   readonly direct: boolean
 }
 
+/** A drift step to make before the replay's item `before` (after every earlier item). */
+export interface ReplayDrift {
+  readonly before: number
+  readonly drift: DriftAction
+  readonly origin: string
+}
+
+/** A `ca` step that changes the CA's state behind the CRM's back. */
+export type DriftAction = Extract<
+  CaAction,
+  { removeProduct: unknown } | { addProduct: unknown } | { unpair: unknown }
+>
+
+/** Whether a step is carried out by the adapter (and so creates requests) rather than on the CA or the clock. */
+export function isAdapterStep(step: WhenStep): boolean {
+  return !('ca' in step) && !('advance' in step) && !('deliver' in step)
+}
+
+/** The drift a `ca` step makes, if it is one. */
+export function driftOf(step: WhenStep): DriftAction | null {
+  if (!('ca' in step) || typeof step.ca === 'string') {
+    return null
+  }
+  const action = step.ca
+  return 'removeProduct' in action || 'addProduct' in action || 'unpair' in action ? action : null
+}
+
 /** What a scenario expects, arranged for the checks and for the replay to a CA. */
 export interface ExpectedPlan {
   /** Per step: the requests it must create (null when the step names none). */
@@ -23,6 +50,8 @@ export interface ExpectedPlan {
   readonly overall: ExpectedList | null
   /** The sequence a CA must receive, in order, with the answers expected (no PENDING request). */
   readonly replay: readonly ReplayItem[]
+  /** The drift steps, in order, each with its place in the replay. */
+  readonly drifts: readonly ReplayDrift[]
   /** False when some list in the replay said order does not matter. */
   readonly replayOrdered: boolean
   /** True when the scenario expects any request at all (else the sequence checks are skipped). */
@@ -43,7 +72,15 @@ function listOf(input: RequestListInput | undefined): ExpectedList | null {
 }
 
 function stepExpectation(step: WhenStep): ExpectedList | null {
-  return 'ca' in step ? null : listOf(step.expect?.requests)
+  return isAdapterStep(step) ? listOf(step.expect?.requests) : null
+}
+
+/** The command a `ca` step sends straight to the CA, if it is one (not down/up, a fault or drift). */
+function directCommand(step: WhenStep): ExpectedRequest | null {
+  if (!('ca' in step) || typeof step.ca === 'string' || !('type' in step.ca)) {
+    return null
+  }
+  return step.ca
 }
 
 /**
@@ -56,11 +93,19 @@ export function planOf(data: ScenarioData): ExpectedPlan {
   const perStep = data.when.map(stepExpectation)
   const overall = listOf(data.then.requests)
   const replay: ReplayItem[] = []
+  const drifts: ReplayDrift[] = []
   let replayOrdered = true
-  const direct = (step: WhenStep, index: number): ReplayItem | null =>
-    'ca' in step
-      ? { expectation: expectationOf(step.ca), origin: `when[${index}]`, direct: true }
-      : null
+  const direct = (step: WhenStep, index: number): ReplayItem | null => {
+    const command = directCommand(step)
+    if (command) {
+      return { expectation: expectationOf(command), origin: `when[${index}]`, direct: true }
+    }
+    const drift = driftOf(step)
+    if (drift) {
+      drifts.push({ before: replay.length, drift, origin: `when[${index}]` })
+    }
+    return null
+  }
   const pushList = (list: ExpectedList, origin: string): void => {
     replayOrdered &&= list.ordered
     list.list.forEach((expectation, i) => {
@@ -75,7 +120,9 @@ export function planOf(data: ScenarioData): ExpectedPlan {
   // nothing); when some do not, `then.requests` (every request of every step) gives it, if there.
   const everyStepSays = data.when.every(
     (step) =>
-      'ca' in step || step.expect?.requests !== undefined || step.expect?.refusal !== undefined,
+      !isAdapterStep(step) ||
+      step.expect?.requests !== undefined ||
+      step.expect?.refusal !== undefined,
   )
   if (perStep.some((list) => list !== null) && (everyStepSays || overall === null)) {
     data.when.forEach((step, index) => {
@@ -88,7 +135,7 @@ export function planOf(data: ScenarioData): ExpectedPlan {
       }
     })
   } else {
-    const firstAdapterStep = data.when.findIndex((step) => !('ca' in step))
+    const firstAdapterStep = data.when.findIndex(isAdapterStep)
     const cut = firstAdapterStep === -1 ? data.when.length : firstAdapterStep
     data.when.slice(0, cut).forEach((step, index) => {
       const call = direct(step, index)
@@ -110,6 +157,7 @@ export function planOf(data: ScenarioData): ExpectedPlan {
     perStep,
     overall,
     replay,
+    drifts,
     replayOrdered,
     hasRequestExpectations: overall !== null || perStep.some((list) => list !== null),
   }

@@ -35,7 +35,13 @@ export function compareRequests(
 export function resultFailures(
   expected: readonly { readonly want: RequestExpectation; readonly line: string }[],
   actual: readonly {
-    readonly got: { readonly result: unknown; readonly processName?: string }
+    readonly got: {
+      readonly result: unknown
+      readonly processName?: string
+      readonly attempts?: number
+      readonly errorClass?: string | null
+      readonly errorCode?: string | null
+    }
     readonly line: string
   }[],
   where: { readonly label: string; readonly path: string },
@@ -44,7 +50,9 @@ export function resultFailures(
   const failures: CheckFailure[] = []
   const used = new Set<number>()
   expected.forEach(({ want, line: wantedLine }, index) => {
-    if (want.result === undefined && want.processName === null) {
+    const delivery = want.attempts !== null || want.errorClass !== null
+    const pendingCode = want.state === 'PENDING' && want.errorCode !== null
+    if (want.result === undefined && want.processName === null && !delivery && !pendingCode) {
       return
     }
     const match = actual.findIndex((candidate, i) => !used.has(i) && candidate.line === wantedLine)
@@ -65,6 +73,12 @@ export function resultFailures(
         actual: got.processName,
       })
     }
+    failures.push(
+      ...deliveryFailures(want, got, {
+        label: `${label}: request ${index + 1}`,
+        path: `${path}[${index}]`,
+      }),
+    )
     if (want.result === undefined) {
       return
     }
@@ -78,4 +92,33 @@ export function resultFailures(
     }
   })
   return failures
+}
+
+/** Attempts, error class and the last failure's code of a PENDING request, where the expectation names them. */
+function deliveryFailures(
+  want: RequestExpectation,
+  got:
+    | {
+        readonly attempts?: number
+        readonly errorClass?: string | null
+        readonly errorCode?: string | null
+      }
+    | undefined,
+  where: { readonly label: string; readonly path: string },
+): CheckFailure[] {
+  const fields = [
+    ['attempts', want.attempts, got?.attempts],
+    ['errorClass', want.errorClass, got?.errorClass],
+    ['errorCode', want.state === 'PENDING' ? want.errorCode : null, got?.errorCode],
+  ] as const
+  return fields
+    .filter(
+      ([, expected, actual]) => expected !== null && actual !== undefined && expected !== actual,
+    )
+    .map(([field, expected, actual]) => ({
+      message: `${where.label} ${field}`,
+      path: `${where.path}.${field}`,
+      expected,
+      actual: actual ?? null,
+    }))
 }

@@ -7,4 +7,6 @@ export interface JournalEntryLike {
   readonly operation: string | null
   readonly request: unknown
   readonly statusCode: string
+  /** True when the CA answered the call as a replay of an earlier write. */
+  readonly replay?: boolean
 }

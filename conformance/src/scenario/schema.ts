@@ -6,6 +6,7 @@ import {
   SUBSCRIPTION_STATES,
   utilityRequestSchema,
 } from '../../../src/index.js'
+import { FAULT_KINDS, OPERATION_NAMES, SERVICE_NAMES } from '../../../simulator/src/index.js'
 
 /**
  * The scenario file format (YAML), as a zod schema: the single source of the checks the loader
@@ -292,9 +293,9 @@ const resetStep = crmStep.omit({ crm: true }).extend({
 
 /** A fault the CA is to answer with (the simulator's fault rules; a real CA cannot take them). */
 export const faultSchema = z.strictObject({
-  kind: z.enum(['SYSTEM_ERROR', 'SOAP_FAULT', 'HTTP_STATUS', 'RESET', 'DELAY', 'RESET_AFTER_APPLY']),
-  operation: text.optional(),
-  service: text.optional(),
+  kind: z.enum(FAULT_KINDS),
+  operation: z.enum(OPERATION_NAMES).optional(),
+  service: z.enum(SERVICE_NAMES).optional(),
   /** Calls to hit (default 1); null: every call until `ca: up` or `ca: { clearFaults: true }`. */
   times: z.number().int().min(1).nullable().optional(),
   httpStatus: z.number().int().min(400).max(599).optional(),

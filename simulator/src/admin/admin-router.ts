@@ -17,6 +17,8 @@ export interface AdminDeps {
   readonly reset: (keepInventory: boolean) => Promise<void>
   readonly startedAt: Date
   readonly now: () => Date
+  /** Moves the simulator's clock forward by `ms`; answers the new now. */
+  readonly advanceClock: (ms: number) => Date
   /** JSON body limit in bytes. */
   readonly bodyLimitBytes: number
   /** Most entries one page of cards or journal holds. */
@@ -333,6 +335,27 @@ export function createAdminRouter(deps: AdminDeps): express.Router {
   router.delete('/admin/faults', (_req, res) => {
     deps.faults.clear()
     res.status(204).end()
+  })
+
+  router.get('/admin/clock', (_req, res) => {
+    res.json({ now: deps.now().toISOString() })
+  })
+
+  router.post('/admin/clock', (req, res) => {
+    const body: unknown = req.body ?? {}
+    const advanceMs = (body as { advanceMs?: unknown }).advanceMs
+    const keys = typeof body === 'object' && body !== null ? Object.keys(body) : ['(not an object)']
+    if (
+      keys.some((key) => key !== 'advanceMs') ||
+      typeof advanceMs !== 'number' ||
+      !Number.isSafeInteger(advanceMs) ||
+      advanceMs < 0
+    ) {
+      throw badRequest(
+        'The clock takes {"advanceMs": n} with n a whole number of milliseconds of at least 0: it only moves forward.',
+      )
+    }
+    res.json({ now: deps.advanceClock(advanceMs).toISOString() })
   })
 
   router.get('/admin/stats', (_req, res) => {

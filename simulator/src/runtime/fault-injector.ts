@@ -7,9 +7,19 @@ import { SERVICE_NAMES, type ServiceName } from '../contract/namespaces.js'
  * - `SOAP_FAULT`: HTTP 500 with a `soap:Server` fault, nothing applied;
  * - `HTTP_STATUS`: a bare HTTP status (e.g. 503) with a text body, nothing applied;
  * - `RESET`: the connection is destroyed without an answer, nothing applied;
- * - `DELAY`: the call waits `delayMs` and then proceeds normally (use it to provoke client timeouts).
+ * - `DELAY`: the call waits `delayMs` and then proceeds normally (use it to provoke client timeouts);
+ * - `RESET_AFTER_APPLY`: the call is applied and stored as usual, then the connection is destroyed
+ *   instead of answering: the client cannot know the write went through, and its retry (same
+ *   SequenceNumber and payload) must be answered as a replay, not applied twice.
  */
-export const FAULT_KINDS = ['SYSTEM_ERROR', 'SOAP_FAULT', 'HTTP_STATUS', 'RESET', 'DELAY'] as const
+export const FAULT_KINDS = [
+  'SYSTEM_ERROR',
+  'SOAP_FAULT',
+  'HTTP_STATUS',
+  'RESET',
+  'DELAY',
+  'RESET_AFTER_APPLY',
+] as const
 export type FaultKind = (typeof FAULT_KINDS)[number]
 
 export interface FaultRule {

@@ -91,6 +91,8 @@ interface Answer {
   readonly transactionId: string | null
   readonly message: string | null
   readonly replay?: boolean
+  /** Applied (and journalled) as usual, but the connection is destroyed instead of answering. */
+  readonly dropAnswer?: boolean
   readonly contentType?: string
   readonly headers?: Record<string, string>
 }
@@ -161,7 +163,7 @@ export function createSoapEndpoint(deps: SoapEndpointDeps): SoapEndpoint {
       record(call, answer)
       deps.persistSoon()
     }
-    if (answer.statusCode === 'RESET') {
+    if (answer.statusCode === 'RESET' || answer.dropAnswer) {
       res.socket?.destroy()
       return
     }
@@ -410,6 +412,9 @@ export function createSoapEndpoint(deps: SoapEndpointDeps): SoapEndpoint {
           transactionId: null,
           message: rule.message,
         }
+      case 'RESET_AFTER_APPLY':
+        // Applied first: execute() drops the answer afterwards.
+        return null
     }
   }
 
@@ -430,6 +435,19 @@ export function createSoapEndpoint(deps: SoapEndpointDeps): SoapEndpoint {
         return answer
       }
     }
+    const answer = await apply(call, spec, request)
+    if (rule?.kind !== 'RESET_AFTER_APPLY') {
+      return answer
+    }
+    const message = `${answer.message ?? ''} The answer was dropped: ${rule.message} (fault RESET_AFTER_APPLY).`
+    if (answer.journalled) {
+      deps.journal.amend(answer.journalled.seq, { statusCode: answer.statusCode, message })
+    }
+    return { ...answer, message, dropAnswer: true }
+  }
+
+  /** Runs the operation (or answers a replay or a reused SequenceNumber), storing a write before answering. */
+  async function apply(call: Call, spec: OperationSpec, request: ReadObject): Promise<Answer> {
     if (deps.closing()) {
       return statusAnswer(call, spec, SHUTTING_DOWN, deps.newTransactionId())
     }
