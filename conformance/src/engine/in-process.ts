@@ -162,7 +162,11 @@ async function finalChecks(
   const { then } = scenario.data
   const checks: CheckResult[] = []
   if (plan.overall) {
-    const failures = compareRequests(plan.overall, created, 'all steps', 'then.requests')
+    // In their state now: a request a step left PENDING may have completed since.
+    const now = await Promise.all(
+      created.map(async (request) => (await adapter.store.getRequest(request.id)) ?? request),
+    )
+    const failures = compareRequests(plan.overall, now, 'all steps', 'then.requests')
     checks.push({
       name: 'adapter: then.requests',
       side: 'adapter',

@@ -84,14 +84,28 @@ function directCommand(step: WhenStep): ExpectedRequest | null {
 }
 
 /**
+ * The last `expect.allRequests` of the scenario: every request so far, the whole sequence when no
+ * adapter step follows it (a v2 scenario may list requests only there).
+ */
+function latestAllRequests(data: ScenarioData): ExpectedList | null {
+  const index = data.when.findLastIndex((step) => step.expect?.allRequests !== undefined)
+  const later = data.when.slice(index + 1).some(isAdapterStep)
+  return index === -1 || later ? null : listOf(data.when[index]?.expect?.allRequests)
+}
+
+/**
  * Arranges a scenario's expectations. The replay keeps the steps' order when the steps carry their
  * own `expect.requests` (every adapter step, or there is no `then.requests`); otherwise, direct CA
- * calls written before the first adapter step are replayed first, then `then.requests`, then the
- * remaining direct calls.
+ * calls written before the first adapter step are replayed first, then `then.requests` (or the
+ * last `expect.allRequests`, when no adapter step follows it), then the remaining direct calls.
  */
 export function planOf(data: ScenarioData): ExpectedPlan {
   const perStep = data.when.map(stepExpectation)
   const overall = listOf(data.then.requests)
+  // The last `expect.allRequests` says how every request ended (a step's own list may show a
+  // request still PENDING that completes later): when there is one, it gives the sequence.
+  const latest = latestAllRequests(data)
+  const sequence = latest ?? overall
   const replay: ReplayItem[] = []
   const drifts: ReplayDrift[] = []
   let replayOrdered = true
@@ -124,7 +138,11 @@ export function planOf(data: ScenarioData): ExpectedPlan {
       step.expect?.requests !== undefined ||
       step.expect?.refusal !== undefined,
   )
-  if (perStep.some((list) => list !== null) && (everyStepSays || overall === null)) {
+  if (
+    latest === null &&
+    perStep.some((list) => list !== null) &&
+    (everyStepSays || overall === null)
+  ) {
     data.when.forEach((step, index) => {
       const call = direct(step, index)
       const list = perStep[index]
@@ -143,8 +161,8 @@ export function planOf(data: ScenarioData): ExpectedPlan {
         replay.push(call)
       }
     })
-    if (overall) {
-      pushList(overall, 'then.requests')
+    if (sequence) {
+      pushList(sequence, latest ? 'expect.allRequests' : 'then.requests')
     }
     data.when.slice(cut).forEach((step, index) => {
       const call = direct(step, cut + index)
@@ -159,6 +177,6 @@ export function planOf(data: ScenarioData): ExpectedPlan {
     replay,
     drifts,
     replayOrdered,
-    hasRequestExpectations: overall !== null || perStep.some((list) => list !== null),
+    hasRequestExpectations: sequence !== null || perStep.some((list) => list !== null),
   }
 }

@@ -28,11 +28,19 @@ function record(value: unknown): Record_ {
     : {}
 }
 
+/** A scalar of a parsed request as text (ids are kept as the strings they were sent as). */
+function scalar(value: unknown): string | null {
+  return typeof value === 'string' || typeof value === 'number' || typeof value === 'boolean'
+    ? String(value)
+    : null
+}
+
 function strings(value: unknown): string[] {
   if (Array.isArray(value)) {
     return value.flatMap(strings)
   }
-  return value === undefined || value === null ? [] : [String(value)]
+  const text = scalar(value)
+  return text === null ? [] : [text]
 }
 
 /** The call a journal entry records. */
@@ -42,12 +50,12 @@ export function observedCall(entry: JournalEntryLike): ObservedCall {
   const single = request.CaClientId ?? request.PairedCaClientId
   const cards =
     items.length > 0
-      ? items.map((item) => String(item.CaClientId ?? ''))
+      ? items.map((item) => scalar(item.CaClientId) ?? '')
       : [...strings(single), ...strings(record(request.CaClientIds).CaClientId)]
   const distributors = [
     ...new Set(
       (items.length > 0 ? items.map((item) => item.Distributor) : [request.Distributor]).map(
-        (value) => (value === undefined || value === null ? null : String(value)),
+        (value) => scalar(value),
       ),
     ),
   ]
@@ -55,7 +63,7 @@ export function observedCall(entry: JournalEntryLike): ObservedCall {
     operation: entry.operation ?? `(${entry.service})`,
     status: entry.statusCode,
     cards,
-    products: items.map((item) => String(item.ProductId ?? '')),
+    products: items.map((item) => scalar(item.ProductId) ?? ''),
     stbs: [
       ...strings(request.PairingModuleId),
       ...strings(record(request.PairingModuleIds).PairingModuleId),
