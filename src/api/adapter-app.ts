@@ -56,6 +56,7 @@ export function requestJson(request: ProvisioningRequest): Record<string, unknow
     error_class: request.errorClass,
     split_from: request.splitFrom,
     split_into: request.splitInto,
+    action_id: request.actionId,
     log_information: { created_date: request.createdAt, updated_date: request.updatedAt },
   }
 }

@@ -492,7 +492,10 @@ export const checkedScenarioSchema = scenarioSchema.superRefine((scenario, ctx) 
     then.soapCalls !== undefined ||
     then.ca !== undefined ||
     then.communications !== undefined ||
-    scenario.when.some((step) => step.expect !== undefined)
+    // Delivering until idle expects every request to end final.
+    scenario.when.some(
+      (step) => step.expect !== undefined || ('deliver' in step && step.deliver === 'until-idle'),
+    )
   if (!expectsSomething) {
     ctx.addIssue({
       code: 'custom',
