@@ -60,7 +60,8 @@ export interface ExpectedPlan {
 
 type RequestListInput = ExpectedRequest[] | { order: 'strict' | 'any'; list: ExpectedRequest[] }
 
-function listOf(input: RequestListInput | undefined): ExpectedList | null {
+/** An expected request list (a list, or `{ order, list }`) in the form the comparison takes. */
+export function listOf(input: RequestListInput | undefined): ExpectedList | null {
   if (input === undefined) {
     return null
   }

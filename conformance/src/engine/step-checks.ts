@@ -4,11 +4,10 @@ import { partialMismatches } from '../compare.js'
 import type { CheckFailure, CheckResult } from '../result.js'
 import type { StepExpectation, WhenStep } from '../scenario/schema.js'
 import { checkCards, observedFromView, type CaProbe } from './ca-state.js'
-import type { ExpectedList } from './plan.js'
+import { listOf } from './plan.js'
 import { compareRequests } from './sequence-check.js'
 import { compareSoapCalls, observedCall } from './soap-calls.js'
 import type { StepRecord } from './steps.js'
-import { expectationOf } from './lines.js'
 
 /**
  * The checks of one step's `expect`, made right after the step and the delivery that follows it:
@@ -66,20 +65,6 @@ export function stepLabel(step: WhenStep, index: number): string {
   return `step ${n} (CA ${Object.keys(action)[0] ?? ''})`
 }
 
-/** The list of a request expectation in the form the request comparison takes. */
-export function expectedListOf(
-  input: NonNullable<StepExpectation['requests']> | undefined,
-): ExpectedList | null {
-  if (input === undefined) {
-    return null
-  }
-  const items = Array.isArray(input) ? input : input.list
-  return {
-    ordered: Array.isArray(input) || input.order === 'strict',
-    list: items.map(expectationOf),
-  }
-}
-
 /** Whether a refusal code is what the expectation accepts (one code, or any of several). */
 export function refusalAccepted(wanted: string | readonly string[], code: string): boolean {
   return typeof wanted === 'string' ? wanted === code : wanted.includes(code)
@@ -97,11 +82,11 @@ export async function checkStep(view: StepView): Promise<CheckResult | null> {
       ? [{ message: `${label}: ${record.stillPending}`, path: `when[${index}]` }]
       : []),
   ]
-  const created = expectedListOf(expect.requests)
+  const created = listOf(expect.requests)
   if (created) {
     failures.push(...compareRequests(created, record.requests, label, `${base}.requests`))
   }
-  const all = expectedListOf(expect.allRequests)
+  const all = listOf(expect.allRequests)
   if (all) {
     failures.push(
       ...compareRequests(
