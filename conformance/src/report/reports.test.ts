@@ -383,3 +383,143 @@ describe('renderConsoleScenario and renderConsoleSummary', () => {
     expect(streamed).toBe(renderConsole(run, options))
   })
 })
+
+describe('checks of steps', () => {
+  const PFA2 =
+    'ADD_SUBSCRIPTIONS smartcardCaId=01450250001 serviceCaId=PFA2 distributor=Main → COMPLETED'
+  const EFA2 =
+    'ADD_SUBSCRIPTIONS smartcardCaId=01450250001 serviceCaId=EFA2 distributor=Main → COMPLETED'
+  const PAIR = 'CREATE_PAIRING smartcardCaIds=01450250001 stbCaIds=1000000001 → COMPLETED'
+  const HOSTILE = 'step 3 (advance 90s): </failure>]]><script>alert(1)</script>'
+  const STEP_1 = { index: 0, label: 'step 1 (ADD_SERVICE)' }
+  const STEP_3 = { index: 2, label: 'step 3 (advance 90s)' }
+  const stepDiff = {
+    expected: [PAIR, PFA2, PAIR],
+    actual: [PAIR, EFA2],
+    firstDivergence: 1,
+    ordered: true,
+    missing: [PFA2, PAIR],
+    unexpected: [EFA2],
+  }
+  // In the order a run makes no promise about: a check of the whole scenario first, steps reversed.
+  const stepped: ScenarioResult = {
+    file: 'conformance/scenarios/steps.yaml',
+    name: 'Steps with expectations',
+    source: null,
+    verdict: 'failed',
+    durationMs: 40,
+    checks: [
+      {
+        name: 'adapter: then.requests',
+        side: 'adapter',
+        passed: false,
+        failures: [{ message: 'all steps: the requests differ', path: 'then.requests' }],
+      },
+      {
+        name: STEP_3.label,
+        step: STEP_3,
+        side: 'adapter',
+        passed: false,
+        failures: [
+          { message: 'step 3 (advance 90s): the requests differ', diff: stepDiff },
+          { message: HOSTILE, expected: 'COMPLETED', actual: ']]>' },
+        ],
+      },
+      { name: STEP_1.label, step: STEP_1, side: 'adapter', passed: true, failures: [] },
+      {
+        name: 'ca: state',
+        side: 'ca',
+        passed: true,
+        failures: [],
+        skipped: ['PIN of card 01450250001'],
+      },
+      {
+        name: 'adapter: communications',
+        step: STEP_3,
+        side: 'adapter',
+        passed: false,
+        failures: [{ message: 'communication 4 state', expected: 'SENT', actual: 'FAILED' }],
+      },
+    ],
+  }
+  const steppedRun: RunResult = { ...run, scenarios: [stepped, passed] }
+
+  describe('renderJunit', () => {
+    const xml = renderJunit(steppedRun)
+    const parser = new XMLParser({
+      ignoreAttributes: false,
+      attributeNamePrefix: '',
+      isArray: (name) => ['testsuite', 'testcase'].includes(name),
+    })
+    const doc = parser.parse(xml)
+    const [steps] = doc.testsuites.testsuite[0].testcase
+
+    it('stays well-formed, with hostile text carried through, and one testcase per scenario', () => {
+      expect(XMLValidator.validate(xml)).toBe(true)
+      expect(xml).not.toContain('<script>')
+      expect(xml).not.toContain(']]><')
+      expect(doc.testsuites.tests).toBe('2')
+      expect(doc.testsuites.testsuite[0].testcase).toHaveLength(1)
+      expect(steps.failure['#text']).toContain(HOSTILE)
+    })
+
+    it('lists every check in its failure text grouped by step, with failures and diffs', () => {
+      const failure = steps.failure
+      expect(failure.type).toBe('step 3 (advance 90s)')
+      expect(failure.message).toBe('step 3 (advance 90s): the requests differ (+3 more)')
+      const lines: string[] = failure['#text'].split('\n')
+      const at = (line: string): number => lines.indexOf(line)
+      expect(at('step 1 (ADD_SERVICE): passed')).toBe(0)
+      expect(at('step 3 (advance 90s): FAILED')).toBe(1)
+      expect(at('    step 3 (advance 90s): the requests differ')).toBe(2)
+      expect(at('      first divergence at row 2:')).toBeGreaterThan(2)
+      expect(at('step 3 (advance 90s): adapter: communications: FAILED')).toBeGreaterThan(
+        at('      first divergence at row 2:'),
+      )
+      expect(at('whole scenario:')).toBeGreaterThan(
+        at('step 3 (advance 90s): adapter: communications: FAILED'),
+      )
+      expect(at('  adapter: then.requests: FAILED')).toBe(at('whole scenario:') + 1)
+      expect(at('    all steps: the requests differ (at then.requests)')).toBe(
+        at('whole scenario:') + 2,
+      )
+      expect(at('  ca: state: passed')).toBe(at('whole scenario:') + 3)
+      expect(at('    skipped: PIN of card 01450250001')).toBe(at('whole scenario:') + 4)
+    })
+
+    it('lists every check with its outcome in system-out', () => {
+      expect(steps['system-out'].split('\n')).toEqual([
+        'step 1 (ADD_SERVICE): passed',
+        'step 3 (advance 90s): FAILED',
+        'step 3 (advance 90s): adapter: communications: FAILED',
+        'whole scenario:',
+        '  adapter: then.requests: FAILED',
+        '  ca: state: passed',
+        '    skipped: PIN of card 01450250001',
+      ])
+    })
+  })
+
+  describe('renderConsole', () => {
+    const lines = renderConsoleScenario(stepped, { color: false }).split('\n')
+
+    it('prints failed checks in step order, each with its step label', () => {
+      const heads = lines.filter((line) => /^ {2}[✓✗] /.test(line))
+      expect(heads).toEqual([
+        '  ✗ step 3 (advance 90s)',
+        '  ✗ step 3 (advance 90s): adapter: communications',
+        '  ✗ adapter: then.requests',
+        '  ✓ ca: state',
+      ])
+    })
+
+    it('keeps diff rows within 120 columns', () => {
+      // The header and three rows, the last one with nothing on the right.
+      const rows = lines.filter((line) => line.includes('│'))
+      expect(rows.length).toBe(4)
+      for (const row of rows) {
+        expect(Array.from(row).length).toBeLessThanOrEqual(120)
+      }
+    })
+  })
+})
