@@ -362,7 +362,7 @@ describe('renderHtml', () => {
     expect(html.match(/<details class="scenario failed" open>/g)).toHaveLength(2)
     expect(html.match(/<details class="scenario error" open>/g)).toHaveLength(1)
     expect(html).toMatch(
-      /<tr class="first"><td>&gt;&gt;<\/td><td>2<\/td><td class="line">CANCEL_SUBSCRIPTIONS/,
+      /<tr class="first"><td>&gt;&gt;<\/td><th scope="row">2<\/th><td class="line"><mark class="expected" title="differs from actual">CANCEL_SUBSCRIPTIONS<\/mark>/,
     )
     expect(html).toContain('first divergence at row 2')
     expect(html).toContain(
@@ -443,6 +443,114 @@ describe('checks of steps', () => {
     ],
   }
   const steppedRun: RunResult = { ...run, scenarios: [stepped, passed] }
+
+  describe('renderHtml', () => {
+    const html = renderHtml(steppedRun)
+    const body = html.slice(
+      html.indexOf('Steps with expectations'),
+      html.indexOf('Add a subscription'),
+    )
+
+    it('groups checks by step in when order, then those of the whole scenario', () => {
+      const step1 = body.indexOf('<details class="step passed">')
+      const step3 = body.indexOf('<details class="step failed" open>')
+      const whole = body.indexOf('<section class="whole"><h3>Whole scenario</h3>')
+      expect(step1).toBeGreaterThan(-1)
+      expect(step3).toBeGreaterThan(step1)
+      expect(whole).toBeGreaterThan(step3)
+      expect(body.indexOf('step 1 (ADD_SERVICE)')).toBeGreaterThan(step1)
+      expect(body.indexOf('step 1 (ADD_SERVICE)')).toBeLessThan(step3)
+      expect(body.indexOf('adapter: then.requests')).toBeGreaterThan(whole)
+      expect(body.indexOf('ca: state')).toBeGreaterThan(whole)
+      // A second check of step 3 stays under step 3, named after what it checks.
+      const communications = body.indexOf('adapter: communications')
+      expect(communications).toBeGreaterThan(step3)
+      expect(communications).toBeLessThan(whole)
+    })
+
+    it('heads each step with its label, passed steps closed and failed ones open', () => {
+      expect(body).toContain(
+        '<summary><h3><span class="mark">✓</span> <span class="label">step 1 (ADD_SERVICE)</span> <span class="outcome">passed</span></h3></summary>',
+      )
+      expect(body).toContain(
+        '<summary><h3><span class="mark">✗</span> <span class="label">step 3 (advance 90s)</span> <span class="outcome">failed</span></h3></summary>',
+      )
+      expect(body.match(/<details class="step/g)).toHaveLength(2)
+      // A scenario without step checks keeps its flat list.
+      expect(html.slice(html.indexOf('Add a subscription'))).not.toContain('class="step')
+    })
+
+    it('marks exactly the differing tokens of a differing row', () => {
+      const row = /<tr class="first">.*?<\/tr>/.exec(body)?.[0] ?? ''
+      expect(row).toContain(
+        '<td class="line">ADD_SUBSCRIPTIONS smartcardCaId=01450250001 <mark class="expected" title="differs from actual">serviceCaId=PFA2</mark> distributor=Main → COMPLETED</td>',
+      )
+      expect(row).toContain(
+        '<td class="line">ADD_SUBSCRIPTIONS smartcardCaId=01450250001 <mark class="actual" title="differs from expected">serviceCaId=EFA2</mark> distributor=Main → COMPLETED</td>',
+      )
+      expect(row.match(/<mark/g)).toHaveLength(2)
+    })
+
+    it('leaves equal rows unmarked and marks every token of a row only one side has', () => {
+      const rows = body.match(
+        /<tr(?: class="\w+")?><td>[^<]*<\/td><th scope="row">\d+<\/th>.*?<\/tr>/g,
+      )
+      expect(rows).toHaveLength(3)
+      expect(rows?.[0]).not.toContain('<mark')
+      expect(rows?.[2]).toContain('<tr class="differ"><td>≠</td>')
+      expect(rows?.[2]?.match(/<mark class="expected"/g)).toHaveLength(4)
+      expect(rows?.[2]).toContain('<td class="line"></td></tr>')
+    })
+
+    it('escapes hostile text inside and around the marks', () => {
+      const hostile: RunResult = {
+        ...run,
+        scenarios: [
+          {
+            ...stepped,
+            checks: [
+              {
+                name: '<b>step</b>',
+                step: { index: 0, label: '<b>step</b>' },
+                side: 'adapter',
+                passed: false,
+                failures: [
+                  {
+                    message: 'differ',
+                    diff: {
+                      expected: ['SEND_MAIL message="<i>&amp;</i>" slot=A'],
+                      actual: ['SEND_MAIL message="]]><script>x</script>" slot=A'],
+                      firstDivergence: 0,
+                      ordered: true,
+                      missing: [],
+                      unexpected: [],
+                    },
+                  },
+                ],
+              },
+            ],
+          },
+        ],
+      }
+      const page = renderHtml(hostile)
+      expect(page).not.toMatch(/<script|<i>|<b>/)
+      expect(page).toContain('<span class="label">&lt;b&gt;step&lt;/b&gt;</span>')
+      expect(page).toContain(
+        '<td class="line">SEND_MAIL <mark class="expected" title="differs from actual">message=&quot;&lt;i&gt;&amp;amp;&lt;/i&gt;&quot;</mark> slot=A</td>',
+      )
+      expect(page).toContain(
+        '<mark class="actual" title="differs from expected">message=&quot;]]&gt;&lt;script&gt;x&lt;/script&gt;&quot;</mark>',
+      )
+    })
+
+    it('escapes hostile text in step checks', () => {
+      expect(html).not.toMatch(/<script/i)
+      expect(html).not.toContain('</failure>')
+      expect(body).toContain(
+        'step 3 (advance 90s): &lt;/failure&gt;]]&gt;&lt;script&gt;alert(1)&lt;/script&gt;',
+      )
+    })
+  })
 
   describe('renderJunit', () => {
     const xml = renderJunit(steppedRun)
