@@ -10,9 +10,12 @@ import type {
 } from '../result.js'
 import { summaryOf } from '../result.js'
 import {
+  checkTitle,
   compactJson,
   displayLength,
   formatDuration,
+  groupChecks,
+  orderedChecks,
   padEnd,
   truncate,
   visible,
@@ -80,13 +83,47 @@ export function renderConsoleSummary(run: RunResult, options: ConsoleOptions): s
   return summaryLine(run, painter(options.color))
 }
 
-/** The failed checks of one scenario (failures, diffs, skipped items), without the header line. */
+/**
+ * The failed checks of one scenario (failures, diffs, skipped items), without the header line:
+ * those of the steps in step order, each named with its step label, then those of the whole scenario.
+ */
 export function renderFailedChecks(scenario: ScenarioResult, options: ConsoleOptions): string {
   const paint = painter(options.color)
-  return scenario.checks
+  return orderedChecks(scenario.checks)
     .filter((check) => !check.passed)
     .flatMap((check) => checkLines(check, paint, widthOf(options)))
     .join('\n')
+}
+
+/**
+ * Every check of one scenario grouped by step, in `when` order, then the checks of the whole
+ * scenario under `whole scenario:`: one `step 3 (advance 90s): FAILED` line per check, followed
+ * (with `details`) by its failures and diffs; skipped items always.
+ */
+export function renderCheckList(
+  scenario: ScenarioResult,
+  options: ConsoleOptions & { readonly details: boolean },
+): string {
+  const paint = painter(options.color)
+  const groups = groupChecks(scenario.checks)
+  const titled = groups.some((group) => group.step !== null)
+  const lines: string[] = []
+  for (const group of groups) {
+    // Step checks carry their label; the others are told apart by a heading, when steps came first.
+    const indent = group.step === null && titled ? INDENT_CHECK : ''
+    if (indent !== '') {
+      lines.push('whole scenario:')
+    }
+    for (const check of group.checks) {
+      const status = check.passed ? 'passed' : paint('red', 'FAILED')
+      lines.push(`${indent}${visible(checkTitle(check))}: ${status}`)
+      if (options.details) {
+        lines.push(...check.failures.flatMap((f) => failureLines(f, paint, widthOf(options))))
+      }
+      lines.push(...skippedLines(check, paint))
+    }
+  }
+  return lines.join('\n')
 }
 
 /** Why a scenario could not be run: code, location and message. */
@@ -133,7 +170,7 @@ function scenarioDetails(scenario: ScenarioResult, paint: Paint, width: number):
     lines.push(`${INDENT_CHECK}${paint('yellow', 'error')}: the scenario could not be run`)
   }
   // Passed checks stay quiet unless they skipped something the reader should know about.
-  for (const check of scenario.checks) {
+  for (const check of orderedChecks(scenario.checks)) {
     if (!check.passed || (check.skipped?.length ?? 0) > 0) {
       lines.push(...checkLines(check, paint, width))
     }
@@ -152,14 +189,18 @@ function errorLines(error: ScenarioErrorInfo, paint: Paint): string[] {
 
 function checkLines(check: CheckResult, paint: Paint, width: number): string[] {
   const mark = check.passed ? paint('green', '✓') : paint('red', '✗')
-  const lines = [`${INDENT_CHECK}${mark} ${visible(check.name)}`]
+  const lines = [`${INDENT_CHECK}${mark} ${visible(checkTitle(check))}`]
   for (const failure of check.failures) {
     lines.push(...failureLines(failure, paint, width))
   }
-  for (const item of check.skipped ?? []) {
-    lines.push(paint('dim', `${INDENT_FAILURE}skipped: ${visible(item)}`))
-  }
+  lines.push(...skippedLines(check, paint))
   return lines
+}
+
+function skippedLines(check: CheckResult, paint: Paint): string[] {
+  return (check.skipped ?? []).map((item) =>
+    paint('dim', `${INDENT_FAILURE}skipped: ${visible(item)}`),
+  )
 }
 
 function failureLines(failure: CheckFailure, paint: Paint, width: number): string[] {

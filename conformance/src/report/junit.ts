@@ -1,8 +1,12 @@
-/** The JUnit XML report, for CI servers: one testsuite per scenario file, one testcase per scenario. */
+/**
+ * The JUnit XML report, for CI servers: one testsuite per scenario file, one testcase per scenario
+ * (CI systems count scenarios). Its failure text lists every check grouped by step, the failed ones
+ * with their failures and plain-text diffs; its system-out lists every check with its outcome.
+ */
 import type { RunResult, ScenarioResult } from '../result.js'
 import { summaryOf } from '../result.js'
-import { renderFailedChecks, renderScenarioError } from './console.js'
-import { seconds, visible } from './text.js'
+import { renderCheckList, renderScenarioError } from './console.js'
+import { checkTitle, orderedChecks, seconds, visible } from './text.js'
 
 const PLAIN = { color: false } as const
 
@@ -81,17 +85,17 @@ function testcaseLines(scenario: ScenarioResult): string[] {
 }
 
 function failureLine(scenario: ScenarioResult): string {
-  const failedChecks = scenario.checks.filter((check) => !check.passed)
+  const failedChecks = orderedChecks(scenario.checks).filter((check) => !check.passed)
   const firstCheck = failedChecks[0]
   const failures = failedChecks.flatMap((check) => check.failures)
   const first = failures[0]
   const more = failures.length > 1 ? ` (+${failures.length - 1} more)` : ''
-  const message =
-    first === undefined ? `${firstCheck?.name ?? 'a check'} failed` : first.message + more
+  const type = firstCheck === undefined ? undefined : checkTitle(firstCheck)
+  const message = first === undefined ? `${type ?? 'a check'} failed` : first.message + more
   return `      <failure${attributes({
     message,
-    type: firstCheck?.name ?? 'failed',
-  })}>${text(renderFailedChecks(scenario, PLAIN))}</failure>`
+    type: type ?? 'failed',
+  })}>${text(renderCheckList(scenario, { ...PLAIN, details: true }))}</failure>`
 }
 
 function errorLine(scenario: ScenarioResult): string {
@@ -105,13 +109,11 @@ function errorLine(scenario: ScenarioResult): string {
 function checksRun(scenario: ScenarioResult): string {
   // visible(): the same escapes as in the failure text, rather than characters silently stripped.
   const lines = scenario.source === null ? [] : [`source: ${visible(scenario.source)}`]
-  for (const check of scenario.checks) {
-    lines.push(`${check.passed ? '✓' : '✗'} ${visible(check.name)}`)
-    lines.push(...(check.skipped ?? []).map((item) => `  skipped: ${visible(item)}`))
-  }
-  if (scenario.checks.length === 0) {
-    lines.push('no checks run')
-  }
+  lines.push(
+    scenario.checks.length === 0
+      ? 'no checks run'
+      : renderCheckList(scenario, { ...PLAIN, details: false }),
+  )
   return lines.join('\n')
 }
 

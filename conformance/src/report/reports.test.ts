@@ -362,7 +362,7 @@ describe('renderHtml', () => {
     expect(html.match(/<details class="scenario failed" open>/g)).toHaveLength(2)
     expect(html.match(/<details class="scenario error" open>/g)).toHaveLength(1)
     expect(html).toMatch(
-      /<tr class="first"><td>&gt;&gt;<\/td><td>2<\/td><td class="line">CANCEL_SUBSCRIPTIONS/,
+      /<tr class="first"><td>&gt;&gt;<\/td><th scope="row">2<\/th><td class="line"><mark class="expected" title="differs from actual">CANCEL_SUBSCRIPTIONS<\/mark>/,
     )
     expect(html).toContain('first divergence at row 2')
     expect(html).toContain(
@@ -381,5 +381,253 @@ describe('renderConsoleScenario and renderConsoleSummary', () => {
       `${renderConsoleSummary(run, options)}\n`,
     ].join('')
     expect(streamed).toBe(renderConsole(run, options))
+  })
+})
+
+describe('checks of steps', () => {
+  const PFA2 =
+    'ADD_SUBSCRIPTIONS smartcardCaId=01450250001 serviceCaId=PFA2 distributor=Main → COMPLETED'
+  const EFA2 =
+    'ADD_SUBSCRIPTIONS smartcardCaId=01450250001 serviceCaId=EFA2 distributor=Main → COMPLETED'
+  const PAIR = 'CREATE_PAIRING smartcardCaIds=01450250001 stbCaIds=1000000001 → COMPLETED'
+  const HOSTILE = 'step 3 (advance 90s): </failure>]]><script>alert(1)</script>'
+  const STEP_1 = { index: 0, label: 'step 1 (ADD_SERVICE)' }
+  const STEP_3 = { index: 2, label: 'step 3 (advance 90s)' }
+  const stepDiff = {
+    expected: [PAIR, PFA2, PAIR],
+    actual: [PAIR, EFA2],
+    firstDivergence: 1,
+    ordered: true,
+    missing: [PFA2, PAIR],
+    unexpected: [EFA2],
+  }
+  // In the order a run makes no promise about: a check of the whole scenario first, steps reversed.
+  const stepped: ScenarioResult = {
+    file: 'conformance/scenarios/steps.yaml',
+    name: 'Steps with expectations',
+    source: null,
+    verdict: 'failed',
+    durationMs: 40,
+    checks: [
+      {
+        name: 'adapter: then.requests',
+        side: 'adapter',
+        passed: false,
+        failures: [{ message: 'all steps: the requests differ', path: 'then.requests' }],
+      },
+      {
+        name: STEP_3.label,
+        step: STEP_3,
+        side: 'adapter',
+        passed: false,
+        failures: [
+          { message: 'step 3 (advance 90s): the requests differ', diff: stepDiff },
+          { message: HOSTILE, expected: 'COMPLETED', actual: ']]>' },
+        ],
+      },
+      { name: STEP_1.label, step: STEP_1, side: 'adapter', passed: true, failures: [] },
+      {
+        name: 'ca: state',
+        side: 'ca',
+        passed: true,
+        failures: [],
+        skipped: ['PIN of card 01450250001'],
+      },
+      {
+        name: 'adapter: communications',
+        step: STEP_3,
+        side: 'adapter',
+        passed: false,
+        failures: [{ message: 'communication 4 state', expected: 'SENT', actual: 'FAILED' }],
+      },
+    ],
+  }
+  const steppedRun: RunResult = { ...run, scenarios: [stepped, passed] }
+
+  describe('renderHtml', () => {
+    const html = renderHtml(steppedRun)
+    const body = html.slice(
+      html.indexOf('Steps with expectations'),
+      html.indexOf('Add a subscription'),
+    )
+
+    it('groups checks by step in when order, then those of the whole scenario', () => {
+      const step1 = body.indexOf('<details class="step passed">')
+      const step3 = body.indexOf('<details class="step failed" open>')
+      const whole = body.indexOf('<section class="whole"><h3>Whole scenario</h3>')
+      expect(step1).toBeGreaterThan(-1)
+      expect(step3).toBeGreaterThan(step1)
+      expect(whole).toBeGreaterThan(step3)
+      expect(body.indexOf('step 1 (ADD_SERVICE)')).toBeGreaterThan(step1)
+      expect(body.indexOf('step 1 (ADD_SERVICE)')).toBeLessThan(step3)
+      expect(body.indexOf('adapter: then.requests')).toBeGreaterThan(whole)
+      expect(body.indexOf('ca: state')).toBeGreaterThan(whole)
+      // A second check of step 3 stays under step 3, named after what it checks.
+      const communications = body.indexOf('adapter: communications')
+      expect(communications).toBeGreaterThan(step3)
+      expect(communications).toBeLessThan(whole)
+    })
+
+    it('heads each step with its label, passed steps closed and failed ones open', () => {
+      expect(body).toContain(
+        '<summary><h3><span class="mark">✓</span> <span class="label">step 1 (ADD_SERVICE)</span> <span class="outcome">passed</span></h3></summary>',
+      )
+      expect(body).toContain(
+        '<summary><h3><span class="mark">✗</span> <span class="label">step 3 (advance 90s)</span> <span class="outcome">failed</span></h3></summary>',
+      )
+      expect(body.match(/<details class="step/g)).toHaveLength(2)
+      // A scenario without step checks keeps its flat list.
+      expect(html.slice(html.indexOf('Add a subscription'))).not.toContain('class="step')
+    })
+
+    it('marks exactly the differing tokens of a differing row', () => {
+      const row = /<tr class="first">.*?<\/tr>/.exec(body)?.[0] ?? ''
+      expect(row).toContain(
+        '<td class="line">ADD_SUBSCRIPTIONS smartcardCaId=01450250001 <mark class="expected" title="differs from actual">serviceCaId=PFA2</mark> distributor=Main → COMPLETED</td>',
+      )
+      expect(row).toContain(
+        '<td class="line">ADD_SUBSCRIPTIONS smartcardCaId=01450250001 <mark class="actual" title="differs from expected">serviceCaId=EFA2</mark> distributor=Main → COMPLETED</td>',
+      )
+      expect(row.match(/<mark/g)).toHaveLength(2)
+    })
+
+    it('leaves equal rows unmarked and marks every token of a row only one side has', () => {
+      const rows = body.match(
+        /<tr(?: class="\w+")?><td>[^<]*<\/td><th scope="row">\d+<\/th>.*?<\/tr>/g,
+      )
+      expect(rows).toHaveLength(3)
+      expect(rows?.[0]).not.toContain('<mark')
+      expect(rows?.[2]).toContain('<tr class="differ"><td>≠</td>')
+      expect(rows?.[2]?.match(/<mark class="expected"/g)).toHaveLength(4)
+      expect(rows?.[2]).toContain('<td class="line"></td></tr>')
+    })
+
+    it('escapes hostile text inside and around the marks', () => {
+      const hostile: RunResult = {
+        ...run,
+        scenarios: [
+          {
+            ...stepped,
+            checks: [
+              {
+                name: '<b>step</b>',
+                step: { index: 0, label: '<b>step</b>' },
+                side: 'adapter',
+                passed: false,
+                failures: [
+                  {
+                    message: 'differ',
+                    diff: {
+                      expected: ['SEND_MAIL message="<i>&amp;</i>" slot=A'],
+                      actual: ['SEND_MAIL message="]]><script>x</script>" slot=A'],
+                      firstDivergence: 0,
+                      ordered: true,
+                      missing: [],
+                      unexpected: [],
+                    },
+                  },
+                ],
+              },
+            ],
+          },
+        ],
+      }
+      const page = renderHtml(hostile)
+      expect(page).not.toMatch(/<script|<i>|<b>/)
+      expect(page).toContain('<span class="label">&lt;b&gt;step&lt;/b&gt;</span>')
+      expect(page).toContain(
+        '<td class="line">SEND_MAIL <mark class="expected" title="differs from actual">message=&quot;&lt;i&gt;&amp;amp;&lt;/i&gt;&quot;</mark> slot=A</td>',
+      )
+      expect(page).toContain(
+        '<mark class="actual" title="differs from expected">message=&quot;]]&gt;&lt;script&gt;x&lt;/script&gt;&quot;</mark>',
+      )
+    })
+
+    it('escapes hostile text in step checks', () => {
+      expect(html).not.toMatch(/<script/i)
+      expect(html).not.toContain('</failure>')
+      expect(body).toContain(
+        'step 3 (advance 90s): &lt;/failure&gt;]]&gt;&lt;script&gt;alert(1)&lt;/script&gt;',
+      )
+    })
+  })
+
+  describe('renderJunit', () => {
+    const xml = renderJunit(steppedRun)
+    const parser = new XMLParser({
+      ignoreAttributes: false,
+      attributeNamePrefix: '',
+      isArray: (name) => ['testsuite', 'testcase'].includes(name),
+    })
+    const doc = parser.parse(xml)
+    const [steps] = doc.testsuites.testsuite[0].testcase
+
+    it('stays well-formed, with hostile text carried through, and one testcase per scenario', () => {
+      expect(XMLValidator.validate(xml)).toBe(true)
+      expect(xml).not.toContain('<script>')
+      expect(xml).not.toContain(']]><')
+      expect(doc.testsuites.tests).toBe('2')
+      expect(doc.testsuites.testsuite[0].testcase).toHaveLength(1)
+      expect(steps.failure['#text']).toContain(HOSTILE)
+    })
+
+    it('lists every check in its failure text grouped by step, with failures and diffs', () => {
+      const failure = steps.failure
+      expect(failure.type).toBe('step 3 (advance 90s)')
+      expect(failure.message).toBe('step 3 (advance 90s): the requests differ (+3 more)')
+      const lines: string[] = failure['#text'].split('\n')
+      const at = (line: string): number => lines.indexOf(line)
+      expect(at('step 1 (ADD_SERVICE): passed')).toBe(0)
+      expect(at('step 3 (advance 90s): FAILED')).toBe(1)
+      expect(at('    step 3 (advance 90s): the requests differ')).toBe(2)
+      expect(at('      first divergence at row 2:')).toBeGreaterThan(2)
+      expect(at('step 3 (advance 90s): adapter: communications: FAILED')).toBeGreaterThan(
+        at('      first divergence at row 2:'),
+      )
+      expect(at('whole scenario:')).toBeGreaterThan(
+        at('step 3 (advance 90s): adapter: communications: FAILED'),
+      )
+      expect(at('  adapter: then.requests: FAILED')).toBe(at('whole scenario:') + 1)
+      expect(at('    all steps: the requests differ (at then.requests)')).toBe(
+        at('whole scenario:') + 2,
+      )
+      expect(at('  ca: state: passed')).toBe(at('whole scenario:') + 3)
+      expect(at('    skipped: PIN of card 01450250001')).toBe(at('whole scenario:') + 4)
+    })
+
+    it('lists every check with its outcome in system-out', () => {
+      expect(steps['system-out'].split('\n')).toEqual([
+        'step 1 (ADD_SERVICE): passed',
+        'step 3 (advance 90s): FAILED',
+        'step 3 (advance 90s): adapter: communications: FAILED',
+        'whole scenario:',
+        '  adapter: then.requests: FAILED',
+        '  ca: state: passed',
+        '    skipped: PIN of card 01450250001',
+      ])
+    })
+  })
+
+  describe('renderConsole', () => {
+    const lines = renderConsoleScenario(stepped, { color: false }).split('\n')
+
+    it('prints failed checks in step order, each with its step label', () => {
+      const heads = lines.filter((line) => /^ {2}[✓✗] /.test(line))
+      expect(heads).toEqual([
+        '  ✗ step 3 (advance 90s)',
+        '  ✗ step 3 (advance 90s): adapter: communications',
+        '  ✗ adapter: then.requests',
+        '  ✓ ca: state',
+      ])
+    })
+
+    it('keeps diff rows within 120 columns', () => {
+      // The header and three rows, the last one with nothing on the right.
+      const rows = lines.filter((line) => line.includes('│'))
+      expect(rows.length).toBe(4)
+      for (const row of rows) {
+        expect(Array.from(row).length).toBeLessThanOrEqual(120)
+      }
+    })
   })
 })

@@ -1,4 +1,5 @@
-/** Text helpers the three reports share. */
+/** Text helpers and the order of checks, which the three reports share. */
+import type { CheckResult } from '../result.js'
 
 // C0, DEL and C1 controls: in a terminal they move the cursor or start escape sequences, in XML
 // most are illegal, in HTML they are invisible. Scenario text may carry any of them.
@@ -71,4 +72,54 @@ function standIn(value: unknown): string {
     return `[function ${value.name}]`
   }
   return typeof value === 'symbol' ? value.toString() : `[${typeof value}]`
+}
+
+/** The checks of one step's `expect` (`step` set), or the checks of the whole scenario (`step` null). */
+export interface CheckGroup {
+  readonly step: { readonly index: number; readonly label: string } | null
+  readonly checks: readonly CheckResult[]
+}
+
+/**
+ * Checks in reading order: one group per step that has checks, in `when` order, then one group of
+ * the checks of the whole scenario (`then`, the replay to a fresh CA). Within a group, checks keep
+ * the order the run made them in.
+ */
+export function groupChecks(checks: readonly CheckResult[]): CheckGroup[] {
+  const steps = new Map<number, { step: CheckGroup['step']; checks: CheckResult[] }>()
+  const whole: CheckResult[] = []
+  for (const check of checks) {
+    if (check.step === undefined) {
+      whole.push(check)
+      continue
+    }
+    const group = steps.get(check.step.index)
+    if (group === undefined) {
+      steps.set(check.step.index, { step: check.step, checks: [check] })
+    } else {
+      group.checks.push(check)
+    }
+  }
+  const groups: CheckGroup[] = [...steps.entries()]
+    .sort(([a], [b]) => a - b)
+    .map(([, group]) => group)
+  return whole.length === 0 ? groups : [...groups, { step: null, checks: whole }]
+}
+
+/** The checks in the order {@link groupChecks} gives them. */
+export function orderedChecks(checks: readonly CheckResult[]): CheckResult[] {
+  return groupChecks(checks).flatMap((group) => group.checks)
+}
+
+/**
+ * A check's name with its step label in front (`step 3 (advance 90s): adapter: requests`); a step
+ * check named after its step (as the engine names them) is just the label.
+ */
+export function checkTitle(check: CheckResult): string {
+  if (check.step === undefined || check.name === check.step.label) {
+    return check.name
+  }
+  return check.name.startsWith(`${check.step.label}:`)
+    ? check.name
+    : `${check.step.label}: ${check.name}`
 }
