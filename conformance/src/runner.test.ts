@@ -1,4 +1,4 @@
-import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises'
+import { cp, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises'
 import { createServer, type AddressInfo, type Socket } from 'node:net'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
@@ -12,7 +12,15 @@ import { exitCodeOf } from './result.js'
 import { runScenarioFile, runScenarios } from './runner.js'
 import { loadScenario } from './scenario/load.js'
 
-const PROVIDER = join(import.meta.dirname, '..', '..', 'fixtures', 'providers', 'conax-ws.yaml')
+const PROVIDER = join(
+  import.meta.dirname,
+  '..',
+  '..',
+  'fixtures',
+  'scenarios',
+  'providers',
+  'conax-ws.yaml',
+)
 
 /** Example 1 of the seed's Scenario 2, with the expected Entertain CA ID as a parameter. */
 function bundleScenario(entertainCaId = 'EFA2'): string {
@@ -149,6 +157,28 @@ then:
     const sent = await runScenarioFile(eager, { kind: 'in-process' })
     expect(sent.verdict).toBe('failed')
     expect(sent.checks[0]?.failures[0]?.diff?.actual[0]).toMatch(/serviceCaId=AF1 .*→ COMPLETED$/)
+  })
+})
+
+describe('a copy of the scenario folder', () => {
+  it('runs from anywhere: providers resolve against each scenario file and are not scenarios', async () => {
+    const copy = join(dir, 'elsewhere', 'my-scenarios')
+    await cp(join(import.meta.dirname, '..', '..', 'fixtures', 'scenarios'), copy, {
+      recursive: true,
+    })
+    await writeFile(join(copy, 'providers', 'x.yaml'), 'name: not a scenario\n')
+
+    // Every file of the copy is loaded before the tag selects: a provider taken for a scenario
+    // would be an error result here.
+    const run = await runScenarios([copy], { kind: 'in-process' }, { tags: ['scenario-2'] })
+
+    expect(
+      run.scenarios.map((s) => `${s.verdict} ${s.file} ${s.error?.message ?? ''}`.trim()),
+    ).toEqual([
+      `passed ${join(copy, 'business', 'scenario-2-example-1-flexible-bundle.yaml')}`,
+      `passed ${join(copy, 'business', 'scenario-2-example-2-swap-to-flat-product.yaml')}`,
+      `passed ${join(copy, 'business', 'scenario-2-example-3-upgrade-bundle-a-to-b.yaml')}`,
+    ])
   })
 })
 

@@ -51,8 +51,8 @@ beforeAll(async () => {
     failing,
     text
       .replace(
-        '../../providers/conax-ws.yaml',
-        join(ROOT, 'fixtures', 'providers', 'conax-ws.yaml'),
+        '../providers/conax-ws.yaml',
+        join(ROOT, 'fixtures', 'scenarios', 'providers', 'conax-ws.yaml'),
       )
       .replace('serviceCaId: EFA2', 'serviceCaId: PFA2'),
   )

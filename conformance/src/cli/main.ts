@@ -10,6 +10,9 @@ import { runScenarios, type Target } from '../runner.js'
 import { scenarioJsonSchema } from '../scenario/json-schema.js'
 import { packageRoot } from './package-root.js'
 
+const SCENARIO_PATHS_HELP =
+  'scenario files or folders (searched for .yaml/.yml, except under providers/ and *.provider.yaml; default: the shipped fixtures/scenarios)'
+
 /** The shipped scenarios, used when `run` names no path. */
 export function defaultScenarioFolder(): string {
   return join(packageRoot(), 'fixtures', 'scenarios')
@@ -133,7 +136,7 @@ export function buildConformanceCommand(exit: (code: number) => void): Command {
       .description(
         'run scenarios: by default the adapter and the simulator in this process (both sides); with --cas-url, the expected commands against that CA',
       )
-      .argument('[paths...]', 'scenario files or folders (default: the shipped fixtures/scenarios)')
+      .argument('[paths...]', SCENARIO_PATHS_HELP)
       .option('--cas-url <url>', 'send the expected commands to this CA endpoint instead', url)
       .option('--username <name>', 'CA user (default: the scenario provider’s)')
       .option('--password <secret>', 'CA password (default: the scenario provider’s)')
@@ -174,7 +177,7 @@ export function buildConformanceCommand(exit: (code: number) => void): Command {
       .description(
         "check a running conax-sim's journal, driven by another CRM, against the scenarios' expected sequences",
       )
-      .argument('[paths...]', 'scenario files or folders (default: the shipped fixtures/scenarios)')
+      .argument('[paths...]', SCENARIO_PATHS_HELP)
       .requiredOption('--journal-url <url>', 'the conax-sim to read (its /admin/journal)', url)
       .option('--since <seq>', 'only journal entries after this sequence number', nonNegative)
       .addOption(adminTokenOption()),

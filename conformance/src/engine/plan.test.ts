@@ -11,6 +11,7 @@ const PROVIDER = join(
   '..',
   '..',
   'fixtures',
+  'scenarios',
   'providers',
   'conax-ws.yaml',
 )
