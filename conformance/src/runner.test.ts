@@ -2,11 +2,12 @@ import { cp, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises'
 import { createServer, type AddressInfo, type Socket } from 'node:net'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { afterAll, beforeAll, describe, expect, it, onTestFinished } from 'vitest'
 import { startAdapter } from '../../src/index.js'
 import { SERVICE_BASE_PATH, startSimulator } from '../../simulator/src/index.js'
 import { clientFor } from './engine/ca-side.js'
 import { inventoryOf } from './engine/ca-state.js'
+import { wireLinesOfJournal } from './engine/wire.js'
 import { renderFailedChecks } from './report/console.js'
 import { exitCodeOf } from './result.js'
 import { runScenarioFile, runScenarios } from './runner.js'
@@ -351,6 +352,143 @@ describe('--cas-url: the expected sequence against a CA endpoint', () => {
     const result = await runScenarioFile(file, { kind: 'ca', ca: { url } })
     expect(result.verdict).toBe('error')
     expect(result.error?.code).toBe('CA_UNREACHABLE')
+  })
+})
+
+/** A scenario of `ca` steps only on one paired card holding GFA1. */
+function caStepsScenario(steps: string, then: string): string {
+  return `name: CA steps
+provider: ${JSON.stringify(PROVIDER)}
+given:
+  ca:
+    smartcards: ['01450250001']
+    stbs: ['1000000001']
+    cards:
+      '01450250001': { products: [GFA1], pairedWith: ['1000000001'], distributor: Main }
+when:
+${steps}
+then:
+${then}
+`
+}
+
+describe('--cas-url --sim-admin: the steps that act on the CA', () => {
+  it('makes drift through the admin API, not over the wire, and an unpair too', async () => {
+    const sim = await startSimulator({ logger: 'silent', port: 0 })
+    onTestFinished(() => sim.close())
+    const file = await write(
+      'drift.yaml',
+      caStepsScenario(
+        `  - ca: { unpair: '01450250001' }
+  - ca: { removeProduct: { card: '01450250001', product: GFA1 } }
+  - ca: { addProduct: { card: '01450250001', product: AF1, distributor: Main } }`,
+        `  ca:
+    cards:
+      '01450250001': { products: [AF1], pairedWith: [] }`,
+      ),
+    )
+    const target = {
+      kind: 'ca',
+      ca: { url: sim.url, simAdmin: true, adminToken: sim.adminToken },
+    } as const
+
+    const result = await runScenarioFile(file, target)
+
+    expect(result.verdict, renderFailedChecks(result, { color: false })).toBe('passed')
+    // Behind the CRM's back: no CancelSubscriptions or AddSubscriptions AF1 went over the wire.
+    expect(sim.journal.list().flatMap(wireLinesOfJournal)).toEqual([
+      'GetActiveSubscriptions card=01450250001 → OK',
+      'CreatePairing cards=01450250001 stbs=1000000001 distributor=Main → OK',
+      'AddSubscriptions card=01450250001 product=GFA1 distributor=Main → OK',
+    ])
+    // The same scenario in process agrees (side A and side B make the drift on their simulators).
+    expect((await runScenarioFile(file, { kind: 'in-process' })).verdict).toBe('passed')
+  })
+
+  it('says why a drift could not be made', async () => {
+    const sim = await startSimulator({ logger: 'silent', port: 0 })
+    onTestFinished(() => sim.close())
+    const file = await write(
+      'drift-missing.yaml',
+      caStepsScenario(
+        `  - ca: { removeProduct: { card: '01450250001', product: AF1 } }`,
+        `  ca:
+    cards:
+      '01450250001': { products: [GFA1] }`,
+      ),
+    )
+
+    const result = await runScenarioFile(file, {
+      kind: 'ca',
+      ca: { url: sim.url, simAdmin: true, adminToken: sim.adminToken },
+    })
+
+    expect(result.error).toMatchObject({
+      code: 'CA_DRIFT_FAILED',
+      message: expect.stringContaining("Product 'AF1' is not active on card '01450250001'"),
+    })
+  })
+
+  it("moves the simulator's clock where the scenario advances, so the dates it stamps follow", async () => {
+    const start = Date.parse('2026-11-26T10:00:00.000Z')
+    const sim = await startSimulator({ logger: 'silent', port: 0, now: () => new Date(start) })
+    onTestFinished(() => sim.close())
+    const file = await write(
+      'advance.yaml',
+      caStepsScenario(
+        `  - ca: { type: GET_ACTIVE_SUBSCRIPTIONS, smartcardCaId: '01450250001' }
+  - advance: 90s
+  - ca: { type: GET_PAIRING_STATUS_FOR_CARD, smartcardCaId: '01450250001' }
+  - advance: 1h`,
+        `  ca:
+    cards:
+      '01450250001': { products: [GFA1] }`,
+      ),
+    )
+
+    const result = await runScenarioFile(file, {
+      kind: 'ca',
+      ca: { url: sim.url, simAdmin: true, adminToken: sim.adminToken },
+    })
+
+    expect(result.verdict, renderFailedChecks(result, { color: false })).toBe('passed')
+    expect(
+      sim.journal
+        .list()
+        .slice(-2)
+        .map((entry) => `${entry.operation ?? ''} ${entry.at}`),
+    ).toEqual([
+      'GetActiveSubscriptions 2026-11-26T10:00:00.000Z',
+      'GetPairingStatusForCard 2026-11-26T10:01:30.000Z',
+    ])
+    expect(sim.advanceClock(0).toISOString()).toBe('2026-11-26T11:01:30.000Z')
+  })
+
+  it('notes an advance it cannot make on a CA without an admin API', async () => {
+    const file = await write(
+      'advance-real.yaml',
+      caStepsScenario(
+        `  - advance: 90s
+  - ca: { type: GET_ACTIVE_SUBSCRIPTIONS, smartcardCaId: '01450250001' }`,
+        `  ca:
+    cards:
+      '01450250001': { products: [GFA1] }`,
+      ),
+    )
+    const scenario = await loadScenario(file)
+    const sim = await startSimulator({
+      logger: 'silent',
+      port: 0,
+      inventory: inventoryOf(scenario),
+    })
+    onTestFinished(() => sim.close())
+
+    const result = await runScenarioFile(file, { kind: 'ca', ca: { url: sim.url } })
+
+    expect(result.verdict, renderFailedChecks(result, { color: false })).toBe('passed')
+    expect(result.checks[0]?.skipped).toEqual([
+      "when[0] advance 90000 ms: the CA's clock cannot be moved on this target (only a conax-sim's, with --sim-admin)",
+    ])
   })
 })
 

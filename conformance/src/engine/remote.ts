@@ -21,7 +21,7 @@ import {
   setUpCa,
   type HarnessClient,
 } from './ca-side.js'
-import { planOf } from './plan.js'
+import { planOf, type DriftAction } from './plan.js'
 import {
   compareCalls,
   devicesOfJournal,
@@ -69,12 +69,13 @@ interface AdminApi {
   readonly timeoutMs?: number
 }
 
-async function admin(
+/** Calls the admin API; any answer but 2xx or 404 is an error (404 comes back as `found: false`). */
+async function adminCall(
   api: AdminApi,
   method: string,
   path: string,
   body?: unknown,
-): Promise<unknown> {
+): Promise<{ readonly found: boolean; readonly answer: unknown }> {
   const origin = new URL(api.url).origin
   const timeoutMs = api.timeoutMs ?? ADMIN_TIMEOUT_MS
   // A server that accepts the connection but never answers would hold fetch for minutes.
@@ -123,7 +124,24 @@ async function admin(
       `The simulator's admin API answered ${response.status} to ${method} ${path}: ${answer === null ? text.slice(0, 200) : JSON.stringify(answer)}.`,
     )
   }
-  return response.status === 404 ? null : answer
+  return { found: response.status !== 404, answer }
+}
+
+/** Calls the admin API; a 404 answer is null. */
+async function admin(
+  api: AdminApi,
+  method: string,
+  path: string,
+  body?: unknown,
+): Promise<unknown> {
+  const { found, answer } = await adminCall(api, method, path, body)
+  return found ? answer : null
+}
+
+/** The message of an admin API error answer (`{ error: { message } }`), if there is one. */
+function adminMessage(answer: unknown): string | null {
+  const error = (answer as { error?: { message?: unknown } } | null)?.error
+  return typeof error?.message === 'string' ? error.message : null
 }
 
 /** Reads cards through the query operations: products and pairing only (a real CA shows no more). */
@@ -201,6 +219,62 @@ function scenarioCards(scenario: Scenario): string[] {
   return [...cards]
 }
 
+function driftCard(drift: DriftAction): string {
+  if ('unpair' in drift) {
+    return drift.unpair
+  }
+  return 'removeProduct' in drift ? drift.removeProduct.card : drift.addProduct.card
+}
+
+/** A drift step made through a conax-sim's admin API, where side A makes it on its simulator. */
+async function adminDrift(target: CaTarget, drift: DriftAction): Promise<void> {
+  const card = encodeURIComponent(driftCard(drift))
+  const call =
+    'unpair' in drift
+      ? { method: 'DELETE', path: `/admin/cards/${card}/pairing`, body: undefined }
+      : 'removeProduct' in drift
+        ? {
+            method: 'DELETE',
+            path: `/admin/cards/${card}/subscriptions/${encodeURIComponent(drift.removeProduct.product)}`,
+            body: undefined,
+          }
+        : {
+            method: 'PUT',
+            path: `/admin/cards/${card}/subscriptions/${encodeURIComponent(drift.addProduct.product)}`,
+            body: { distributor: drift.addProduct.distributor ?? null },
+          }
+  const { found, answer } = await adminCall(target, call.method, call.path, call.body)
+  if (!found) {
+    const why = adminMessage(answer) ?? `${call.method} ${call.path} answered 404`
+    throw new ScenarioRunError(
+      'CA_DRIFT_FAILED',
+      `Failed to make the CA drift: ${why}. Check the step against the CA state the earlier steps leave.`,
+    )
+  }
+}
+
+/** An `advance` step: moves a conax-sim's clock, so that the dates it stamps follow the scenario. */
+async function adminAdvance(target: CaTarget, ms: number): Promise<void> {
+  const answer = await admin(target, 'POST', '/admin/clock', { advanceMs: ms })
+  if (answer === null) {
+    throw new ScenarioRunError(
+      'CA_ADMIN_FAILED',
+      `The conax-sim at ${new URL(target.url).origin} has no clock to move (POST /admin/clock answered 404), which the scenario's advance steps need. Update it to a version with POST /admin/clock.`,
+    )
+  }
+}
+
+/** Notes for steps this target cannot carry out (not failures), for the first check (the answers). */
+function notReplayed(scenario: Scenario, target: CaTarget): string[] {
+  if (target.simAdmin) {
+    return []
+  }
+  return planOf(scenario.data).advances.map(
+    (advance) =>
+      `${advance.origin} advance ${advance.ms} ms: the CA's clock cannot be moved on this target (only a conax-sim's, with --sim-admin)`,
+  )
+}
+
 /**
  * Sends a scenario's expected sequence to a CA endpoint (after clearing the scenario's cards and
  * setting up `given`) and checks the answers and the cards' state. Against a real Conax the state
@@ -237,7 +311,25 @@ export async function runAgainstCa(scenario: Scenario, target: CaTarget): Promis
     }
     await setUpCa(client, preStateOf(scenario, scenario.data.now ?? DEFAULT_NOW), sequence)
     const probe = target.simAdmin ? adminProbe(target, earlier) : queryProbe(client, sequence)
-    return await replayToCa({ scenario, plan, client, probe, sequence })
+    const checks = await replayToCa({
+      scenario,
+      plan,
+      client,
+      probe,
+      sequence,
+      ...(target.simAdmin
+        ? {
+            applyDrift: (drift: DriftAction) => adminDrift(target, drift),
+            applyAdvance: (ms: number) => adminAdvance(target, ms),
+          }
+        : {}),
+    })
+    const notes = notReplayed(scenario, target)
+    return checks.map((check, index) =>
+      index === 0 && notes.length > 0
+        ? { ...check, skipped: [...(check.skipped ?? []), ...notes] }
+        : check,
+    )
   } finally {
     await client.close()
   }
