@@ -597,6 +597,64 @@ when:
     }
   })
 
+  it('leaves out the calls a fault failed and their replays when the scenario has faults', async () => {
+    const text = `name: through faults
+provider: ${JSON.stringify(PROVIDER)}
+given:
+  ca:
+    smartcards: ['01450250001']
+when:
+  - ca: { fault: { kind: SYSTEM_ERROR, operation: AddSubscriptions } }
+  - ca: { fault: { kind: RESET_AFTER_APPLY, operation: AddSubscriptions } }
+  - ca: { fault: { kind: RESET, operation: AddSubscriptions } }
+  - ca: { type: ADD_SUBSCRIPTIONS, smartcardCaId: '01450250001', serviceCaId: GFA1 }
+  - ca: { type: ADD_SUBSCRIPTIONS, smartcardCaId: '01450250001', serviceCaId: EFA2 }
+  - ca: { type: ADD_SUBSCRIPTIONS, smartcardCaId: '01450250001', serviceCaId: AF1 }
+then:
+  ca:
+    cards:
+      '01450250001': { products: [GFA1, EFA2, AF1] }
+`
+    const file = await write('verify-faults.yaml', text)
+    const scenario = await loadScenario(file)
+    const sim = await startSimulator({
+      logger: 'silent',
+      port: 0,
+      inventory: inventoryOf(scenario),
+    })
+    onTestFinished(() => sim.close())
+    const client = await clientFor(scenario.provider, `${sim.url}${SERVICE_BASE_PATH}`)
+    onTestFinished(() => client.close())
+    // A CRM that retries: GFA1 fails and goes again; EFA2 is applied, its answer lost, and it is
+    // sent again with the same SequenceNumber (answered as a replay); AF1 is dropped unapplied.
+    sim.faults.add({ kind: 'SYSTEM_ERROR', operation: 'AddSubscriptions', times: 1 })
+    const add = (product: string) =>
+      ({
+        type: 'ADD_SUBSCRIPTIONS',
+        smartcardCaId: '01450250001',
+        serviceCaId: product,
+        distributor: null,
+      }) as const
+    expect((await client.send(add('GFA1'), 21)).kind).toBe('TRANSIENT')
+    expect((await client.send(add('GFA1'), 21)).kind).toBe('COMPLETED')
+    sim.faults.add({ kind: 'RESET_AFTER_APPLY', operation: 'AddSubscriptions', times: 1 })
+    expect((await client.send(add('EFA2'), 22)).kind).toBe('TRANSIENT')
+    expect((await client.send(add('EFA2'), 22)).kind).toBe('COMPLETED')
+    sim.faults.add({ kind: 'RESET', operation: 'AddSubscriptions', times: 1 })
+    expect((await client.send(add('AF1'), 23)).kind).toBe('TRANSIENT')
+    expect((await client.send(add('AF1'), 23)).kind).toBe('COMPLETED')
+    expect(
+      sim.journal.list().map((entry) => `${entry.statusCode}${entry.replay ? ' replay' : ''}`),
+    ).toEqual(['SYSTEM_ERROR', 'OK', 'OK', 'OK replay', 'RESET', 'OK'])
+
+    const result = await runScenarioFile(file, {
+      kind: 'journal',
+      journal: { url: sim.url, adminToken: sim.adminToken },
+    })
+
+    expect(result.verdict, renderFailedChecks(result, { color: false })).toBe('passed')
+  })
+
   it('passes when the CRM sent the expected sequence, and shows where it did not', async () => {
     const good = await write('verify.yaml', bundleScenario())
     const scenario = await loadScenario(good)
