@@ -7,6 +7,7 @@ import { startAdapter } from '../../src/index.js'
 import { SERVICE_BASE_PATH, startSimulator } from '../../simulator/src/index.js'
 import { clientFor } from './engine/ca-side.js'
 import { inventoryOf } from './engine/ca-state.js'
+import { DeviceMap } from './engine/devices.js'
 import { wireLinesOfJournal } from './engine/wire.js'
 import { renderFailedChecks } from './report/console.js'
 import { exitCodeOf } from './result.js'
@@ -489,6 +490,123 @@ describe('--cas-url --sim-admin: the steps that act on the CA', () => {
     expect(result.checks[0]?.skipped).toEqual([
       "when[0] advance 90000 ms: the CA's clock cannot be moved on this target (only a conax-sim's, with --sim-admin)",
     ])
+  })
+})
+
+describe('--devices: real devices stand for the scenario ones', () => {
+  const devices = new DeviceMap(
+    'map.yaml',
+    { '01450250001': '01999000123' },
+    { '1000000001': '2999000001' },
+  )
+  const realInventory = {
+    smartcards: [{ caClientId: '01999000123' }],
+    pairingModules: [
+      {
+        pairingModuleId: '2999000001',
+        serialNumber: 'SN-REAL',
+        productCode: 'KSTB5043',
+        productDescription: 'Kaon KSTB5043 HD Conax Zapper',
+      },
+    ],
+    products: ['GFA1', 'EFA2', 'AF1'].map((productId) => ({ productId })),
+  }
+
+  it('sends the real IDs to a CA that knows only those, and reads them back as the scenario ones', async () => {
+    // No admin API: the state is read through GetPairingStatusForCard, whose STBs map back.
+    const sim = await startSimulator({ logger: 'silent', port: 0, inventory: realInventory })
+    onTestFinished(() => sim.close())
+    const file = await write('devices.yaml', bundleScenario())
+
+    const result = await runScenarioFile(file, { kind: 'ca', ca: { url: sim.url, devices } })
+
+    expect(result.verdict, renderFailedChecks(result, { color: false })).toBe('passed')
+    expect(sim.model.card('01450250001')).toBeNull()
+    expect(sim.model.card('01999000123')).toMatchObject({
+      pairing: { pairingModuleIds: ['2999000001'] },
+    })
+  })
+
+  it('shows both IDs where a card fails, and the same scenario fails without the map', async () => {
+    const sim = await startSimulator({ logger: 'silent', port: 0, inventory: realInventory })
+    onTestFinished(() => sim.close())
+    const file = await write(
+      'devices-wrong.yaml',
+      bundleScenario().replace('products: [GFA1, EFA2]', 'products: [GFA1, AF1]'),
+    )
+
+    const result = await runScenarioFile(file, { kind: 'ca', ca: { url: sim.url, devices } })
+    const state = result.checks.find((check) => check.name === 'ca: CA state')
+    expect(state?.failures[0]?.message).toBe('card 01450250001 (real 01999000123): products')
+
+    const unmapped = await runScenarioFile(file, { kind: 'ca', ca: { url: sim.url } })
+    expect(unmapped.checks[0]?.failures[0]?.diff?.actual[0]).toMatch(
+      /^CREATE_PAIRING smartcardCaIds=01450250001 .*→ REJECTED \(CLIENT_NOT_FOUND\)$/,
+    )
+  })
+
+  it('verifies a journal holding the real IDs, and warns once per run of a card the map lacks', async () => {
+    const sim = await startSimulator({ logger: 'silent', port: 0, inventory: realInventory })
+    onTestFinished(() => sim.close())
+    const client = await clientFor(
+      (await loadScenario(await write('p.yaml', bundleScenario()))).provider,
+      `${sim.url}${SERVICE_BASE_PATH}`,
+    )
+    onTestFinished(() => client.close())
+    // What the CRM sent for Example 1, on the real devices.
+    const sent = [
+      {
+        type: 'CREATE_PAIRING',
+        smartcardCaIds: ['01999000123'],
+        stbCaIds: ['2999000001'],
+        distributor: 'Main',
+      },
+      {
+        type: 'ADD_SUBSCRIPTIONS',
+        smartcardCaId: '01999000123',
+        serviceCaId: 'GFA1',
+        distributor: 'Main',
+      },
+      {
+        type: 'ADD_SUBSCRIPTIONS',
+        smartcardCaId: '01999000123',
+        serviceCaId: 'EFA2',
+        distributor: 'Main',
+      },
+    ] as const
+    for (const [index, command] of sent.entries()) {
+      expect((await client.send(command, index + 1)).kind).toBe('COMPLETED')
+    }
+    const good = await write('verify-devices.yaml', bundleScenario())
+    // Two more scenarios that name a card the map does not list.
+    const extra = bundleScenario().replace(
+      "smartcards: ['01450250001']",
+      "smartcards: ['01450250001', '01450250009']",
+    )
+    const other1 = await write('verify-devices-1.yaml', extra)
+    const other2 = await write('verify-devices-2.yaml', extra)
+    const warnings: string[] = []
+    const journal = { url: sim.url, adminToken: sim.adminToken, devices }
+
+    const run = await runScenarios(
+      [good, other1, other2],
+      { kind: 'journal', journal },
+      {
+        onWarning: (message) => warnings.push(message),
+      },
+    )
+
+    expect(
+      run.scenarios.map((s) => `${s.verdict} ${renderFailedChecks(s, { color: false })}`),
+    ).toEqual(['passed ', 'passed ', 'passed '])
+    expect(warnings).toEqual([
+      `card 01450250009 (first in ${other1}) is not in the device map map.yaml: it goes to the CA as it is. Add it under smartcards if a real card stands for it.`,
+    ])
+    const unmapped = await runScenarioFile(good, {
+      kind: 'journal',
+      journal: { url: sim.url, adminToken: sim.adminToken },
+    })
+    expect(unmapped.verdict).toBe('failed')
   })
 })
 
