@@ -315,7 +315,7 @@ async function openStore(options: AdapterOptions): Promise<ProvisioningStore> {
  * Starts the provisioning adapter: provider, store, Conax client, delivery and the HTTP API.
  *
  * @example
- * const adapter = await startAdapter({ provider: 'fixtures/providers/conax-ws.yaml', port: 0 })
+ * const adapter = await startAdapter({ provider: 'fixtures/scenarios/providers/conax-ws.yaml', port: 0 })
  * await adapter.service.applyAction({ action: 'ACTIVATE', subscriptionId: 'S1' })
  * await adapter.close()
  */

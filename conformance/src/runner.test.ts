@@ -1,18 +1,28 @@
-import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises'
+import { cp, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises'
 import { createServer, type AddressInfo, type Socket } from 'node:net'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { afterAll, beforeAll, describe, expect, it, onTestFinished } from 'vitest'
 import { startAdapter } from '../../src/index.js'
 import { SERVICE_BASE_PATH, startSimulator } from '../../simulator/src/index.js'
 import { clientFor } from './engine/ca-side.js'
 import { inventoryOf } from './engine/ca-state.js'
+import { DeviceMap } from './engine/devices.js'
+import { wireLinesOfJournal } from './engine/wire.js'
 import { renderFailedChecks } from './report/console.js'
 import { exitCodeOf } from './result.js'
 import { runScenarioFile, runScenarios } from './runner.js'
 import { loadScenario } from './scenario/load.js'
 
-const PROVIDER = join(import.meta.dirname, '..', '..', 'fixtures', 'providers', 'conax-ws.yaml')
+const PROVIDER = join(
+  import.meta.dirname,
+  '..',
+  '..',
+  'fixtures',
+  'scenarios',
+  'providers',
+  'conax-ws.yaml',
+)
 
 /** Example 1 of the seed's Scenario 2, with the expected Entertain CA ID as a parameter. */
 function bundleScenario(entertainCaId = 'EFA2'): string {
@@ -149,6 +159,28 @@ then:
     const sent = await runScenarioFile(eager, { kind: 'in-process' })
     expect(sent.verdict).toBe('failed')
     expect(sent.checks[0]?.failures[0]?.diff?.actual[0]).toMatch(/serviceCaId=AF1 .*→ COMPLETED$/)
+  })
+})
+
+describe('a copy of the scenario folder', () => {
+  it('runs from anywhere: providers resolve against each scenario file and are not scenarios', async () => {
+    const copy = join(dir, 'elsewhere', 'my-scenarios')
+    await cp(join(import.meta.dirname, '..', '..', 'fixtures', 'scenarios'), copy, {
+      recursive: true,
+    })
+    await writeFile(join(copy, 'providers', 'x.yaml'), 'name: not a scenario\n')
+
+    // Every file of the copy is loaded before the tag selects: a provider taken for a scenario
+    // would be an error result here.
+    const run = await runScenarios([copy], { kind: 'in-process' }, { tags: ['scenario-2'] })
+
+    expect(
+      run.scenarios.map((s) => `${s.verdict} ${s.file} ${s.error?.message ?? ''}`.trim()),
+    ).toEqual([
+      `passed ${join(copy, 'business', 'scenario-2-example-1-flexible-bundle.yaml')}`,
+      `passed ${join(copy, 'business', 'scenario-2-example-2-swap-to-flat-product.yaml')}`,
+      `passed ${join(copy, 'business', 'scenario-2-example-3-upgrade-bundle-a-to-b.yaml')}`,
+    ])
   })
 })
 
@@ -324,6 +356,260 @@ describe('--cas-url: the expected sequence against a CA endpoint', () => {
   })
 })
 
+/** A scenario of `ca` steps only on one paired card holding GFA1. */
+function caStepsScenario(steps: string, then: string): string {
+  return `name: CA steps
+provider: ${JSON.stringify(PROVIDER)}
+given:
+  ca:
+    smartcards: ['01450250001']
+    stbs: ['1000000001']
+    cards:
+      '01450250001': { products: [GFA1], pairedWith: ['1000000001'], distributor: Main }
+when:
+${steps}
+then:
+${then}
+`
+}
+
+describe('--cas-url --sim-admin: the steps that act on the CA', () => {
+  it('makes drift through the admin API, not over the wire, and an unpair too', async () => {
+    const sim = await startSimulator({ logger: 'silent', port: 0 })
+    onTestFinished(() => sim.close())
+    const file = await write(
+      'drift.yaml',
+      caStepsScenario(
+        `  - ca: { unpair: '01450250001' }
+  - ca: { removeProduct: { card: '01450250001', product: GFA1 } }
+  - ca: { addProduct: { card: '01450250001', product: AF1, distributor: Main } }`,
+        `  ca:
+    cards:
+      '01450250001': { products: [AF1], pairedWith: [] }`,
+      ),
+    )
+    const target = {
+      kind: 'ca',
+      ca: { url: sim.url, simAdmin: true, adminToken: sim.adminToken },
+    } as const
+
+    const result = await runScenarioFile(file, target)
+
+    expect(result.verdict, renderFailedChecks(result, { color: false })).toBe('passed')
+    // Behind the CRM's back: no CancelSubscriptions or AddSubscriptions AF1 went over the wire.
+    expect(sim.journal.list().flatMap(wireLinesOfJournal)).toEqual([
+      'GetActiveSubscriptions card=01450250001 → OK',
+      'CreatePairing cards=01450250001 stbs=1000000001 distributor=Main → OK',
+      'AddSubscriptions card=01450250001 product=GFA1 distributor=Main → OK',
+    ])
+    // The same scenario in process agrees (side A and side B make the drift on their simulators).
+    expect((await runScenarioFile(file, { kind: 'in-process' })).verdict).toBe('passed')
+  })
+
+  it('says why a drift could not be made', async () => {
+    const sim = await startSimulator({ logger: 'silent', port: 0 })
+    onTestFinished(() => sim.close())
+    const file = await write(
+      'drift-missing.yaml',
+      caStepsScenario(
+        `  - ca: { removeProduct: { card: '01450250001', product: AF1 } }`,
+        `  ca:
+    cards:
+      '01450250001': { products: [GFA1] }`,
+      ),
+    )
+
+    const result = await runScenarioFile(file, {
+      kind: 'ca',
+      ca: { url: sim.url, simAdmin: true, adminToken: sim.adminToken },
+    })
+
+    expect(result.error).toMatchObject({
+      code: 'CA_DRIFT_FAILED',
+      message: expect.stringContaining("Product 'AF1' is not active on card '01450250001'"),
+    })
+  })
+
+  it("moves the simulator's clock where the scenario advances, so the dates it stamps follow", async () => {
+    const start = Date.parse('2026-11-26T10:00:00.000Z')
+    const sim = await startSimulator({ logger: 'silent', port: 0, now: () => new Date(start) })
+    onTestFinished(() => sim.close())
+    const file = await write(
+      'advance.yaml',
+      caStepsScenario(
+        `  - ca: { type: GET_ACTIVE_SUBSCRIPTIONS, smartcardCaId: '01450250001' }
+  - advance: 90s
+  - ca: { type: GET_PAIRING_STATUS_FOR_CARD, smartcardCaId: '01450250001' }
+  - advance: 1h`,
+        `  ca:
+    cards:
+      '01450250001': { products: [GFA1] }`,
+      ),
+    )
+
+    const result = await runScenarioFile(file, {
+      kind: 'ca',
+      ca: { url: sim.url, simAdmin: true, adminToken: sim.adminToken },
+    })
+
+    expect(result.verdict, renderFailedChecks(result, { color: false })).toBe('passed')
+    expect(
+      sim.journal
+        .list()
+        .slice(-2)
+        .map((entry) => `${entry.operation ?? ''} ${entry.at}`),
+    ).toEqual([
+      'GetActiveSubscriptions 2026-11-26T10:00:00.000Z',
+      'GetPairingStatusForCard 2026-11-26T10:01:30.000Z',
+    ])
+    expect(sim.advanceClock(0).toISOString()).toBe('2026-11-26T11:01:30.000Z')
+  })
+
+  it('notes an advance it cannot make on a CA without an admin API', async () => {
+    const file = await write(
+      'advance-real.yaml',
+      caStepsScenario(
+        `  - advance: 90s
+  - ca: { type: GET_ACTIVE_SUBSCRIPTIONS, smartcardCaId: '01450250001' }`,
+        `  ca:
+    cards:
+      '01450250001': { products: [GFA1] }`,
+      ),
+    )
+    const scenario = await loadScenario(file)
+    const sim = await startSimulator({
+      logger: 'silent',
+      port: 0,
+      inventory: inventoryOf(scenario),
+    })
+    onTestFinished(() => sim.close())
+
+    const result = await runScenarioFile(file, { kind: 'ca', ca: { url: sim.url } })
+
+    expect(result.verdict, renderFailedChecks(result, { color: false })).toBe('passed')
+    expect(result.checks[0]?.skipped).toEqual([
+      "when[0] advance 90000 ms: the CA's clock cannot be moved on this target (only a conax-sim's, with --sim-admin)",
+    ])
+  })
+})
+
+describe('--devices: real devices stand for the scenario ones', () => {
+  const devices = new DeviceMap(
+    'map.yaml',
+    { '01450250001': '01999000123' },
+    { '1000000001': '2999000001' },
+  )
+  const realInventory = {
+    smartcards: [{ caClientId: '01999000123' }],
+    pairingModules: [
+      {
+        pairingModuleId: '2999000001',
+        serialNumber: 'SN-REAL',
+        productCode: 'KSTB5043',
+        productDescription: 'Kaon KSTB5043 HD Conax Zapper',
+      },
+    ],
+    products: ['GFA1', 'EFA2', 'AF1'].map((productId) => ({ productId })),
+  }
+
+  it('sends the real IDs to a CA that knows only those, and reads them back as the scenario ones', async () => {
+    // No admin API: the state is read through GetPairingStatusForCard, whose STBs map back.
+    const sim = await startSimulator({ logger: 'silent', port: 0, inventory: realInventory })
+    onTestFinished(() => sim.close())
+    const file = await write('devices.yaml', bundleScenario())
+
+    const result = await runScenarioFile(file, { kind: 'ca', ca: { url: sim.url, devices } })
+
+    expect(result.verdict, renderFailedChecks(result, { color: false })).toBe('passed')
+    expect(sim.model.card('01450250001')).toBeNull()
+    expect(sim.model.card('01999000123')).toMatchObject({
+      pairing: { pairingModuleIds: ['2999000001'] },
+    })
+  })
+
+  it('shows both IDs where a card fails, and the same scenario fails without the map', async () => {
+    const sim = await startSimulator({ logger: 'silent', port: 0, inventory: realInventory })
+    onTestFinished(() => sim.close())
+    const file = await write(
+      'devices-wrong.yaml',
+      bundleScenario().replace('products: [GFA1, EFA2]', 'products: [GFA1, AF1]'),
+    )
+
+    const result = await runScenarioFile(file, { kind: 'ca', ca: { url: sim.url, devices } })
+    const state = result.checks.find((check) => check.name === 'ca: CA state')
+    expect(state?.failures[0]?.message).toBe('card 01450250001 (real 01999000123): products')
+
+    const unmapped = await runScenarioFile(file, { kind: 'ca', ca: { url: sim.url } })
+    expect(unmapped.checks[0]?.failures[0]?.diff?.actual[0]).toMatch(
+      /^CREATE_PAIRING smartcardCaIds=01450250001 .*→ REJECTED \(CLIENT_NOT_FOUND\)$/,
+    )
+  })
+
+  it('verifies a journal holding the real IDs, and warns once per run of a card the map lacks', async () => {
+    const sim = await startSimulator({ logger: 'silent', port: 0, inventory: realInventory })
+    onTestFinished(() => sim.close())
+    const client = await clientFor(
+      (await loadScenario(await write('p.yaml', bundleScenario()))).provider,
+      `${sim.url}${SERVICE_BASE_PATH}`,
+    )
+    onTestFinished(() => client.close())
+    // What the CRM sent for Example 1, on the real devices.
+    const sent = [
+      {
+        type: 'CREATE_PAIRING',
+        smartcardCaIds: ['01999000123'],
+        stbCaIds: ['2999000001'],
+        distributor: 'Main',
+      },
+      {
+        type: 'ADD_SUBSCRIPTIONS',
+        smartcardCaId: '01999000123',
+        serviceCaId: 'GFA1',
+        distributor: 'Main',
+      },
+      {
+        type: 'ADD_SUBSCRIPTIONS',
+        smartcardCaId: '01999000123',
+        serviceCaId: 'EFA2',
+        distributor: 'Main',
+      },
+    ] as const
+    for (const [index, command] of sent.entries()) {
+      expect((await client.send(command, index + 1)).kind).toBe('COMPLETED')
+    }
+    const good = await write('verify-devices.yaml', bundleScenario())
+    // Two more scenarios that name a card the map does not list.
+    const extra = bundleScenario().replace(
+      "smartcards: ['01450250001']",
+      "smartcards: ['01450250001', '01450250009']",
+    )
+    const other1 = await write('verify-devices-1.yaml', extra)
+    const other2 = await write('verify-devices-2.yaml', extra)
+    const warnings: string[] = []
+    const journal = { url: sim.url, adminToken: sim.adminToken, devices }
+
+    const run = await runScenarios(
+      [good, other1, other2],
+      { kind: 'journal', journal },
+      {
+        onWarning: (message) => warnings.push(message),
+      },
+    )
+
+    expect(
+      run.scenarios.map((s) => `${s.verdict} ${renderFailedChecks(s, { color: false })}`),
+    ).toEqual(['passed ', 'passed ', 'passed '])
+    expect(warnings).toEqual([
+      `card 01450250009 (first in ${other1}) is not in the device map map.yaml: it goes to the CA as it is. Add it under smartcards if a real card stands for it.`,
+    ])
+    const unmapped = await runScenarioFile(good, {
+      kind: 'journal',
+      journal: { url: sim.url, adminToken: sim.adminToken },
+    })
+    expect(unmapped.verdict).toBe('failed')
+  })
+})
+
 describe('a target that stops answering', () => {
   it('gives up on the admin API after its timeout instead of waiting for minutes', async () => {
     // Accepts connections, never answers.
@@ -427,6 +713,64 @@ when:
     } finally {
       await sim.close()
     }
+  })
+
+  it('leaves out the calls a fault failed and their replays when the scenario has faults', async () => {
+    const text = `name: through faults
+provider: ${JSON.stringify(PROVIDER)}
+given:
+  ca:
+    smartcards: ['01450250001']
+when:
+  - ca: { fault: { kind: SYSTEM_ERROR, operation: AddSubscriptions } }
+  - ca: { fault: { kind: RESET_AFTER_APPLY, operation: AddSubscriptions } }
+  - ca: { fault: { kind: RESET, operation: AddSubscriptions } }
+  - ca: { type: ADD_SUBSCRIPTIONS, smartcardCaId: '01450250001', serviceCaId: GFA1 }
+  - ca: { type: ADD_SUBSCRIPTIONS, smartcardCaId: '01450250001', serviceCaId: EFA2 }
+  - ca: { type: ADD_SUBSCRIPTIONS, smartcardCaId: '01450250001', serviceCaId: AF1 }
+then:
+  ca:
+    cards:
+      '01450250001': { products: [GFA1, EFA2, AF1] }
+`
+    const file = await write('verify-faults.yaml', text)
+    const scenario = await loadScenario(file)
+    const sim = await startSimulator({
+      logger: 'silent',
+      port: 0,
+      inventory: inventoryOf(scenario),
+    })
+    onTestFinished(() => sim.close())
+    const client = await clientFor(scenario.provider, `${sim.url}${SERVICE_BASE_PATH}`)
+    onTestFinished(() => client.close())
+    // A CRM that retries: GFA1 fails and goes again; EFA2 is applied, its answer lost, and it is
+    // sent again with the same SequenceNumber (answered as a replay); AF1 is dropped unapplied.
+    sim.faults.add({ kind: 'SYSTEM_ERROR', operation: 'AddSubscriptions', times: 1 })
+    const add = (product: string) =>
+      ({
+        type: 'ADD_SUBSCRIPTIONS',
+        smartcardCaId: '01450250001',
+        serviceCaId: product,
+        distributor: null,
+      }) as const
+    expect((await client.send(add('GFA1'), 21)).kind).toBe('TRANSIENT')
+    expect((await client.send(add('GFA1'), 21)).kind).toBe('COMPLETED')
+    sim.faults.add({ kind: 'RESET_AFTER_APPLY', operation: 'AddSubscriptions', times: 1 })
+    expect((await client.send(add('EFA2'), 22)).kind).toBe('TRANSIENT')
+    expect((await client.send(add('EFA2'), 22)).kind).toBe('COMPLETED')
+    sim.faults.add({ kind: 'RESET', operation: 'AddSubscriptions', times: 1 })
+    expect((await client.send(add('AF1'), 23)).kind).toBe('TRANSIENT')
+    expect((await client.send(add('AF1'), 23)).kind).toBe('COMPLETED')
+    expect(
+      sim.journal.list().map((entry) => `${entry.statusCode}${entry.replay ? ' replay' : ''}`),
+    ).toEqual(['SYSTEM_ERROR', 'OK', 'OK', 'OK replay', 'RESET', 'OK'])
+
+    const result = await runScenarioFile(file, {
+      kind: 'journal',
+      journal: { url: sim.url, adminToken: sim.adminToken },
+    })
+
+    expect(result.verdict, renderFailedChecks(result, { color: false })).toBe('passed')
   })
 
   it('passes when the CRM sent the expected sequence, and shows where it did not', async () => {

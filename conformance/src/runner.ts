@@ -1,7 +1,14 @@
 import { performance } from 'node:perf_hooks'
 import { runInProcess } from './engine/in-process.js'
 import { ScenarioRunError } from './engine/ca-side.js'
-import { runAgainstCa, verifyJournal, type CaTarget, type JournalTarget } from './engine/remote.js'
+import type { DeviceMap } from './engine/devices.js'
+import {
+  runAgainstCa,
+  verifyJournal,
+  type CaTarget,
+  type JournalTarget,
+  type RemoteContext,
+} from './engine/remote.js'
 import type { CheckResult, RunResult, ScenarioErrorInfo, ScenarioResult } from './result.js'
 import { findScenarioFiles, loadScenario, type Scenario } from './scenario/load.js'
 import { ScenarioError } from './scenario/scenario-error.js'
@@ -18,6 +25,11 @@ export interface RunOptions {
   readonly tags?: readonly string[]
   /** Told about each scenario as soon as it is done (the console report streams this way). */
   readonly onResult?: (result: ScenarioResult) => void
+  /**
+   * Told about something that may be a mistake but fails nothing (a card `--devices` does not
+   * map), once per run for each thing.
+   */
+  readonly onWarning?: (message: string) => void
 }
 
 /** A one-line description of the target, for reports. */
@@ -26,20 +38,32 @@ export function describeTarget(target: Target): string {
     case 'in-process':
       return 'in-process adapter + simulator'
     case 'ca':
-      return `CA at ${target.ca.url}${target.ca.simAdmin ? ' (conax-sim admin API)' : ''}`
+      return `CA at ${target.ca.url}${target.ca.simAdmin ? ' (conax-sim admin API)' : ''}${devicesNote(target.ca.devices)}`
     case 'journal':
-      return `journal of ${target.journal.url}`
+      return `journal of ${target.journal.url}${devicesNote(target.journal.devices)}`
   }
 }
 
-function checksFor(scenario: Scenario, target: Target): Promise<CheckResult[]> {
+function devicesNote(devices: DeviceMap | undefined): string {
+  if (!devices) {
+    return ''
+  }
+  const { smartcards, stbs } = devices.size
+  return `, devices of ${devices.file} (${smartcards} cards, ${stbs} STBs)`
+}
+
+function checksFor(
+  scenario: Scenario,
+  target: Target,
+  context: RemoteContext,
+): Promise<CheckResult[]> {
   switch (target.kind) {
     case 'in-process':
       return runInProcess(scenario)
     case 'ca':
-      return runAgainstCa(scenario, target.ca)
+      return runAgainstCa(scenario, target.ca, context)
     case 'journal':
-      return verifyJournal(scenario, target.journal)
+      return verifyJournal(scenario, target.journal, context)
   }
 }
 
@@ -83,15 +107,16 @@ export async function runScenarioFile(file: string, target: Target): Promise<Sce
   return runScenario(scenario, target, started)
 }
 
-/** Runs one loaded scenario. */
+/** Runs one loaded scenario; `context.warn` hears the warnings of a remote target. */
 export async function runScenario(
   scenario: Scenario,
   target: Target,
   started = performance.now(),
+  context: RemoteContext = {},
 ): Promise<ScenarioResult> {
   const { data } = scenario
   try {
-    const checks = await checksFor(scenario, target)
+    const checks = await checksFor(scenario, target, context)
     return {
       file: scenario.file,
       name: data.name,
@@ -134,6 +159,15 @@ export async function runScenarios(
       ),
     )
   }
+  const warned = new Set<string>()
+  const context: RemoteContext = {
+    warn: (key, message) => {
+      if (!warned.has(key)) {
+        warned.add(key)
+        options.onWarning?.(message)
+      }
+    },
+  }
   const tags = options.tags ?? []
   // A CA that did not answer one scenario will not answer the next: waiting for each one's
   // timeout would only hold the pipeline (40 scenarios x 10 s).
@@ -164,7 +198,7 @@ export async function runScenarios(
       )
       continue
     }
-    const result = await runScenario(scenario, target, fileStarted)
+    const result = await runScenario(scenario, target, fileStarted, context)
     record(result)
     if (target.kind !== 'in-process' && result.error?.code === 'CA_UNREACHABLE') {
       unreachable = { file }

@@ -1,6 +1,6 @@
 import type { CrmAction } from '../index.js'
 
-/** The simulator products the workload's three services map to in fixtures/providers/conax-ws.yaml. */
+/** The simulator products the workload's three services map to in fixtures/scenarios/providers/conax-ws.yaml. */
 export const BENCH_PRODUCTS = ['GFA1', 'EFA2', 'AF1'] as const
 
 /** Services of every subscription, all on distributor Main. */

@@ -363,7 +363,9 @@ async function run(options: BenchOptions, dir: string, sims: SimulatorChild[]): 
   ])
   sims.push(sim)
   const rssAfterLoadMb = sim.memory().rssMb
-  const provider = await loadProvider(join(root, 'fixtures', 'providers', 'conax-ws.yaml'))
+  const provider = await loadProvider(
+    join(root, 'fixtures', 'scenarios', 'providers', 'conax-ws.yaml'),
+  )
   const dataDir = join(dir, 'adapter')
   const adapterOptions: AdapterOptions = {
     provider: {

@@ -25,7 +25,7 @@ interface Server {
 /** The example provider, found upward from this file (src/bench or dist/src/bench). */
 function providerFile(): string {
   let dir = import.meta.dirname
-  const relative = join('fixtures', 'providers', 'conax-ws.yaml')
+  const relative = join('fixtures', 'scenarios', 'providers', 'conax-ws.yaml')
   while (!existsSync(join(dir, relative))) {
     if (dirname(dir) === dir) {
       throw new Error(`No ${relative} above ${import.meta.dirname}.`)

@@ -810,7 +810,9 @@ async function spotCheckScreens(sim: SimulatorChild, cards: readonly string[]): 
 
 async function run(options: BenchOptions, dir: string, sims: SimulatorChild[]): Promise<boolean> {
   const root = packageRoot()
-  const fileProvider = await loadProvider(join(root, 'fixtures', 'providers', 'conax-ws.yaml'))
+  const fileProvider = await loadProvider(
+    join(root, 'fixtures', 'scenarios', 'providers', 'conax-ws.yaml'),
+  )
   const prepared = await prepare(options, fileProvider, dir, sims)
   const { sim, drifted, spotCards } = prepared
   const provider: ProvisioningProvider = {

@@ -90,7 +90,7 @@ export function buildAdapterCommand(): Command {
     .addHelpText('after', CLIENT_HELP)
     .requiredOption(
       '--provider <file>',
-      'provisioning provider file (YAML or JSON), e.g. fixtures/providers/conax-ws.yaml',
+      'provisioning provider file (YAML or JSON), e.g. fixtures/scenarios/providers/conax-ws.yaml',
     )
     .addOption(
       new Option('-p, --port <port>', 'HTTP API port (0 picks a free one)')

@@ -8,7 +8,7 @@ import type { ProvisioningProvider } from '../domain/crm.js'
 import { ConfigError } from './config-error.js'
 import { loadProvider, parseProvider } from './load-provider.js'
 
-const PROVIDERS = fileURLToPath(new URL('../../fixtures/providers/', import.meta.url))
+const PROVIDERS = fileURLToPath(new URL('../../fixtures/scenarios/providers/', import.meta.url))
 const CONAX_WS_FILE = join(PROVIDERS, 'conax-ws.yaml')
 const NOT_EFFECTIVE_FILE = join(PROVIDERS, 'not-effective.yaml')
 
@@ -603,7 +603,7 @@ describe('parseProvider rules', () => {
         '  - connection.endpoint: must be an http:// or https:// URL without query or fragment, e.g. http://127.0.0.1:8280/ca-server/webservices/caclient',
         '  - colour: is not a known field: fix the spelling or remove it (known fields here: name, alternativeCode, description, protocol, lifeCycleState, connection, caIdFormat, services, physicalGoods, distributors, maxViewingPoints, activateServicesOnNewSmartcard, delivery)',
         `  - distributors[1].allowedServices[0]: must be one of the mapped services (${MAPPED}); map "SPORTS" under services or remove it here`,
-        'Correct them in providers/zx.yaml and load it again; fixtures/providers/conax-ws.yaml is a complete example.',
+        'Correct them in providers/zx.yaml and load it again; fixtures/scenarios/providers/conax-ws.yaml is a complete example.',
       ].join('\n'),
     )
     expect(error.issues).toHaveLength(3)
@@ -752,7 +752,15 @@ describe('loadProvider when the file cannot be read', () => {
 
 describe('character set', () => {
   it('reads an empty character set as UTF-8, as CRM.COM does', () => {
-    const file = join(import.meta.dirname, '..', '..', 'fixtures', 'providers', 'conax-ws.yaml')
+    const file = join(
+      import.meta.dirname,
+      '..',
+      '..',
+      'fixtures',
+      'scenarios',
+      'providers',
+      'conax-ws.yaml',
+    )
     const data = parse(readFileSync(file, 'utf8')) as { connection: { characterSet: string } }
     data.connection.characterSet = ''
     expect(parseProvider(data, 'test').connection.characterSet).toBe('UTF-8')

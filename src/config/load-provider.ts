@@ -13,7 +13,7 @@ const FORMATS: Readonly<Record<string, FileFormat>> = {
   '.json': 'JSON',
 }
 
-const EXAMPLE = 'fixtures/providers/conax-ws.yaml'
+const EXAMPLE = 'fixtures/scenarios/providers/conax-ws.yaml'
 
 /**
  * Alias expansions allowed in a provider file (the yaml package counts each alias times the

@@ -13,6 +13,7 @@ export const PROVIDER_FILE = join(
   '..',
   '..',
   'fixtures',
+  'scenarios',
   'providers',
   'conax-ws.yaml',
 )

@@ -51,8 +51,8 @@ beforeAll(async () => {
     failing,
     text
       .replace(
-        '../../providers/conax-ws.yaml',
-        join(ROOT, 'fixtures', 'providers', 'conax-ws.yaml'),
+        '../providers/conax-ws.yaml',
+        join(ROOT, 'fixtures', 'scenarios', 'providers', 'conax-ws.yaml'),
       )
       .replace('serviceCaId: EFA2', 'serviceCaId: PFA2'),
   )
@@ -121,6 +121,63 @@ describe('conax-conformance run', () => {
     expect(
       (await cliWith({ CONTEGO_SIM_ADMIN_TOKEN: token }, 'run', PASSING, ...target)).code,
     ).toBe(0)
+  })
+
+  it('runs on real devices with --devices: a simulator that knows only those passes Example 1', async () => {
+    const token = 'conformance-cli-token-0123456789'
+    const sim = await startSimulator({
+      logger: 'silent',
+      adminToken: token,
+      inventory: {
+        smartcards: [{ caClientId: '01999000123' }],
+        pairingModules: [
+          {
+            pairingModuleId: '2999000001',
+            serialNumber: 'SN-REAL',
+            productCode: 'KSTB5043',
+            productDescription: 'Kaon KSTB5043 HD Conax Zapper',
+          },
+        ],
+        products: [{ productId: 'GFA1' }, { productId: 'EFA2' }],
+      },
+    })
+    onTestFinished(() => sim.close())
+    const devices = join(dir, 'devices.yaml')
+    await writeFile(
+      devices,
+      'smartcards:\n  01450250001: 01999000123\nstbs:\n  1000000001: 2999000001\n',
+    )
+    const target = ['--cas-url', sim.url, '--sim-admin', '--admin-token', token, '--no-color']
+
+    const result = await cli('run', PASSING, ...target, '--devices', devices)
+
+    expect(result.code, result.stdout).toBe(0)
+    expect(result.stdout).toMatch(/1 scenarios: 1 passed/)
+    expect(result.stderr).toBe('')
+    // The scenario's IDs never reached the CA: the harness registered and used the real ones.
+    expect(sim.model.card('01450250001')).toBeNull()
+    expect(sim.model.card('01999000123')).toMatchObject({
+      subscriptions: [{ productId: 'GFA1' }, { productId: 'EFA2' }],
+      pairing: { pairingModuleIds: ['2999000001'] },
+    })
+  })
+
+  it('exits 2 on a device map it cannot use, naming the file, line and key', async () => {
+    const devices = join(dir, 'bad-devices.yaml')
+    await writeFile(
+      devices,
+      'smartcards:\n  01450250001: 01999000123\n  01450250002: 01999000123\n',
+    )
+
+    const bad = await cli('run', PASSING, '--cas-url', 'http://127.0.0.1:9', '--devices', devices)
+
+    expect(bad.code).toBe(2)
+    expect(bad.stderr).toBe(
+      `DEVICES_INVALID: ${devices}:3:3: smartcards.01450250002: maps to 01999000123 like smartcards.01450250001; one real card can stand for one scenario card only. Fix the device map (--devices) and run again.\n`,
+    )
+    const inProcess = await cli('run', PASSING, '--devices', devices)
+    expect(inProcess.code).toBe(2)
+    expect(inProcess.stderr).toContain('give the CA with --cas-url')
   })
 
   it('writes a JUnit report CI servers read, and a self-contained HTML report', async () => {

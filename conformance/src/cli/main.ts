@@ -2,6 +2,7 @@
 import { mkdir, writeFile } from 'node:fs/promises'
 import { dirname, join } from 'node:path'
 import { Command, CommanderError, InvalidArgumentError, Option } from 'commander'
+import { DeviceMapError, loadDeviceMap, type DeviceMap } from '../engine/devices.js'
 import { renderConsoleScenario, renderConsoleSummary } from '../report/console.js'
 import { renderHtml } from '../report/html.js'
 import { renderJunit } from '../report/junit.js'
@@ -9,6 +10,9 @@ import { exitCodeOf, type RunResult } from '../result.js'
 import { runScenarios, type Target } from '../runner.js'
 import { scenarioJsonSchema } from '../scenario/json-schema.js'
 import { packageRoot } from './package-root.js'
+
+const SCENARIO_PATHS_HELP =
+  'scenario files or folders (searched for .yaml/.yml, except under providers/ and *.provider.yaml; default: the shipped fixtures/scenarios)'
 
 /** The shipped scenarios, used when `run` names no path. */
 export function defaultScenarioFolder(): string {
@@ -72,6 +76,7 @@ async function execute(paths: string[], target: Target, options: ReportOptions):
     {
       ...(options.tag ? { tags: options.tag } : {}),
       onResult: (result) => process.stdout.write(renderConsoleScenario(result, console_)),
+      onWarning: (message) => console.error(`warning: ${message}`),
     },
   )
   console.log(renderConsoleSummary(run, console_))
@@ -91,6 +96,30 @@ async function execute(paths: string[], target: Target, options: ReportOptions):
     return 2
   }
   return exitCodeOf(run)
+}
+
+/** `--devices`: the real devices that stand for the scenario's on the target. */
+function devicesOption(): Option {
+  return new Option(
+    '--devices <file>',
+    'a YAML or JSON map of the scenarios\' smartcard and STB IDs to those of the target ({ smartcards: { "<scenario id>": "<real id>" }, stbs: {...} })',
+  )
+}
+
+/** Reads `--devices`; prints why it cannot be used and answers null (exit 2). */
+async function deviceMapOf(file: string | undefined): Promise<DeviceMap | undefined | null> {
+  if (file === undefined) {
+    return undefined
+  }
+  try {
+    return await loadDeviceMap(file)
+  } catch (error) {
+    if (error instanceof DeviceMapError) {
+      console.error(`${error.code}: ${error.message}`)
+      return null
+    }
+    throw error
+  }
 }
 
 /** The simulator's admin token, for the runs that use its admin API. */
@@ -133,15 +162,16 @@ export function buildConformanceCommand(exit: (code: number) => void): Command {
       .description(
         'run scenarios: by default the adapter and the simulator in this process (both sides); with --cas-url, the expected commands against that CA',
       )
-      .argument('[paths...]', 'scenario files or folders (default: the shipped fixtures/scenarios)')
+      .argument('[paths...]', SCENARIO_PATHS_HELP)
       .option('--cas-url <url>', 'send the expected commands to this CA endpoint instead', url)
       .option('--username <name>', 'CA user (default: the scenario provider’s)')
       .option('--password <secret>', 'CA password (default: the scenario provider’s)')
       .option(
         '--sim-admin',
-        'the --cas-url target is a conax-sim: load inventory and clear cards through its admin API',
+        'the --cas-url target is a conax-sim: load inventory, clear cards, make drift and move its clock through its admin API',
       )
-      .addOption(adminTokenOption()),
+      .addOption(adminTokenOption())
+      .addOption(devicesOption()),
   ).action(
     async (
       paths: string[],
@@ -151,8 +181,21 @@ export function buildConformanceCommand(exit: (code: number) => void): Command {
         password?: string
         simAdmin?: boolean
         adminToken?: string
+        devices?: string
       },
     ) => {
+      if (options.devices !== undefined && !options.casUrl) {
+        console.error(
+          'DEVICES_INVALID: --devices maps the scenario devices to those of a CA: give the CA with --cas-url (in-process runs use the scenario IDs).',
+        )
+        exit(2)
+        return
+      }
+      const devices = await deviceMapOf(options.devices)
+      if (devices === null) {
+        exit(2)
+        return
+      }
       const target: Target = options.casUrl
         ? {
             kind: 'ca',
@@ -162,6 +205,7 @@ export function buildConformanceCommand(exit: (code: number) => void): Command {
               ...(options.password === undefined ? {} : { password: options.password }),
               simAdmin: options.simAdmin === true,
               ...(options.adminToken === undefined ? {} : { adminToken: options.adminToken }),
+              ...(devices ? { devices } : {}),
             },
           }
         : { kind: 'in-process' }
@@ -174,21 +218,33 @@ export function buildConformanceCommand(exit: (code: number) => void): Command {
       .description(
         "check a running conax-sim's journal, driven by another CRM, against the scenarios' expected sequences",
       )
-      .argument('[paths...]', 'scenario files or folders (default: the shipped fixtures/scenarios)')
+      .argument('[paths...]', SCENARIO_PATHS_HELP)
       .requiredOption('--journal-url <url>', 'the conax-sim to read (its /admin/journal)', url)
       .option('--since <seq>', 'only journal entries after this sequence number', nonNegative)
-      .addOption(adminTokenOption()),
+      .addOption(adminTokenOption())
+      .addOption(devicesOption()),
   ).action(
     async (
       paths: string[],
-      options: ReportOptions & { journalUrl: string; since?: number; adminToken?: string },
+      options: ReportOptions & {
+        journalUrl: string
+        since?: number
+        adminToken?: string
+        devices?: string
+      },
     ) => {
+      const devices = await deviceMapOf(options.devices)
+      if (devices === null) {
+        exit(2)
+        return
+      }
       const target: Target = {
         kind: 'journal',
         journal: {
           url: options.journalUrl,
           ...(options.since === undefined ? {} : { since: options.since }),
           ...(options.adminToken === undefined ? {} : { adminToken: options.adminToken }),
+          ...(devices ? { devices } : {}),
         },
       }
       exit(await execute(paths, target, options))

@@ -132,6 +132,13 @@ export interface Replay {
    * over the wire (CancelSubscriptions, AddSubscriptions), and an unpair cannot be made.
    */
   readonly applyDrift?: (drift: DriftAction) => Promise<void>
+  /** Moves the CA's clock for an `advance` step; without it, `advance` steps are not replayed. */
+  readonly applyAdvance?: (ms: number) => Promise<void>
+}
+
+/** The index of the step an origin such as `when[3]` names. */
+function stepIndexOf(origin: string): number {
+  return Number(/^when\[(\d+)\]/.exec(origin)?.[1] ?? 0)
 }
 
 /** A drift step over the wire, for a CA without an admin side (a real Conax). */
@@ -183,9 +190,25 @@ async function answersCheck(replay: Replay): Promise<CheckResult> {
   const expectedLines: string[] = []
   const actualLines: string[] = []
   const failures: CheckFailure[] = []
+  // The drift and advance steps due before an item, in the order the scenario wrote them.
   const driftsBefore = async (position: number): Promise<void> => {
-    for (const { drift } of plan.drifts.filter((d) => d.before === position)) {
-      await (replay.applyDrift ? replay.applyDrift(drift) : driftOverTheWire(replay, drift))
+    const changes = [
+      ...plan.drifts
+        .filter((d) => d.before === position)
+        .map(({ drift, origin }) => ({
+          origin,
+          apply: () =>
+            replay.applyDrift ? replay.applyDrift(drift) : driftOverTheWire(replay, drift),
+        })),
+      ...plan.advances
+        .filter((a) => a.before === position)
+        .map(({ ms, origin }) => ({
+          origin,
+          apply: () => replay.applyAdvance?.(ms) ?? Promise.resolve(),
+        })),
+    ].sort((a, b) => stepIndexOf(a.origin) - stepIndexOf(b.origin))
+    for (const change of changes) {
+      await change.apply()
     }
   }
   for (const [position, item] of plan.replay.entries()) {

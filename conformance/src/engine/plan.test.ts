@@ -11,6 +11,7 @@ const PROVIDER = join(
   '..',
   '..',
   'fixtures',
+  'scenarios',
   'providers',
   'conax-ws.yaml',
 )
@@ -67,6 +68,29 @@ then:
     expect(planOf(scenario.data).replay.map((item) => item.origin)).toEqual([
       'when[0].expect.requests[0]',
       'when[2]',
+    ])
+  })
+})
+
+describe('planOf: where advance steps fall in the replay', () => {
+  it('places each before the next command it precedes, with the step it comes from', async () => {
+    const scenario = await parseScenario(
+      `name: advances
+provider: ${JSON.stringify(PROVIDER)}
+${GIVEN}when:
+  - advance: 90s
+  - crm: { action: ADD_SERVICE, subscriptionId: S1, service: AGRICULTURE, distributor: Main }
+    expect: { requests: [${ADD_AF1}] }
+  - advance: 2m
+  - ca: ${ADD_EFA2}
+  - advance: 1500ms
+`,
+      'advances.yaml',
+    )
+    expect(planOf(scenario.data).advances).toEqual([
+      { before: 0, ms: 90_000, origin: 'when[0]' },
+      { before: 1, ms: 120_000, origin: 'when[2]' },
+      { before: 2, ms: 1_500, origin: 'when[4]' },
     ])
   })
 })

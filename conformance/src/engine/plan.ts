@@ -22,6 +22,14 @@ export interface ReplayDrift {
   readonly origin: string
 }
 
+/** An `advance` step to make before the replay's item `before` (after every earlier item). */
+export interface ReplayAdvance {
+  readonly before: number
+  /** How far the step moves the clocks, in milliseconds. */
+  readonly ms: number
+  readonly origin: string
+}
+
 /** A `ca` step that changes the CA's state behind the CRM's back. */
 export type DriftAction = Extract<
   CaAction,
@@ -52,6 +60,8 @@ export interface ExpectedPlan {
   readonly replay: readonly ReplayItem[]
   /** The drift steps, in order, each with its place in the replay. */
   readonly drifts: readonly ReplayDrift[]
+  /** The `advance` steps, in order, each with its place in the replay. */
+  readonly advances: readonly ReplayAdvance[]
   /** False when some list in the replay said order does not matter. */
   readonly replayOrdered: boolean
   /** True when the scenario expects any request at all (else the sequence checks are skipped). */
@@ -109,6 +119,7 @@ export function planOf(data: ScenarioData): ExpectedPlan {
   const sequence = latest ?? overall
   const replay: ReplayItem[] = []
   const drifts: ReplayDrift[] = []
+  const advances: ReplayAdvance[] = []
   let replayOrdered = true
   const direct = (step: WhenStep, index: number): ReplayItem | null => {
     const command = directCommand(step)
@@ -118,6 +129,9 @@ export function planOf(data: ScenarioData): ExpectedPlan {
     const drift = driftOf(step)
     if (drift) {
       drifts.push({ before: replay.length, drift, origin: `when[${index}]` })
+    }
+    if ('advance' in step) {
+      advances.push({ before: replay.length, ms: step.advance, origin: `when[${index}]` })
     }
     return null
   }
@@ -177,6 +191,7 @@ export function planOf(data: ScenarioData): ExpectedPlan {
     overall,
     replay,
     drifts,
+    advances,
     replayOrdered,
     hasRequestExpectations: sequence !== null || perStep.some((list) => list !== null),
   }

@@ -1,7 +1,9 @@
 import { readFileSync } from 'node:fs'
+import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises'
+import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import { describe, expect, it } from 'vitest'
-import { parseScenario } from './load.js'
+import { describe, expect, it, onTestFinished } from 'vitest'
+import { findScenarioFiles, isScenarioFile, parseScenario } from './load.js'
 import { ScenarioError } from './scenario-error.js'
 
 const PROVIDER = join(
@@ -10,6 +12,7 @@ const PROVIDER = join(
   '..',
   '..',
   'fixtures',
+  'scenarios',
   'providers',
   'conax-ws.yaml',
 )
@@ -65,14 +68,7 @@ describe('aliases, which YAML resolves only when the document becomes values', (
   })
 
   it('accepts texts reused through aliases, as a shipped scenario does', async () => {
-    const file = join(
-      PROVIDER,
-      '..',
-      '..',
-      'scenarios',
-      'business',
-      'scenario-3-mail-and-bark-messages.yaml',
-    )
+    const file = join(PROVIDER, '..', '..', 'business', 'scenario-3-mail-and-bark-messages.yaml')
 
     const loaded = await parseScenario(readFileSync(file, 'utf8'), file)
 
@@ -129,5 +125,51 @@ when:
     expect: { refusal: SUBSCRIPTION_NOT_FOUND }
 `
     await expect(parseScenario(text, 'f.yaml')).resolves.toMatchObject({ file: 'f.yaml' })
+  })
+})
+
+describe('finding scenario files in a folder', () => {
+  it('leaves out provider files: a providers/ folder and *.provider.yaml|yml', async () => {
+    // Under a folder named providers itself: only the folders below the searched one count.
+    const root = join(await mkdtemp(join(tmpdir(), 'conformance-find-')), 'providers', 'suite')
+    onTestFinished(() => rm(join(root, '..', '..'), { recursive: true, force: true }))
+    const files = [
+      'a.yaml',
+      'b.yml',
+      'notes.txt',
+      'zx.provider.yaml',
+      'zx.provider.yml',
+      'providers/conax-ws.yaml',
+      'nested/providers/deep/other.yml',
+      'nested/c.yaml',
+      'nested/my-providers/d.yaml',
+    ]
+    for (const file of files) {
+      await mkdir(join(root, file, '..'), { recursive: true })
+      await writeFile(join(root, file), 'name: x\n')
+    }
+
+    const found = await findScenarioFiles([root])
+
+    expect(found.map((file) => file.slice(file.indexOf('suite') + 'suite/'.length))).toEqual([
+      'a.yaml',
+      'b.yml',
+      'nested/c.yaml',
+      'nested/my-providers/d.yaml',
+    ])
+  })
+
+  it('takes a file named on the command line as it is', async () => {
+    const root = await mkdtemp(join(tmpdir(), 'conformance-find-'))
+    onTestFinished(() => rm(root, { recursive: true, force: true }))
+    const file = join(root, 'zx.provider.yaml')
+    await writeFile(file, 'name: x\n')
+
+    expect(await findScenarioFiles([file])).toHaveLength(1)
+  })
+
+  it('judges a path inside the searched folder, with either separator', () => {
+    expect(isScenarioFile('providers\\x.yaml')).toBe(false)
+    expect(isScenarioFile('business/x.yaml')).toBe(true)
   })
 })

@@ -21,6 +21,26 @@ export interface Scenario {
 
 const SCENARIO_EXTENSIONS = new Set(['.yaml', '.yml'])
 
+/** A folder of this name, inside a searched folder, holds provider files, not scenarios. */
+const PROVIDER_FOLDER = 'providers'
+/** A file named like this is a provider file wherever it lies. */
+const PROVIDER_FILE = /\.provider\.ya?ml$/
+
+/**
+ * Whether a file found in a searched folder is a scenario: a `.yaml`/`.yml` file that is neither
+ * named `*.provider.yaml|yml` nor under a folder named `providers` (below the searched folder,
+ * so that the searched folder's own location does not matter).
+ */
+export function isScenarioFile(pathInFolder: string): boolean {
+  const parts = pathInFolder.split(/[\\/]/)
+  const name = parts.at(-1) ?? ''
+  return (
+    SCENARIO_EXTENSIONS.has(extname(name)) &&
+    !PROVIDER_FILE.test(name) &&
+    !parts.slice(0, -1).includes(PROVIDER_FOLDER)
+  )
+}
+
 /**
  * Alias expansions allowed in a scenario file (the yaml package counts each alias times the
  * aliases inside what it names): plenty for reusing a message text, and an alias bomb of a few
@@ -31,7 +51,9 @@ const MAX_ISSUES = 20
 
 /**
  * The scenario files named by `paths`: files as they are, folders searched recursively for
- * `.yaml`/`.yml` files (sorted, so runs are repeatable). A path that does not exist is an error.
+ * `.yaml`/`.yml` files (sorted, so runs are repeatable), leaving out provider files (see
+ * {@link isScenarioFile}) so that a scenario folder can carry its providers and be copied whole.
+ * A path that does not exist is an error.
  */
 export async function findScenarioFiles(paths: readonly string[]): Promise<string[]> {
   const found: string[] = []
@@ -46,8 +68,9 @@ export async function findScenarioFiles(paths: readonly string[]): Promise<strin
       const entries = await readdir(path, { recursive: true, withFileTypes: true })
       found.push(
         ...entries
-          .filter((entry) => entry.isFile() && SCENARIO_EXTENSIONS.has(extname(entry.name)))
+          .filter((entry) => entry.isFile())
           .map((entry) => join(entry.parentPath, entry.name))
+          .filter((file) => isScenarioFile(relative(path, file)))
           .sort(),
       )
     } else {
