@@ -8,6 +8,7 @@ import { clientFor, replayToCa, SequenceSource, setUpCa, type HarnessClient } fr
 import type { ExpectedPlan } from './plan.js'
 import { planOf } from './plan.js'
 import { compareRequests } from './sequence-check.js'
+import { effectiveEntries } from './effective-calls.js'
 import { compareSoapCalls, observedCall } from './soap-calls.js'
 import { checkStep, modelProbe } from './step-checks.js'
 import { drift, runStep, ScenarioClock, type StepContext, type StepRecord } from './steps.js'
@@ -17,9 +18,6 @@ export { modelProbe } from './step-checks.js'
 
 /** The adapter's clock in a scenario starts at the scenario's `now`; `advance` steps move it. */
 const DEFAULT_NOW = '2026-11-26T10:00:00.000Z'
-
-/** StatusCodes of calls that changed nothing and are sent again: a fault, the CA down. */
-const TRANSIENT_STATUS = /^(SYSTEM_ERROR|FAULT:Server|RESET|HTTP_\d+)$/
 
 /** A fresh in-process simulator holding the scenario's inventory, with the provider's user. */
 function startCa(scenario: Scenario, clock: ScenarioClock): Promise<Simulator> {
@@ -50,7 +48,8 @@ export async function runInProcess(scenario: Scenario): Promise<CheckResult[]> {
 
 async function freshCaSide(scenario: Scenario, plan: ExpectedPlan): Promise<CheckResult[]> {
   const now = scenario.data.now ?? DEFAULT_NOW
-  const sim = await startCa(scenario, new ScenarioClock(now))
+  const clock = new ScenarioClock(now)
+  const sim = await startCa(scenario, clock)
   let client: HarnessClient | null = null
   try {
     client = await clientFor(scenario.provider, endpointOf(sim))
@@ -62,9 +61,13 @@ async function freshCaSide(scenario: Scenario, plan: ExpectedPlan): Promise<Chec
       client,
       probe: modelProbe(sim),
       sequence,
-      // Side B makes each drift on its own simulator, where side A made it.
+      // Side B makes each drift, and moves its clock, where side A did.
       applyDrift: (action) => {
         drift(action, sim)
+        return Promise.resolve()
+      },
+      applyAdvance: (ms) => {
+        clock.advance(ms)
         return Promise.resolve()
       },
     })
@@ -207,15 +210,6 @@ async function finalChecks(
   return checks
 }
 
-/** Whether the scenario makes the CA fail calls (then failed calls and their replays are expected). */
-function hasFaults(data: ScenarioData): boolean {
-  return data.when.some(
-    (step) =>
-      'ca' in step &&
-      (typeof step.ca === 'string' || 'fault' in step.ca || 'clearFaults' in step.ca),
-  )
-}
-
 /**
  * The calls the simulator received during the steps, against the expected sequence. A reset run's
  * reads create no request, so they are not in the expected sequence; with faults in the scenario,
@@ -237,14 +231,11 @@ function journalCheck(
       ('run' in step && step.run.checkCards === true) ||
       'reset' in step,
   )
-  const faults = hasFaults(data)
   const reads = (line: string): boolean =>
     resetRun &&
     /^(GetActiveSubscriptions|GetPairingStatusForCard) /.test(line) &&
     !expected.some((e) => e.startsWith(line.split(' ')[0] ?? ''))
-  const actual = sim.journal
-    .list({ since: marker })
-    .filter((entry) => !faults || (!entry.replay && !TRANSIENT_STATUS.test(entry.statusCode)))
+  const actual = effectiveEntries(data, sim.journal.list({ since: marker }))
     .flatMap(wireLinesOfJournal)
     .filter((line) => !reads(line))
   const diff = compareCalls(expected, actual, plan.replayOrdered)

@@ -14,6 +14,7 @@ const PROVIDER = join(
   '..',
   '..',
   'fixtures',
+  'scenarios',
   'providers',
   'conax-ws.yaml',
 )
