@@ -59,6 +59,15 @@ export interface StepRecord {
   readonly stillPending?: string
 }
 
+/**
+ * How long a process-immediately call (a utility, a `crm` step with `processImmediately`) waits
+ * for its outcome. The adapter waits up to 30 s of real time, but a scenario's clock only moves
+ * when a step says so: with the CA down the request could not become final in that wait, and
+ * each such step would hang 30 s. The delivery that follows every step sends it instead, and the
+ * step's requests are read from the store afterwards, so nothing observable changes.
+ */
+const NO_WAIT = 0
+
 /** Longest `deliver: until-idle`: rounds, and clock moved. */
 const IDLE_ROUNDS = 100
 const IDLE_CLOCK_MS = 7 * 24 * 3_600_000
@@ -92,14 +101,14 @@ async function adapterStep(
       const { priority, processImmediately, scheduledDate, ...action } = step.crm
       const send: SendOptions = {
         ...(priority ? { priority } : {}),
-        ...(processImmediately === undefined ? {} : { processImmediately }),
+        ...(processImmediately === undefined ? {} : { processImmediately, waitMs: NO_WAIT }),
         ...(scheduledDate === undefined ? {} : { scheduledDate }),
       }
       await adapter.service.applyAction(action as CrmAction, send)
       return { refusal: null }
     }
     if ('utility' in step) {
-      await adapter.utilities.run(step.utility)
+      await adapter.utilities.run(step.utility, { waitMs: NO_WAIT })
       return { refusal: null }
     }
     if ('run' in step) {
