@@ -10,6 +10,7 @@ const PROVIDER = join(
   '..',
   '..',
   'fixtures',
+  'scenarios',
   'providers',
   'conax-ws.yaml',
 )
