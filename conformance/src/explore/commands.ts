@@ -532,8 +532,8 @@ class CaDown extends ExplorerCommand {
       steps: [{ ca: 'down' }],
       fault: 'CA down',
       apply: (m) => {
-        // Counted down by the commands after this one (the +1 is this command's own turn).
-        m.downFor = this.commands + 1
+        // Counted down by the commands after this one; the last of them brings the CA up.
+        m.downFor = this.commands
       },
     }
   }

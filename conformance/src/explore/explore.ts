@@ -131,7 +131,7 @@ const between = (value: number, min: number, max: number): boolean =>
   Number.isInteger(value) && value >= min && value <= max
 
 /** What is wrong with the settings, one phrase per problem. */
-function problemsOf(settings: Settings, path: string | undefined): string[] {
+function problemsOf(settings: Settings, path: string | undefined, seeded: boolean): string[] {
   const { seed, actions, faults, runs } = settings
   return [
     between(seed, 0, 2 ** 31 - 1)
@@ -150,6 +150,7 @@ function problemsOf(settings: Settings, path: string | undefined): string[] {
       ? `path '${path}' is not a path the explorer printed (like 0:3:1@AB:C)`
       : null,
     path !== undefined && runs !== 1 ? 'path replays one history: leave runs at 1' : null,
+    path !== undefined && !seeded ? 'path needs the seed it was printed with (--seed)' : null,
     seed + runs - 1 >= 2 ** 31 ? 'seed + runs - 1 must stay below 2147483648' : null,
   ].filter((p): p is string => p !== null)
 }
@@ -163,7 +164,7 @@ function checked(options: ExploreOptions): Settings {
     runs: options.runs ?? DEFAULTS.runs,
     out: options.out ?? DEFAULTS.out,
   }
-  const problems = problemsOf(settings, options.path)
+  const problems = problemsOf(settings, options.path, options.seed !== undefined)
   if (problems.length > 0) {
     throw new RangeError(`Invalid explore options: ${problems.join('; ')}.`)
   }
