@@ -67,12 +67,12 @@ function progressLine(event: ExploreProgress): string {
   if (event.kind === 'shrinking') {
     return `  shrinking seed ${event.seed}: ${event.commands} commands still fail`
   }
-  return `${event.passed ? '✓' : '✗'} history ${event.index}/${event.of}  seed ${event.seed}  ${event.commands} steps  faults: ${faultList(event.faults)}  ${(event.durationMs / 1000).toFixed(1)} s`
+  return `${event.passed ? '✓' : '✗'} history ${event.index}/${event.of}  seed ${event.seed}  ${event.steps} steps  faults: ${faultList(event.faults)}  ${(event.durationMs / 1000).toFixed(1)} s`
 }
 
 /** The verdict of an exploration, with how to replay a failure. */
 function exploreVerdict(result: ExploreResult): string {
-  const figures = `${result.histories} histories, ${result.commands} steps, faults: ${faultList(result.faults)}, ${(result.durationMs / 1000).toFixed(1)} s`
+  const figures = `${result.histories} histories, ${result.steps} steps, faults: ${faultList(result.faults)}, ${(result.durationMs / 1000).toFixed(1)} s`
   const failure = result.failure
   if (!failure) {
     return `explore: passed (${figures})`

@@ -102,7 +102,7 @@ describe('the explorer on the fixed adapter', () => {
     expect(Object.keys(result.faults).sort()).toEqual(
       ['CA down', 'DELAY', 'RESET_AFTER_APPLY', 'SYSTEM_ERROR', 'restart'].sort(),
     )
-    expect(result.commands).toBeGreaterThan(500)
+    expect(result.steps).toBeGreaterThan(500)
   }, 180_000)
 })
 

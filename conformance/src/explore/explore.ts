@@ -70,7 +70,8 @@ export type ExploreProgress =
       readonly of: number
       readonly seed: number
       readonly passed: boolean
-      readonly commands: number
+      /** Steps the history ran: its commands' steps, the automatic `ca: up` and the quiescence steps. */
+      readonly steps: number
       readonly faults: Readonly<Record<string, number>>
       readonly durationMs: number
     }
@@ -97,8 +98,8 @@ export interface ExploreResult {
   readonly passed: boolean
   /** Histories explored (the failing one included). */
   readonly histories: number
-  /** Commands the histories ran (shrinking not counted). */
-  readonly commands: number
+  /** Steps the histories ran (see {@link ExploreProgress}; shrinking not counted). */
+  readonly steps: number
   /** Faults injected, by kind (shrinking not counted). */
   readonly faults: Readonly<Record<string, number>>
   readonly durationMs: number
@@ -212,7 +213,7 @@ async function runHistory(
       context.fail({
         violations,
         log: [...system.log],
-        requests: [...(await system.adapter.store.listRequests({ limit: 1_000_000 })).items],
+        requests: [...(await system.adapter.store.listRequests({})).items],
         journal: system.sim.journal.list(),
         expected: finalState
           ? expectedCards(
@@ -233,7 +234,7 @@ async function runHistory(
 }
 
 async function subscriptionsOf(system: ExplorerSystem): Promise<Subscription[]> {
-  return [...(await system.adapter.store.listSubscriptions({ limit: 1_000_000 })).items]
+  return [...(await system.adapter.store.listSubscriptions({})).items]
 }
 
 /**
@@ -248,7 +249,7 @@ async function quiesceAndCheck(
   await system.step({ ca: { clearFaults: true } }, 'quiescence: ca: { clearFaults: true }')
   await system.step({ deliver: 'until-idle' }, 'quiescence: deliver: until-idle')
   const { adapter, sim } = system
-  const requests = (await adapter.store.listRequests({ limit: 1_000_000 })).items
+  const requests = (await adapter.store.listRequests({})).items
   const journal = sim.journal.list()
   const cards = Array.from({ length: model.cardsUsed }, (_, i) => cardId(i + 1))
   const runs: Violation[] = []
@@ -297,10 +298,10 @@ export async function explore(options: ExploreOptions = {}): Promise<ExploreResu
   const settings = checked(options)
   const started = performance.now()
   const provider = await loadProvider(options.providerFile ?? EXPLORER_PROVIDER_FILE)
-  const totals = { commands: 0, faults: {} as Record<string, number> }
+  const totals = { steps: 0, faults: {} as Record<string, number> }
   const summary = (histories: number): Omit<ExploreResult, 'passed'> => ({
     histories,
-    commands: totals.commands,
+    steps: totals.steps,
     faults: totals.faults,
     durationMs: performance.now() - started,
   })
@@ -308,7 +309,7 @@ export async function explore(options: ExploreOptions = {}): Promise<ExploreResu
     const seed = settings.seed + index
     const historyStarted = performance.now()
     const outcome = await exploreHistory(seed, settings, provider, options)
-    totals.commands += outcome.commands
+    totals.steps += outcome.steps
     merge(totals.faults, outcome.faults)
     options.onProgress?.({
       kind: 'history',
@@ -316,7 +317,7 @@ export async function explore(options: ExploreOptions = {}): Promise<ExploreResu
       of: settings.runs,
       seed,
       passed: outcome.failure === null,
-      commands: outcome.commands,
+      steps: outcome.steps,
       faults: Object.fromEntries(outcome.faults),
       durationMs: performance.now() - historyStarted,
     })
@@ -340,12 +341,12 @@ async function exploreHistory(
   provider: ProvisioningProvider,
   options: ExploreOptions,
 ): Promise<{
-  commands: number
+  steps: number
   faults: ReadonlyMap<string, number>
   failure: { captured: Captured; path: string } | null
 }> {
   const [path, replayPath] = options.path?.split('@') ?? []
-  let first: { commands: number; faults: Map<string, number> } | null = null
+  let first: { steps: number; faults: Map<string, number> } | null = null
   let captured: Captured | null = null
   const property = fc.asyncProperty(
     historyArbitrary(settings.actions, settings.faults, replayPath),
@@ -355,7 +356,7 @@ async function exploreHistory(
         adapterOptions: options.adapterOptions,
         record: (system) => {
           first ??= {
-            commands: system.log.filter((e) => e.kind === 'step').length,
+            steps: system.log.filter((e) => e.kind === 'step').length,
             faults: new Map(system.faults),
           }
         },
@@ -368,8 +369,8 @@ async function exploreHistory(
       }),
   )
   const result = await fc.check(property, { seed, numRuns: 1, ...(path ? { path } : {}) })
-  const seen = first as { commands: number; faults: Map<string, number> } | null
-  const figures = { commands: seen?.commands ?? 0, faults: seen?.faults ?? new Map() }
+  const seen = first as { steps: number; faults: Map<string, number> } | null
+  const figures = { steps: seen?.steps ?? 0, faults: seen?.faults ?? new Map() }
   if (!result.failed) {
     return { ...figures, failure: null }
   }
