@@ -1,4 +1,5 @@
 import { performance } from 'node:perf_hooks'
+import type { AdapterOptions } from '../../src/index.js'
 import { runInProcess } from './engine/in-process.js'
 import { ScenarioRunError } from './engine/ca-side.js'
 import type { DeviceMap } from './engine/devices.js'
@@ -15,7 +16,11 @@ import { ScenarioError } from './scenario/scenario-error.js'
 
 /** What the scenarios are checked against. */
 export type Target =
-  | { readonly kind: 'in-process' }
+  | {
+      readonly kind: 'in-process'
+      /** Passed to `startAdapter` (e.g. `{ ordering: 'per-device' }`, to show a scenario fails on it). */
+      readonly adapterOptions?: Partial<AdapterOptions>
+    }
   | { readonly kind: 'ca'; readonly ca: CaTarget }
   | { readonly kind: 'journal'; readonly journal: JournalTarget }
 
@@ -59,7 +64,7 @@ function checksFor(
 ): Promise<CheckResult[]> {
   switch (target.kind) {
     case 'in-process':
-      return runInProcess(scenario)
+      return runInProcess(scenario, target.adapterOptions)
     case 'ca':
       return runAgainstCa(scenario, target.ca, context)
     case 'journal':

@@ -3,6 +3,7 @@ import { mkdir, writeFile } from 'node:fs/promises'
 import { dirname, join } from 'node:path'
 import { Command, CommanderError, InvalidArgumentError, Option } from 'commander'
 import { DeviceMapError, loadDeviceMap, type DeviceMap } from '../engine/devices.js'
+import { explore, type ExploreProgress, type ExploreResult } from '../explore/explore.js'
 import { renderConsoleScenario, renderConsoleSummary } from '../report/console.js'
 import { renderHtml } from '../report/html.js'
 import { renderJunit } from '../report/junit.js'
@@ -43,6 +44,88 @@ function nonNegative(value: string): number {
     throw new InvalidArgumentError('must be a whole number (a journal sequence number).')
   }
   return Number(value)
+}
+
+function wholeNumber(value: string): number {
+  if (!/^\d+$/.test(value)) {
+    throw new InvalidArgumentError('must be a whole number, e.g. 200.')
+  }
+  return Number(value)
+}
+
+function probability(value: string): number {
+  const number = Number(value)
+  if (value.trim() === '' || !Number.isFinite(number) || number < 0 || number > 1) {
+    throw new InvalidArgumentError('must be a probability from 0 to 1, e.g. 0.1.')
+  }
+  return number
+}
+
+function faultList(faults: Readonly<Record<string, number>>): string {
+  const parts = Object.entries(faults).map(([kind, count]) => `${kind} ${count}`)
+  return parts.length > 0 ? parts.join(', ') : 'none'
+}
+
+/** One line per history, and a line per step of shrinking that still fails. */
+function progressLine(event: ExploreProgress): string {
+  if (event.kind === 'shrinking') {
+    return `  shrinking seed ${event.seed}: ${event.commands} commands still fail`
+  }
+  return `${event.passed ? '✓' : '✗'} history ${event.index}/${event.of}  seed ${event.seed}  ${event.steps} steps  faults: ${faultList(event.faults)}  ${(event.durationMs / 1000).toFixed(1)} s`
+}
+
+/** The verdict of an exploration, with how to replay a failure. */
+function exploreVerdict(result: ExploreResult): string {
+  const figures = `${result.histories} histories, ${result.steps} steps, faults: ${faultList(result.faults)}, ${(result.durationMs / 1000).toFixed(1)} s`
+  const failure = result.failure
+  if (!failure) {
+    return `explore: passed (${figures})`
+  }
+  return [
+    `explore: FAILED on seed ${failure.seed} (${figures})`,
+    `  invariant ${failure.invariant}: ${failure.message}`,
+    `  shrunk history (${failure.counterexample.length} steps):`,
+    ...failure.counterexample.map((step, index) => `    ${index + 1}. ${step}`),
+    `  replay: conax-conformance explore --seed ${failure.seed} --path '${failure.path}'`,
+    `  scenario: ${failure.scenarioFile} (${
+      failure.reproduces
+        ? 'fails the same way when run'
+        : 'does NOT fail when run: the failure depends on something the file cannot express (an adapter restart, timing); replay the seed and path'
+    }${
+      failure.passesWithoutAdapterOptions === undefined
+        ? ''
+        : failure.passesWithoutAdapterOptions
+          ? '; passes on an adapter without the planted options'
+          : '; also fails on an adapter without the planted options'
+    })`,
+    `  run it: conax-conformance run ${failure.scenarioFile}`,
+  ].join('\n')
+}
+
+/** Runs the explorer and answers the exit code (0 passed, 1 an invariant broke, 2 bad options). */
+async function exploreCommand(options: {
+  seed?: number
+  actions: number
+  faults: number
+  runs: number
+  out: string
+  path?: string
+}): Promise<number> {
+  let result: ExploreResult
+  try {
+    result = await explore({
+      ...options,
+      onProgress: (event) => console.log(progressLine(event)),
+    })
+  } catch (error) {
+    if (error instanceof RangeError) {
+      console.error(`conax-conformance explore: ${error.message}`)
+      return 2
+    }
+    throw error
+  }
+  console.log(exploreVerdict(result))
+  return result.passed ? 0 : 1
 }
 
 function tagList(value: string, previous: string[] | undefined): string[] {
@@ -250,6 +333,29 @@ export function buildConformanceCommand(exit: (code: number) => void): Command {
       exit(await execute(paths, target, options))
     },
   )
+  program
+    .command('explore')
+    .description(
+      'generate random valid CRM histories with faults, drive the adapter and a simulator in this process, check invariants; on a failure, shrink it and write it as a scenario',
+    )
+    .option('--seed <n>', 'seed of the first history (default: a random one, printed)', wholeNumber)
+    .option('--actions <n>', 'commands per history, at most', wholeNumber, 200)
+    .option('--faults <p>', 'probability that a command is a fault (0 to 1)', probability, 0.1)
+    .option('--runs <n>', 'histories, with seeds seed, seed+1, ...', wholeNumber, 1)
+    .option('--out <dir>', 'folder for the scenario file of a failure', 'explore-failures')
+    .option('--path <path>', 'replay the shrunk history a failure printed (with its --seed)')
+    .action(
+      async (options: {
+        seed?: number
+        actions: number
+        faults: number
+        runs: number
+        out: string
+        path?: string
+      }) => {
+        exit(await exploreCommand(options))
+      },
+    )
   program
     .command('schema')
     .description('print the JSON Schema of scenario files')

@@ -1,4 +1,9 @@
-import { startAdapter, type Adapter, type ProvisioningRequest } from '../../../src/index.js'
+import {
+  startAdapter,
+  type Adapter,
+  type AdapterOptions,
+  type ProvisioningRequest,
+} from '../../../src/index.js'
 import { SERVICE_BASE_PATH, startSimulator, type Simulator } from '../../../simulator/src/index.js'
 import type { CheckFailure, CheckResult } from '../result.js'
 import type { Scenario } from '../scenario/load.js'
@@ -39,9 +44,12 @@ function endpointOf(sim: Simulator): string {
  * and delivered to a simulator, its `expect` checked right after) against the expectations, then
  * the expected sequence sent straight to a fresh simulator.
  */
-export async function runInProcess(scenario: Scenario): Promise<CheckResult[]> {
+export async function runInProcess(
+  scenario: Scenario,
+  adapterOptions: Partial<AdapterOptions> = {},
+): Promise<CheckResult[]> {
   const plan = planOf(scenario.data)
-  const adapterChecks = await adapterSide(scenario, plan)
+  const adapterChecks = await adapterSide(scenario, plan, adapterOptions)
   const caChecks = await freshCaSide(scenario, plan)
   return [...adapterChecks, ...caChecks]
 }
@@ -77,7 +85,11 @@ async function freshCaSide(scenario: Scenario, plan: ExpectedPlan): Promise<Chec
   }
 }
 
-async function adapterSide(scenario: Scenario, plan: ExpectedPlan): Promise<CheckResult[]> {
+async function adapterSide(
+  scenario: Scenario,
+  plan: ExpectedPlan,
+  adapterOptions: Partial<AdapterOptions>,
+): Promise<CheckResult[]> {
   const now = scenario.data.now ?? DEFAULT_NOW
   const clock = new ScenarioClock(now)
   const sim = await startCa(scenario, clock)
@@ -88,6 +100,7 @@ async function adapterSide(scenario: Scenario, plan: ExpectedPlan): Promise<Chec
     const sequence = new SequenceSource()
     await setUpCa(client, preStateOf(scenario, now), sequence)
     adapter = await startAdapter({
+      ...adapterOptions,
       provider: {
         ...scenario.provider,
         connection: { ...scenario.provider.connection, endpoint: endpointOf(sim) },
