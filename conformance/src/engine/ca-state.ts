@@ -90,9 +90,10 @@ export function inventoryOf(scenario: Scenario): InventoryInput {
     stepItems(step).forEach(addItem)
   }
   const products = new Set([...provider.services.map((s) => s.caId), ...data.given.ca.products])
+  const unknown = new Set(data.given.ca.unknownDevices)
   return {
-    smartcards: [...cards.values()],
-    pairingModules: [...stbs.values()],
+    smartcards: [...cards.values()].filter((card) => !unknown.has(card.caClientId)),
+    pairingModules: [...stbs.values()].filter((stb) => !unknown.has(stb.pairingModuleId)),
     products: [...products].map((productId) => ({ productId })),
   }
 }
@@ -128,6 +129,16 @@ export function preStateOf(scenario: Scenario, now: string): Map<string, CardSet
   if (data.given.crm.caInSync) {
     for (const given of data.given.crm.subscriptions) {
       applyExpected(cardOf, expectedCaState(provider, subscriptionOf(given, provider, now)))
+    }
+  }
+  // The CA cannot hold state for a device it does not know.
+  const unknown = new Set(data.given.ca.unknownDevices)
+  for (const id of unknown) {
+    cards.delete(id)
+  }
+  for (const card of cards.values()) {
+    if (card.pairing?.stbs.some((stb) => unknown.has(stb))) {
+      card.pairing = null
     }
   }
   for (const [id, state] of Object.entries(data.given.ca.cards)) {

@@ -1,7 +1,7 @@
 import { join } from 'node:path'
 import { describe, expect, it } from 'vitest'
 import { parseScenario } from '../scenario/load.js'
-import { effectiveEntries, hasFaults } from './effective-calls.js'
+import { comparableLines, effectiveEntries, hasFaults } from './effective-calls.js'
 import type { JournalEntryLike } from './wire-types.js'
 
 const PROVIDER = join(
@@ -66,5 +66,32 @@ describe('the calls a CA applied', () => {
     expect(hasFaults(data)).toBe(true)
     // A business refusal and a client fault are answers the CRM must have met: they stay.
     expect(effectiveEntries(data, JOURNAL).map((e) => e.seq)).toEqual([6, 7, 8])
+  })
+})
+
+describe('comparableLines', () => {
+  const read: JournalEntryLike = {
+    seq: 9,
+    service: 'Subscription',
+    operation: 'GetActiveSubscriptions',
+    request: { CaClientId: '01450250001' },
+    statusCode: 'OK',
+  }
+
+  it("leaves out a reset's card reads, which no expected request stands for", async () => {
+    const data = await dataWith(
+      '  - reset: { subscriptionId: ZX-1, preview: true }\n    expect: { refusal: SUBSCRIPTION_NOT_FOUND }',
+    )
+    expect(comparableLines(data, [], [read])).toEqual([])
+  })
+
+  it('keeps them when the expected sequence has reads itself, and in scenarios without a reset', async () => {
+    const reset = await dataWith(
+      '  - reset: { subscriptionId: ZX-1, preview: true }\n    expect: { refusal: SUBSCRIPTION_NOT_FOUND }',
+    )
+    const plain = await dataWith('  - advance: 1s')
+    expect(comparableLines(reset, ['GetActiveSubscriptions card=x → OK'], [read])).toHaveLength(1)
+    expect(comparableLines(plain, [], [read])).toHaveLength(1)
+    expect(comparableLines(plain, [], [read])[0]).toContain('GetActiveSubscriptions')
   })
 })

@@ -1,5 +1,6 @@
 import type { ScenarioData } from '../scenario/schema.js'
 import type { JournalEntryLike } from './wire-types.js'
+import { wireLinesOfJournal } from './wire.js'
 
 /**
  * Which journal entries count as calls the CA applied, for comparing a journal with a scenario's
@@ -35,4 +36,38 @@ export function effectiveEntries<T extends JournalEntryLike>(
   return entries.filter(
     (entry) => entry.replay !== true && !TRANSIENT_STATUS.test(entry.statusCode),
   )
+}
+
+/** Whether the scenario makes the adapter read cards: a reset run, a preview checking cards, a reset. */
+export function readsCards(data: ScenarioData): boolean {
+  return data.when.some(
+    (step) =>
+      ('run' in step &&
+        (step.run.definition?.kind === 'RESET_SUBSCRIPTION' || step.run.checkCards === true)) ||
+      'reset' in step,
+  )
+}
+
+/**
+ * The journal's calls as wire lines to compare with the `expected` ones: the effective entries,
+ * without the card reads of a reset (they create no provisioning request, so no expected line
+ * stands for them) unless the expected sequence itself has calls of that operation.
+ */
+export function comparableLines(
+  data: ScenarioData,
+  expected: readonly string[],
+  entries: readonly JournalEntryLike[],
+): string[] {
+  const resetReads = readsCards(data)
+  const isRead = (line: string): boolean => {
+    const operation = line.split(' ')[0] ?? ''
+    return (
+      resetReads &&
+      (operation === 'GetActiveSubscriptions' || operation === 'GetPairingStatusForCard') &&
+      !expected.some((e) => e.startsWith(`${operation} `))
+    )
+  }
+  return effectiveEntries(data, entries)
+    .flatMap(wireLinesOfJournal)
+    .filter((line) => !isRead(line))
 }

@@ -13,11 +13,11 @@ import { clientFor, replayToCa, SequenceSource, setUpCa, type HarnessClient } fr
 import type { ExpectedPlan } from './plan.js'
 import { planOf } from './plan.js'
 import { compareRequests } from './sequence-check.js'
-import { effectiveEntries } from './effective-calls.js'
+import { comparableLines } from './effective-calls.js'
 import { compareSoapCalls, observedCall } from './soap-calls.js'
 import { checkStep, modelProbe } from './step-checks.js'
 import { drift, runStep, ScenarioClock, type StepContext, type StepRecord } from './steps.js'
-import { compareCalls, statusOf, wireLinesOfCommand, wireLinesOfJournal } from './wire.js'
+import { compareCalls, statusOf, wireLinesOfCommand } from './wire.js'
 
 export { modelProbe } from './step-checks.js'
 
@@ -238,19 +238,7 @@ function journalCheck(
   const expected = plan.replay.flatMap((item) =>
     wireLinesOfCommand(item.expectation.command, statusOf(item.expectation)),
   )
-  const resetRun = data.when.some(
-    (step) =>
-      ('run' in step && step.run.definition?.kind === 'RESET_SUBSCRIPTION') ||
-      ('run' in step && step.run.checkCards === true) ||
-      'reset' in step,
-  )
-  const reads = (line: string): boolean =>
-    resetRun &&
-    /^(GetActiveSubscriptions|GetPairingStatusForCard) /.test(line) &&
-    !expected.some((e) => e.startsWith(line.split(' ')[0] ?? ''))
-  const actual = effectiveEntries(data, sim.journal.list({ since: marker }))
-    .flatMap(wireLinesOfJournal)
-    .filter((line) => !reads(line))
+  const actual = comparableLines(data, expected, sim.journal.list({ since: marker }))
   const diff = compareCalls(expected, actual, plan.replayOrdered)
   return {
     name: 'adapter: SOAP calls the CA received',

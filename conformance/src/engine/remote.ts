@@ -22,15 +22,9 @@ import {
   type HarnessClient,
 } from './ca-side.js'
 import type { DeviceMap } from './devices.js'
-import { effectiveEntries } from './effective-calls.js'
+import { comparableLines } from './effective-calls.js'
 import { driftOf, planOf, type DriftAction } from './plan.js'
-import {
-  compareCalls,
-  devicesOfJournal,
-  statusOf,
-  wireLinesOfCommand,
-  wireLinesOfJournal,
-} from './wire.js'
+import { compareCalls, devicesOfJournal, statusOf, wireLinesOfCommand } from './wire.js'
 import type { JournalEntryLike } from './wire-types.js'
 
 const DEFAULT_NOW = '2026-11-26T10:00:00.000Z'
@@ -549,9 +543,11 @@ async function journalChecks(scenario: Scenario, target: JournalTarget): Promise
   // The journal speaks the real IDs; the scenario's are compared. With faults in the scenario,
   // the calls that changed nothing and their replays are left out, as on side A.
   const seen = devices ? entries.map((entry) => devices.journalEntry(entry)) : entries
-  const actual = effectiveEntries(scenario.data, seen)
-    .filter((entry) => devicesOfJournal(entry).some((id) => scenarioDevices.has(id)))
-    .flatMap(wireLinesOfJournal)
+  const actual = comparableLines(
+    scenario.data,
+    expected,
+    seen.filter((entry) => devicesOfJournal(entry).some((id) => scenarioDevices.has(id))),
+  )
   const diff = compareCalls(expected, actual, plan.replayOrdered)
   const checks: CheckResult[] = [
     {

@@ -38,7 +38,13 @@ import { ExplorerSystem, StepRefused } from './system.js'
  */
 
 /** The provider the explorer provisions with (one constant: the fixture may move). */
-export const EXPLORER_PROVIDER_FILE = join(packageRoot(), 'fixtures', 'scenarios', 'providers', 'conax-ws.yaml')
+export const EXPLORER_PROVIDER_FILE = join(
+  packageRoot(),
+  'fixtures',
+  'scenarios',
+  'providers',
+  'conax-ws.yaml',
+)
 
 /** Options of {@link explore}. */
 export interface ExploreOptions {

@@ -190,8 +190,14 @@ function errorLines(error: ScenarioErrorInfo, paint: Paint): string[] {
 function checkLines(check: CheckResult, paint: Paint, width: number): string[] {
   const mark = check.passed ? paint('green', '✓') : paint('red', '✗')
   const lines = [`${INDENT_CHECK}${mark} ${visible(checkTitle(check))}`]
+  // A step check's messages start with the step's label so they stand alone in JUnit and JSON;
+  // under the check's own title line the terminal leaves that repetition out.
+  const repeated = `${check.name}: `
   for (const failure of check.failures) {
-    lines.push(...failureLines(failure, paint, width))
+    const message = failure.message.startsWith(repeated)
+      ? failure.message.slice(repeated.length)
+      : failure.message
+    lines.push(...failureLines({ ...failure, message }, paint, width))
   }
   lines.push(...skippedLines(check, paint))
   return lines

@@ -680,6 +680,17 @@ export const scenarioSchema = z.strictObject({
             .array(text)
             .describe("extra products (the provider's CA IDs are always there)")
             .default([]),
+          /**
+           * Card and STB ids the CRM holds but the CA does not know: left out of the CA's
+           * inventory and of its state before the steps, to stage CLIENT_NOT_FOUND and
+           * PAIRING_MODULE_NOT_FOUND answers for devices of the given subscriptions.
+           */
+          unknownDevices: z
+            .array(text)
+            .describe(
+              'card and STB ids the CRM holds but the CA does not know (left out of its inventory), e.g. [01450251199]',
+            )
+            .default([]),
           /** CA state already there, per smartcard CA ID. */
           cards: z
             .record(cardId, cardState)
@@ -687,7 +698,7 @@ export const scenarioSchema = z.strictObject({
             .default({}),
         })
         .describe('the CA before the steps: extra inventory and state')
-        .default({ smartcards: [], stbs: [], products: [], cards: {} }),
+        .default({ smartcards: [], stbs: [], products: [], unknownDevices: [], cards: {} }),
       crm: z
         .strictObject({
           subscriptions: z
@@ -709,7 +720,7 @@ export const scenarioSchema = z.strictObject({
     })
     .describe('the state before the steps')
     .default({
-      ca: { smartcards: [], stbs: [], products: [], cards: {} },
+      ca: { smartcards: [], stbs: [], products: [], unknownDevices: [], cards: {} },
       crm: { subscriptions: [], caInSync: true, communications: [] },
     }),
   when: z
