@@ -1,4 +1,4 @@
-/** Architecture rules (docs/decisions/0001 and style-anchors §3.3), checked by `npm run deps:check`. */
+/** Architecture rules (docs/decisions/0001 and 0005), checked by `npm run deps:check`. */
 module.exports = {
   forbidden: [
     {

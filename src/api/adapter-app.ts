@@ -29,7 +29,7 @@ import {
 
 const BASE = '/conax_web_services/provisioning_requests'
 
-/** A request as CRM.COM's API shows it (snake_case, conax-domain.md §2.6). */
+/** A request as CRM.COM's API shows it (snake_case, docs/domain.md §2.6). */
 export function requestJson(request: ProvisioningRequest): Record<string, unknown> {
   return {
     id: request.id,
@@ -95,7 +95,7 @@ function parse<T>(schema: ZodType<T>, input: unknown, where: string): T {
   })
 }
 
-/** CRM.COM's process_immediately with a scheduled_date is contradictory (conax-domain.md §4.7): refused. */
+/** CRM.COM's process_immediately with a scheduled_date is contradictory (docs/domain.md §4.7): refused. */
 function sendOptionsOf(input: {
   process_immediately?: boolean | 0 | 1 | undefined
   scheduled_date?: string | null | undefined

@@ -1,7 +1,7 @@
 import { z } from 'zod'
 import { SPLIT_MODES } from '../domain/split.js'
 
-/** Life cycle states of a provisioning provider: nothing reaches Conax unless it is EFFECTIVE (conax-domain.md §2.2). */
+/** Life cycle states of a provisioning provider: nothing reaches Conax unless it is EFFECTIVE (docs/domain.md §2.2). */
 export const PROVIDER_LIFE_CYCLE_STATES = ['EFFECTIVE', 'NOT_EFFECTIVE'] as const
 
 /** How strictly service CA IDs are checked. */
@@ -14,7 +14,7 @@ export const ITEM_KINDS = ['SMARTCARD', 'STB'] as const
 
 /**
  * What each CA ID format accepts. `digits` is CRM.COM's rule; its length limit is lost from every
- * archived copy of the manual (conax-domain.md §2.2), so 32 is our own bound. `lenient` exists
+ * archived copy of the manual (docs/domain.md §2.2), so 32 is our own bound. `lenient` exists
  * because the seed's own catalogue (GFA1, EFA2, ...) breaks the digits-only rule.
  */
 export const CA_ID_RULES: Readonly<

@@ -1,5 +1,5 @@
 /**
- * The 13 Conax command types of CRM.COM's "Conax Contego Web Services" module (conax-domain.md
+ * The 13 Conax command types of CRM.COM's "Conax Contego Web Services" module (docs/domain.md
  * §2.5) and their parameters. A command is what the planner emits and the Conax client sends;
  * a provisioning request wraps one command with its life cycle.
  */

@@ -4,7 +4,7 @@ import type { SplitMode } from './split.js'
  * provisioning distributor (viewing point), and the provisioning provider that maps them to Conax.
  */
 
-/** Subscription life cycle states that matter to provisioning (conax-domain.md §2.4). */
+/** Subscription life cycle states that matter to provisioning (docs/domain.md §2.4). */
 export const SUBSCRIPTION_STATES = [
   'EFFECTIVE',
   'NOT_EFFECTIVE',
@@ -80,7 +80,7 @@ export interface DistributorDefinition {
   readonly allowedServices: 'ALL' | readonly string[]
 }
 
-/** The provisioning provider of CRM.COM's Conax Contego Web Services module (conax-domain.md §2.2, §2.3). */
+/** The provisioning provider of CRM.COM's Conax Contego Web Services module (docs/domain.md §2.2, §2.3). */
 export interface ProvisioningProvider {
   readonly name: string
   readonly alternativeCode: string

@@ -1,6 +1,6 @@
 import type { ConaxCommand, RequestType } from './commands.js'
 
-/** CRM.COM's provisioning request (conax-domain.md §2.6) as the adapter keeps it. */
+/** CRM.COM's provisioning request (docs/domain.md §2.6) as the adapter keeps it. */
 export const LIFE_CYCLE_STATES = ['PENDING', 'COMPLETED', 'REJECTED'] as const
 export type LifeCycleState = (typeof LIFE_CYCLE_STATES)[number]
 
@@ -8,7 +8,7 @@ export const PRIORITIES = ['REGULAR', 'EXPRESS'] as const
 export type Priority = (typeof PRIORITIES)[number]
 
 /**
- * Process names of CRM.COM (`FIINGERPRINTING_UTILITY` keeps the vendor's double I, conax-domain.md
+ * Process names of CRM.COM (`FIINGERPRINTING_UTILITY` keeps the vendor's double I, docs/domain.md
  * §4.2), plus the names of the runs of issue 5.
  */
 export const PROCESS_NAMES = [

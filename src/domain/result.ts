@@ -1,4 +1,4 @@
-/** Expected outcomes are values, not throws (style-anchors §3.5). */
+/** Expected outcomes are values, not throws: a refusal is returned to the caller, never thrown. */
 export type Result<T, E> =
   { readonly ok: true; readonly value: T } | { readonly ok: false; readonly error: E }
 

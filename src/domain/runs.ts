@@ -6,7 +6,7 @@ import { err, ok, type Result } from './result.js'
 import { planUtility, utcInstant, type MessageType, type UtilityRejection } from './utilities.js'
 
 /**
- * The batch runs of CRM.COM's Conax Contego Web Services module (conax-domain.md §2.7): reset
+ * The batch runs of CRM.COM's Conax Contego Web Services module (docs/domain.md §2.7): reset
  * subscription runs, mail and bark message runs, fingerprinting runs. Pure: what a run matches,
  * what it must send, and how a definition is checked. The run service does the I/O.
  */

@@ -10,7 +10,7 @@ import type { ProcessName } from './provisioning-request.js'
 import { err, ok, type Result } from './result.js'
 
 /**
- * The single-subscription utilities of CRM.COM's Conax module (conax-domain.md §2.8): send a
+ * The single-subscription utilities of CRM.COM's Conax module (docs/domain.md §2.8): send a
  * message, show a fingerprint, pair devices, reset a PIN, ask Conax what it holds. Pure: the
  * caller loads the subscription and passes the time.
  */
@@ -108,7 +108,7 @@ export const UTILITY_PROCESS_NAMES: Readonly<Record<UtilityName, ProcessName>> =
   GET_CONAX_INFORMATION: 'CONAX_INFORMATION_UTILITY',
 }
 
-/** Message limits in Unicode characters (CRM.COM's message utility, conax-domain.md §2.5). */
+/** Message limits in Unicode characters (CRM.COM's message utility, docs/domain.md §2.5). */
 export const MESSAGE_MAX_LENGTH: Readonly<Record<MessageType, number>> = {
   MAIL: 141,
   BARK: 129,
@@ -119,7 +119,7 @@ export const UTILITY_LIMITS = {
   repetitionIntervalMin: 10,
   repetitionIntervalMax: 2550,
   repetitionIntervalStep: 10,
-  // No source gives a repetition count limit (conax-domain.md §3, a GAP): 255 assumes a one-byte
+  // No source gives a repetition count limit (docs/domain.md §3, a GAP): 255 assumes a one-byte
   // count, as the interval's 2550 = 255 × 10 s suggests. Widen it once the real limit is known.
   repetitionCountMax: 255,
   // A documented choice: the fingerprint height has no known limit either; one byte is assumed.

@@ -22,7 +22,7 @@ import {
 } from '../test-support/soap.js'
 
 /**
- * The 13 operations of the wire contract (shared/reference/conax-ws-contract.md), called over
+ * The 13 operations of the wire contract (docs/contract.md), called over
  * real HTTP: answers, resulting CA state, error codes, both element forms, SOAP 1.2, schema
  * faults, pairing semantics and SequenceNumber replays.
  */

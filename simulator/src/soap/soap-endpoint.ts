@@ -105,7 +105,7 @@ const SHUTTING_DOWN: OperationResult = {
   message: 'The simulator is shutting down; nothing was changed. Retry against the next instance.',
   payload: {},
 }
-/** "Couldn't parse stream." is what the real server answered to an unreadable body (conax-domain.md 1.1). */
+/** "Couldn't parse stream." is what the real server answered to an unreadable body (docs/domain.md §1.1). */
 const UNPARSEABLE = "Couldn't parse stream."
 
 /** The SOAP service a request path names, or null. A trailing slash is tolerated. */

@@ -179,7 +179,7 @@ function decode(body: Buffer, transportCharset: string | null): string | null {
     return null
   }
   // A declaration that names another encoding than the bytes were decoded with is the
-  // SMSConax trace's "Couldn't parse stream." case (conax-domain.md 1.1): refuse it as well.
+  // SMSConax trace's "Couldn't parse stream." case (docs/domain.md §1.1): refuse it as well.
   const declared = declaredEncoding(text)
   if (
     declared !== undefined &&

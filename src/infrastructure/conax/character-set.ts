@@ -2,7 +2,7 @@
  * The character set the Conax client sends its requests in (the provider's `characterSet`).
  * node-soap always writes UTF-8; for the others the envelope is re-declared and re-encoded here,
  * because a body whose bytes and declaration disagree is what the real CA answered with
- * "Couldn't parse stream." (conax-ws-contract.md §3).
+ * "Couldn't parse stream." (docs/contract.md §3).
  * @module
  */
 

@@ -68,7 +68,7 @@ export interface ConaxClientOptions {
   readonly characterSet?: string
 }
 
-/** Sends Conax commands over the wire contract (conax-ws-contract.md). */
+/** Sends Conax commands over the wire contract (docs/contract.md). */
 export interface ConaxClient {
   /**
    * Sends one command; writes carry `sequenceNumber` as SequenceNumber, so sending the same command

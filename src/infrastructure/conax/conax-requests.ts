@@ -11,7 +11,7 @@ export const CONAX_SERVICES = [
 /** One of the five services. */
 export type ConaxService = (typeof CONAX_SERVICES)[number]
 
-/** Where each command type goes: its service and operation (conax-ws-contract.md §2). */
+/** Where each command type goes: its service and operation (docs/contract.md §2). */
 export const OPERATION_OF = {
   ADD_SUBSCRIPTIONS: { service: 'subscription', operation: 'AddSubscriptions' },
   CANCEL_SUBSCRIPTIONS: { service: 'subscription', operation: 'CancelSubscriptions' },

@@ -24,7 +24,7 @@ const rejected = (errorCode: string): Rule => ({ kind: 'REJECTED', errorCode })
 const transient = (errorCode: string): Rule => ({ kind: 'TRANSIENT', errorCode })
 
 /**
- * The classification table (conax-ws-contract.md §3). Business StatusCodes are the CA's verdict on
+ * The classification table (docs/contract.md §3). Business StatusCodes are the CA's verdict on
  * the request itself, so only SYSTEM_ERROR (the CA's own failure) is worth a retry; an unknown
  * code is REJECTED because retrying a verdict we do not understand would loop forever.
  */
