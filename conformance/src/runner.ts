@@ -1,7 +1,8 @@
 import { performance } from 'node:perf_hooks'
 import type { AdapterOptions } from '../../src/index.js'
 import { runInProcess } from './engine/in-process.js'
-import { ScenarioRunError } from './engine/ca-side.js'
+import { CodedError } from '../../common/coded-error.js'
+import { ScenarioRunError } from './engine/run-error.js'
 import type { DeviceMap } from './engine/devices.js'
 import {
   runAgainstCa,
@@ -84,11 +85,16 @@ function errorResult(file: string, name: string, started: number, error: unknown
   }
 }
 
+/** `instanceof` alone narrows to CodedError<any>; this keeps the code a string. */
+function isCoded(error: unknown): error is CodedError {
+  return error instanceof CodedError
+}
+
 function errorInfo(error: unknown): ScenarioErrorInfo {
   if (error instanceof ScenarioError) {
     return { code: error.code, message: error.message, location: error.location }
   }
-  if (error instanceof ScenarioRunError) {
+  if (isCoded(error)) {
     return { code: error.code, message: error.message }
   }
   return {

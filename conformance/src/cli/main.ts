@@ -2,6 +2,7 @@
 import { mkdir, writeFile } from 'node:fs/promises'
 import { dirname, join } from 'node:path'
 import { Command, CommanderError, InvalidArgumentError, Option } from 'commander'
+import { errorLine } from '../../../common/coded-error.js'
 import { DeviceMapError, loadDeviceMap, type DeviceMap } from '../engine/devices.js'
 import { explore, type ExploreProgress, type ExploreResult } from '../explore/explore.js'
 import { renderConsoleScenario, renderConsoleSummary } from '../report/console.js'
@@ -198,7 +199,7 @@ async function deviceMapOf(file: string | undefined): Promise<DeviceMap | undefi
     return await loadDeviceMap(file)
   } catch (error) {
     if (error instanceof DeviceMapError) {
-      console.error(`${error.code}: ${error.message}`)
+      console.error(errorLine('conax-conformance', error))
       return null
     }
     throw error

@@ -1,8 +1,9 @@
 import { readFile } from 'node:fs/promises'
 import { isMap, isNode, isScalar, LineCounter, parseDocument, type YAMLMap } from 'yaml'
+import { CodedError } from '../../../common/coded-error.js'
 import type { InventoryInput } from '../../../simulator/src/index.js'
-import type { HarnessClient, Outcome } from './ca-side.js'
-import type { CardViewLike } from './ca-state.js'
+import type { HarnessClient, Outcome } from './given.js'
+import type { CardViewLike } from './card-checks.js'
 import type { ConaxCommand, JournalEntryLike } from './wire-types.js'
 
 /**
@@ -229,13 +230,14 @@ export class DeviceMap {
 }
 
 /** A device map file that cannot be used: where and why, in one line. */
-export class DeviceMapError extends Error {
+export class DeviceMapError extends CodedError<'DEVICES_INVALID'> {
   override readonly name = 'DeviceMapError'
-  readonly code = 'DEVICES_INVALID'
   readonly file: string
 
   constructor(file: string, at: Position, reason: string) {
     super(
+      'DEVICES_INVALID',
+      400,
       `${at ? `${file}:${at.line}:${at.col}` : file}: ${reason}. Fix the device map (--devices) and run again.`,
     )
     this.file = file

@@ -5,23 +5,16 @@ import type { Scenario } from '../scenario/load.js'
 import {
   checkCards,
   entryIdsOf,
-  inventoryOf,
   observedFromView,
-  preStateOf,
   withoutEntries,
   type CaProbe,
   type CardViewLike,
-} from './ca-state.js'
-import {
-  clientFor,
-  replayToCa,
-  ScenarioRunError,
-  sendOrFail,
-  SequenceSource,
-  setUpCa,
-  type HarnessClient,
-} from './ca-side.js'
+} from './card-checks.js'
+import { inventoryOf, preStateOf } from './given.js'
+import { clientFor, sendOrFail, SequenceSource, setUpCa, type HarnessClient } from './given.js'
+import { replayToCa } from './side-b.js'
 import type { DeviceMap } from './devices.js'
+import { ScenarioRunError } from './run-error.js'
 import { comparableLines } from './effective-calls.js'
 import { driftOf, planOf, type DriftAction } from './plan.js'
 import { compareCalls, devicesOfJournal, statusOf, wireLinesOfCommand } from './wire.js'

@@ -3,7 +3,7 @@ import type { Simulator } from '../../../simulator/src/index.js'
 import { partialMismatches } from '../compare.js'
 import type { CheckFailure, CheckResult } from '../result.js'
 import type { StepExpectation, WhenStep } from '../scenario/schema.js'
-import { checkCards, observedFromView, type CaProbe } from './ca-state.js'
+import { checkCards, modelProbe } from './card-checks.js'
 import { listOf } from './plan.js'
 import { compareRequests } from './sequence-check.js'
 import { compareSoapCalls, observedCall } from './soap-calls.js'
@@ -272,14 +272,4 @@ function communicationFailures(
         actual: seen ?? null,
       }))
   })
-}
-
-/** Reads cards straight from an in-process simulator's model. */
-export function modelProbe(sim: Simulator): CaProbe {
-  return {
-    card: (id) => {
-      const view = sim.model.card(id)
-      return Promise.resolve(view ? observedFromView(view) : null)
-    },
-  }
 }

@@ -9,7 +9,8 @@ import {
 } from '../../../src/index.js'
 import type { FaultRuleInput, Simulator } from '../../../simulator/src/index.js'
 import type { CaAction, WhenStep } from '../scenario/schema.js'
-import { ScenarioRunError, type HarnessClient, type SequenceSource } from './ca-side.js'
+import type { HarnessClient, SequenceSource } from './given.js'
+import { ScenarioRunError } from './run-error.js'
 import { expectationOf } from './lines.js'
 
 /**

@@ -13,7 +13,7 @@ import {
   type InventoryInput,
   type Simulator,
 } from '../../../simulator/src/index.js'
-import { clientFor, SequenceSource } from '../engine/ca-side.js'
+import { clientFor, SequenceSource } from '../engine/given.js'
 import { runStep, ScenarioClock, type StepContext, type StepRecord } from '../engine/steps.js'
 import type { WhenStep } from '../scenario/schema.js'
 import { cardId, INVENTORY, stbId } from './model.js'

@@ -1,3 +1,5 @@
+import { CodedError } from '../../../common/coded-error.js'
+
 /** Stable codes of unusable scenario input (exit code 2). */
 export type ScenarioErrorCode =
   | 'SCENARIO_NOT_FOUND'
@@ -20,15 +22,13 @@ export interface ScenarioIssue {
  * A scenario file that cannot be run. Its message names the file, each issue's line, column and
  * field, and the rule, so a QA engineer can fix it without reading a stack trace.
  */
-export class ScenarioError extends Error {
+export class ScenarioError extends CodedError<ScenarioErrorCode> {
   override readonly name = 'ScenarioError'
-  readonly code: ScenarioErrorCode
   readonly file: string
   readonly issues: readonly ScenarioIssue[]
 
   constructor(code: ScenarioErrorCode, file: string, issues: readonly ScenarioIssue[]) {
-    super(describe(file, issues))
-    this.code = code
+    super(code, code === 'SCENARIO_NOT_FOUND' ? 404 : 400, describe(file, issues))
     this.file = file
     this.issues = issues
   }

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest'
-import { SequenceSource } from './ca-side.js'
+import { SequenceSource } from './given.js'
 
 const XS_INT_MAX = 2_147_483_647
 

@@ -1,107 +1,17 @@
-import {
-  createConaxClient,
-  type ConaxCommand,
-  type ProvisioningProvider,
-} from '../../../src/index.js'
+import type { ConaxCommand } from '../../../src/index.js'
 import { diffSequences, partialMismatches, sequenceFailed } from '../compare.js'
 import type { CheckFailure, CheckResult } from '../result.js'
 import type { Scenario } from '../scenario/load.js'
-import { checkCards, setupCommands, type CaProbe, type CardSetup } from './ca-state.js'
+import { checkCards, type CaProbe } from './card-checks.js'
+import { sendOrFail, type HarnessClient, type Outcome, type SequenceSource } from './given.js'
 import { commandLine, type RequestExpectation } from './lines.js'
 import type { DriftAction, ExpectedPlan } from './plan.js'
+import { ScenarioRunError } from './run-error.js'
 
-/** The CA client the harness sends with (the adapter's SOAP client, used as a plain client). */
-export type HarnessClient = Awaited<ReturnType<typeof createConaxClient>>
-export type Outcome = Awaited<ReturnType<HarnessClient['send']>>
-
-/** An error that stops one scenario (the CA could not be set up or reached): verdict `error`. */
-export class ScenarioRunError extends Error {
-  override readonly name = 'ScenarioRunError'
-  readonly code: string
-  constructor(code: string, message: string) {
-    super(message)
-    this.code = code
-  }
-}
-
-/** The harness's SequenceNumbers lie in [FLOOR, FLOOR + SPAN), below xs:int's 2,147,483,647. */
-const SEQUENCE_FLOOR = 1_500_000_000
-const SEQUENCE_SPAN = 600_000_000
-
-/**
- * SequenceNumbers for the harness's own writes. A CA answers a write that repeats an earlier
- * write's SequenceNumber and payload as a replay and changes nothing, and scenarios repeat the
- * same writes (AddSubscriptions GFA1 on 01450250001...) over and over, so no two writes of the
- * harness may share a number:
- * - within a process, every source continues from the last number any source handed out (each
- *   scenario has its own source, and scenarios follow each other within milliseconds);
- * - across runs, a source starts from the clock in milliseconds, faster than a run uses numbers,
- *   so a run starts above the numbers of any run before it (the span wraps every 6.9 days).
- * They lie above the adapter's: a new adapter store starts at a random origin of at most 2^30
- * (1,073,741,824; docs/decisions/0004) and would need 400 million requests to reach this range.
+/*
+ * Side B of a scenario run: the expected sequence sent straight to a fresh CA, each answer
+ * against the expectation, then the CA state against `then.ca`.
  */
-export class SequenceSource {
-  /** The last number handed out in this process, by any source. */
-  private static last = 0
-  private value: number
-  constructor(now = Date.now()) {
-    const fromClock = SEQUENCE_FLOOR + ((now - Date.UTC(2024, 0, 1)) % SEQUENCE_SPAN)
-    this.value = Math.max(fromClock, SequenceSource.last)
-  }
-  next(): number {
-    const next = Math.max(this.value, SequenceSource.last) + 1
-    this.value = next >= SEQUENCE_FLOOR + SEQUENCE_SPAN ? SEQUENCE_FLOOR : next
-    SequenceSource.last = this.value
-    return this.value
-  }
-}
-
-/** A client for `endpoint` with the provider's credentials and character set. */
-export function clientFor(
-  provider: ProvisioningProvider,
-  endpoint: string,
-  credentials?: { username: string; password: string },
-): Promise<HarnessClient> {
-  return createConaxClient({
-    endpoint,
-    username: credentials?.username ?? provider.connection.username,
-    password: credentials?.password ?? provider.connection.password,
-    characterSet: provider.connection.characterSet,
-    timeoutMs: Math.max(provider.connection.timeoutMs, 5000),
-  })
-}
-
-/** Sends the `given` CA state; any answer but OK stops the scenario (its premise does not hold). */
-export async function setUpCa(
-  client: HarnessClient,
-  pre: ReadonlyMap<string, CardSetup>,
-  sequence: SequenceSource,
-): Promise<void> {
-  for (const command of setupCommands(pre)) {
-    await sendOrFail(client, command, sequence, 'set up the given CA state')
-  }
-}
-
-/** Sends one command and throws a {@link ScenarioRunError} unless the CA answers OK. */
-export async function sendOrFail(
-  client: HarnessClient,
-  command: ConaxCommand,
-  sequence: SequenceSource,
-  purpose: string,
-): Promise<Extract<Outcome, { kind: 'COMPLETED' }>> {
-  const outcome = await client.send(command, sequence.next())
-  if (outcome.kind !== 'COMPLETED') {
-    throw new ScenarioRunError(
-      outcome.kind === 'TRANSIENT' ? 'CA_UNREACHABLE' : 'CA_SETUP_REFUSED',
-      `Failed to ${purpose}: ${commandLine(command)} was answered ${outcome.errorCode} (${outcome.errorDescription}). ${
-        outcome.kind === 'TRANSIENT'
-          ? 'Check that the CA is running and reachable, and the credentials.'
-          : 'Check that the CA knows every smartcard, STB and product the scenario names (given.ca).'
-      }`,
-    )
-  }
-  return outcome
-}
 
 function outcomeLine(expectation: RequestExpectation, outcome: Outcome): string {
   const state =

@@ -1,13 +1,22 @@
 import {
+  createConaxClient,
   expectedCaState,
+  type Adapter,
   type ConaxCommand,
   type ProvisioningProvider,
   type Subscription,
 } from '../../../src/index.js'
 import type { InventoryInput } from '../../../simulator/src/index.js'
 import type { Scenario } from '../scenario/load.js'
-import type { CardState, GivenSubscription, WhenStep } from '../scenario/schema.js'
-import type { CheckFailure, CheckResult } from '../result.js'
+import type { GivenSubscription, WhenStep } from '../scenario/schema.js'
+import { commandLine } from './lines.js'
+import { ScenarioRunError } from './run-error.js'
+
+/*
+ * Stage 1 of a scenario run: what `given` sets up before the steps. The CA's inventory and state
+ * (sent over the wire, so a real CA gets the same set-up), the harness's own SOAP client and
+ * SequenceNumbers, and the adapter's CRM state.
+ */
 
 /** A card's CA state before the steps run: what `given` sets up over the wire. */
 export interface CardSetup {
@@ -218,125 +227,98 @@ export function setupCommands(pre: ReadonlyMap<string, CardSetup>): ConaxCommand
   return commands
 }
 
-/** A card as a target shows it; fields a target cannot show are absent. */
-export interface ObservedCard {
-  readonly products: readonly string[]
-  readonly pairedWith: readonly string[]
-  readonly pin?: string
-  readonly inbox?: readonly string[]
-  readonly screen?: readonly string[]
-  readonly fingerprints?: number
-}
+/** The CA client the harness sends with (the adapter's SOAP client, used as a plain client). */
+export type HarnessClient = Awaited<ReturnType<typeof createConaxClient>>
+export type Outcome = Awaited<ReturnType<HarnessClient['send']>>
 
-/** How a check reads a card's CA state: the in-process model, the simulator's admin API, or the query operations. */
-export interface CaProbe {
-  /** The card, or null when the CA does not know it; `reason` says why a read failed. */
-  card(caClientId: string): Promise<ObservedCard | null>
-}
-
-/** Compares each expected card with what the probe shows. */
-export async function checkCards(
-  expected: Readonly<Record<string, CardState>>,
-  probe: CaProbe,
-  side: CheckResult['side'],
-  where = 'then.ca.cards',
-): Promise<CheckResult> {
-  const failures: CheckFailure[] = []
-  const skipped: string[] = []
-  for (const [id, want] of Object.entries(expected)) {
-    const seen = await probe.card(id)
-    const path = `${where}.${id}`
-    if (!seen) {
-      failures.push({ message: `card ${id}: the CA does not know it`, path })
-      continue
-    }
-    const compare = (field: keyof CardState, wanted: unknown, actual: unknown): void => {
-      if (wanted === undefined) {
-        return
-      }
-      if (actual === undefined) {
-        skipped.push(`card ${id} ${field}: not observable on this target`)
-        return
-      }
-      if (JSON.stringify(wanted) !== JSON.stringify(actual)) {
-        failures.push({
-          message: `card ${id}: ${field}`,
-          path: `${path}.${field}`,
-          expected: wanted,
-          actual,
-        })
-      }
-    }
-    compare('products', want.products && [...want.products].sort(), [...seen.products].sort())
-    compare(
-      'pairedWith',
-      want.pairedWith && [...want.pairedWith].sort(),
-      [...seen.pairedWith].sort(),
-    )
-    compare('pin', want.pin, seen.pin)
-    compare('inbox', want.inbox, seen.inbox)
-    compare('screen', want.screen, seen.screen)
-    compare('fingerprints', want.fingerprints, seen.fingerprints)
-  }
-  return {
-    name: `${side}: CA state`,
-    side,
-    passed: failures.length === 0,
-    failures,
-    ...(skipped.length > 0 ? { skipped } : {}),
-  }
-}
-
-/** An inbox, screen or fingerprint entry of a card view; the simulator gives each its TransactionId. */
-export interface CardEntryLike {
-  readonly transactionId?: string
-}
-
-/** The card view the simulator's model and admin API give (`GET /admin/cards/:id`). */
-export interface CardViewLike {
-  readonly subscriptions: readonly { readonly productId: string }[]
-  readonly pairing: { readonly pairingModuleIds: readonly string[] } | null
-  readonly pin: string
-  readonly inbox: readonly (CardEntryLike & { readonly message: string })[]
-  readonly screen: readonly (CardEntryLike & { readonly message: string })[]
-  readonly fingerprints: readonly CardEntryLike[]
-}
-
-/** The TransactionIds of a card view's inbox, screen and fingerprint entries. */
-export function entryIdsOf(view: CardViewLike): Set<string> {
-  const ids = new Set<string>()
-  for (const entry of [...view.inbox, ...view.screen, ...view.fingerprints]) {
-    if (entry.transactionId !== undefined) {
-      ids.add(entry.transactionId)
-    }
-  }
-  return ids
-}
+/** The harness's SequenceNumbers lie in [FLOOR, FLOOR + SPAN), below xs:int's 2,147,483,647. */
+const SEQUENCE_FLOOR = 1_500_000_000
+const SEQUENCE_SPAN = 600_000_000
 
 /**
- * The card view without the inbox, screen and fingerprint entries whose TransactionId is in
- * `earlier`: what a scenario added on a simulator whose cards kept entries of earlier scenarios
- * (no operation clears them).
+ * SequenceNumbers for the harness's own writes. A CA answers a write that repeats an earlier
+ * write's SequenceNumber and payload as a replay and changes nothing, and scenarios repeat the
+ * same writes (AddSubscriptions GFA1 on 01450250001...) over and over, so no two writes of the
+ * harness may share a number:
+ * - within a process, every source continues from the last number any source handed out (each
+ *   scenario has its own source, and scenarios follow each other within milliseconds);
+ * - across runs, a source starts from the clock in milliseconds, faster than a run uses numbers,
+ *   so a run starts above the numbers of any run before it (the span wraps every 6.9 days).
+ * They lie above the adapter's: a new adapter store starts at a random origin of at most 2^30
+ * (1,073,741,824; docs/decisions/0004) and would need 400 million requests to reach this range.
  */
-export function withoutEntries(view: CardViewLike, earlier: ReadonlySet<string>): CardViewLike {
-  const fresh = <T extends CardEntryLike>(list: readonly T[]): T[] =>
-    list.filter((entry) => entry.transactionId === undefined || !earlier.has(entry.transactionId))
-  return {
-    ...view,
-    inbox: fresh(view.inbox),
-    screen: fresh(view.screen),
-    fingerprints: fresh(view.fingerprints),
+export class SequenceSource {
+  /** The last number handed out in this process, by any source. */
+  private static last = 0
+  private value: number
+  constructor(now = Date.now()) {
+    const fromClock = SEQUENCE_FLOOR + ((now - Date.UTC(2024, 0, 1)) % SEQUENCE_SPAN)
+    this.value = Math.max(fromClock, SequenceSource.last)
+  }
+  next(): number {
+    const next = Math.max(this.value, SequenceSource.last) + 1
+    this.value = next >= SEQUENCE_FLOOR + SEQUENCE_SPAN ? SEQUENCE_FLOOR : next
+    SequenceSource.last = this.value
+    return this.value
   }
 }
 
-/** A card view as an observed card (everything is observable). */
-export function observedFromView(view: CardViewLike): ObservedCard {
-  return {
-    products: view.subscriptions.map((s) => s.productId),
-    pairedWith: view.pairing?.pairingModuleIds ?? [],
-    pin: view.pin,
-    inbox: view.inbox.map((m) => m.message),
-    screen: view.screen.map((m) => m.message),
-    fingerprints: view.fingerprints.length,
+/** A client for `endpoint` with the provider's credentials and character set. */
+export function clientFor(
+  provider: ProvisioningProvider,
+  endpoint: string,
+  credentials?: { username: string; password: string },
+): Promise<HarnessClient> {
+  return createConaxClient({
+    endpoint,
+    username: credentials?.username ?? provider.connection.username,
+    password: credentials?.password ?? provider.connection.password,
+    characterSet: provider.connection.characterSet,
+    timeoutMs: Math.max(provider.connection.timeoutMs, 5000),
+  })
+}
+
+/** Sends the `given` CA state; any answer but OK stops the scenario (its premise does not hold). */
+export async function setUpCa(
+  client: HarnessClient,
+  pre: ReadonlyMap<string, CardSetup>,
+  sequence: SequenceSource,
+): Promise<void> {
+  for (const command of setupCommands(pre)) {
+    await sendOrFail(client, command, sequence, 'set up the given CA state')
+  }
+}
+
+/** Sends one command and throws a {@link ScenarioRunError} unless the CA answers OK. */
+export async function sendOrFail(
+  client: HarnessClient,
+  command: ConaxCommand,
+  sequence: SequenceSource,
+  purpose: string,
+): Promise<Extract<Outcome, { kind: 'COMPLETED' }>> {
+  const outcome = await client.send(command, sequence.next())
+  if (outcome.kind !== 'COMPLETED') {
+    throw new ScenarioRunError(
+      outcome.kind === 'TRANSIENT' ? 'CA_UNREACHABLE' : 'CA_SETUP_REFUSED',
+      `Failed to ${purpose}: ${commandLine(command)} was answered ${outcome.errorCode} (${outcome.errorDescription}). ${
+        outcome.kind === 'TRANSIENT'
+          ? 'Check that the CA is running and reachable, and the credentials.'
+          : 'Check that the CA knows every smartcard, STB and product the scenario names (given.ca).'
+      }`,
+    )
+  }
+  return outcome
+}
+
+/** The CRM state before the steps: subscriptions, and the communication queue. */
+export async function givenCrm(scenario: Scenario, adapter: Adapter, now: string): Promise<void> {
+  for (const given of scenario.data.given.crm.subscriptions) {
+    await adapter.store.commit(
+      { subscription: subscriptionOf(given, scenario.provider, now), requests: [] },
+      now,
+    )
+  }
+  if (scenario.data.given.crm.communications.length > 0) {
+    await adapter.runs.enqueue(scenario.data.given.crm.communications)
   }
 }
