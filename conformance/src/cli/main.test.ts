@@ -5,9 +5,12 @@ import { join } from 'node:path'
 import { promisify } from 'node:util'
 import { XMLParser, XMLValidator } from 'fast-xml-parser'
 import { afterAll, beforeAll, describe, expect, it, onTestFinished } from 'vitest'
+import { capturedIo } from '../../../common/test-support/captured-io.js'
 import { startSimulator } from '../../../simulator/src/index.js'
+import { runConformanceCli } from './main.js'
 
-// The real command line, as CI runs it: the built launcher in a child process (npm test builds first).
+// The command line's main function in process, with captured output: what the launcher runs,
+// without a Node start-up per case. One smoke test below runs the built launcher for real.
 const ROOT = join(import.meta.dirname, '..', '..', '..')
 const BIN = join(ROOT, 'bin', 'conax-conformance.js')
 const PASSING = join(
@@ -18,23 +21,31 @@ const PASSING = join(
   'scenario-2-example-1-flexible-bundle.yaml',
 )
 
-async function cli(...args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
+interface CliResult {
+  code: number
+  stdout: string
+  stderr: string
+}
+
+async function cli(...args: string[]): Promise<CliResult> {
   return cliWith({}, ...args)
 }
 
-async function cliWith(
-  env: Record<string, string>,
-  ...args: string[]
-): Promise<{ code: number; stdout: string; stderr: string }> {
-  const base: NodeJS.ProcessEnv = { ...process.env, NO_COLOR: '1' }
-  delete base.CONTEGO_SIM_ADMIN_TOKEN
+async function cliWith(env: Record<string, string>, ...args: string[]): Promise<CliResult> {
+  const io = capturedIo({ NO_COLOR: '1', ...env })
+  const code = await runConformanceCli([process.execPath, BIN, ...args], io)
+  return { code, stdout: io.out(), stderr: io.err() }
+}
+
+/** The built launcher in a child process, as CI runs it (npm test builds first). */
+async function spawned(...args: string[]): Promise<CliResult> {
+  const env: NodeJS.ProcessEnv = { ...process.env, NO_COLOR: '1' }
+  delete env.CONTEGO_SIM_ADMIN_TOKEN
   try {
-    const { stdout, stderr } = await promisify(execFile)(process.execPath, [BIN, ...args], {
-      env: { ...base, ...env },
-    })
+    const { stdout, stderr } = await promisify(execFile)(process.execPath, [BIN, ...args], { env })
     return { code: 0, stdout, stderr }
   } catch (error) {
-    const failed = error as { code: number; stdout: string; stderr: string }
+    const failed = error as CliResult
     return { code: failed.code, stdout: failed.stdout, stderr: failed.stderr }
   }
 }
@@ -61,6 +72,16 @@ beforeAll(async () => {
 })
 afterAll(async () => {
   await rm(dir, { recursive: true, force: true })
+})
+
+describe('the conax-conformance launcher', () => {
+  it('runs the built CLI in its own process: exit code, report, no colour in a pipe', async () => {
+    const passed = await spawned('run', PASSING)
+    expect(passed.code).toBe(0)
+    expect(passed.stdout).toMatch(/1 scenarios: 1 passed, 0 failed, 0 errors/)
+    expect(passed.stdout).not.toContain('\u001b[')
+    expect((await spawned('run', '--cas-url', 'ftp://nowhere')).code).toBe(2)
+  })
 })
 
 describe('conax-conformance run', () => {
@@ -173,7 +194,7 @@ describe('conax-conformance run', () => {
 
     expect(bad.code).toBe(2)
     expect(bad.stderr).toBe(
-      `DEVICES_INVALID: ${devices}:3:3: smartcards.01450250002: maps to 01999000123 like smartcards.01450250001; one real card can stand for one scenario card only. Fix the device map (--devices) and run again.\n`,
+      `conax-conformance: DEVICES_INVALID: ${devices}:3:3: smartcards.01450250002: maps to 01999000123 like smartcards.01450250001; one real card can stand for one scenario card only. Fix the device map (--devices) and run again.\n`,
     )
     const inProcess = await cli('run', PASSING, '--devices', devices)
     expect(inProcess.code).toBe(2)

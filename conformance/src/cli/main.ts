@@ -1,8 +1,8 @@
-/* eslint-disable no-console -- the CLI talks to a terminal */
 import { mkdir, writeFile } from 'node:fs/promises'
 import { dirname, join } from 'node:path'
 import { Command, CommanderError, InvalidArgumentError, Option } from 'commander'
 import { errorLine } from '../../../common/coded-error.js'
+import { processIo, writeLine, type CliIo } from '../../../common/cli-io.js'
 import { DeviceMapError, loadDeviceMap, type DeviceMap } from '../engine/devices.js'
 import { explore, type ExploreProgress, type ExploreResult } from '../explore/explore.js'
 import { renderConsoleScenario, renderConsoleSummary } from '../report/console.js'
@@ -104,28 +104,31 @@ function exploreVerdict(result: ExploreResult): string {
 }
 
 /** Runs the explorer and answers the exit code (0 passed, 1 an invariant broke, 2 bad options). */
-async function exploreCommand(options: {
-  seed?: number
-  actions: number
-  faults: number
-  runs: number
-  out: string
-  path?: string
-}): Promise<number> {
+async function exploreCommand(
+  io: CliIo,
+  options: {
+    seed?: number
+    actions: number
+    faults: number
+    runs: number
+    out: string
+    path?: string
+  },
+): Promise<number> {
   let result: ExploreResult
   try {
     result = await explore({
       ...options,
-      onProgress: (event) => console.log(progressLine(event)),
+      onProgress: (event) => writeLine(io.stdout, progressLine(event)),
     })
   } catch (error) {
     if (error instanceof RangeError) {
-      console.error(`conax-conformance explore: ${error.message}`)
+      writeLine(io.stderr, `conax-conformance explore: ${error.message}`)
       return 2
     }
     throw error
   }
-  console.log(exploreVerdict(result))
+  writeLine(io.stdout, exploreVerdict(result))
   return result.passed ? 0 : 1
 }
 
@@ -146,36 +149,41 @@ async function writeReport(file: string, content: string): Promise<void> {
 }
 
 /** Runs, prints as it goes, writes the reports, and answers the exit code. */
-async function execute(paths: string[], target: Target, options: ReportOptions): Promise<number> {
+async function execute(
+  io: CliIo,
+  paths: string[],
+  target: Target,
+  options: ReportOptions,
+): Promise<number> {
+  const { stdout, stderr } = io
   const console_ = {
-    color: options.color && process.stdout.isTTY && !process.env.NO_COLOR,
+    color: options.color && stdout.isTTY === true && !io.env.NO_COLOR,
     // A terminal's own width; a pipe or a CI log gets the default (120 columns).
-    ...(process.stdout.isTTY && process.stdout.columns > 0
-      ? { width: process.stdout.columns }
-      : {}),
+    ...(stdout.isTTY === true && (stdout.columns ?? 0) > 0 ? { width: stdout.columns } : {}),
   }
   const run: RunResult = await runScenarios(
     paths.length > 0 ? paths : [defaultScenarioFolder()],
     target,
     {
       ...(options.tag ? { tags: options.tag } : {}),
-      onResult: (result) => process.stdout.write(renderConsoleScenario(result, console_)),
-      onWarning: (message) => console.error(`warning: ${message}`),
+      onResult: (result) => stdout.write(renderConsoleScenario(result, console_)),
+      onWarning: (message) => writeLine(stderr, `warning: ${message}`),
     },
   )
-  console.log(renderConsoleSummary(run, console_))
+  writeLine(stdout, renderConsoleSummary(run, console_))
   try {
     if (options.junit) {
       await writeReport(options.junit, renderJunit(run))
-      console.log(`JUnit report: ${options.junit}`)
+      writeLine(stdout, `JUnit report: ${options.junit}`)
     }
     if (options.html) {
       await writeReport(options.html, renderHtml(run))
-      console.log(`HTML report: ${options.html}`)
+      writeLine(stdout, `HTML report: ${options.html}`)
     }
   } catch (error) {
-    console.error(
-      `REPORT_UNWRITABLE: ${error instanceof Error ? error.message : String(error)}. Choose a writable path.`,
+    writeLine(
+      stderr,
+      `conax-conformance: REPORT_UNWRITABLE: ${error instanceof Error ? error.message : String(error)}. Choose a writable path.`,
     )
     return 2
   }
@@ -191,7 +199,10 @@ function devicesOption(): Option {
 }
 
 /** Reads `--devices`; prints why it cannot be used and answers null (exit 2). */
-async function deviceMapOf(file: string | undefined): Promise<DeviceMap | undefined | null> {
+async function deviceMapOf(
+  io: CliIo,
+  file: string | undefined,
+): Promise<DeviceMap | undefined | null> {
   if (file === undefined) {
     return undefined
   }
@@ -199,7 +210,7 @@ async function deviceMapOf(file: string | undefined): Promise<DeviceMap | undefi
     return await loadDeviceMap(file)
   } catch (error) {
     if (error instanceof DeviceMapError) {
-      console.error(errorLine('conax-conformance', error))
+      writeLine(io.stderr, errorLine('conax-conformance', error))
       return null
     }
     throw error
@@ -210,8 +221,14 @@ async function deviceMapOf(file: string | undefined): Promise<DeviceMap | undefi
 function adminTokenOption(): Option {
   return new Option(
     '--admin-token <token>',
-    "the conax-sim's admin token (conax-sim prints a generated one at start)",
-  ).env('CONTEGO_SIM_ADMIN_TOKEN')
+    "the conax-sim's admin token (conax-sim prints a generated one at start; default: the environment's CONTEGO_SIM_ADMIN_TOKEN)",
+  )
+}
+
+/** `{ adminToken }` from `--admin-token`, else the environment's CONTEGO_SIM_ADMIN_TOKEN. */
+function adminTokenPart(io: CliIo, given: string | undefined): { adminToken?: string } {
+  const token = given ?? io.env.CONTEGO_SIM_ADMIN_TOKEN
+  return token === undefined || token === '' ? {} : { adminToken: token }
 }
 
 function reportOptions(command: Command): Command {
@@ -233,8 +250,12 @@ function reportOptions(command: Command): Command {
 }
 
 /** The `conax-conformance` command line; `exit` receives the process exit code. */
-export function buildConformanceCommand(exit: (code: number) => void): Command {
+export function buildConformanceCommand(io: CliIo, exit: (code: number) => void): Command {
   const program = new Command('conax-conformance')
+    .configureOutput({
+      writeOut: (text) => io.stdout.write(text),
+      writeErr: (text) => io.stderr.write(text),
+    })
     .description(
       'Replays Conax Contego business scenarios (YAML) against the provisioning adapter and a CA, and reports where they differ.',
     )
@@ -269,13 +290,14 @@ export function buildConformanceCommand(exit: (code: number) => void): Command {
       },
     ) => {
       if (options.devices !== undefined && !options.casUrl) {
-        console.error(
-          'DEVICES_INVALID: --devices maps the scenario devices to those of a CA: give the CA with --cas-url (in-process runs use the scenario IDs).',
+        writeLine(
+          io.stderr,
+          'conax-conformance: DEVICES_INVALID: --devices maps the scenario devices to those of a CA: give the CA with --cas-url (in-process runs use the scenario IDs).',
         )
         exit(2)
         return
       }
-      const devices = await deviceMapOf(options.devices)
+      const devices = await deviceMapOf(io, options.devices)
       if (devices === null) {
         exit(2)
         return
@@ -288,12 +310,12 @@ export function buildConformanceCommand(exit: (code: number) => void): Command {
               ...(options.username === undefined ? {} : { username: options.username }),
               ...(options.password === undefined ? {} : { password: options.password }),
               simAdmin: options.simAdmin === true,
-              ...(options.adminToken === undefined ? {} : { adminToken: options.adminToken }),
+              ...adminTokenPart(io, options.adminToken),
               ...(devices ? { devices } : {}),
             },
           }
         : { kind: 'in-process' }
-      exit(await execute(paths, target, options))
+      exit(await execute(io, paths, target, options))
     },
   )
   reportOptions(
@@ -317,7 +339,7 @@ export function buildConformanceCommand(exit: (code: number) => void): Command {
         devices?: string
       },
     ) => {
-      const devices = await deviceMapOf(options.devices)
+      const devices = await deviceMapOf(io, options.devices)
       if (devices === null) {
         exit(2)
         return
@@ -327,11 +349,11 @@ export function buildConformanceCommand(exit: (code: number) => void): Command {
         journal: {
           url: options.journalUrl,
           ...(options.since === undefined ? {} : { since: options.since }),
-          ...(options.adminToken === undefined ? {} : { adminToken: options.adminToken }),
+          ...adminTokenPart(io, options.adminToken),
           ...(devices ? { devices } : {}),
         },
       }
-      exit(await execute(paths, target, options))
+      exit(await execute(io, paths, target, options))
     },
   )
   program
@@ -354,23 +376,26 @@ export function buildConformanceCommand(exit: (code: number) => void): Command {
         out: string
         path?: string
       }) => {
-        exit(await exploreCommand(options))
+        exit(await exploreCommand(io, options))
       },
     )
   program
     .command('schema')
     .description('print the JSON Schema of scenario files')
     .action(() => {
-      console.log(JSON.stringify(scenarioJsonSchema(), null, 2))
+      writeLine(io.stdout, JSON.stringify(scenarioJsonSchema(), null, 2))
       exit(0)
     })
   return program
 }
 
 /** Runs the CLI on `argv`; resolves with the exit code (0 passed, 1 failures, 2 unusable input). */
-export async function runConformanceCli(argv: readonly string[]): Promise<number> {
+export async function runConformanceCli(
+  argv: readonly string[],
+  io: CliIo = processIo(),
+): Promise<number> {
   let code = 0
-  const program = buildConformanceCommand((value) => {
+  const program = buildConformanceCommand(io, (value) => {
     code = value
   })
   try {
@@ -380,7 +405,10 @@ export async function runConformanceCli(argv: readonly string[]): Promise<number
     if (error instanceof CommanderError) {
       return error.exitCode === 0 ? 0 : 2
     }
-    console.error(`conax-conformance: ${error instanceof Error ? error.message : String(error)}`)
+    writeLine(
+      io.stderr,
+      `conax-conformance: ${error instanceof Error ? error.message : String(error)}`,
+    )
     return 2
   }
 }

@@ -2,6 +2,7 @@ import { mkdtemp, readFile, rm } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { capturedIo } from '../../../common/test-support/captured-io.js'
 import { runConformanceCli } from '../cli/main.js'
 import { runScenario } from '../runner.js'
 import { loadScenario } from '../scenario/load.js'
@@ -108,11 +109,9 @@ describe('the explorer on the fixed adapter', () => {
 
 describe('conax-conformance explore', () => {
   it('prints one line per history and the verdict, and exits 0 when every history passed', async () => {
-    const lines: string[] = []
-    const log = console.log
-    console.log = (line: string) => lines.push(line)
-    try {
-      const code = await runConformanceCli([
+    const io = capturedIo()
+    const code = await runConformanceCli(
+      [
         'node',
         'conax-conformance',
         'explore',
@@ -122,28 +121,20 @@ describe('conax-conformance explore', () => {
         '2',
         '--actions',
         '40',
-        '--out',
-        out,
-      ])
-      expect(code).toBe(0)
-    } finally {
-      console.log = log
-    }
+      ].concat(['--out', out]),
+      io,
+    )
+    expect(code).toBe(0)
+    const lines = io.out().trimEnd().split('\n')
     expect(lines[0]).toMatch(/^✓ history 1\/2 {2}seed 2 {2}\d+ steps {2}faults: /)
     expect(lines[1]).toMatch(/^✓ history 2\/2 {2}seed 3 /)
     expect(lines[2]).toMatch(/^explore: passed \(2 histories, \d+ steps, faults: .*, [\d.]+ s\)$/)
   }, 60_000)
 
   it('exits 2 on a bad option, saying what to pass', async () => {
-    const errors: string[] = []
-    const error = console.error
-    console.error = (line: string) => errors.push(line)
-    try {
-      expect(await runConformanceCli(['node', 'c', 'explore', '--faults', '1.5'])).toBe(2)
-      expect(await runConformanceCli(['node', 'c', 'explore', '--path', 'abc'])).toBe(2)
-    } finally {
-      console.error = error
-    }
-    expect(errors.join('\n')).toContain("path 'abc' is not a path the explorer printed")
+    const io = capturedIo()
+    expect(await runConformanceCli(['node', 'c', 'explore', '--faults', '1.5'], io)).toBe(2)
+    expect(await runConformanceCli(['node', 'c', 'explore', '--path', 'abc'], io)).toBe(2)
+    expect(io.err()).toContain("path 'abc' is not a path the explorer printed")
   })
 })
