@@ -38,8 +38,14 @@ type Model = ExplorerModel
 type Real = ExplorerSystem
 
 /** A command: `plan` decides from the model alone, so `check` and `run` agree. */
-abstract class ExplorerCommand implements fc.AsyncCommand<Model, Real> {
+abstract class ExplorerCommand<Choice = unknown> implements fc.AsyncCommand<Model, Real> {
   private lastLabel: string | null = null
+  /** What fast-check drew for this command (indexes into the model, flags, amounts). */
+  protected readonly choice: Choice
+
+  constructor(choice: Choice) {
+    this.choice = choice
+  }
 
   protected abstract plan(model: Readonly<Model>): Planned | null
   protected abstract describe(): string
@@ -90,25 +96,21 @@ function label(action: CrmAction, detail: string): string {
 const subscriptionOf = (model: Model, id: string): ModelSubscription =>
   model.subscriptions.find((s) => s.id === id) as ModelSubscription
 
-class BecomeSubscriber extends ExplorerCommand {
-  private readonly twin: boolean
-  private readonly services: readonly { index: number; onTwin: boolean }[]
-  constructor(twin: boolean, services: readonly { index: number; onTwin: boolean }[]) {
-    super()
-    this.twin = twin
-    this.services = services
-  }
+class BecomeSubscriber extends ExplorerCommand<{
+  twin: boolean
+  services: readonly { index: number; onTwin: boolean }[]
+}> {
   protected describe(): string {
-    return `BECOME_SUBSCRIBER (${this.twin ? 2 : 1} viewing points)`
+    return `BECOME_SUBSCRIBER (${this.choice.twin ? 2 : 1} viewing points)`
   }
   protected plan(model: Readonly<Model>): Planned | null {
-    const points = this.twin ? 2 : 1
+    const points = this.choice.twin ? 2 : 1
     if (model.cardsUsed + points > INVENTORY.cards || model.stbsUsed + points > INVENTORY.stbs) {
       return null
     }
     const id = `SUB-${model.subscriptions.length + 1}`
     const seen = new Set<string>()
-    const services = this.services.flatMap(({ index, onTwin }) => {
+    const services = this.choice.services.flatMap(({ index, onTwin }) => {
       const service = SERVICES[index % SERVICES.length] as string
       if (seen.has(service)) {
         return []
@@ -117,7 +119,7 @@ class BecomeSubscriber extends ExplorerCommand {
       return [
         {
           service,
-          distributor: onTwin && this.twin ? ('TWIN1' as const) : ('Main' as const),
+          distributor: onTwin && this.choice.twin ? ('TWIN1' as const) : ('Main' as const),
           effective: true,
         },
       ]
@@ -152,29 +154,20 @@ class BecomeSubscriber extends ExplorerCommand {
 }
 
 /** ADD_SERVICE, on Main or on the TWIN1 viewing point when the subscription has one. */
-class AddService extends ExplorerCommand {
-  private readonly at: number
-  private readonly service: number
-  private readonly onTwin: boolean
-  constructor(at: number, service: number, onTwin: boolean) {
-    super()
-    this.at = at
-    this.service = service
-    this.onTwin = onTwin
-  }
+class AddService extends ExplorerCommand<{ at: number; service: number; onTwin: boolean }> {
   protected describe(): string {
     return 'ADD_SERVICE'
   }
   protected plan(model: Readonly<Model>): Planned | null {
     const target = pick(
       liveSubscriptions(model).filter((s) => missingServices(s).length > 0),
-      this.at,
+      this.choice.at,
     )
     if (!target) {
       return null
     }
-    const service = pick(missingServices(target), this.service) as string
-    const distributor = this.onTwin && target.points.length > 1 ? 'TWIN1' : 'Main'
+    const service = pick(missingServices(target), this.choice.service) as string
+    const distributor = this.choice.onTwin && target.points.length > 1 ? 'TWIN1' : 'Main'
     const action: CrmAction = {
       action: 'ADD_SERVICE',
       subscriptionId: target.id,
@@ -191,39 +184,30 @@ class AddService extends ExplorerCommand {
 }
 
 /** REMOVE_SERVICE, STOP_SERVICE or START_SERVICE of one of the subscription's services. */
-class ChangeService extends ExplorerCommand {
-  private readonly kind: 'REMOVE_SERVICE' | 'STOP_SERVICE' | 'START_SERVICE'
-  private readonly at: number
-  private readonly service: number
-  constructor(
-    kind: 'REMOVE_SERVICE' | 'STOP_SERVICE' | 'START_SERVICE',
-    at: number,
-    service: number,
-  ) {
-    super()
-    this.kind = kind
-    this.at = at
-    this.service = service
-  }
+class ChangeService extends ExplorerCommand<{
+  kind: 'REMOVE_SERVICE' | 'STOP_SERVICE' | 'START_SERVICE'
+  at: number
+  service: number
+}> {
   protected describe(): string {
-    return this.kind
+    return this.choice.kind
   }
   protected plan(model: Readonly<Model>): Planned | null {
     const fits = (s: ModelSubscription['services'][number]): boolean =>
-      this.kind === 'REMOVE_SERVICE' || s.effective === (this.kind === 'STOP_SERVICE')
+      this.choice.kind === 'REMOVE_SERVICE' || s.effective === (this.choice.kind === 'STOP_SERVICE')
     const target = pick(
       liveSubscriptions(model).filter((s) => s.services.some(fits)),
-      this.at,
+      this.choice.at,
     )
     if (!target) {
       return null
     }
     const entry = pick(
       target.services.filter(fits),
-      this.service,
+      this.choice.service,
     ) as ModelSubscription['services'][number]
     const action: CrmAction = {
-      action: this.kind,
+      action: this.choice.kind,
       subscriptionId: target.id,
       service: entry.service,
       distributor: entry.distributor,
@@ -233,13 +217,13 @@ class ChangeService extends ExplorerCommand {
       steps: [crm(action)],
       apply: (m) => {
         const subscription = subscriptionOf(m, target.id)
-        if (this.kind === 'REMOVE_SERVICE') {
+        if (this.choice.kind === 'REMOVE_SERVICE') {
           subscription.services = subscription.services.filter((s) => s.service !== entry.service)
           return
         }
         const changed = subscription.services.find((s) => s.service === entry.service)
         if (changed) {
-          changed.effective = this.kind === 'START_SERVICE'
+          changed.effective = this.choice.kind === 'START_SERVICE'
         }
       },
     }
@@ -247,16 +231,7 @@ class ChangeService extends ExplorerCommand {
 }
 
 /** SWAP_SERVICE: one service for one the subscription does not have, on the same viewing point. */
-class SwapService extends ExplorerCommand {
-  private readonly at: number
-  private readonly from: number
-  private readonly to: number
-  constructor(at: number, from: number, to: number) {
-    super()
-    this.at = at
-    this.from = from
-    this.to = to
-  }
+class SwapService extends ExplorerCommand<{ at: number; from: number; to: number }> {
   protected describe(): string {
     return 'SWAP_SERVICE'
   }
@@ -265,13 +240,13 @@ class SwapService extends ExplorerCommand {
       liveSubscriptions(model).filter(
         (s) => s.services.length > 0 && missingServices(s).length > 0,
       ),
-      this.at,
+      this.choice.at,
     )
     if (!target) {
       return null
     }
-    const from = pick(target.services, this.from) as ModelSubscription['services'][number]
-    const to = pick(missingServices(target), this.to) as string
+    const from = pick(target.services, this.choice.from) as ModelSubscription['services'][number]
+    const to = pick(missingServices(target), this.choice.to) as string
     const action: CrmAction = {
       action: 'SWAP_SERVICE',
       subscriptionId: target.id,
@@ -294,23 +269,16 @@ class SwapService extends ExplorerCommand {
 }
 
 /** SWAP_INSTALLED_ITEM: a viewing point's smartcard for a fresh one. */
-class SwapCard extends ExplorerCommand {
-  private readonly at: number
-  private readonly point: number
-  constructor(at: number, point: number) {
-    super()
-    this.at = at
-    this.point = point
-  }
+class SwapCard extends ExplorerCommand<{ at: number; point: number }> {
   protected describe(): string {
     return 'SWAP_INSTALLED_ITEM (smartcard)'
   }
   protected plan(model: Readonly<Model>): Planned | null {
-    const target = pick(liveSubscriptions(model), this.at)
+    const target = pick(liveSubscriptions(model), this.choice.at)
     if (!target || model.cardsUsed >= INVENTORY.cards) {
       return null
     }
-    const point = pick(target.points, this.point) as ViewingPoint
+    const point = pick(target.points, this.choice.point) as ViewingPoint
     const fresh = {
       serialNumber: `SC-${model.cardsUsed + 1}`,
       caId: cardId(model.cardsUsed + 1),
@@ -338,26 +306,22 @@ class SwapCard extends ExplorerCommand {
 }
 
 /** CHANGE_DISTRIBUTION: a service moves to the subscription's other viewing point. */
-class MoveService extends ExplorerCommand {
-  private readonly at: number
-  private readonly service: number
-  constructor(at: number, service: number) {
-    super()
-    this.at = at
-    this.service = service
-  }
+class MoveService extends ExplorerCommand<{ at: number; service: number }> {
   protected describe(): string {
     return 'CHANGE_DISTRIBUTION'
   }
   protected plan(model: Readonly<Model>): Planned | null {
     const target = pick(
       liveSubscriptions(model).filter((s) => s.points.length > 1 && s.services.length > 0),
-      this.at,
+      this.choice.at,
     )
     if (!target) {
       return null
     }
-    const entry = pick(target.services, this.service) as ModelSubscription['services'][number]
+    const entry = pick(
+      target.services,
+      this.choice.service,
+    ) as ModelSubscription['services'][number]
     const to = entry.distributor === 'Main' ? 'TWIN1' : 'Main'
     const action: CrmAction = {
       action: 'CHANGE_DISTRIBUTION',
@@ -378,52 +342,41 @@ class MoveService extends ExplorerCommand {
 }
 
 /** REST, END_RESTING or TERMINATE. */
-class LifeCycle extends ExplorerCommand {
-  private readonly kind: 'REST' | 'END_RESTING' | 'TERMINATE'
-  private readonly at: number
-  constructor(kind: 'REST' | 'END_RESTING' | 'TERMINATE', at: number) {
-    super()
-    this.kind = kind
-    this.at = at
-  }
+class LifeCycle extends ExplorerCommand<{
+  kind: 'REST' | 'END_RESTING' | 'TERMINATE'
+  at: number
+}> {
   protected describe(): string {
-    return this.kind
+    return this.choice.kind
   }
   protected plan(model: Readonly<Model>): Planned | null {
-    const from = { REST: 'EFFECTIVE', END_RESTING: 'IN_RESTING', TERMINATE: null }[this.kind]
+    const from = { REST: 'EFFECTIVE', END_RESTING: 'IN_RESTING', TERMINATE: null }[this.choice.kind]
     const target = pick(
       liveSubscriptions(model).filter((s) => from === null || s.state === from),
-      this.at,
+      this.choice.at,
     )
     if (!target) {
       return null
     }
-    const action: CrmAction = { action: this.kind, subscriptionId: target.id }
+    const action: CrmAction = { action: this.choice.kind, subscriptionId: target.id }
     const to = { REST: 'IN_RESTING', END_RESTING: 'EFFECTIVE', TERMINATE: 'TERMINATED' } as const
     return {
       label: label(action, ''),
       steps: [crm(action)],
       apply: (m) => {
-        subscriptionOf(m, target.id).state = to[this.kind]
+        subscriptionOf(m, target.id).state = to[this.choice.kind]
       },
     }
   }
 }
 
 /** A reset subscription run over every subscription, or over one (only while the CA is up: it reads cards). */
-class ResetRun extends ExplorerCommand {
-  private readonly at: number
-  private readonly all: boolean
-  constructor(at: number, all: boolean) {
-    super()
-    this.at = at
-    this.all = all
-  }
+class ResetRun extends ExplorerCommand<{ at: number; all: boolean }> {
   protected describe(): string {
     return 'reset run'
   }
   protected plan(model: Readonly<Model>): Planned | null {
-    const target = pick(model.subscriptions, this.at)
+    const target = pick(model.subscriptions, this.choice.at)
     if (!target || model.downFor > 0) {
       return null
     }
@@ -434,12 +387,12 @@ class ResetRun extends ExplorerCommand {
           name: `Reset ${model.runs + 1}`,
           alternativeCode: code,
           kind: 'RESET_SUBSCRIPTION',
-          criteria: this.all ? {} : { ids: [target.id] },
+          criteria: this.choice.all ? {} : { ids: [target.id] },
         },
       },
     } as WhenStep
     return {
-      label: `run: ${code} reset ${this.all ? 'every subscription' : target.id}`,
+      label: `run: ${code} reset ${this.choice.all ? 'every subscription' : target.id}`,
       steps: [step],
       apply: (m) => {
         m.runs += 1
@@ -449,12 +402,7 @@ class ResetRun extends ExplorerCommand {
 }
 
 /** A mail message run over a queue of one or two communications to live subscriptions. */
-class MessageRun extends ExplorerCommand {
-  private readonly recipients: readonly number[]
-  constructor(recipients: readonly number[]) {
-    super()
-    this.recipients = recipients
-  }
+class MessageRun extends ExplorerCommand<{ recipients: readonly number[] }> {
   protected describe(): string {
     return 'message run'
   }
@@ -466,7 +414,7 @@ class MessageRun extends ExplorerCommand {
     const n = model.runs + 1
     const queue = `QUEUE-${n}`
     const chosen = [
-      ...new Set(this.recipients.map((at) => (pick(live, at) as ModelSubscription).id)),
+      ...new Set(this.choice.recipients.map((at) => (pick(live, at) as ModelSubscription).id)),
     ]
     const step = {
       run: {
@@ -495,69 +443,54 @@ class MessageRun extends ExplorerCommand {
 }
 
 /** `advance`: time moves on both clocks (retries come due). */
-class Advance extends ExplorerCommand {
-  private readonly seconds: number
-  constructor(seconds: number) {
-    super()
-    this.seconds = seconds
-  }
+class Advance extends ExplorerCommand<{ seconds: number }> {
   protected describe(): string {
-    return `advance: ${this.seconds}s`
+    return `advance: ${this.choice.seconds}s`
   }
   protected plan(): Planned {
     return {
-      label: `advance: ${this.seconds}s`,
-      steps: [{ advance: this.seconds * 1000 }],
+      label: `advance: ${this.choice.seconds}s`,
+      steps: [{ advance: this.choice.seconds * 1000 }],
       apply: () => undefined,
     }
   }
 }
 
 /** The CA goes down for the next `commands` commands, then comes up again. */
-class CaDown extends ExplorerCommand {
-  private readonly commands: number
-  constructor(commands: number) {
-    super()
-    this.commands = commands
-  }
+class CaDown extends ExplorerCommand<{ commands: number }> {
   protected describe(): string {
-    return `ca: down for ${this.commands} commands`
+    return `ca: down for ${this.choice.commands} commands`
   }
   protected plan(model: Readonly<Model>): Planned | null {
     if (model.downFor > 0) {
       return null
     }
     return {
-      label: `ca: down (for ${this.commands} commands)`,
+      label: `ca: down (for ${this.choice.commands} commands)`,
       steps: [{ ca: 'down' }],
       fault: 'CA down',
       apply: (m) => {
         // Counted down by the commands after this one; the last of them brings the CA up.
-        m.downFor = this.commands
+        m.downFor = this.choice.commands
       },
     }
   }
 }
 
 /** A fault rule on the CA: DELAY, RESET_AFTER_APPLY or SYSTEM_ERROR on a write operation. */
-class Fault extends ExplorerCommand {
-  private readonly fault: FaultInput
-  constructor(fault: FaultInput) {
-    super()
-    this.fault = fault
-  }
+class Fault extends ExplorerCommand<{ fault: FaultInput }> {
   protected describe(): string {
     return this.text()
   }
   private text(): string {
-    const { kind, operation, times, delayMs } = this.fault
+    const { kind, operation, times, delayMs } = this.choice.fault
     return `ca: fault ${kind} on ${operation ?? 'any operation'}${delayMs ? ` ${delayMs} ms` : ''}${times && times > 1 ? ` x${times}` : ''}`
   }
   protected plan(): Planned {
     return {
       label: this.text(),
-      steps: [{ ca: { fault: this.fault } }],
-      fault: this.fault.kind,
+      steps: [{ ca: { fault: this.choice.fault } }],
+      fault: this.choice.fault.kind,
       apply: () => undefined,
     }
   }
@@ -610,53 +543,53 @@ function crmCommands(): fc.Arbitrary<ExplorerCommand> {
             maxLength: 3,
           }),
         )
-        .map(([twin, services]) => new BecomeSubscriber(twin, services)),
+        .map(([twin, services]) => new BecomeSubscriber({ twin, services })),
     },
     {
       weight: 2,
       arbitrary: fc
         .tuple(index, index, fc.boolean())
-        .map(([at, service, onTwin]) => new AddService(at, service, onTwin)),
+        .map(([at, service, onTwin]) => new AddService({ at, service, onTwin })),
     },
     ...(['REMOVE_SERVICE', 'STOP_SERVICE', 'START_SERVICE'] as const).map((kind) => ({
       weight: 1,
       arbitrary: fc
         .tuple(index, index)
-        .map(([at, service]): ExplorerCommand => new ChangeService(kind, at, service)),
+        .map(([at, service]): ExplorerCommand => new ChangeService({ kind, at, service })),
     })),
     {
       weight: 2,
       arbitrary: fc
         .tuple(index, index, index)
-        .map(([at, from, to]) => new SwapService(at, from, to)),
+        .map(([at, from, to]) => new SwapService({ at, from, to })),
     },
     {
       weight: 2,
-      arbitrary: fc.tuple(index, index).map(([at, point]) => new SwapCard(at, point)),
+      arbitrary: fc.tuple(index, index).map(([at, point]) => new SwapCard({ at, point })),
     },
     {
       weight: 2,
-      arbitrary: fc.tuple(index, index).map(([at, service]) => new MoveService(at, service)),
+      arbitrary: fc.tuple(index, index).map(([at, service]) => new MoveService({ at, service })),
     },
     ...(['REST', 'END_RESTING', 'TERMINATE'] as const).map((kind) => ({
       weight: 1,
-      arbitrary: index.map((at): ExplorerCommand => new LifeCycle(kind, at)),
+      arbitrary: index.map((at): ExplorerCommand => new LifeCycle({ kind, at })),
     })),
     {
       weight: 1,
-      arbitrary: fc.tuple(index, fc.boolean()).map(([at, all]) => new ResetRun(at, all)),
+      arbitrary: fc.tuple(index, fc.boolean()).map(([at, all]) => new ResetRun({ at, all })),
     },
     {
       weight: 1,
       arbitrary: fc
         .array(index, { minLength: 1, maxLength: 2 })
-        .map((recipients) => new MessageRun(recipients)),
+        .map((recipients) => new MessageRun({ recipients })),
     },
     {
       weight: 2,
       arbitrary: fc
         .oneof(fc.integer({ min: 1, max: 59 }), fc.integer({ min: 60, max: 600 }))
-        .map((seconds) => new Advance(seconds)),
+        .map((seconds) => new Advance({ seconds })),
     },
   )
 }
@@ -665,26 +598,32 @@ function crmCommands(): fc.Arbitrary<ExplorerCommand> {
 function faultCommands(): fc.Arbitrary<ExplorerCommand> {
   const operation = fc.constantFrom(...FAULT_OPERATIONS)
   return fc.oneof(
-    { weight: 2, arbitrary: fc.integer({ min: 1, max: 5 }).map((n) => new CaDown(n)) },
+    {
+      weight: 2,
+      arbitrary: fc.integer({ min: 1, max: 5 }).map((n) => new CaDown({ commands: n })),
+    },
     {
       weight: 2,
       arbitrary: fc
         .tuple(operation, fc.integer({ min: 20, max: 200 }), fc.integer({ min: 1, max: 3 }))
-        .map(([op, delayMs, times]) => new Fault({ kind: 'DELAY', operation: op, delayMs, times })),
+        .map(
+          ([op, delayMs, times]) =>
+            new Fault({ fault: { kind: 'DELAY', operation: op, delayMs, times } }),
+        ),
     },
     {
       weight: 2,
       arbitrary: operation.map(
-        (op) => new Fault({ kind: 'RESET_AFTER_APPLY', operation: op, times: 1 }),
+        (op) => new Fault({ fault: { kind: 'RESET_AFTER_APPLY', operation: op, times: 1 } }),
       ),
     },
     {
       weight: 2,
       arbitrary: operation.map(
-        (op) => new Fault({ kind: 'SYSTEM_ERROR', operation: op, times: 1 }),
+        (op) => new Fault({ fault: { kind: 'SYSTEM_ERROR', operation: op, times: 1 } }),
       ),
     },
-    { weight: 1, arbitrary: fc.constant(new Restart()) },
+    { weight: 1, arbitrary: fc.constant(new Restart(null)) },
   )
 }
 
