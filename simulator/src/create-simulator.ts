@@ -4,12 +4,14 @@ import { createServer, type IncomingMessage, type Server, type ServerResponse } 
 import { createServer as createTlsServer } from 'node:https'
 import express from 'express'
 import { pino, type Logger } from 'pino'
+import { errorBody } from '../../common/coded-error.js'
 import {
   RequestGuard,
   generateToken,
   type AdmitOptions,
   guardOptionsProblem,
   isLoopbackAddress,
+  tokenProblem,
 } from '../../common/http-guard.js'
 import {
   ConnectionGuard,
@@ -21,7 +23,8 @@ import {
   type ConnectionStats,
   type HttpServerSettings,
 } from '../../common/http-server.js'
-import { checkInventoryShape, createAdminRouter } from './admin/admin-router.js'
+import { checkInventoryShape } from './admin/admin-requests.js'
+import { createAdminRouter } from './admin/admin-router.js'
 import { SERVICE_BASE_PATH, type ServiceName } from './contract/namespaces.js'
 import { isOperationName, type OperationName } from './contract/schema.js'
 import { fixtureInventory } from './fixtures/inventory.js'
@@ -210,14 +213,16 @@ function checkOptions(options: SimulatorOptions): void {
 
 /** The guard's and the connections' options; a non-loopback host needs a configured token. */
 function checkHttpOptions(options: SimulatorOptions): void {
+  const tokenIssue = options.adminToken === undefined ? null : tokenProblem(options.adminToken)
   const problem =
+    (tokenIssue === null ? null : `adminToken ${tokenIssue}.`) ??
     guardOptionsProblem({
-      token: options.adminToken,
       allowedHosts: options.allowedHosts,
       allowedOrigins: options.allowedOrigins,
-    }) ?? httpSettingsProblem(options.http, SIMULATOR_HTTP_DEFAULTS)
+    }) ??
+    httpSettingsProblem(options.http, SIMULATOR_HTTP_DEFAULTS)
   if (problem) {
-    throw new SimulatorError('INVALID_OPTION', problem.replace(/^The token/, 'adminToken'))
+    throw new SimulatorError('INVALID_OPTION', problem)
   }
   const host = options.host ?? '127.0.0.1'
   if (!isLoopbackAddress(host) && options.adminToken === undefined) {
@@ -330,7 +335,7 @@ function createGuard(options: SimulatorOptions, adminToken: string): RequestGuar
       options.adminToken === undefined
         ? "printed once by conax-sim at start (in-process: the simulator's adminToken); set CONTEGO_SIM_ADMIN_TOKEN to choose it"
         : 'the one the simulator was started with (CONTEGO_SIM_ADMIN_TOKEN, --admin-token or the adminToken option)',
-    jsonError: (code, message) => ({ error: { code, message } }),
+    jsonError: (code, message) => errorBody(new SimulatorError(code, message)),
   })
 }
 

@@ -7,7 +7,8 @@ import {
   httpSettingsOf,
   type HttpCliOptions,
 } from '../../../common/http-cli.js'
-import { checkInventoryShape } from '../admin/admin-router.js'
+import { errorLine } from '../../../common/coded-error.js'
+import { checkInventoryShape } from '../admin/admin-requests.js'
 import { SERVICE_NAMES } from '../contract/namespaces.js'
 import { isOperationName, type OperationName } from '../contract/schema.js'
 import {
@@ -366,11 +367,11 @@ export async function runCli(argv: readonly string[]): Promise<number> {
     return 0
   } catch (error) {
     if (error instanceof SimulatorError && error.code === 'STORE_WRITE_FAILED') {
-      console.error(`conax-sim: ${error.code}: ${error.message} The last changes may be lost.`)
+      console.error(`${errorLine('conax-sim', error)} The last changes may be lost.`)
       return 1
     }
     if (error instanceof SimulatorError) {
-      console.error(`conax-sim: ${error.code}: ${error.message}`)
+      console.error(errorLine('conax-sim', error))
       return 2
     }
     throw error

@@ -128,7 +128,8 @@ export interface StoredModelSnapshot extends Omit<ModelSnapshot, 'pairingModules
 
 export interface SmartcardRegistration {
   readonly caClientId: string
-  readonly sms?: string | undefined
+  /** The SMS user the card belongs to; absent or null: unchanged for a known card, else the default user. */
+  readonly sms?: string | null | undefined
 }
 
 export interface PairingModuleRegistration {
