@@ -1,6 +1,6 @@
 import { z } from 'zod'
 import { checkWith } from '../../../common/zod-issues.js'
-import type { InventoryInput } from '../model/ca-model.js'
+import type { InventoryInput } from '../model/inventory.js'
 import { SimulatorError } from '../runtime/simulator-error.js'
 
 /**

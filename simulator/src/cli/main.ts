@@ -18,7 +18,7 @@ import {
   type SimulatorOptions,
 } from '../create-simulator.js'
 import { DEFAULT_INVENTORY_SEED } from '../fixtures/inventory.js'
-import type { InventoryInput } from '../model/ca-model.js'
+import type { InventoryInput } from '../model/inventory.js'
 import type { ModelRules } from '../model/types.js'
 import { SimulatorError } from '../runtime/simulator-error.js'
 

@@ -1,15 +1,8 @@
 import { describe, expect, it } from 'vitest'
-import {
-  CaModel,
-  type AddSubscriptionItem,
-  type BarkInput,
-  type CardView,
-  type FingerprintInput,
-  type InventoryInput,
-  type MessageInput,
-  type PairingModuleRegistration,
-  type RepeatingBarkInput,
-} from './ca-model.js'
+import { CaModel } from './ca-model.js'
+import type { CardView, InventoryInput, PairingModuleRegistration } from './inventory.js'
+import type { BarkInput, FingerprintInput, MessageInput, RepeatingBarkInput } from './messages.js'
+import type { AddSubscriptionItem } from './subscriptions.js'
 import type { ModelRules, OperationContext, Outcome } from './types.js'
 
 const CARD_A = '01450253313'

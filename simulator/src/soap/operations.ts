@@ -1,5 +1,6 @@
 import type { OperationName } from '../contract/schema.js'
-import type { CaModel, PairingStatus } from '../model/ca-model.js'
+import type { CaModel } from '../model/ca-model.js'
+import type { PairingStatus } from '../model/pairings.js'
 import type { OperationContext, Outcome, StatusCode } from '../model/types.js'
 import type { ReadObject } from './request-reader.js'
 import type { ValueObject } from './xml-output.js'

@@ -1,6 +1,6 @@
 import { z } from 'zod'
 import { checkWith } from '../../../common/zod-issues.js'
-import type { StoredModelSnapshot } from '../model/ca-model.js'
+import type { StoredModelSnapshot } from '../model/ca-state.js'
 import type { JournalEntry } from '../runtime/journal.js'
 import type { ReplayRecord } from '../runtime/replay-cache.js'
 import type { ReadObject } from '../soap/request-reader.js'
