@@ -26,16 +26,18 @@ import {
 import { checkInventoryShape } from './admin/admin-requests.js'
 import { createAdminRouter } from './admin/admin-router.js'
 import { SERVICE_BASE_PATH, type ServiceName } from './contract/namespaces.js'
-import { isOperationName, type OperationName } from './contract/schema.js'
+import { isOperationName, type OperationName } from './operations/operation-table.js'
 import { fixtureInventory } from './fixtures/inventory.js'
 import { CaModel } from './model/ca-model.js'
+import { CaState } from './model/ca-state.js'
 import type { InventoryInput } from './model/inventory.js'
 import { STATUS_CODES, type ModelRules } from './model/types.js'
 import { FaultInjector } from './runtime/fault-injector.js'
 import { Journal } from './runtime/journal.js'
 import { ReplayCache } from './runtime/replay-cache.js'
 import { SimulatorError } from './runtime/simulator-error.js'
-import { createSoapEndpoint, serviceForPath } from './soap/soap-endpoint.js'
+import { createSoapEndpoint } from './soap/soap-endpoint.js'
+import { serviceForPath } from './soap/transport.js'
 import type { XmlLimits } from './soap/xml-input.js'
 import {
   LowdbFileStore,
@@ -290,6 +292,8 @@ async function listenOn(server: Server, port: number, host: string) {
 /** The simulator's parts, from its options with every default applied. */
 function createParts(options: SimulatorOptions) {
   const users = new Map(Object.entries(options.users ?? { sms: 'sms' }))
+  // One CA state: the SOAP endpoint runs operations on it, the model is its face for the rest.
+  const state = new CaState({ rules: options.rules ?? {}, defaultSms: firstUser(users) })
   return {
     users,
     logger:
@@ -297,7 +301,8 @@ function createParts(options: SimulatorOptions) {
         ? options.logger
         : pino({ level: options.logger ?? 'silent' }),
     clock: new SimulatorClock(options.now ?? (() => new Date())),
-    model: new CaModel({ rules: options.rules ?? {}, defaultSms: firstUser(users) }),
+    state,
+    model: new CaModel(state),
     journal: new Journal(options.journalLimit ?? 10_000),
     replays: new ReplayCache(options.replayLimit ?? 100_000),
     faults: new FaultInjector(),
@@ -385,7 +390,8 @@ async function loadStored(parts: {
  */
 export async function startSimulator(options: SimulatorOptions = {}): Promise<Simulator> {
   checkOptions(options)
-  const { users, logger, clock, model, journal, replays, faults, store } = createParts(options)
+  const { users, logger, clock, state, model, journal, replays, faults, store } =
+    createParts(options)
   const now = clock.now
   await loadStored({ store, model, journal, replays })
   const snapshot = (): SimulatorSnapshot => ({
@@ -444,7 +450,7 @@ export async function startSimulator(options: SimulatorOptions = {}): Promise<Si
   const startedAt = now()
   let ownHost = '127.0.0.1'
   const soap = createSoapEndpoint({
-    model,
+    state,
     journal,
     replays,
     faults,

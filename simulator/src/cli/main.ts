@@ -10,7 +10,7 @@ import {
 import { errorLine } from '../../../common/coded-error.js'
 import { checkInventoryShape } from '../admin/admin-requests.js'
 import { SERVICE_NAMES } from '../contract/namespaces.js'
-import { isOperationName, type OperationName } from '../contract/schema.js'
+import { isOperationName, type OperationName } from '../operations/operation-table.js'
 import {
   SIMULATOR_HTTP_DEFAULTS,
   startSimulator,

@@ -1,7 +1,7 @@
 import { z } from 'zod'
 import { checkWith, type Checked } from '../../../common/zod-issues.js'
-import { OPERATION_NAMES, type OperationName } from '../contract/schema.js'
 import { SERVICE_NAMES, type ServiceName } from '../contract/namespaces.js'
+import { OPERATION_NAMES, type OperationName } from '../operations/operation-table.js'
 
 /**
  * Injected failures, for testing how a CRM copes with an unreliable CA:

@@ -1,4 +1,4 @@
-import type { ReadObject } from '../soap/request-reader.js'
+import type { ReadObject } from '../contract/schema.js'
 
 /** One SOAP call as the simulator received and answered it (contract section 4). */
 export interface JournalEntry {

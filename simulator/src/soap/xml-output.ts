@@ -1,5 +1,5 @@
 import { SOAP11_ENV, SOAP12_ENV, type SoapVersion } from '../contract/namespaces.js'
-import type { ElementSpec } from '../contract/schema.js'
+import type { ElementSpec, WriteObject, WriteValue } from '../contract/schema.js'
 
 const ESCAPES: Record<string, string> = { '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;' }
 
@@ -37,33 +37,33 @@ export function faultEnvelope(version: SoapVersion, code: FaultCode, reason: str
   )
 }
 
-type Value = string | number | boolean | null | undefined | ValueObject | readonly Value[]
-export interface ValueObject {
-  readonly [name: string]: Value
-}
+const isList = (value: WriteValue): value is readonly WriteValue[] => Array.isArray(value)
 
-/** Writes values as unqualified child elements in the order and shape the spec gives. */
-export function writeElements(specs: readonly ElementSpec[], values: ValueObject): string {
+/**
+ * Writes values (the shape `Write<typeof specs>` describes) as unqualified child elements in the
+ * order and shape the spec gives; absent and null values are left out.
+ */
+export function writeElements(specs: readonly ElementSpec[], values: WriteObject): string {
   let xml = ''
   for (const spec of specs) {
     const value = values[spec.name]
     if (value === undefined || value === null) {
       continue
     }
-    const items = Array.isArray(value) ? (value as readonly Value[]) : [value as Value]
-    for (const item of items) {
+    for (const item of isList(value) ? value : [value]) {
       xml += writeElement(spec, item)
     }
   }
   return xml
 }
 
-function writeElement(spec: ElementSpec, value: Value): string {
+function writeElement(spec: ElementSpec, value: WriteValue): string {
   if (value === undefined || value === null) {
     return ''
   }
   if (typeof spec.type === 'string') {
     return `<${spec.name}>${escapeXml(typeof value === 'object' ? '' : String(value))}</${spec.name}>`
   }
-  return `<${spec.name}>${writeElements(spec.type.children, value as ValueObject)}</${spec.name}>`
+  const children = typeof value === 'object' && !isList(value) ? value : {}
+  return `<${spec.name}>${writeElements(spec.type.children, children)}</${spec.name}>`
 }

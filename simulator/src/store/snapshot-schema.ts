@@ -3,7 +3,7 @@ import { checkWith } from '../../../common/zod-issues.js'
 import type { StoredModelSnapshot } from '../model/ca-state.js'
 import type { JournalEntry } from '../runtime/journal.js'
 import type { ReplayRecord } from '../runtime/replay-cache.js'
-import type { ReadObject } from '../soap/request-reader.js'
+import type { ReadObject } from '../contract/schema.js'
 
 export const SNAPSHOT_FORMAT = 'conax-sim/1'
 

@@ -5,9 +5,9 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import type { Simulator } from '../create-simulator.js'
 import { packageRoot } from '../runtime/package-root.js'
 import { CARD_A, CARD_B, STB_1, STB_2, startTestSimulator } from '../test-support/soap.js'
-import { SERVICE_NAMES, type ServiceName } from './namespaces.js'
-import { OPERATIONS } from './schema.js'
-import { shippedWsdlFiles } from './wsdl-files.js'
+import { SERVICE_NAMES, type ServiceName } from '../contract/namespaces.js'
+import { OPERATIONS } from './operation-table.js'
+import { shippedWsdlFiles } from './served-wsdl.js'
 
 type Status = { StatusCode: string; TransactionId: string; Message?: string }
 type AsyncOperation = (args: unknown) => Promise<[Record<string, unknown>, string]>
