@@ -256,7 +256,7 @@ function checkRules(rules: Partial<ModelRules>): void {
       : undefined
     const valid =
       choice === 'positive'
-        ? Number.isInteger(value) && (value as number) >= 1
+        ? typeof value === 'number' && Number.isInteger(value) && value >= 1
         : choice === 'pin'
           ? typeof value === 'string' && /^\d{4}$/.test(value)
           : choice?.includes(value)

@@ -10,7 +10,11 @@ import {
 import { errorLine } from '../../../common/coded-error.js'
 import { checkInventoryShape } from '../admin/admin-requests.js'
 import { SERVICE_NAMES } from '../contract/namespaces.js'
-import { isOperationName, type OperationName } from '../operations/operation-table.js'
+import {
+  OPERATION_NAMES,
+  isOperationName,
+  type OperationName,
+} from '../operations/operation-table.js'
 import {
   SIMULATOR_HTTP_DEFAULTS,
   startSimulator,
@@ -52,15 +56,17 @@ function parseOperations(value: string): OperationName[] {
   return value.split(',').map((name) => {
     const trimmed = name.trim()
     if (!isOperationName(trimmed)) {
-      throw new InvalidArgumentError(`'${trimmed}' is not one of the 13 contract operations.`)
+      throw new InvalidArgumentError(
+        `'${trimmed}' is not one of the ${OPERATION_NAMES.length} contract operations.`,
+      )
     }
     return trimmed
   })
 }
 
-function readJson<T>(file: string, what: string): T {
+function readJson(file: string, what: string): unknown {
   try {
-    return JSON.parse(readFileSync(file, 'utf8')) as T
+    return JSON.parse(readFileSync(file, 'utf8')) as unknown
   } catch (error) {
     throw new SimulatorError(
       'INVALID_OPTION',
@@ -265,7 +271,7 @@ const PROFILE_KEYS = [
 
 /** A --profile file: only the settings a profile may hold (their values are checked by startSimulator). */
 function readProfile(file: string): SimulatorOptions {
-  const profile = readJson<unknown>(file, 'profile')
+  const profile = readJson(file, 'profile')
   if (typeof profile !== 'object' || profile === null || Array.isArray(profile)) {
     throw new SimulatorError('INVALID_OPTION', `The profile ${file} must be a JSON object.`)
   }
@@ -280,7 +286,7 @@ function readProfile(file: string): SimulatorOptions {
 }
 
 function readInventory(file: string): InventoryInput {
-  const data = readJson<unknown>(file, 'inventory')
+  const data = readJson(file, 'inventory')
   try {
     return checkInventoryShape(data)
   } catch (error) {

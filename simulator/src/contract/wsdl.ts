@@ -22,11 +22,17 @@ export function wsdlNames(service: ServiceName): {
   return { service: `${stem}Service`, port: `${stem}Port`, binding: `${stem}Binding` }
 }
 
+/** The prefix the WSDL declares for the namespace a complex type lives in. */
+const NAMESPACE_PREFIX: Readonly<Record<ComplexType['home'], string>> = {
+  common: 'ct',
+  service: 'tns',
+}
+
 function typeRef(type: ElementSpec['type']): string {
   if (typeof type === 'string') {
     return XSD_TYPES[type]
   }
-  return `${type.home === 'common' ? 'ct' : 'tns'}:${type.typeName}`
+  return `${NAMESPACE_PREFIX[type.home]}:${type.typeName}`
 }
 
 function elementXml(element: ElementSpec): string {

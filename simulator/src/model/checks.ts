@@ -1,6 +1,6 @@
 import type { CaState } from './ca-state.js'
 import { isCaClientId, isPairingModuleId, isProductId, messageLength } from './rules.js'
-import type { ErrorCode, OperationContext, Outcome } from './types.js'
+import type { ErrorCode, ModelRules, OperationContext, Outcome } from './types.js'
 
 /**
  * The checks several operations share: card counts, id formats, existence and ownership of cards
@@ -25,11 +25,25 @@ export function unique(ids: readonly string[]): string[] {
   return [...new Set(ids)]
 }
 
+const PRODUCT_ID_RULE: Readonly<Record<ModelRules['productIdFormat'], string>> = {
+  lenient: 'must be 1 to 32 of A-Z, a-z, 0-9, _ and -',
+  digits: 'must be 1 to 32 digits (strict digits-only profile)',
+}
+
+const LENGTH_UNIT: Readonly<Record<ModelRules['messageLengthUnit'], string>> = {
+  characters: 'characters',
+  'utf8-bytes': 'UTF-8 bytes',
+}
+
+/** Whether an STB's owner is checked (`stbOwnership`). */
+const OWNER_CHECKED: Readonly<Record<ModelRules['stbOwnership'], boolean>> = {
+  enforce: true,
+  off: false,
+}
+
 /** The ProductId format of the profile, as a message ends it. */
 export function productIdRule(state: CaState): string {
-  return state.rules.productIdFormat === 'digits'
-    ? 'must be 1 to 32 digits (strict digits-only profile)'
-    : 'must be 1 to 32 of A-Z, a-z, 0-9, _ and -'
+  return PRODUCT_ID_RULE[state.rules.productIdFormat]
 }
 
 /** The first problem of a list of items, its message prefixed with the item's label and number. */
@@ -146,7 +160,7 @@ export function checkModule(
       message: `PairingModuleId '${pairingModuleId}' is not known to the CA system.`,
     }
   }
-  if (state.rules.stbOwnership === 'enforce' && stb.sms !== null && stb.sms !== ctx.user) {
+  if (OWNER_CHECKED[state.rules.stbOwnership] && stb.sms !== null && stb.sms !== ctx.user) {
     return {
       code: 'CLIENT_NOT_MANAGED_BY_SMS',
       message: `PairingModuleId '${pairingModuleId}' is managed by another SMS, not by '${ctx.user}'.`,
@@ -165,7 +179,7 @@ export function checkProductId(state: CaState, productId: string): Problem | nul
 /** A message of 1 to `max` characters (or UTF-8 bytes, as the profile counts). */
 export function checkMessage(state: CaState, message: string, max: number): Problem | null {
   const length = messageLength(message, state.rules.messageLengthUnit)
-  const unit = state.rules.messageLengthUnit === 'utf8-bytes' ? 'UTF-8 bytes' : 'characters'
+  const unit = LENGTH_UNIT[state.rules.messageLengthUnit]
   if (length < 1) {
     return invalid('Message must not be empty.')
   }

@@ -243,15 +243,20 @@ function releaseDevice(
   if (!pairing) {
     return
   }
-  if (mode === 'whole') {
-    dissolve(state, pairing)
-    return
-  }
-  state.touchPairing(pairing)
-  removeItem(pairing.caClientIds, 'caClientId' in device ? device.caClientId : '')
-  removeItem(pairing.pairingModuleIds, 'pairingModuleId' in device ? device.pairingModuleId : '')
-  if (pairing.caClientIds.length === 0 || pairing.pairingModuleIds.length === 0) {
-    dissolve(state, pairing)
+  switch (mode) {
+    case 'whole':
+      dissolve(state, pairing)
+      return
+    case 'detach':
+      state.touchPairing(pairing)
+      removeItem(pairing.caClientIds, 'caClientId' in device ? device.caClientId : '')
+      removeItem(
+        pairing.pairingModuleIds,
+        'pairingModuleId' in device ? device.pairingModuleId : '',
+      )
+      if (pairing.caClientIds.length === 0 || pairing.pairingModuleIds.length === 0) {
+        dissolve(state, pairing)
+      }
   }
 }
 

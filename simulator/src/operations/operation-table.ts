@@ -42,9 +42,11 @@ export function operationsOf(service: ServiceName): readonly OperationSpec[] {
   return OPERATIONS.filter((op) => op.service === service)
 }
 
+const NAMES: ReadonlySet<string> = new Set(OPERATION_NAMES)
+
 /** True when `name` is one of the contract operations. */
 export function isOperationName(name: string): name is OperationName {
-  return (OPERATION_NAMES as readonly string[]).includes(name)
+  return NAMES.has(name)
 }
 
 /** The operation of a body element name, if it is one. */

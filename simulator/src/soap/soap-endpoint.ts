@@ -89,9 +89,14 @@ export function createSoapEndpoint(deps: SoapEndpointDeps): SoapEndpoint {
   async function answerBody(req: IncomingMessage, call: Call, body: Buffer): Promise<Answer> {
     const parsed = readXml(body, req.headers['content-type'], deps.xmlLimits)
     if (!parsed.ok) {
-      return parsed.kind === 'PARSE'
-        ? faultAnswer(call, 'Server', UNPARSEABLE)
-        : faultAnswer(call, 'Client', `Refused: ${parsed.reason}.`)
+      switch (parsed.kind) {
+        case 'PARSE':
+          return faultAnswer(call, 'Server', UNPARSEABLE)
+        case 'DOCTYPE':
+        case 'INSTRUCTION':
+        case 'LIMIT':
+          return faultAnswer(call, 'Client', `Refused: ${parsed.reason}.`)
+      }
     }
     const located = locateOperation(call, parsed.root)
     if ('httpStatus' in located) {
