@@ -89,52 +89,36 @@ interface SimpleValues {
 
 type Simplify<T> = { [K in keyof T]: T[K] } & {}
 
-type ReadOf<Type> = Type extends SimpleType
+/** An element's value: `Absent` is what an absent optional element may also be. */
+type ValueOf<Type, Absent> = Type extends SimpleType
   ? SimpleValues[Type]
   : Type extends ComplexType<infer Children>
-    ? Read<Children>
+    ? Shape<Children, Absent>
     : never
 
-type ReadElement<Spec extends ElementSpec> = Spec extends { readonly many: true }
-  ? readonly ReadOf<Spec['type']>[]
-  : ReadOf<Spec['type']>
+type ElementOf<Spec extends ElementSpec, Absent> = Spec extends { readonly many: true }
+  ? readonly ValueOf<Spec['type'], Absent>[]
+  : ValueOf<Spec['type'], Absent>
+
+/** Mandatory elements are there; optional ones may be left out (or be `Absent`); lists are arrays. */
+type Shape<Specs extends readonly ElementSpec[], Absent> = Simplify<
+  {
+    readonly [Spec in Specs[number] as Spec['min'] extends 1 ? Spec['name'] : never]: ElementOf<
+      Spec,
+      Absent
+    >
+  } & {
+    readonly [Spec in Specs[number] as Spec['min'] extends 1 ? never : Spec['name']]?:
+      ElementOf<Spec, Absent> | Absent
+  }
+>
 
 /**
  * The arguments of an operation as the reader reads them from `<OpRequest>`: a mandatory element
  * is there, an optional one may be absent, a repeated one is an array; `xs:dateTime` values are
  * ISO-8601 UTC strings.
  */
-export type Read<Specs extends readonly ElementSpec[]> = Simplify<
-  {
-    readonly [
-      Spec in Specs[number] as Spec['min'] extends 1 ? Spec['name'] : never
-    ]: ReadElement<Spec>
-  } & {
-    readonly [
-      Spec in Specs[number] as Spec['min'] extends 1 ? never : Spec['name']
-    ]?: ReadElement<Spec>
-  }
->
-
-type WriteOf<Type> = Type extends SimpleType
-  ? SimpleValues[Type]
-  : Type extends ComplexType<infer Children>
-    ? Write<Children>
-    : never
-
-type WriteElement<Spec extends ElementSpec> = Spec extends { readonly many: true }
-  ? readonly WriteOf<Spec['type']>[]
-  : WriteOf<Spec['type']>
+export type Read<Specs extends readonly ElementSpec[]> = Shape<Specs, never>
 
 /** The payload of an answer as the writer writes it: an optional element may be absent or null. */
-export type Write<Specs extends readonly ElementSpec[]> = Simplify<
-  {
-    readonly [
-      Spec in Specs[number] as Spec['min'] extends 1 ? Spec['name'] : never
-    ]: WriteElement<Spec>
-  } & {
-    readonly [
-      Spec in Specs[number] as Spec['min'] extends 1 ? never : Spec['name']
-    ]?: WriteElement<Spec> | null
-  }
->
+export type Write<Specs extends readonly ElementSpec[]> = Shape<Specs, null>

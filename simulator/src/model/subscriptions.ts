@@ -44,13 +44,7 @@ export function addSubscriptions(
   items: readonly AddSubscriptionItem[],
 ): Outcome<number> {
   const problem =
-    checkCardCount(
-      state,
-      items.map((item) => item.caClientId),
-    ) ??
-    firstProblem(items, 'Subscription', (item) => checkAddItemFormat(state, item)) ??
-    firstProblem(items, 'Subscription', (item) => checkItemExists(state, ctx, item)) ??
-    checkEffectiveDates(state, ctx, items)
+    checkItems(state, ctx, items, checkAddItemFormat) ?? checkEffectiveDates(state, ctx, items)
   if (problem) {
     return fail(problem)
   }
@@ -91,13 +85,7 @@ export function cancelSubscriptions(
   ctx: OperationContext,
   items: readonly CancelSubscriptionItem[],
 ): Outcome<number> {
-  const problem =
-    checkCardCount(
-      state,
-      items.map((item) => item.caClientId),
-    ) ??
-    firstProblem(items, 'Subscription', (item) => checkItemFormat(state, item)) ??
-    firstProblem(items, 'Subscription', (item) => checkItemExists(state, ctx, item))
+  const problem = checkItems(state, ctx, items, checkItemFormat)
   if (problem) {
     return fail(problem)
   }
@@ -166,6 +154,23 @@ export function forceAddProduct(
     { ...product },
   ]
   return { ok: true, value: { ...product }, message: 'Product set.' }
+}
+
+/** The card count, then every item's format, then every item's card and product. */
+function checkItems<Item extends CancelSubscriptionItem>(
+  state: CaState,
+  ctx: OperationContext,
+  items: readonly Item[],
+  checkFormat: (state: CaState, item: Item) => Problem | null,
+): Problem | null {
+  return (
+    checkCardCount(
+      state,
+      items.map((item) => item.caClientId),
+    ) ??
+    firstProblem(items, 'Subscription', (item) => checkFormat(state, item)) ??
+    firstProblem(items, 'Subscription', (item) => checkItemExists(state, ctx, item))
+  )
 }
 
 function checkItemFormat(state: CaState, item: CancelSubscriptionItem): Problem | null {

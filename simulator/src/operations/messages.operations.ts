@@ -1,9 +1,22 @@
 import { CA_CLIENT_IDS, SEQUENCE_NUMBER } from '../contract/common-types.js'
-import { el, opt } from '../contract/schema.js'
-import { displayFingerprint, sendBark, sendMail, sendRepeatingBark } from '../model/messages.js'
+import { el, opt, type Read } from '../contract/schema.js'
+import {
+  displayFingerprint,
+  sendBark,
+  sendMail,
+  sendRepeatingBark,
+  type BarkInput,
+  type MessageInput,
+} from '../model/messages.js'
 import { answer, defineOperation, statusOnly } from './define-operation.js'
 
 /** The `user-text-messaging` and `fingerprint` services: messages and fingerprints (model/messages.ts). */
+
+const MAIL_FIELDS = [
+  el('CaClientIds', CA_CLIENT_IDS),
+  el('Message', 'string'),
+  opt('StartIndicationTime', 'dateTime'),
+] as const
 
 const BARK_FIELDS = [
   el('CaClientIds', CA_CLIENT_IDS),
@@ -12,28 +25,31 @@ const BARK_FIELDS = [
   opt('StartIndicationTime', 'dateTime'),
 ] as const
 
+/** The arguments every message operation shares, as the model takes them. */
+function messageOf(
+  args: Read<readonly [...typeof MAIL_FIELDS, typeof SEQUENCE_NUMBER]>,
+): MessageInput {
+  return {
+    caClientIds: args.CaClientIds.CaClientId,
+    message: args.Message,
+    startIndicationTime: args.StartIndicationTime ?? null,
+    sequenceNumber: args.SequenceNumber ?? null,
+  }
+}
+
+/** The arguments of both barks, as the model takes them. */
+function barkOf(args: Read<readonly [...typeof BARK_FIELDS, typeof SEQUENCE_NUMBER]>): BarkInput {
+  return { ...messageOf(args), displayDurationInSeconds: args.DisplayDurationInSeconds ?? null }
+}
+
 export const MESSAGE_OPERATIONS = [
   defineOperation({
     name: 'SendMailMessageToClients',
     service: 'user-text-messaging',
     write: true,
-    request: [
-      el('CaClientIds', CA_CLIENT_IDS),
-      el('Message', 'string'),
-      opt('StartIndicationTime', 'dateTime'),
-      SEQUENCE_NUMBER,
-    ],
+    request: [...MAIL_FIELDS, SEQUENCE_NUMBER],
     response: [],
-    handle: (state, ctx, args) =>
-      answer(
-        sendMail(state, ctx, {
-          caClientIds: args.CaClientIds.CaClientId,
-          message: args.Message,
-          startIndicationTime: args.StartIndicationTime ?? null,
-          sequenceNumber: args.SequenceNumber ?? null,
-        }),
-        statusOnly,
-      ),
+    handle: (state, ctx, args) => answer(sendMail(state, ctx, messageOf(args)), statusOnly),
     example: {
       CaClientIds: { CaClientId: ['01450253313', '01900080207'] },
       Message: 'Your bill is ready',
@@ -46,17 +62,7 @@ export const MESSAGE_OPERATIONS = [
     write: true,
     request: [...BARK_FIELDS, SEQUENCE_NUMBER],
     response: [],
-    handle: (state, ctx, args) =>
-      answer(
-        sendBark(state, ctx, {
-          caClientIds: args.CaClientIds.CaClientId,
-          message: args.Message,
-          displayDurationInSeconds: args.DisplayDurationInSeconds ?? null,
-          startIndicationTime: args.StartIndicationTime ?? null,
-          sequenceNumber: args.SequenceNumber ?? null,
-        }),
-        statusOnly,
-      ),
+    handle: (state, ctx, args) => answer(sendBark(state, ctx, barkOf(args)), statusOnly),
     example: {
       CaClientIds: { CaClientId: ['01900080207'] },
       Message: 'Call us',
@@ -77,11 +83,7 @@ export const MESSAGE_OPERATIONS = [
     handle: (state, ctx, args) =>
       answer(
         sendRepeatingBark(state, ctx, {
-          caClientIds: args.CaClientIds.CaClientId,
-          message: args.Message,
-          displayDurationInSeconds: args.DisplayDurationInSeconds ?? null,
-          startIndicationTime: args.StartIndicationTime ?? null,
-          sequenceNumber: args.SequenceNumber ?? null,
+          ...barkOf(args),
           repetitionCount: args.RepetitionCount,
           repetitionIntervalInSeconds: args.RepetitionIntervalInSeconds,
         }),

@@ -1,9 +1,11 @@
 import { SEQUENCE_NUMBER } from '../contract/common-types.js'
-import { complex, el, list, opt, optList } from '../contract/schema.js'
+import { complex, el, list, opt, optList, type Read } from '../contract/schema.js'
 import {
   addSubscriptions,
   cancelSubscriptions,
   getActiveSubscriptions,
+  type AddSubscriptionItem,
+  type CancelSubscriptionItem,
 } from '../model/subscriptions.js'
 import { answer, defineOperation, statusOnly } from './define-operation.js'
 
@@ -30,6 +32,20 @@ const ACTIVE_ITEM = complex('ActiveSubscriptionType', [
   opt('EndDate', 'dateTime'),
 ])
 
+/** A subscription item to cancel, as the model takes it. */
+function cancelItemOf(item: Read<typeof CANCEL_ITEM.children>): CancelSubscriptionItem {
+  return {
+    caClientId: item.CaClientId,
+    productId: item.ProductId,
+    distributor: item.Distributor ?? null,
+  }
+}
+
+/** A subscription item to add, as the model takes it. */
+function addItemOf(item: Read<typeof ADD_ITEM.children>): AddSubscriptionItem {
+  return { ...cancelItemOf(item), startDate: item.StartDate ?? null, endDate: item.EndDate ?? null }
+}
+
 export const SUBSCRIPTION_OPERATIONS = [
   defineOperation({
     name: 'AddSubscriptions',
@@ -41,20 +57,7 @@ export const SUBSCRIPTION_OPERATIONS = [
     ],
     response: [],
     handle: (state, ctx, { Subscriptions }) =>
-      answer(
-        addSubscriptions(
-          state,
-          ctx,
-          Subscriptions.Subscription.map((item) => ({
-            caClientId: item.CaClientId,
-            productId: item.ProductId,
-            distributor: item.Distributor ?? null,
-            startDate: item.StartDate ?? null,
-            endDate: item.EndDate ?? null,
-          })),
-        ),
-        statusOnly,
-      ),
+      answer(addSubscriptions(state, ctx, Subscriptions.Subscription.map(addItemOf)), statusOnly),
     example: {
       Subscriptions: {
         Subscription: [
@@ -85,15 +88,7 @@ export const SUBSCRIPTION_OPERATIONS = [
     response: [],
     handle: (state, ctx, { Subscriptions }) =>
       answer(
-        cancelSubscriptions(
-          state,
-          ctx,
-          Subscriptions.Subscription.map((item) => ({
-            caClientId: item.CaClientId,
-            productId: item.ProductId,
-            distributor: item.Distributor ?? null,
-          })),
-        ),
+        cancelSubscriptions(state, ctx, Subscriptions.Subscription.map(cancelItemOf)),
         statusOnly,
       ),
     example: {
