@@ -5,7 +5,7 @@ import { join } from 'node:path'
 import { promisify } from 'node:util'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { SERVICE_NAMES, type ServiceName } from '../src/contract/namespaces.js'
-import { OPERATION_NAMES } from '../src/contract/schema.js'
+import { OPERATION_NAMES } from '../src/operations/operation-table.js'
 import type { Simulator } from '../src/create-simulator.js'
 import {
   CARD_A,

@@ -121,7 +121,11 @@ describe('HTTP surface', () => {
   })
 
   it('is healthy once started', async () => {
-    await request(sim.url).get('/healthz').expect(200, { status: 'ok' })
+    const res = await request(sim.url).get('/healthz')
+    expect({ status: res.status, body: res.body as unknown }).toEqual({
+      status: 200,
+      body: { status: 'ok' },
+    })
   })
 })
 

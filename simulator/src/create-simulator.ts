@@ -4,12 +4,14 @@ import { createServer, type IncomingMessage, type Server, type ServerResponse } 
 import { createServer as createTlsServer } from 'node:https'
 import express from 'express'
 import { pino, type Logger } from 'pino'
+import { errorBody } from '../../common/coded-error.js'
 import {
   RequestGuard,
   generateToken,
   type AdmitOptions,
   guardOptionsProblem,
   isLoopbackAddress,
+  tokenProblem,
 } from '../../common/http-guard.js'
 import {
   ConnectionGuard,
@@ -21,17 +23,21 @@ import {
   type ConnectionStats,
   type HttpServerSettings,
 } from '../../common/http-server.js'
-import { checkInventoryShape, createAdminRouter } from './admin/admin-router.js'
+import { checkInventoryShape } from './admin/admin-requests.js'
+import { createAdminRouter } from './admin/admin-router.js'
 import { SERVICE_BASE_PATH, type ServiceName } from './contract/namespaces.js'
-import { isOperationName, type OperationName } from './contract/schema.js'
+import { isOperationName, type OperationName } from './operations/operation-table.js'
 import { fixtureInventory } from './fixtures/inventory.js'
-import { CaModel, type InventoryInput } from './model/ca-model.js'
+import { CaModel } from './model/ca-model.js'
+import { CaState } from './model/ca-state.js'
+import type { InventoryInput } from './model/inventory.js'
 import { STATUS_CODES, type ModelRules } from './model/types.js'
 import { FaultInjector } from './runtime/fault-injector.js'
 import { Journal } from './runtime/journal.js'
 import { ReplayCache } from './runtime/replay-cache.js'
 import { SimulatorError } from './runtime/simulator-error.js'
-import { createSoapEndpoint, serviceForPath } from './soap/soap-endpoint.js'
+import { createSoapEndpoint } from './soap/soap-endpoint.js'
+import { serviceForPath } from './soap/transport.js'
 import type { XmlLimits } from './soap/xml-input.js'
 import {
   LowdbFileStore,
@@ -210,14 +216,16 @@ function checkOptions(options: SimulatorOptions): void {
 
 /** The guard's and the connections' options; a non-loopback host needs a configured token. */
 function checkHttpOptions(options: SimulatorOptions): void {
+  const tokenIssue = options.adminToken === undefined ? null : tokenProblem(options.adminToken)
   const problem =
+    (tokenIssue === null ? null : `adminToken ${tokenIssue}.`) ??
     guardOptionsProblem({
-      token: options.adminToken,
       allowedHosts: options.allowedHosts,
       allowedOrigins: options.allowedOrigins,
-    }) ?? httpSettingsProblem(options.http, SIMULATOR_HTTP_DEFAULTS)
+    }) ??
+    httpSettingsProblem(options.http, SIMULATOR_HTTP_DEFAULTS)
   if (problem) {
-    throw new SimulatorError('INVALID_OPTION', problem.replace(/^The token/, 'adminToken'))
+    throw new SimulatorError('INVALID_OPTION', problem)
   }
   const host = options.host ?? '127.0.0.1'
   if (!isLoopbackAddress(host) && options.adminToken === undefined) {
@@ -248,7 +256,7 @@ function checkRules(rules: Partial<ModelRules>): void {
       : undefined
     const valid =
       choice === 'positive'
-        ? Number.isInteger(value) && (value as number) >= 1
+        ? typeof value === 'number' && Number.isInteger(value) && value >= 1
         : choice === 'pin'
           ? typeof value === 'string' && /^\d{4}$/.test(value)
           : choice?.includes(value)
@@ -284,6 +292,8 @@ async function listenOn(server: Server, port: number, host: string) {
 /** The simulator's parts, from its options with every default applied. */
 function createParts(options: SimulatorOptions) {
   const users = new Map(Object.entries(options.users ?? { sms: 'sms' }))
+  // One CA state: the SOAP endpoint runs operations on it, the model is its face for the rest.
+  const state = new CaState({ rules: options.rules ?? {}, defaultSms: firstUser(users) })
   return {
     users,
     logger:
@@ -291,7 +301,8 @@ function createParts(options: SimulatorOptions) {
         ? options.logger
         : pino({ level: options.logger ?? 'silent' }),
     clock: new SimulatorClock(options.now ?? (() => new Date())),
-    model: new CaModel({ rules: options.rules ?? {}, defaultSms: firstUser(users) }),
+    state,
+    model: new CaModel(state),
     journal: new Journal(options.journalLimit ?? 10_000),
     replays: new ReplayCache(options.replayLimit ?? 100_000),
     faults: new FaultInjector(),
@@ -330,7 +341,7 @@ function createGuard(options: SimulatorOptions, adminToken: string): RequestGuar
       options.adminToken === undefined
         ? "printed once by conax-sim at start (in-process: the simulator's adminToken); set CONTEGO_SIM_ADMIN_TOKEN to choose it"
         : 'the one the simulator was started with (CONTEGO_SIM_ADMIN_TOKEN, --admin-token or the adminToken option)',
-    jsonError: (code, message) => ({ error: { code, message } }),
+    jsonError: (code, message) => errorBody(new SimulatorError(code, message)),
   })
 }
 
@@ -379,7 +390,8 @@ async function loadStored(parts: {
  */
 export async function startSimulator(options: SimulatorOptions = {}): Promise<Simulator> {
   checkOptions(options)
-  const { users, logger, clock, model, journal, replays, faults, store } = createParts(options)
+  const { users, logger, clock, state, model, journal, replays, faults, store } =
+    createParts(options)
   const now = clock.now
   await loadStored({ store, model, journal, replays })
   const snapshot = (): SimulatorSnapshot => ({
@@ -438,7 +450,7 @@ export async function startSimulator(options: SimulatorOptions = {}): Promise<Si
   const startedAt = now()
   let ownHost = '127.0.0.1'
   const soap = createSoapEndpoint({
-    model,
+    state,
     journal,
     replays,
     faults,

@@ -1,7 +1,7 @@
 import fc from 'fast-check'
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest'
 import { startSimulator, type Simulator } from './create-simulator.js'
-import type { ModelSnapshot } from './model/ca-model.js'
+import type { ModelSnapshot } from './model/ca-state.js'
 import { adminHeaders, adminOutcome, RawClient, RecordingStore } from './test-support/hostile.js'
 import { CARD_A, CARD_B, STB_1, TEST_INVENTORY, callSoap } from './test-support/soap.js'
 

@@ -7,7 +7,8 @@ import {
   SOAP12_ENV,
   serviceNamespace,
 } from './contract/namespaces.js'
-import { OPERATIONS, OPERATION_BY_NAME, type OperationName } from './contract/schema.js'
+import { OPERATIONS, OPERATION_BY_NAME, type OperationName } from './operations/operation-table.js'
+import type { ReadObject, ReadValue } from './contract/schema.js'
 import { startSimulator, type Simulator } from './create-simulator.js'
 import {
   RawClient,
@@ -17,16 +18,7 @@ import {
   type Checkpoint,
   type SoapOutcome,
 } from './test-support/hostile.js'
-import {
-  CARD_A,
-  CARD_B,
-  CARD_C,
-  STB_1,
-  STB_2,
-  STB_3,
-  TEST_INVENTORY,
-  requestEnvelope,
-} from './test-support/soap.js'
+import { CARD_A, CARD_B, STB_1, TEST_INVENTORY, requestEnvelope } from './test-support/soap.js'
 
 // Generated hostile SOAP bodies (fast-check): valid envelopes of all 13 operations, mutated in
 // their tree (elements dropped, duplicated, renamed, wrapped; values replaced by random text;
@@ -47,10 +39,10 @@ interface Node {
   text: string | null
 }
 
-type Value = string | number | Value[] | { [name: string]: Value }
+const isList = (value: ReadValue): value is readonly ReadValue[] => Array.isArray(value)
 
-const element = (name: string, value: Value): Node[] => {
-  if (Array.isArray(value)) {
+const element = (name: string, value: ReadValue): Node[] => {
+  if (isList(value)) {
     return value.flatMap((item) => element(name, item))
   }
   if (typeof value === 'object') {
@@ -58,71 +50,19 @@ const element = (name: string, value: Value): Node[] => {
   }
   return [{ name, attrs: [], children: [], text: String(value) }]
 }
-const children = (value: { [name: string]: Value }): Node[] =>
+const children = (value: ReadObject): Node[] =>
   Object.entries(value).flatMap(([name, child]) => element(name, child))
 
-/** A valid request of each operation, against the inventory the simulator starts with. */
-const VALID: Record<OperationName, { [name: string]: Value }> = {
-  AddSubscriptions: {
-    Subscriptions: {
-      Subscription: [
-        {
-          CaClientId: CARD_B,
-          ProductId: 'EFA2',
-          Distributor: 'Main',
-          StartDate: '2030-01-01T00:00:00Z',
-          EndDate: '2031-01-01T00:00:00Z',
-        },
-        { CaClientId: CARD_C, ProductId: 'GFA1' },
-      ],
-    },
-    SequenceNumber: 41,
-  },
-  CancelSubscriptions: {
-    Subscriptions: { Subscription: { CaClientId: CARD_A, ProductId: 'GFA1', Distributor: 'Main' } },
-    SequenceNumber: 42,
-  },
-  GetActiveSubscriptions: { CaClientId: CARD_A },
-  CreatePairing: {
-    CaClientIds: { CaClientId: [CARD_B, CARD_C] },
-    PairingModuleIds: { PairingModuleId: STB_2 },
-    Distributor: 'TWIN1',
-    SequenceNumber: 43,
-  },
-  AddToExistingPairing: {
-    PairedCaClientId: CARD_A,
-    CaClientIds: { CaClientId: CARD_C },
-    PairingModuleIds: { PairingModuleId: STB_3 },
-  },
-  GetPairingStatusForCard: { CaClientId: CARD_A },
-  GetPairingStatusForPairingModule: { PairingModuleId: STB_1 },
-  SendMailMessageToClients: {
-    CaClientIds: { CaClientId: [CARD_A, CARD_B] },
-    Message: 'Your bill is ready',
-    StartIndicationTime: '2030-01-01T10:00:00Z',
-  },
-  SendBarkMessageToClients: {
-    CaClientIds: { CaClientId: CARD_B },
-    Message: 'Call us',
-    DisplayDurationInSeconds: 20,
-  },
-  SendRepeatingBarkMessageToClients: {
-    CaClientIds: { CaClientId: CARD_C },
-    Message: 'Match tonight',
-    DisplayDurationInSeconds: 10,
-    RepetitionCount: 3,
-    RepetitionIntervalInSeconds: 30,
-  },
-  DisplayFingerprint: {
-    CaClientIds: { CaClientId: CARD_A },
-    DurationInSeconds: 10,
-    PositionX: 100,
-    PositionY: 50,
-    Height: 12,
-    Slot: 'B',
-  },
-  UpdateCaPinToDefaultValue: { CaClientId: CARD_C },
-  UpdateCaPinToGivenValue: { CaClientId: CARD_B, Pin: '9876', SequenceNumber: 44 },
+/**
+ * A valid request of each operation, against the inventory the simulator starts with: the
+ * operation's example in the operation table (it names the devices of TEST_INVENTORY).
+ */
+function valid(operation: OperationName): ReadObject {
+  const example = OPERATION_BY_NAME.get(operation)?.example
+  if (!example) {
+    throw new Error(`${operation} is not in the operation table`)
+  }
+  return example
 }
 
 function envelopeTree(operation: OperationName, soap12: boolean, qualified: boolean): Node {
@@ -137,7 +77,7 @@ function envelopeTree(operation: OperationName, soap12: boolean, qualified: bool
   const request: Node = {
     name: qualified ? `c:${operation}Request` : `${operation}Request`,
     attrs: [],
-    children: prefix(children(VALID[operation])),
+    children: prefix(children(valid(operation))),
     text: null,
   }
   const op: Node = {
@@ -422,8 +362,8 @@ describe(`generated hostile SOAP bodies (seed ${SEED}, ${RUNS} runs)`, () => {
     client = new RawClient(sim.url)
     // A pairing, an active product and a replay record for the mutations to aim at.
     for (const [service, operation, children] of [
-      ['pairing', 'CreatePairing', VALID.CreatePairing],
-      ['subscription', 'AddSubscriptions', VALID.AddSubscriptions],
+      ['pairing', 'CreatePairing', valid('CreatePairing')],
+      ['subscription', 'AddSubscriptions', valid('AddSubscriptions')],
       [
         'subscription',
         'AddSubscriptions',

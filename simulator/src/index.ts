@@ -15,11 +15,14 @@ export {
   serviceNamespace,
 } from './contract/namespaces.js'
 export type { ServiceName, SoapVersion } from './contract/namespaces.js'
-export { OPERATIONS, OPERATION_NAMES, operationsOf } from './contract/schema.js'
-export type { OperationName, OperationSpec } from './contract/schema.js'
-export { generateWsdl, wsdlNames } from './contract/wsdl.js'
+export { OPERATIONS, OPERATION_NAMES, operationsOf } from './operations/operation-table.js'
+export type { OperationName, OperationSpec } from './operations/operation-table.js'
+export { wsdlNames } from './contract/wsdl.js'
+export { generateWsdl } from './operations/served-wsdl.js'
 export { CaModel } from './model/ca-model.js'
-export type { CardView, InventoryInput, ModelSnapshot, PairingStatus } from './model/ca-model.js'
+export type { ModelSnapshot } from './model/ca-state.js'
+export type { CardView, InventoryInput } from './model/inventory.js'
+export type { PairingStatus } from './model/pairings.js'
 export { DEFAULT_RULES, STATUS_CODES } from './model/types.js'
 export type { ModelRules, StatusCode } from './model/types.js'
 export {

@@ -7,9 +7,14 @@ import {
   httpSettingsOf,
   type HttpCliOptions,
 } from '../../../common/http-cli.js'
-import { checkInventoryShape } from '../admin/admin-router.js'
+import { errorLine } from '../../../common/coded-error.js'
+import { checkInventoryShape } from '../admin/admin-requests.js'
 import { SERVICE_NAMES } from '../contract/namespaces.js'
-import { isOperationName, type OperationName } from '../contract/schema.js'
+import {
+  OPERATION_NAMES,
+  isOperationName,
+  type OperationName,
+} from '../operations/operation-table.js'
 import {
   SIMULATOR_HTTP_DEFAULTS,
   startSimulator,
@@ -17,7 +22,7 @@ import {
   type SimulatorOptions,
 } from '../create-simulator.js'
 import { DEFAULT_INVENTORY_SEED } from '../fixtures/inventory.js'
-import type { InventoryInput } from '../model/ca-model.js'
+import type { InventoryInput } from '../model/inventory.js'
 import type { ModelRules } from '../model/types.js'
 import { SimulatorError } from '../runtime/simulator-error.js'
 
@@ -51,15 +56,17 @@ function parseOperations(value: string): OperationName[] {
   return value.split(',').map((name) => {
     const trimmed = name.trim()
     if (!isOperationName(trimmed)) {
-      throw new InvalidArgumentError(`'${trimmed}' is not one of the 13 contract operations.`)
+      throw new InvalidArgumentError(
+        `'${trimmed}' is not one of the ${OPERATION_NAMES.length} contract operations.`,
+      )
     }
     return trimmed
   })
 }
 
-function readJson<T>(file: string, what: string): T {
+function readJson(file: string, what: string): unknown {
   try {
-    return JSON.parse(readFileSync(file, 'utf8')) as T
+    return JSON.parse(readFileSync(file, 'utf8')) as unknown
   } catch (error) {
     throw new SimulatorError(
       'INVALID_OPTION',
@@ -264,7 +271,7 @@ const PROFILE_KEYS = [
 
 /** A --profile file: only the settings a profile may hold (their values are checked by startSimulator). */
 function readProfile(file: string): SimulatorOptions {
-  const profile = readJson<unknown>(file, 'profile')
+  const profile = readJson(file, 'profile')
   if (typeof profile !== 'object' || profile === null || Array.isArray(profile)) {
     throw new SimulatorError('INVALID_OPTION', `The profile ${file} must be a JSON object.`)
   }
@@ -279,7 +286,7 @@ function readProfile(file: string): SimulatorOptions {
 }
 
 function readInventory(file: string): InventoryInput {
-  const data = readJson<unknown>(file, 'inventory')
+  const data = readJson(file, 'inventory')
   try {
     return checkInventoryShape(data)
   } catch (error) {
@@ -366,11 +373,11 @@ export async function runCli(argv: readonly string[]): Promise<number> {
     return 0
   } catch (error) {
     if (error instanceof SimulatorError && error.code === 'STORE_WRITE_FAILED') {
-      console.error(`conax-sim: ${error.code}: ${error.message} The last changes may be lost.`)
+      console.error(`${errorLine('conax-sim', error)} The last changes may be lost.`)
       return 1
     }
     if (error instanceof SimulatorError) {
-      console.error(`conax-sim: ${error.code}: ${error.message}`)
+      console.error(errorLine('conax-sim', error))
       return 2
     }
     throw error

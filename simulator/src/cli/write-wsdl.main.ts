@@ -1,9 +1,9 @@
 /* eslint-disable no-console -- a maintenance script */
 import { mkdirSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
-import { shippedWsdlFiles } from '../contract/wsdl-files.js'
+import { shippedWsdlFiles } from '../operations/served-wsdl.js'
 
-// Regenerates fixtures/wsdl/*.wsdl from the contract table (npm run fixtures:wsdl).
+// Regenerates fixtures/wsdl/*.wsdl from the operation table (npm run fixtures:wsdl).
 const target = process.argv[2] ?? 'fixtures/wsdl'
 mkdirSync(target, { recursive: true })
 for (const { file, content } of shippedWsdlFiles()) {

@@ -1,17 +1,18 @@
 import type { ServiceName } from './namespaces.js'
 
 /**
- * A declarative description of the contract's messages. One table drives the WSDL the simulator
- * serves, the request reader that turns XML into typed arguments, and the response writer, so the
- * three cannot drift apart.
+ * The language the contract's messages are described in. One description per operation drives
+ * the WSDL the simulator serves, the request reader that turns XML into typed arguments, and the
+ * response writer, so the three cannot drift apart; the TypeScript types of the arguments and
+ * the answer ({@link Read}, {@link Write}) are derived from the same description.
  */
 export type SimpleType = 'string' | 'int' | 'dateTime' | 'boolean'
 
-export interface ComplexType {
+export interface ComplexType<Children extends readonly ElementSpec[] = readonly ElementSpec[]> {
   readonly typeName: string
   /** `common` types live in the common-types namespace; the rest in the service namespace. */
   readonly home: 'service' | 'common'
-  readonly children: readonly ElementSpec[]
+  readonly children: Children
 }
 
 export interface ElementSpec {
@@ -21,107 +22,40 @@ export interface ElementSpec {
   readonly many?: true
 }
 
-const el = (name: string, type: SimpleType | ComplexType): ElementSpec => ({ name, type, min: 1 })
-const opt = (name: string, type: SimpleType | ComplexType): ElementSpec => ({ name, type, min: 0 })
-const list = (name: string, type: SimpleType | ComplexType, min: 0 | 1 = 1): ElementSpec => ({
-  name,
-  type,
-  min,
-  many: true,
-})
+/** A mandatory element. */
+export const el = <const Name extends string, const Type extends SimpleType | ComplexType>(
+  name: Name,
+  type: Type,
+) => ({ name, type, min: 1 }) as const
 
-const complex = (
+/** An optional element. */
+export const opt = <const Name extends string, const Type extends SimpleType | ComplexType>(
+  name: Name,
+  type: Type,
+) => ({ name, type, min: 0 }) as const
+
+/** A repeated element: one or more. */
+export const list = <const Name extends string, const Type extends SimpleType | ComplexType>(
+  name: Name,
+  type: Type,
+) => ({ name, type, min: 1, many: true }) as const
+
+/** A repeated element: none or more. */
+export const optList = <const Name extends string, const Type extends SimpleType | ComplexType>(
+  name: Name,
+  type: Type,
+) => ({ name, type, min: 0, many: true }) as const
+
+/** A named complex type with its children, in the service namespace unless `home` says `common`. */
+export const complex = <const Children extends readonly ElementSpec[]>(
   typeName: string,
-  children: readonly ElementSpec[],
+  children: Children,
   home: 'service' | 'common' = 'service',
-): ComplexType => ({ typeName, home, children })
+): ComplexType<Children> => ({ typeName, home, children })
 
-export const TRANSACTION_STATUS_TYPE = complex(
-  'TransactionStatusType',
-  [el('StatusCode', 'string'), el('TransactionId', 'string'), opt('Message', 'string')],
-  'common',
-)
-const CA_CLIENT_IDS = complex('CaClientIdListType', [list('CaClientId', 'string')], 'common')
-const OPTIONAL_CA_CLIENT_IDS = complex(
-  'OptionalCaClientIdListType',
-  [list('CaClientId', 'string', 0)],
-  'common',
-)
-const PAIRING_MODULE_IDS = complex(
-  'PairingModuleIdListType',
-  [list('PairingModuleId', 'string')],
-  'common',
-)
-const OPTIONAL_PAIRING_MODULE_IDS = complex(
-  'OptionalPairingModuleIdListType',
-  [list('PairingModuleId', 'string', 0)],
-  'common',
-)
-const SEQUENCE_NUMBER = opt('SequenceNumber', 'int')
-
-const ADD_ITEM = complex('AddSubscriptionItemType', [
-  el('CaClientId', 'string'),
-  el('ProductId', 'string'),
-  opt('Distributor', 'string'),
-  opt('StartDate', 'dateTime'),
-  opt('EndDate', 'dateTime'),
-])
-const CANCEL_ITEM = complex('CancelSubscriptionItemType', [
-  el('CaClientId', 'string'),
-  el('ProductId', 'string'),
-  opt('Distributor', 'string'),
-])
-const ACTIVE_ITEM = complex('ActiveSubscriptionType', [
-  el('ProductId', 'string'),
-  opt('Distributor', 'string'),
-  el('StartDate', 'dateTime'),
-  opt('EndDate', 'dateTime'),
-])
-const PAIRING_MODULE = complex(
-  'PairingModuleType',
-  [
-    el('PairingModuleId', 'string'),
-    el('SerialNumber', 'string'),
-    el('ProductCode', 'string'),
-    el('ProductDescription', 'string'),
-  ],
-  'common',
-)
-const PAIRING_STATUS_PAYLOAD: readonly ElementSpec[] = [
-  opt('Paired', 'boolean'),
-  opt('CaClientIds', CA_CLIENT_IDS),
-  opt(
-    'PairingModules',
-    complex('PairingModuleListType', [list('PairingModule', PAIRING_MODULE)], 'common'),
-  ),
-]
-const BARK_FIELDS: readonly ElementSpec[] = [
-  el('CaClientIds', CA_CLIENT_IDS),
-  el('Message', 'string'),
-  opt('DisplayDurationInSeconds', 'int'),
-  opt('StartIndicationTime', 'dateTime'),
-]
-
-export const OPERATION_NAMES = [
-  'AddSubscriptions',
-  'CancelSubscriptions',
-  'GetActiveSubscriptions',
-  'CreatePairing',
-  'AddToExistingPairing',
-  'GetPairingStatusForCard',
-  'GetPairingStatusForPairingModule',
-  'SendMailMessageToClients',
-  'SendBarkMessageToClients',
-  'SendRepeatingBarkMessageToClients',
-  'DisplayFingerprint',
-  'UpdateCaPinToDefaultValue',
-  'UpdateCaPinToGivenValue',
-] as const
-
-export type OperationName = (typeof OPERATION_NAMES)[number]
-
-export interface OperationSpec {
-  readonly name: OperationName
+/** The shape of one contract operation: what the WSDL declares and the reader and writer follow. */
+export interface OperationSpec<Name extends string = string> {
+  readonly name: Name
   readonly service: ServiceName
   /** Writes change CA state and take part in SequenceNumber replay detection. */
   readonly write: boolean
@@ -131,96 +65,60 @@ export interface OperationSpec {
   readonly response: readonly ElementSpec[]
 }
 
-/** Every operation but the three `Get...` queries is a write. */
-const spec = (
-  name: OperationName,
-  service: ServiceName,
-  request: readonly ElementSpec[],
-  response: readonly ElementSpec[] = [],
-): OperationSpec => ({ name, service, write: !name.startsWith('Get'), request, response })
+// ----- values: what the reader reads and the writer writes -----------------------------------
 
-/** The 13 operations of the contract, in the order of its table. */
-export const OPERATIONS: readonly OperationSpec[] = [
-  spec('AddSubscriptions', 'subscription', [
-    el('Subscriptions', complex('AddSubscriptionListType', [list('Subscription', ADD_ITEM)])),
-    SEQUENCE_NUMBER,
-  ]),
-  spec('CancelSubscriptions', 'subscription', [
-    el('Subscriptions', complex('CancelSubscriptionListType', [list('Subscription', CANCEL_ITEM)])),
-    SEQUENCE_NUMBER,
-  ]),
-  spec(
-    'GetActiveSubscriptions',
-    'subscription',
-    [el('CaClientId', 'string')],
-    [
-      opt(
-        'Subscriptions',
-        complex('ActiveSubscriptionListType', [list('Subscription', ACTIVE_ITEM, 0)]),
-      ),
-    ],
-  ),
-  spec('CreatePairing', 'pairing', [
-    el('CaClientIds', CA_CLIENT_IDS),
-    el('PairingModuleIds', PAIRING_MODULE_IDS),
-    opt('Distributor', 'string'),
-    SEQUENCE_NUMBER,
-  ]),
-  spec('AddToExistingPairing', 'pairing', [
-    el('PairedCaClientId', 'string'),
-    opt('CaClientIds', OPTIONAL_CA_CLIENT_IDS),
-    opt('PairingModuleIds', OPTIONAL_PAIRING_MODULE_IDS),
-    SEQUENCE_NUMBER,
-  ]),
-  spec('GetPairingStatusForCard', 'pairing', [el('CaClientId', 'string')], PAIRING_STATUS_PAYLOAD),
-  spec(
-    'GetPairingStatusForPairingModule',
-    'pairing',
-    [el('PairingModuleId', 'string')],
-    PAIRING_STATUS_PAYLOAD,
-  ),
-  spec('SendMailMessageToClients', 'user-text-messaging', [
-    el('CaClientIds', CA_CLIENT_IDS),
-    el('Message', 'string'),
-    opt('StartIndicationTime', 'dateTime'),
-    SEQUENCE_NUMBER,
-  ]),
-  spec('SendBarkMessageToClients', 'user-text-messaging', [...BARK_FIELDS, SEQUENCE_NUMBER]),
-  spec('SendRepeatingBarkMessageToClients', 'user-text-messaging', [
-    ...BARK_FIELDS,
-    el('RepetitionCount', 'int'),
-    el('RepetitionIntervalInSeconds', 'int'),
-    SEQUENCE_NUMBER,
-  ]),
-  spec('DisplayFingerprint', 'fingerprint', [
-    el('CaClientIds', CA_CLIENT_IDS),
-    opt('DisplayTime', 'dateTime'),
-    opt('DurationInSeconds', 'int'),
-    opt('PositionX', 'int'),
-    opt('PositionY', 'int'),
-    opt('Height', 'int'),
-    opt('Slot', 'string'),
-    SEQUENCE_NUMBER,
-  ]),
-  spec('UpdateCaPinToDefaultValue', 'ca-pin', [el('CaClientId', 'string'), SEQUENCE_NUMBER]),
-  spec('UpdateCaPinToGivenValue', 'ca-pin', [
-    el('CaClientId', 'string'),
-    el('Pin', 'string'),
-    SEQUENCE_NUMBER,
-  ]),
-]
-
-/** Operation specs by name. */
-export const OPERATION_BY_NAME: ReadonlyMap<OperationName, OperationSpec> = new Map(
-  OPERATIONS.map((op) => [op.name, op]),
-)
-
-/** The operations a service endpoint serves, in contract order. */
-export function operationsOf(service: ServiceName): readonly OperationSpec[] {
-  return OPERATIONS.filter((op) => op.service === service)
+/** A request as the reader read it, whatever its operation: element names as keys, lists as arrays. */
+export type ReadValue = string | number | boolean | ReadObject | readonly ReadValue[]
+export interface ReadObject {
+  readonly [name: string]: ReadValue
 }
 
-/** True when `name` is one of the 13 contract operations. */
-export function isOperationName(name: string): name is OperationName {
-  return (OPERATION_NAMES as readonly string[]).includes(name)
+/** Values an answer is written from: absent and null elements are left out. */
+export type WriteValue =
+  string | number | boolean | null | undefined | WriteObject | readonly WriteValue[]
+export interface WriteObject {
+  readonly [name: string]: WriteValue
 }
+
+interface SimpleValues {
+  readonly string: string
+  readonly int: number
+  readonly dateTime: string
+  readonly boolean: boolean
+}
+
+type Simplify<T> = { [K in keyof T]: T[K] } & {}
+
+/** An element's value: `Absent` is what an absent optional element may also be. */
+type ValueOf<Type, Absent> = Type extends SimpleType
+  ? SimpleValues[Type]
+  : Type extends ComplexType<infer Children>
+    ? Shape<Children, Absent>
+    : never
+
+type ElementOf<Spec extends ElementSpec, Absent> = Spec extends { readonly many: true }
+  ? readonly ValueOf<Spec['type'], Absent>[]
+  : ValueOf<Spec['type'], Absent>
+
+/** Mandatory elements are there; optional ones may be left out (or be `Absent`); lists are arrays. */
+type Shape<Specs extends readonly ElementSpec[], Absent> = Simplify<
+  {
+    readonly [Spec in Specs[number] as Spec['min'] extends 1 ? Spec['name'] : never]: ElementOf<
+      Spec,
+      Absent
+    >
+  } & {
+    readonly [Spec in Specs[number] as Spec['min'] extends 1 ? never : Spec['name']]?:
+      ElementOf<Spec, Absent> | Absent
+  }
+>
+
+/**
+ * The arguments of an operation as the reader reads them from `<OpRequest>`: a mandatory element
+ * is there, an optional one may be absent, a repeated one is an array; `xs:dateTime` values are
+ * ISO-8601 UTC strings.
+ */
+export type Read<Specs extends readonly ElementSpec[]> = Shape<Specs, never>
+
+/** The payload of an answer as the writer writes it: an optional element may be absent or null. */
+export type Write<Specs extends readonly ElementSpec[]> = Shape<Specs, null>

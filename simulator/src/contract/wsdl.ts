@@ -1,11 +1,6 @@
+import { TRANSACTION_STATUS_TYPE } from './common-types.js'
 import { COMMON_TYPES_NS, serviceNamespace, type ServiceName } from './namespaces.js'
-import {
-  TRANSACTION_STATUS_TYPE,
-  operationsOf,
-  type ComplexType,
-  type ElementSpec,
-  type OperationSpec,
-} from './schema.js'
+import type { ComplexType, ElementSpec, OperationSpec } from './schema.js'
 
 const XSD_TYPES = {
   string: 'xs:string',
@@ -27,11 +22,17 @@ export function wsdlNames(service: ServiceName): {
   return { service: `${stem}Service`, port: `${stem}Port`, binding: `${stem}Binding` }
 }
 
+/** The prefix the WSDL declares for the namespace a complex type lives in. */
+const NAMESPACE_PREFIX: Readonly<Record<ComplexType['home'], string>> = {
+  common: 'ct',
+  service: 'tns',
+}
+
 function typeRef(type: ElementSpec['type']): string {
   if (typeof type === 'string') {
     return XSD_TYPES[type]
   }
-  return `${type.home === 'common' ? 'ct' : 'tns'}:${type.typeName}`
+  return `${NAMESPACE_PREFIX[type.home]}:${type.typeName}`
 }
 
 function elementXml(element: ElementSpec): string {
@@ -104,11 +105,14 @@ ${response}
 }
 
 /**
- * The WSDL 1.1 (document/literal wrapped, XSD inline) of one service endpoint.
+ * The WSDL 1.1 (document/literal wrapped, XSD inline) of one service endpoint serving `ops`.
  * @param location the `soap:address` to advertise, e.g. `http://127.0.0.1:8280/ca-server/webservices/caclient/pairing`
  */
-export function generateWsdl(service: ServiceName, location: string): string {
-  const ops = operationsOf(service)
+export function wsdlDocument(
+  service: ServiceName,
+  ops: readonly OperationSpec[],
+  location: string,
+): string {
   const tns = serviceNamespace(service)
   const names = wsdlNames(service)
   const { common, local } = serviceTypes(ops)

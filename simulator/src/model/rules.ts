@@ -20,8 +20,14 @@ export const isCaClientId = (value: string): boolean => CA_CLIENT_ID.test(value)
 export const isPairingModuleId = (value: string): boolean => PAIRING_MODULE_ID.test(value)
 export const isPin = (value: string): boolean => PIN.test(value)
 
+const PRODUCT_ID: Readonly<Record<ModelRules['productIdFormat'], RegExp>> = {
+  lenient: PRODUCT_ID_LENIENT,
+  digits: PRODUCT_ID_DIGITS,
+}
+
+/** A ProductId of the profile's format (`productIdFormat`). */
 export function isProductId(value: string, format: ModelRules['productIdFormat']): boolean {
-  return (format === 'digits' ? PRODUCT_ID_DIGITS : PRODUCT_ID_LENIENT).test(value)
+  return PRODUCT_ID[format].test(value)
 }
 
 export function isDistributor(value: string): boolean {
@@ -30,19 +36,23 @@ export function isDistributor(value: string): boolean {
 
 /** Length of a message as the profile counts it: Unicode characters or UTF-8 bytes. */
 export function messageLength(message: string, unit: ModelRules['messageLengthUnit']): number {
-  if (unit === 'utf8-bytes') {
-    let bytes = 0
-    for (const char of message) {
-      const code = char.codePointAt(0) ?? 0
-      bytes += code < 0x80 ? 1 : code < 0x800 ? 2 : code < 0x10000 ? 3 : 4
+  switch (unit) {
+    case 'utf8-bytes': {
+      let bytes = 0
+      for (const char of message) {
+        const code = char.codePointAt(0) ?? 0
+        bytes += code < 0x80 ? 1 : code < 0x800 ? 2 : code < 0x10000 ? 3 : 4
+      }
+      return bytes
     }
-    return bytes
+    case 'characters': {
+      let chars = 0
+      for (const _ of message) {
+        chars++
+      }
+      return chars
+    }
   }
-  let chars = 0
-  for (const _ of message) {
-    chars++
-  }
-  return chars
 }
 
 /** The repeating-bark interval rule: 10 to 2550 seconds in steps of 10. */

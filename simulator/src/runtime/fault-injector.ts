@@ -1,5 +1,7 @@
-import { isOperationName, type OperationName } from '../contract/schema.js'
+import { z } from 'zod'
+import { checkWith, type Checked } from '../../../common/zod-issues.js'
 import { SERVICE_NAMES, type ServiceName } from '../contract/namespaces.js'
+import { OPERATION_NAMES, type OperationName } from '../operations/operation-table.js'
 
 /**
  * Injected failures, for testing how a CRM copes with an unreliable CA:
@@ -34,63 +36,53 @@ export interface FaultRule {
   readonly message: string
 }
 
-export type FaultRuleInput = Partial<Omit<FaultRule, 'id' | 'remaining'>> & {
+/** A fault rule as the admin API takes it (`POST /admin/faults`); defaults fill the rest. */
+export type FaultRuleInput = Partial<Omit<FaultRule, 'id' | 'remaining' | 'delayMs'>> & {
   readonly kind: FaultKind
+  /** Calls to hit (default 1); null: every call until the rule is removed. */
   readonly times?: number | null
+  /** How long a DELAY waits (default 1000 ms, also when null). */
+  readonly delayMs?: number | null
 }
 
 const RULE_FIELDS = ['kind', 'service', 'operation', 'times', 'httpStatus', 'delayMs', 'message']
 
-/** Checks a fault rule from the admin API; returns the problem or null. */
-export function checkFaultRule(input: unknown): string | null {
-  if (typeof input !== 'object' || input === null) {
-    return 'a fault rule must be a JSON object'
-  }
-  const rule = input as Record<string, unknown>
-  const unknown = Object.keys(rule).filter((key) => !RULE_FIELDS.includes(key))
-  if (unknown.length > 0) {
-    return `unknown field(s) ${unknown.join(', ')}; a rule may have ${RULE_FIELDS.join(', ')}`
-  }
-  if (rule.message !== undefined && typeof rule.message !== 'string') {
-    return 'message must be a string'
-  }
-  if (!FAULT_KINDS.includes(rule.kind as FaultKind)) {
-    return `kind must be one of ${FAULT_KINDS.join(', ')}`
-  }
-  if (
-    rule.service !== undefined &&
-    rule.service !== null &&
-    !SERVICE_NAMES.includes(rule.service as ServiceName)
-  ) {
-    return `service must be one of ${SERVICE_NAMES.join(', ')}`
-  }
-  if (
-    rule.operation !== undefined &&
-    rule.operation !== null &&
-    !(typeof rule.operation === 'string' && isOperationName(rule.operation))
-  ) {
-    return 'operation must be one of the 13 contract operations'
-  }
-  const positiveInt = (name: string, max: number): string | null => {
-    const value = rule[name]
-    return value === undefined ||
-      value === null ||
-      (Number.isInteger(value) && (value as number) >= 1 && (value as number) <= max)
-      ? null
-      : `${name} must be an integer from 1 to ${max}`
-  }
-  return (
-    positiveInt('times', 1_000_000) ??
-    positiveInt('delayMs', 600_000) ??
-    (rule.httpStatus !== undefined &&
-    !(
-      Number.isInteger(rule.httpStatus) &&
-      (rule.httpStatus as number) >= 400 &&
-      (rule.httpStatus as number) <= 599
-    )
-      ? 'httpStatus must be an integer from 400 to 599'
-      : null)
-  )
+const between = (min: number, max: number) => {
+  const error = `must be an integer from ${min} to ${max}`
+  return z.number({ error }).int({ error }).min(min, { error }).max(max, { error })
+}
+
+const faultRuleSchema = z.strictObject(
+  {
+    kind: z.enum(FAULT_KINDS, { error: `must be one of ${FAULT_KINDS.join(', ')}` }),
+    service: z
+      .enum(SERVICE_NAMES, { error: `must be one of ${SERVICE_NAMES.join(', ')}` })
+      .nullable()
+      .exactOptional(),
+    operation: z
+      .enum(OPERATION_NAMES, {
+        error: `must be one of the ${OPERATION_NAMES.length} contract operations`,
+      })
+      .nullable()
+      .exactOptional(),
+    times: between(1, 1_000_000).nullable().exactOptional(),
+    httpStatus: between(400, 599).exactOptional(),
+    delayMs: between(1, 600_000).nullable().exactOptional(),
+    message: z.string({ error: 'must be a string' }).exactOptional(),
+  },
+  {
+    error: (issue) =>
+      issue.code === 'unrecognized_keys'
+        ? `has unknown field(s) ${issue.keys.join(', ')}; a rule may have ${RULE_FIELDS.join(', ')}`
+        : issue.code === 'invalid_type'
+          ? 'must be a JSON object'
+          : undefined,
+  },
+) satisfies z.ZodType<FaultRuleInput>
+
+/** Reads a fault rule sent to the admin API: the rule, or its first problem naming the field. */
+export function parseFaultRule(input: unknown): Checked<FaultRuleInput> {
+  return checkWith(faultRuleSchema, input, { root: 'it' })
 }
 
 /** The active fault rules; the first matching rule with calls remaining fires. */

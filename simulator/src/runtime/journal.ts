@@ -1,4 +1,4 @@
-import type { ReadObject } from '../soap/request-reader.js'
+import type { ReadObject } from '../contract/schema.js'
 
 /** One SOAP call as the simulator received and answered it (contract section 4). */
 export interface JournalEntry {
@@ -70,8 +70,9 @@ export class Journal {
     const start = Math.max(0, this.entries.length - this.limit)
     const result: JournalEntry[] = []
     for (let index = start; index < this.entries.length; index++) {
-      const entry = this.entries[index] as JournalEntry
+      const entry = this.entries[index]
       if (
+        entry !== undefined &&
         (query.since === undefined || entry.seq > query.since) &&
         (query.operation === undefined || entry.operation === query.operation) &&
         (query.service === undefined || entry.service === query.service)

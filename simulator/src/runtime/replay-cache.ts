@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto'
-import type { OperationName } from '../contract/schema.js'
-import type { ReadObject } from '../soap/request-reader.js'
+import type { ReadObject } from '../contract/schema.js'
+import type { OperationName } from '../operations/operation-table.js'
 
 /** The first answer to a write, kept so that a repeat of it can be answered the same way. */
 export interface ReplayRecord {

@@ -1,34 +1,38 @@
+import { CodedError, type CodedErrorOptions } from '../../../common/coded-error.js'
+
+/**
+ * Every code of the simulator's own errors (start-up, store, admin API, the HTTP guard) and the
+ * HTTP status it answers with. Start-up errors never reach a client; they are 500 for
+ * completeness.
+ */
+const HTTP_STATUS = {
+  STORE_UNREADABLE: 500,
+  STORE_FOLDER_MISSING: 500,
+  STORE_WRITE_FAILED: 500,
+  INVALID_OPTION: 400,
+  INVALID_INVENTORY: 400,
+  INVALID_REQUEST: 400,
+  UNSUPPORTED_MEDIA_TYPE: 415,
+  NOT_FOUND: 404,
+  LISTEN_FAILED: 500,
+  PORT_IN_USE: 500,
+  INSECURE_BIND: 500,
+  UNAUTHORIZED: 401,
+  HOST_NOT_ALLOWED: 403,
+  CROSS_ORIGIN_REFUSED: 403,
+  PAYLOAD_TOO_LARGE: 413,
+  LIMIT_EXCEEDED: 422,
+  INTERNAL: 500,
+} as const satisfies Record<string, number>
+
 /** Stable codes of the simulator's own errors (start-up, store, admin API, the HTTP guard). */
-export type SimulatorErrorCode =
-  | 'STORE_UNREADABLE'
-  | 'STORE_FOLDER_MISSING'
-  | 'STORE_WRITE_FAILED'
-  | 'INVALID_OPTION'
-  | 'INVALID_INVENTORY'
-  | 'INVALID_REQUEST'
-  | 'UNSUPPORTED_MEDIA_TYPE'
-  | 'NOT_FOUND'
-  | 'LISTEN_FAILED'
-  | 'PORT_IN_USE'
-  | 'INSECURE_BIND'
-  | 'UNAUTHORIZED'
-  | 'HOST_NOT_ALLOWED'
-  | 'CROSS_ORIGIN_REFUSED'
-  | 'PAYLOAD_TOO_LARGE'
-  | 'LIMIT_EXCEEDED'
-  | 'INTERNAL'
+export type SimulatorErrorCode = keyof typeof HTTP_STATUS
 
 /** An error of the simulator itself, with a stable code and a message that says what to do. */
-export class SimulatorError extends Error {
+export class SimulatorError extends CodedError<SimulatorErrorCode> {
   override readonly name = 'SimulatorError'
-  readonly code: SimulatorErrorCode
 
-  constructor(code: SimulatorErrorCode, message: string, options: { cause?: unknown } = {}) {
-    super(message, options)
-    this.code = code
-  }
-
-  toJSON(): { code: SimulatorErrorCode; message: string } {
-    return { code: this.code, message: this.message }
+  constructor(code: SimulatorErrorCode, message: string, options: CodedErrorOptions = {}) {
+    super(code, HTTP_STATUS[code], message, options)
   }
 }

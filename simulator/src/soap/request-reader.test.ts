@@ -1,7 +1,8 @@
 import { describe, expect, it } from 'vitest'
 import { COMMON_TYPES_NS, serviceNamespace } from '../contract/namespaces.js'
-import { OPERATION_BY_NAME, type ElementSpec, type OperationName } from '../contract/schema.js'
-import { readChildren, SchemaViolation, type ReadObject } from './request-reader.js'
+import type { ElementSpec, ReadObject } from '../contract/schema.js'
+import { OPERATION_BY_NAME, type OperationName } from '../operations/operation-table.js'
+import { readChildren, SchemaViolation } from './request-reader.js'
 import { readXml, type XmlElement } from './xml-input.js'
 
 const MESSAGING_NS = serviceNamespace('user-text-messaging')

@@ -1,12 +1,6 @@
 import { COMMON_TYPES_NS } from '../contract/namespaces.js'
-import type { ElementSpec, SimpleType } from '../contract/schema.js'
+import type { ElementSpec, ReadObject, ReadValue, SimpleType } from '../contract/schema.js'
 import type { XmlElement } from './xml-input.js'
-
-/** The request as read against the schema: element names as keys, lists as arrays, typed leaves. */
-export type ReadValue = string | number | boolean | ReadObject | ReadObject[] | string[] | number[]
-export interface ReadObject {
-  [name: string]: ReadValue
-}
 
 /** A schema violation: where, and what is wrong. Answered as a `soap:Client` fault. */
 export class SchemaViolation extends Error {
@@ -21,7 +15,8 @@ const DATE_TIME = /^(\d{4})-(\d{2})-(\d{2})T(\d{2}):(\d{2}):(\d{2})(\.\d+)?(Z|[+
 const VERBATIM = new Set(['Message'])
 
 /**
- * Reads the children of `element` against `specs`. Children may be unqualified, or qualified in
+ * Reads the children of `element` against `specs`: element names as keys, lists as arrays, typed
+ * leaves (the shape `Read<typeof specs>` describes). Children may be unqualified, or qualified in
  * the service or common-types namespace; they may come in any order. Unknown, repeated, missing
  * and mistyped elements are schema violations.
  */
@@ -31,7 +26,9 @@ export function readChildren(
   serviceNs: string,
   path: string,
 ): ReadObject {
-  const result: ReadObject = {}
+  const result: Record<string, ReadValue> = {}
+  // The arrays of repeated elements, grown in place while `result` holds them read-only.
+  let lists: Map<string, ReadValue[]> | undefined
   const seen = new Set<string>()
   if (element.text.trim() !== '') {
     throw new SchemaViolation(`${path} must hold elements, not text.`)
@@ -54,7 +51,15 @@ export function readChildren(
     seen.add(spec.name)
     const value = readValue(child, spec, serviceNs, childPath)
     if (spec.many) {
-      ;((result[spec.name] ??= []) as ReadValue[]).push(value)
+      lists ??= new Map()
+      const items = lists.get(spec.name)
+      if (items) {
+        items.push(value)
+      } else {
+        const first = [value]
+        lists.set(spec.name, first)
+        result[spec.name] = first
+      }
     } else {
       result[spec.name] = value
     }

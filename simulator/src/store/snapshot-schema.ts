@@ -1,8 +1,9 @@
 import { z } from 'zod'
-import type { StoredModelSnapshot } from '../model/ca-model.js'
+import { checkWith } from '../../../common/zod-issues.js'
+import type { StoredModelSnapshot } from '../model/ca-state.js'
 import type { JournalEntry } from '../runtime/journal.js'
 import type { ReplayRecord } from '../runtime/replay-cache.js'
-import type { ReadObject } from '../soap/request-reader.js'
+import type { ReadObject } from '../contract/schema.js'
 
 export const SNAPSHOT_FORMAT = 'conax-sim/1'
 
@@ -122,27 +123,6 @@ const snapshotSchema = z.object({
   replays: z.array(replayRecord),
 })
 
-/** `model.cards[3].pin` from a zod path. */
-/** The value at a zod issue's path in the data that was checked. */
-function valueAt(data: unknown, path: readonly PropertyKey[]): unknown {
-  let value = data
-  for (const part of path) {
-    value =
-      typeof value === 'object' && value !== null
-        ? (value as Record<PropertyKey, unknown>)[part]
-        : undefined
-  }
-  return value
-}
-
-function pathText(path: readonly PropertyKey[]): string {
-  let out = ''
-  for (const part of path) {
-    out += typeof part === 'number' ? `[${part}]` : `${out === '' ? '' : '.'}${String(part)}`
-  }
-  return out === '' ? 'the top level' : out
-}
-
 function describeValue(value: unknown): string {
   return value === null ? 'null' : Array.isArray(value) ? 'an array' : `a ${typeof value}`
 }
@@ -165,21 +145,11 @@ export function checkSnapshot(
       problem: `its format is ${JSON.stringify(format) ?? 'missing'}, not ${SNAPSHOT_FORMAT}`,
     }
   }
-  const parsed = snapshotSchema.safeParse(data)
-  if (!parsed.success) {
-    const issue = parsed.error.issues[0]
-    return {
-      ok: false,
-      problem: issue
-        ? `${pathText(issue.path)} ${
-            issue.path.length > 0 && valueAt(data, issue.path) === undefined
-              ? 'is missing'
-              : issue.message.replace(/^Invalid (input|option): /, 'is invalid: ')
-          }`
-        : 'it does not have the shape of a store',
-    }
+  const parsed = checkWith(snapshotSchema, data, { root: 'the top level' })
+  if (!parsed.ok) {
+    return parsed
   }
-  const snapshot = parsed.data as StoredSimulatorSnapshot
+  const snapshot: StoredSimulatorSnapshot = parsed.value
   const problem = referenceProblem(snapshot.model) ?? journalProblem(snapshot)
   return problem === null ? { ok: true, snapshot } : { ok: false, problem }
 }

@@ -1,6 +1,6 @@
 import { describe, expect, it, onTestFinished } from 'vitest'
 import type { Simulator } from '../create-simulator.js'
-import type { ModelSnapshot } from '../model/ca-model.js'
+import type { ModelSnapshot } from '../model/ca-state.js'
 import {
   CARD_A,
   adminApi,

@@ -3,7 +3,7 @@ import { XMLParser, XMLValidator } from 'fast-xml-parser'
 import { expect } from 'vitest'
 import { SOAP11_ENV, SOAP12_ENV } from '../contract/namespaces.js'
 import type { Simulator } from '../create-simulator.js'
-import type { ModelSnapshot } from '../model/ca-model.js'
+import type { ModelSnapshot } from '../model/ca-state.js'
 import { STATUS_CODES } from '../model/types.js'
 import type { SimulatorSnapshot, SimulatorStore } from '../store/simulator-store.js'
 

@@ -1,8 +1,8 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest'
 import type { ServiceName } from '../contract/namespaces.js'
-import type { OperationName } from '../contract/schema.js'
+import type { OperationName } from './operation-table.js'
 import type { Simulator, SimulatorOptions } from '../create-simulator.js'
-import type { CardView } from '../model/ca-model.js'
+import type { CardView } from '../model/inventory.js'
 import type { JournalEntry } from '../runtime/journal.js'
 import {
   CARD_A,
