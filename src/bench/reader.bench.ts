@@ -5,7 +5,12 @@ import { parseArgs } from 'node:util'
 import type { CaReader } from '../application/runs/run-ports.js'
 import type { ObservedCard } from '../domain/runs.js'
 import { createConaxClient, type ConaxClientOptions } from '../infrastructure/conax/conax-client.js'
-import { createFastCaReader } from '../infrastructure/conax/fast-reader.js'
+import {
+  createFastCaReader,
+  readAnswer,
+  type ReadOperation,
+  type WireAnswer,
+} from '../infrastructure/conax/fast-reader.js'
 import { gatewayCaReader } from '../infrastructure/conax/gateway-reader.js'
 import { SimulatorChild } from './simulator-child.js'
 import { benchMain, positiveInteger } from './bench-main.js'
@@ -16,8 +21,10 @@ import { benchMain, positiveInteger } from './bench-main.js'
  * GFA1 on Main, even cards EFA2 on TWIN1, every third AF1 without distributor; three cards in four
  * are paired with their STB. Then every card is read with the fast reader (both queries per card,
  * `--concurrency` cards in flight), and the first `--gateway-cards` with the node-soap gateway
- * reader, each result checked against that pattern. Prints a table and, last, one JSON line; exits
- * 1 when a card reads wrong.
+ * reader, each result checked against that pattern. Last, the answers of the first 12 cards are
+ * read again and again in process, without the network (`readAnswer`), whole and in 64-byte
+ * chunks: the reader's own cost per answer, a steadier figure than the end-to-end one on a busy
+ * machine. Prints a table and, last, one JSON line; exits 1 when a card reads wrong.
  *
  * Flags: --cards <n> (20000), --gateway-cards <n> (2000), --concurrency <n> (64),
  * --max-sockets <n> (64), --warmup <n> (1000 cards read first, not measured).
@@ -53,11 +60,26 @@ interface ReadFigures {
   readonly wrongCount: number
 }
 
+interface ParseFigures {
+  /** null: each answer read as one chunk. */
+  readonly chunkBytes: number | null
+  readonly answers: number
+  /** The best of the repeats, in CPU and in wall-clock time. */
+  readonly cpuUsPerAnswer: number
+  readonly wallUsPerAnswer: number
+}
+
 /** Target of the reset run: 200,000 cards (400,000 calls) in under 60 s. */
 const TARGET_CARDS = 200_000
 const TARGET_SECONDS = 60
 const SETUP_BATCH = 500
 const SETUP_CONCURRENCY = 32
+/** Answers read per repeat of the in-process phase, and how many repeats (the best one counts). */
+const PARSE_ANSWERS = 96_000
+const PARSE_REPEATS = 5
+const PARSE_CHUNK_BYTES = 64
+/** Cards 1..12 cover every combination of the pattern (products by n mod 2 and 3, pairing mod 4). */
+const PARSE_SAMPLE_CARDS = 12
 
 const cardId = (n: number): string => `6${String(n).padStart(10, '0')}`
 const stbId = (n: number): string => `9${String(n).padStart(9, '0')}`
@@ -251,12 +273,116 @@ async function measure(
   }
 }
 
+interface SampleAnswer {
+  readonly n: number
+  readonly operation: ReadOperation
+  readonly status: number
+  readonly contentType: string
+  readonly body: Buffer
+}
+
+/** The raw answers of both queries for cards 1..PARSE_SAMPLE_CARDS, as the CA sent them. */
+async function sampleAnswers(connection: ConaxClientOptions): Promise<SampleAnswer[]> {
+  const auth = Buffer.from(`${connection.username}:${connection.password}`).toString('base64')
+  const samples: SampleAnswer[] = []
+  for (let n = 1; n <= PARSE_SAMPLE_CARDS; n++) {
+    for (const [service, operation] of [
+      ['subscription', 'GetActiveSubscriptions'],
+      ['pairing', 'GetPairingStatusForCard'],
+    ] as const) {
+      const ns = `http://www.conax.com/cas/xsd/${service}/v1`
+      const response = await fetch(`${connection.endpoint}/${service}`, {
+        method: 'POST',
+        headers: { 'Content-Type': 'text/xml; charset=utf-8', Authorization: `Basic ${auth}` },
+        body: `<?xml version="1.0" encoding="UTF-8"?><s:Envelope xmlns:s="${SOAP_ENV}" xmlns:c="${ns}"><s:Body><c:${operation}><${operation}Request><CaClientId>${cardId(n)}</CaClientId></${operation}Request></c:${operation}></s:Body></s:Envelope>`,
+      })
+      samples.push({
+        n,
+        operation,
+        status: response.status,
+        contentType: response.headers.get('content-type') ?? '',
+        body: Buffer.from(await response.arrayBuffer()),
+      })
+    }
+  }
+  return samples
+}
+
+function chunked(body: Buffer, size: number | null): Buffer[] {
+  if (size === null) {
+    return [body]
+  }
+  const chunks: Buffer[] = []
+  for (let at = 0; at < body.length; at += size) {
+    chunks.push(body.subarray(at, at + size))
+  }
+  return chunks
+}
+
+/** What `readAnswer` made of a sample, or null when it is what the pattern says. */
+function wrongReading(sample: SampleAnswer, chunkBytes: number | null): string | null {
+  const answer = { ...sample, chunks: chunked(sample.body, chunkBytes) }
+  const reading = readAnswer(sample.operation, answer)
+  const expected = expectedCard(sample.n)
+  const want =
+    sample.operation === 'GetActiveSubscriptions' ? expected.products : expected.pairedStbs
+  const got = 'value' in reading ? reading.value : reading.failure
+  const sorted = (value: unknown): string =>
+    JSON.stringify(
+      Array.isArray(value)
+        ? [...(value as unknown[])].sort((a, b) =>
+            JSON.stringify(a).localeCompare(JSON.stringify(b)),
+          )
+        : value,
+    )
+  return sorted(got) === sorted(want)
+    ? null
+    : `card ${cardId(sample.n)} ${sample.operation} in ${chunkBytes ?? 'one'}-byte chunks: read ${sorted(got)}, expected ${sorted(want)}`
+}
+
+/** The reader's own cost: answers read in process, best of PARSE_REPEATS repeats. */
+function timeReading(samples: readonly SampleAnswer[], chunkBytes: number | null): ParseFigures {
+  const inputs: { operation: ReadOperation; answer: WireAnswer }[] = samples.map((sample) => ({
+    operation: sample.operation,
+    answer: { ...sample, chunks: chunked(sample.body, chunkBytes) },
+  }))
+  const rounds = Math.ceil(PARSE_ANSWERS / inputs.length)
+  let cpuBest = Number.POSITIVE_INFINITY
+  let wallBest = Number.POSITIVE_INFINITY
+  let failures = 0
+  for (let repeat = 0; repeat < PARSE_REPEATS; repeat++) {
+    const cpuStart = process.cpuUsage()
+    const started = performance.now()
+    for (let round = 0; round < rounds; round++) {
+      for (const input of inputs) {
+        // Counted so that the reading cannot be optimised away.
+        failures += 'failure' in readAnswer(input.operation, input.answer) ? 1 : 0
+      }
+    }
+    const wall = performance.now() - started
+    const cpu = process.cpuUsage(cpuStart)
+    cpuBest = Math.min(cpuBest, (cpu.user + cpu.system) / (rounds * inputs.length))
+    wallBest = Math.min(wallBest, (wall * 1000) / (rounds * inputs.length))
+  }
+  if (failures > 0) {
+    throw new Error(`${failures} sample answers failed to read while timing.`)
+  }
+  return {
+    chunkBytes,
+    answers: rounds * inputs.length,
+    cpuUsPerAnswer: cpuBest,
+    wallUsPerAnswer: wallBest,
+  }
+}
+
 const fix = (value: number, digits = 0): string => value.toFixed(digits)
 
 function printResults(
   options: BenchOptions,
   setupMs: number,
   results: readonly ReadFigures[],
+  parsing: readonly ParseFigures[],
+  parsingWrong: readonly string[],
 ): void {
   console.log('')
   console.log(
@@ -304,6 +430,15 @@ function printResults(
       console.log(`!! ${problem}`)
     }
   }
+  for (const p of parsing) {
+    console.log(
+      `answers read in process (readAnswer, ${p.chunkBytes === null ? 'whole' : `in ${p.chunkBytes}-byte chunks`}), ` +
+        `best of ${PARSE_REPEATS} × ${p.answers}: ${fix(p.cpuUsPerAnswer, 2)} µs CPU, ${fix(p.wallUsPerAnswer, 2)} µs wall an answer`,
+    )
+  }
+  for (const problem of parsingWrong) {
+    console.log(`!! ${problem}`)
+  }
   console.log(
     JSON.stringify({
       bench: 'reader',
@@ -312,6 +447,7 @@ function printResults(
       options,
       setupMs,
       results,
+      parsing,
     }),
   )
 }
@@ -366,8 +502,15 @@ async function run(options: BenchOptions, sims: SimulatorChild[]): Promise<boole
   } finally {
     await client.close()
   }
-  printResults(options, setupMs, results)
-  return results.every((r) => r.wrongCount === 0)
+  console.error('reading sample answers in process ...')
+  const samples = await sampleAnswers(connection)
+  const chunkings = [null, PARSE_CHUNK_BYTES]
+  const parsingWrong = chunkings.flatMap((size) =>
+    samples.map((sample) => wrongReading(sample, size)).filter((problem) => problem !== null),
+  )
+  const parsing = chunkings.map((size) => timeReading(samples, size))
+  printResults(options, setupMs, results, parsing, parsingWrong)
+  return results.every((r) => r.wrongCount === 0) && parsingWrong.length === 0
 }
 
 benchMain('reader', (_dir, sims) => run(readOptions(), sims))

@@ -664,3 +664,23 @@ function interpret<T extends readonly unknown[]>(
     ? { failure: malformedAnswer(`The ${spec.operation} answer is OK but holds ${payload}.`) }
     : { value: payload }
 }
+
+/** An answer as it came off the wire: HTTP status, Content-Type and the body's chunks in order. */
+export interface WireAnswer {
+  readonly status: number
+  readonly contentType: string
+  readonly chunks: readonly Buffer[]
+}
+
+/** What an answer says: the payload (null for CLIENT_NOT_FOUND), or the failure. */
+export type AnswerReading =
+  { readonly value: Products | readonly string[] | null } | { readonly failure: Failure }
+
+/** Reads one answer to `operation` as `readCard` does (the reader benchmark times this alone). */
+export function readAnswer(operation: ReadOperation, answer: WireAnswer): AnswerReading {
+  const spec: QuerySpec<Products | readonly string[]> =
+    operation === 'GetActiveSubscriptions' ? ACTIVE_SUBSCRIPTIONS : PAIRING_STATUS
+  const [only] = answer.chunks
+  const body = answer.chunks.length === 1 && only ? only : Buffer.concat(answer.chunks)
+  return interpret(spec, { status: answer.status, contentType: answer.contentType, body })
+}
