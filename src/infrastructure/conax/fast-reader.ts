@@ -654,6 +654,20 @@ const PAIRING_STATUS: QuerySpec<readonly string[]> = {
 /** Characters of an answer kept for messages: enough for the excerpts they quote. */
 const EXCERPT_CHARS = 256
 
+/** The last Content-Type met and its encoding: a CA answers every call in the same one. */
+let lastContentType = ''
+let lastEncoding: CharacterSet['encoding'] = 'utf8'
+
+/** The encoding a Content-Type's charset names; UTF-8 when it names none the reader knows. */
+function encodingOf(contentType: string): CharacterSet['encoding'] {
+  if (contentType !== lastContentType) {
+    const label = /charset\s*=\s*"?([^";\s]+)/i.exec(contentType)?.[1]
+    lastEncoding = (label && characterSetOf(label)?.encoding) || 'utf8'
+    lastContentType = contentType
+  }
+  return lastEncoding
+}
+
 /** Decodes a body as Buffer#toString does in the answer's character set, chunk by chunk. */
 class BodyDecoder {
   private readonly encoding: CharacterSet['encoding']
@@ -661,8 +675,7 @@ class BodyDecoder {
   private decoder: StringDecoder | null = null
 
   constructor(contentType: string) {
-    const label = /charset\s*=\s*"?([^";\s]+)/i.exec(contentType)?.[1]
-    this.encoding = (label && characterSetOf(label)?.encoding) || 'utf8'
+    this.encoding = encodingOf(contentType)
   }
 
   write(chunk: Buffer): string {
@@ -972,6 +985,21 @@ const MAX_ANSWER_BYTES = 4 * 1024 * 1024
 const IDLE_SOCKET_TIMEOUT_MS = 4000
 const RESET_CODES = new Set(['ECONNRESET', 'EPIPE'])
 
+/**
+ * An answer's Content-Type, the first if several, as `headers['content-type']` has it; from the raw
+ * headers, since building `headers` costs an object and a lower-cased name for every header.
+ */
+function contentTypeOf(response: IncomingMessage): string {
+  const raw = response.rawHeaders
+  for (let i = 0; i < raw.length; i += 2) {
+    const name = raw[i] ?? ''
+    if (name.length === 12 && name.toLowerCase() === 'content-type') {
+      return raw[i + 1] ?? ''
+    }
+  }
+  return ''
+}
+
 function errorCodeOf(error: unknown): string {
   const code =
     typeof error === 'object' && error !== null ? (error as { code?: unknown }).code : null
@@ -1070,11 +1098,7 @@ export function createFastCaReader(
         },
         (response: IncomingMessage) => {
           // Read as it arrives: nothing is buffered, and a broken answer costs no more than its bytes.
-          const reader = new AnswerReader(
-            spec,
-            response.statusCode ?? 0,
-            response.headers['content-type'] ?? '',
-          )
+          const reader = new AnswerReader(spec, response.statusCode ?? 0, contentTypeOf(response))
           let size = 0
           response.on('data', (chunk: Buffer) => {
             size += chunk.length
