@@ -244,9 +244,9 @@ const XML_BINDING: Binding = { prefix: 'xml', uri: XML_NS, outer: null }
  *
  * Namespaces are resolved here, over saxes' plain events, rather than by its `xmlns` option: that
  * option builds a prefix map for every element and looks each unprefixed name up through every
- * open element, a third of the time an answer takes to read; a chain of the few declarations in
- * force does the same for what a SOAP answer declares. A differential test (fast-reader.test.ts)
- * checks that both resolve alike.
+ * open element (7.5 µs of saxes on an answer, against 5.1 without); a chain of the few
+ * declarations in force does the same for what a SOAP answer declares. A differential test
+ * (fast-reader.test.ts) checks that both resolve alike.
  */
 class ScreenedParser {
   private readonly parser = new SaxesParser({ position: false })
