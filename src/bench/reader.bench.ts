@@ -1,11 +1,17 @@
 import { existsSync } from 'node:fs'
 import { availableParallelism, loadavg } from 'node:os'
-import { dirname, join } from 'node:path'
+import { dirname, join, resolve } from 'node:path'
+import { pathToFileURL } from 'node:url'
 import { parseArgs } from 'node:util'
 import type { CaReader } from '../application/runs/run-ports.js'
 import type { ObservedCard } from '../domain/runs.js'
 import { createConaxClient, type ConaxClientOptions } from '../infrastructure/conax/conax-client.js'
-import { createFastCaReader } from '../infrastructure/conax/fast-reader.js'
+import {
+  createFastCaReader,
+  readAnswer,
+  type ReadOperation,
+  type WireAnswer,
+} from '../infrastructure/conax/fast-reader.js'
 import { gatewayCaReader } from '../infrastructure/conax/gateway-reader.js'
 import { SimulatorChild } from './simulator-child.js'
 import { benchMain, positiveInteger } from './bench-main.js'
@@ -16,11 +22,17 @@ import { benchMain, positiveInteger } from './bench-main.js'
  * GFA1 on Main, even cards EFA2 on TWIN1, every third AF1 without distributor; three cards in four
  * are paired with their STB. Then every card is read with the fast reader (both queries per card,
  * `--concurrency` cards in flight), and the first `--gateway-cards` with the node-soap gateway
- * reader, each result checked against that pattern. Prints a table and, last, one JSON line; exits
- * 1 when a card reads wrong.
+ * reader, each result checked against that pattern. Last, the answers of the first 12 cards are
+ * read again and again in process, without the network (`readAnswer`), whole and in 64-byte
+ * chunks: the reader's own cost per answer, a steadier figure than the end-to-end one on a busy
+ * machine. With `--compare <file>` (another build's dist/src/infrastructure/conax/fast-reader.js),
+ * this reader and that one first read in alternating rounds in this process, against the same
+ * simulator: on a shared machine, the fair way to tell two builds apart. Prints a table and, last,
+ * one JSON line; exits 1 when a card reads wrong.
  *
  * Flags: --cards <n> (20000), --gateway-cards <n> (2000), --concurrency <n> (64),
- * --max-sockets <n> (64), --warmup <n> (1000 cards read first, not measured).
+ * --max-sockets <n> (64), --warmup <n> (1000 cards read first, not measured), --compare <file>,
+ * --rounds <n> (10 rounds of up to 2000 cards each reader, for --compare).
  */
 
 interface BenchOptions {
@@ -29,6 +41,8 @@ interface BenchOptions {
   readonly concurrency: number
   readonly maxSockets: number
   readonly warmup: number
+  readonly compare: string | null
+  readonly rounds: number
 }
 
 interface ReadFigures {
@@ -53,11 +67,26 @@ interface ReadFigures {
   readonly wrongCount: number
 }
 
+interface ParseFigures {
+  /** null: each answer read as one chunk. */
+  readonly chunkBytes: number | null
+  readonly answers: number
+  /** The best of the repeats, in CPU and in wall-clock time. */
+  readonly cpuUsPerAnswer: number
+  readonly wallUsPerAnswer: number
+}
+
 /** Target of the reset run: 200,000 cards (400,000 calls) in under 60 s. */
 const TARGET_CARDS = 200_000
 const TARGET_SECONDS = 60
 const SETUP_BATCH = 500
 const SETUP_CONCURRENCY = 32
+/** Answers read per repeat of the in-process phase, and how many repeats (the best one counts). */
+const PARSE_ANSWERS = 96_000
+const PARSE_REPEATS = 5
+const PARSE_CHUNK_BYTES = 64
+/** Cards 1..12 cover every combination of the pattern (products by n mod 2 and 3, pairing mod 4). */
+const PARSE_SAMPLE_CARDS = 12
 
 const cardId = (n: number): string => `6${String(n).padStart(10, '0')}`
 const stbId = (n: number): string => `9${String(n).padStart(9, '0')}`
@@ -82,6 +111,8 @@ function readOptions(): BenchOptions {
       concurrency: { type: 'string' },
       'max-sockets': { type: 'string' },
       warmup: { type: 'string' },
+      compare: { type: 'string' },
+      rounds: { type: 'string' },
     },
     strict: true,
   })
@@ -92,6 +123,8 @@ function readOptions(): BenchOptions {
     concurrency: positiveInteger('concurrency', values.concurrency, 64),
     maxSockets: positiveInteger('max-sockets', values['max-sockets'], 64),
     warmup: Math.min(cards, positiveInteger('warmup', values.warmup, 1000)),
+    compare: values.compare ?? null,
+    rounds: positiveInteger('rounds', values.rounds, 10),
   }
 }
 
@@ -251,12 +284,233 @@ async function measure(
   }
 }
 
+interface SampleAnswer {
+  readonly n: number
+  readonly operation: ReadOperation
+  readonly status: number
+  readonly contentType: string
+  readonly body: Buffer
+}
+
+/** The raw answers of both queries for cards 1..PARSE_SAMPLE_CARDS, as the CA sent them. */
+async function sampleAnswers(connection: ConaxClientOptions): Promise<SampleAnswer[]> {
+  const auth = Buffer.from(`${connection.username}:${connection.password}`).toString('base64')
+  const samples: SampleAnswer[] = []
+  for (let n = 1; n <= PARSE_SAMPLE_CARDS; n++) {
+    for (const [service, operation] of [
+      ['subscription', 'GetActiveSubscriptions'],
+      ['pairing', 'GetPairingStatusForCard'],
+    ] as const) {
+      const ns = `http://www.conax.com/cas/xsd/${service}/v1`
+      const response = await fetch(`${connection.endpoint}/${service}`, {
+        method: 'POST',
+        headers: { 'Content-Type': 'text/xml; charset=utf-8', Authorization: `Basic ${auth}` },
+        body: `<?xml version="1.0" encoding="UTF-8"?><s:Envelope xmlns:s="${SOAP_ENV}" xmlns:c="${ns}"><s:Body><c:${operation}><${operation}Request><CaClientId>${cardId(n)}</CaClientId></${operation}Request></c:${operation}></s:Body></s:Envelope>`,
+      })
+      samples.push({
+        n,
+        operation,
+        status: response.status,
+        contentType: response.headers.get('content-type') ?? '',
+        body: Buffer.from(await response.arrayBuffer()),
+      })
+    }
+  }
+  return samples
+}
+
+function chunked(body: Buffer, size: number | null): Buffer[] {
+  if (size === null) {
+    return [body]
+  }
+  const chunks: Buffer[] = []
+  for (let at = 0; at < body.length; at += size) {
+    chunks.push(body.subarray(at, at + size))
+  }
+  return chunks
+}
+
+/** What `readAnswer` made of a sample, or null when it is what the pattern says. */
+function wrongReading(sample: SampleAnswer, chunkBytes: number | null): string | null {
+  const answer = { ...sample, chunks: chunked(sample.body, chunkBytes) }
+  const reading = readAnswer(sample.operation, answer)
+  const expected = expectedCard(sample.n)
+  const want =
+    sample.operation === 'GetActiveSubscriptions' ? expected.products : expected.pairedStbs
+  const got = 'value' in reading ? reading.value : reading.failure
+  const sorted = (value: unknown): string =>
+    JSON.stringify(
+      Array.isArray(value)
+        ? [...(value as unknown[])].sort((a, b) =>
+            JSON.stringify(a).localeCompare(JSON.stringify(b)),
+          )
+        : value,
+    )
+  return sorted(got) === sorted(want)
+    ? null
+    : `card ${cardId(sample.n)} ${sample.operation} in ${chunkBytes ?? 'one'}-byte chunks: read ${sorted(got)}, expected ${sorted(want)}`
+}
+
+/** The reader's own cost: answers read in process, best of PARSE_REPEATS repeats. */
+function timeReading(
+  samples: readonly SampleAnswer[],
+  chunkBytes: number | null,
+  read: typeof readAnswer = readAnswer,
+): ParseFigures {
+  const inputs: { operation: ReadOperation; answer: WireAnswer }[] = samples.map((sample) => ({
+    operation: sample.operation,
+    answer: { ...sample, chunks: chunked(sample.body, chunkBytes) },
+  }))
+  const rounds = Math.ceil(PARSE_ANSWERS / inputs.length)
+  let cpuBest = Number.POSITIVE_INFINITY
+  let wallBest = Number.POSITIVE_INFINITY
+  let failures = 0
+  for (let repeat = 0; repeat < PARSE_REPEATS; repeat++) {
+    const cpuStart = process.cpuUsage()
+    const started = performance.now()
+    for (let round = 0; round < rounds; round++) {
+      for (const input of inputs) {
+        // Counted so that the reading cannot be optimised away.
+        failures += 'failure' in read(input.operation, input.answer) ? 1 : 0
+      }
+    }
+    const wall = performance.now() - started
+    const cpu = process.cpuUsage(cpuStart)
+    cpuBest = Math.min(cpuBest, (cpu.user + cpu.system) / (rounds * inputs.length))
+    wallBest = Math.min(wallBest, (wall * 1000) / (rounds * inputs.length))
+  }
+  if (failures > 0) {
+    throw new Error(`${failures} sample answers failed to read while timing.`)
+  }
+  return {
+    chunkBytes,
+    answers: rounds * inputs.length,
+    cpuUsPerAnswer: cpuBest,
+    wallUsPerAnswer: wallBest,
+  }
+}
+
+/** Reads `count` cards from the `first`; its CPU per call, and the cards read wrong. */
+async function timedRound(
+  reader: CaReader | undefined,
+  first: number,
+  count: number,
+  options: BenchOptions,
+): Promise<{ readonly cpuUsPerCall: number; readonly wrong: readonly string[] }> {
+  if (!reader) {
+    throw new Error('No reader to time.')
+  }
+  const n = (i: number): number => ((first + i) % options.cards) + 1
+  const observed: ObservedCard[] = new Array<ObservedCard>(count)
+  const cpuStart = process.cpuUsage()
+  await pool(count, options.concurrency, async (i) => {
+    observed[i] = await reader.readCard(cardId(n(i)))
+  })
+  const cpu = process.cpuUsage(cpuStart)
+  const wrong = observed
+    .map((card, i) => [card, n(i)] as const)
+    .filter(([card, number]) => canonical(card) !== canonical(expectedCard(number)))
+    .map(([card, number]) => `reader read card ${cardId(number)} as ${canonical(card)}`)
+  return { cpuUsPerCall: (cpu.user + cpu.system) / (count * 2), wrong: wrong.slice(0, 10) }
+}
+
+/** What `--compare` needs of another build of fast-reader.js. */
+interface ReaderModule {
+  readonly createFastCaReader: typeof createFastCaReader
+  readonly readAnswer: typeof readAnswer
+}
+
+async function loadReaderModule(file: string): Promise<ReaderModule> {
+  const loaded: unknown = await import(pathToFileURL(resolve(file)).href)
+  const fields = loaded as Partial<Record<keyof ReaderModule, unknown>>
+  if (typeof fields.createFastCaReader !== 'function' || typeof fields.readAnswer !== 'function') {
+    throw new Error(
+      `--compare ${file}: not a build of fast-reader.js with createFastCaReader and readAnswer (commit 54ab75c or later).`,
+    )
+  }
+  return loaded as ReaderModule
+}
+
+interface Comparison {
+  readonly against: string
+  readonly rounds: number
+  readonly cardsPerRound: number
+  /** Reader CPU µs per call over the rounds, this build's then the other's. */
+  readonly medianCpuUsPerCall: readonly [number, number]
+  readonly bestCpuUsPerCall: readonly [number, number]
+  /** readAnswer on whole answers, best of the repeats, this build's then the other's. */
+  readonly readAnswerCpuUs: readonly [number, number]
+  readonly wrong: readonly string[]
+}
+
+/**
+ * This build's reader and another's, in alternating rounds (the order swapped each round) against
+ * the same simulator; cards checked after each round's clock stopped.
+ */
+async function compareWith(
+  file: string,
+  connection: ConaxClientOptions,
+  samples: readonly SampleAnswer[],
+  options: BenchOptions,
+): Promise<Comparison> {
+  const other = await loadReaderModule(file)
+  const readers = [createFastCaReader, other.createFastCaReader].map((create) =>
+    create({ ...connection, maxSockets: options.maxSockets }),
+  )
+  const cardsPerRound = Math.min(options.cards, 2000)
+  const figures: [number[], number[]] = [[], []]
+  const wrong: string[] = []
+  try {
+    for (const reader of readers) {
+      await pool(Math.min(options.warmup, options.cards), options.concurrency, async (i) => {
+        await reader.readCard(cardId(i + 1))
+      })
+    }
+    for (let round = 0; round < options.rounds; round++) {
+      for (const side of round % 2 === 0 ? [0, 1] : [1, 0]) {
+        const first = (round * cardsPerRound) % options.cards
+        const timed = await timedRound(readers[side], first, cardsPerRound, options)
+        figures[side === 0 ? 0 : 1].push(timed.cpuUsPerCall)
+        wrong.push(
+          ...timed.wrong.map((problem) => `${side === 0 ? 'this' : 'the other'} ${problem}`),
+        )
+      }
+    }
+  } finally {
+    await Promise.all(readers.map((reader) => reader.close()))
+  }
+  const reads = [readAnswer, other.readAnswer]
+  const parseBest: [number, number] = [Number.POSITIVE_INFINITY, Number.POSITIVE_INFINITY]
+  for (let turn = 0; turn < 4; turn++) {
+    const side = turn % 2
+    const read = reads[side] ?? readAnswer
+    parseBest[side] = Math.min(
+      parseBest[side] ?? 0,
+      timeReading(samples, null, read).cpuUsPerAnswer,
+    )
+  }
+  const median = (values: readonly number[]): number =>
+    [...values].sort((a, b) => a - b)[Math.floor(values.length / 2)] ?? Number.NaN
+  return {
+    against: file,
+    rounds: options.rounds,
+    cardsPerRound,
+    medianCpuUsPerCall: [median(figures[0]), median(figures[1])],
+    bestCpuUsPerCall: [Math.min(...figures[0]), Math.min(...figures[1])],
+    readAnswerCpuUs: parseBest,
+    wrong,
+  }
+}
+
 const fix = (value: number, digits = 0): string => value.toFixed(digits)
 
 function printResults(
   options: BenchOptions,
   setupMs: number,
   results: readonly ReadFigures[],
+  parsing: readonly ParseFigures[],
+  parsingWrong: readonly string[],
+  comparison: Comparison | null,
 ): void {
   console.log('')
   console.log(
@@ -304,6 +558,27 @@ function printResults(
       console.log(`!! ${problem}`)
     }
   }
+  for (const p of parsing) {
+    console.log(
+      `answers read in process (readAnswer, ${p.chunkBytes === null ? 'whole' : `in ${p.chunkBytes}-byte chunks`}), ` +
+        `best of ${PARSE_REPEATS} × ${p.answers}: ${fix(p.cpuUsPerAnswer, 2)} µs CPU, ${fix(p.wallUsPerAnswer, 2)} µs wall an answer`,
+    )
+  }
+  for (const problem of parsingWrong) {
+    console.log(`!! ${problem}`)
+  }
+  if (comparison) {
+    const [mine, theirs] = comparison.medianCpuUsPerCall
+    console.log(
+      `against ${comparison.against}, ${comparison.rounds} alternating rounds of ${comparison.cardsPerRound} cards: ` +
+        `reader CPU ${fix(mine, 1)} µs a call (this build) / ${fix(theirs, 1)} µs (the other), median; ` +
+        `best ${fix(comparison.bestCpuUsPerCall[0], 1)} / ${fix(comparison.bestCpuUsPerCall[1], 1)}; ` +
+        `readAnswer ${fix(comparison.readAnswerCpuUs[0], 2)} / ${fix(comparison.readAnswerCpuUs[1], 2)} µs CPU an answer`,
+    )
+    for (const problem of comparison.wrong) {
+      console.log(`!! ${problem}`)
+    }
+  }
   console.log(
     JSON.stringify({
       bench: 'reader',
@@ -312,6 +587,8 @@ function printResults(
       options,
       setupMs,
       results,
+      parsing,
+      comparison,
     }),
   )
 }
@@ -349,6 +626,13 @@ async function run(options: BenchOptions, sims: SimulatorChild[]): Promise<boole
   }
   await setUpState(connection, options.cards)
   const setupMs = performance.now() - setupStart
+  const samples = await sampleAnswers(connection)
+  // First, so that neither build's code has read anything else yet (the JIT keeps a history).
+  let comparison: Comparison | null = null
+  if (options.compare !== null) {
+    console.error(`reading with this reader and ${options.compare} in alternating rounds ...`)
+    comparison = await compareWith(options.compare, connection, samples, options)
+  }
 
   console.error(`reading ${options.cards} cards with the fast reader ...`)
   const fast = createFastCaReader({ ...connection, maxSockets: options.maxSockets })
@@ -366,8 +650,18 @@ async function run(options: BenchOptions, sims: SimulatorChild[]): Promise<boole
   } finally {
     await client.close()
   }
-  printResults(options, setupMs, results)
-  return results.every((r) => r.wrongCount === 0)
+  console.error('reading sample answers in process ...')
+  const chunkings = [null, PARSE_CHUNK_BYTES]
+  const parsingWrong = chunkings.flatMap((size) =>
+    samples.map((sample) => wrongReading(sample, size)).filter((problem) => problem !== null),
+  )
+  const parsing = chunkings.map((size) => timeReading(samples, size))
+  printResults(options, setupMs, results, parsing, parsingWrong, comparison)
+  return (
+    results.every((r) => r.wrongCount === 0) &&
+    parsingWrong.length === 0 &&
+    (comparison?.wrong.length ?? 0) === 0
+  )
 }
 
 benchMain('reader', (_dir, sims) => run(readOptions(), sims))
