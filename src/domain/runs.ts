@@ -3,7 +3,9 @@ import type { InstalledItem, ProvisioningProvider, Subscription } from './crm.js
 import { expectedCaState } from './expected-ca-state.js'
 import type { ProcessName } from './provisioning-request.js'
 import { err, ok, type Result } from './result.js'
-import { planUtility, utcInstant, type MessageType, type UtilityRejection } from './utilities.js'
+import { planUtility } from './utilities.js'
+import { UTILITY_DEFAULTS, type MessageType } from './utility-messages.js'
+import { utcInstant, type UtilityRejection } from './utility-rules.js'
 
 /**
  * The batch runs of CRM.COM's Conax Contego Web Services module (conax-domain.md §2.7): reset
@@ -278,7 +280,10 @@ export function messageCommands(
         : { startIndicationDateTime: settings.startIndicationDateTime }),
       ...(settings.messageType === 'MAIL'
         ? {}
-        : { displayDurationInSeconds: settings.displayDurationInSeconds ?? 20 }),
+        : {
+            displayDurationInSeconds:
+              settings.displayDurationInSeconds ?? UTILITY_DEFAULTS.barkDisplayDurationInSeconds,
+          }),
       ...(settings.messageType === 'REPEATING_BARK'
         ? {
             ...(settings.repetitionCount === undefined
@@ -329,11 +334,12 @@ export function fingerprintCommands(
       ...(settings.displayDateTime === undefined
         ? {}
         : { displayDateTime: settings.displayDateTime }),
-      displayDurationInSeconds: settings.displayDurationInSeconds ?? 10,
+      displayDurationInSeconds:
+        settings.displayDurationInSeconds ?? UTILITY_DEFAULTS.fingerprintDurationInSeconds,
       ...(settings.positionX === undefined ? {} : { positionX: settings.positionX }),
       ...(settings.positionY === undefined ? {} : { positionY: settings.positionY }),
-      height: settings.height ?? 12,
-      slot: settings.slot ?? 'A',
+      height: settings.height ?? UTILITY_DEFAULTS.fingerprintHeight,
+      slot: settings.slot ?? UTILITY_DEFAULTS.fingerprintSlot,
     },
     now,
   )
