@@ -1,4 +1,4 @@
-import type { ConaxCommand } from './commands.js'
+import { cardsOf, type ConaxCommand } from './commands.js'
 import type { InstalledItem, ProvisioningProvider, Subscription } from './crm.js'
 import { expectedCaState } from './expected-ca-state.js'
 import type { ProcessName } from './provisioning-request.js'
@@ -372,26 +372,28 @@ function sameSet(a: readonly string[], b: readonly string[]): boolean {
  * distributor, pairings: the planner's {@link expectedCaState}) and what the CA reports, as the
  * commands a reset sends: pairings first, then additions (missing, or on another distributor),
  * then cancellations of products the CRM does not expect. A pairing the CRM does not expect is
- * left alone: the contract has no unpair command.
+ * left alone: the contract has no unpair command. Cards in `unreadable` (the CA could not be asked
+ * about them) are left out: no command touches them and no difference names them.
  */
 export function planReset(
   provider: ProvisioningProvider,
   subscription: Subscription,
   observed: ReadonlyMap<string, ObservedCard>,
+  unreadable: ReadonlySet<string> = new Set(),
 ): ResetPlan {
   const expected = expectedCaState(provider, subscription)
   const commands: ConaxCommand[] = []
-  const differences: string[] = []
+  const differences: { readonly card: string; readonly text: string }[] = []
   for (const [distributor, pairing] of expected.pairings) {
     const off = pairing.smartcardCaIds.filter(
       (card) => !sameSet(observed.get(card)?.pairedStbs ?? [], pairing.stbCaIds),
     )
     if (off.length > 0) {
       differences.push(
-        ...off.map(
-          (card) =>
-            `card ${card}: paired with [${(observed.get(card)?.pairedStbs ?? []).join(', ')}], expected [${pairing.stbCaIds.join(', ')}] (${distributor})`,
-        ),
+        ...off.map((card) => ({
+          card,
+          text: `card ${card}: paired with [${(observed.get(card)?.pairedStbs ?? []).join(', ')}], expected [${pairing.stbCaIds.join(', ')}] (${distributor})`,
+        })),
       )
       commands.push({ type: 'CREATE_PAIRING', ...pairing, distributor })
     }
@@ -401,9 +403,10 @@ export function planReset(
       .get(entitlement.smartcardCaId)
       ?.products.find((p) => p.productId === entitlement.serviceCaId)
     if (!active || active.distributor !== entitlement.distributor) {
-      differences.push(
-        `card ${entitlement.smartcardCaId}: ${entitlement.serviceCaId} ${active ? `on distributor ${active.distributor ?? 'none'}, expected ${entitlement.distributor}` : 'missing'}`,
-      )
+      differences.push({
+        card: entitlement.smartcardCaId,
+        text: `card ${entitlement.smartcardCaId}: ${entitlement.serviceCaId} ${active ? `on distributor ${active.distributor ?? 'none'}, expected ${entitlement.distributor}` : 'missing'}`,
+      })
       commands.push({ type: 'ADD_SUBSCRIPTIONS', ...entitlement })
     }
   }
@@ -411,7 +414,10 @@ export function planReset(
   for (const card of cards) {
     for (const product of observed.get(card.caId)?.products ?? []) {
       if (!expected.entitlements.has(`${card.caId} ${product.productId}`)) {
-        differences.push(`card ${card.caId}: ${product.productId} active, not expected`)
+        differences.push({
+          card: card.caId,
+          text: `card ${card.caId}: ${product.productId} active, not expected`,
+        })
         commands.push({
           type: 'CANCEL_SUBSCRIPTIONS',
           smartcardCaId: card.caId,
@@ -421,5 +427,13 @@ export function planReset(
       }
     }
   }
-  return { inSync: commands.length === 0, commands, differences }
+  const kept =
+    unreadable.size === 0
+      ? commands
+      : commands.filter((command) => !cardsOf(command).some((card) => unreadable.has(card)))
+  return {
+    inSync: kept.length === 0,
+    commands: kept,
+    differences: differences.filter((d) => !unreadable.has(d.card)).map((d) => d.text),
+  }
 }
