@@ -1,7 +1,8 @@
 import type { ProvisioningProvider, Subscription } from '../../domain/crm.js'
 import type { RunFailure } from '../../domain/run-tally.js'
 import { planReset, type ObservedCard, type ResetPlan } from '../../domain/runs.js'
-import type { CaReader } from './run-ports.js'
+import { AdapterError } from '../adapter-error.js'
+import { CardReadError, type CaReader } from './run-ports.js'
 
 /** One subscription compared with the CA: its repair (cards that failed left out) and its failures. */
 export interface Checked {
@@ -12,30 +13,28 @@ export interface Checked {
   readonly calls: number
 }
 
-/** Reader codes that mean "the CA cannot be asked now" rather than "this card failed". */
-const UNREACHABLE = new Set(['CA_UNREACHABLE', 'CA_TIMEOUT', 'CA_FAILED', 'READER_CLOSED'])
-/** Refusals of the whole call, not of the card: wrong credentials, wrong endpoint. */
-const REFUSED_CALL = /^(UNAUTHORIZED|FORBIDDEN|NOT_FOUND|HTTP_\d+|SOAP_CLIENT_FAULT)$/
-
-/** Whether a read failure should stop the run (resumable) rather than fail one card. */
-function stopsTheRun(error: Error): boolean {
-  const { code, detail } = error as { code?: unknown; detail?: unknown }
-  return (
-    (typeof code === 'string' && UNREACHABLE.has(code)) ||
-    (code === 'CA_REFUSED' && typeof detail === 'string' && REFUSED_CALL.test(detail))
-  )
-}
-
 /** A card that could not be read, with the CA's status when there is one (CLIENT_NOT_MANAGED_BY_SMS). */
-function readFailure(subscriptionId: string, card: string, error: Error): RunFailure {
-  const { code, detail } = error as { code?: unknown; detail?: unknown }
+function readFailure(subscriptionId: string, card: string, error: CardReadError): RunFailure {
   return {
     subscriptionId,
     card,
     communication: null,
-    code: typeof detail === 'string' ? detail : typeof code === 'string' ? code : 'READ_FAILED',
+    code: error.code,
     message: error.message,
   }
+}
+
+/** A rejection of a reader that does not classify its failures: the card fails. */
+function unclassified(card: string, error: unknown): CardReadError {
+  return error instanceof CardReadError
+    ? error
+    : new CardReadError({
+        code: 'READ_FAILED',
+        scope: 'CARD',
+        card,
+        message: error instanceof Error ? error.message : String(error),
+        cause: error,
+      })
 }
 
 /** The failure of a card the CA does not know. */
@@ -96,18 +95,18 @@ export class CardCheck {
     const cards = subscriptions.flatMap((s) =>
       s.installedItems.filter((item) => item.kind === 'SMARTCARD').map((item) => item.caId),
     )
-    const observed = new Map<string, ObservedCard | Error>()
+    const observed = new Map<string, ObservedCard | CardReadError>()
     // Once the CA cannot be asked, no further card is read: with a CA that times out, reading the
     // rest of the batch would only hold the failure (and a stop) for many more timeouts.
-    const halt: { unreachable: Error | null } = { unreachable: null }
+    const halt: { unreachable: CardReadError | null } = { unreachable: null }
     await pool(
       cards,
       this.concurrency,
       async (caId) => {
         const seen = await this.reader
           .readCard(caId)
-          .catch((error: unknown) => (error instanceof Error ? error : new Error(String(error))))
-        if (seen instanceof Error && stopsTheRun(seen)) {
+          .catch((error: unknown) => unclassified(caId, error))
+        if (seen instanceof CardReadError && seen.scope === 'CA') {
           halt.unreachable ??= seen
         }
         observed.set(caId, seen)
@@ -116,7 +115,11 @@ export class CardCheck {
     )
     if (halt.unreachable) {
       // The CA cannot be asked: stop here rather than count every subscription as failed.
-      throw halt.unreachable
+      const { card, code, message } = halt.unreachable
+      throw new AdapterError('CA_UNAVAILABLE', message, {
+        cause: halt.unreachable,
+        details: { card, status: code },
+      })
     }
     return subscriptions.map((subscription) => this.planOne(subscription, observed))
   }
@@ -137,7 +140,7 @@ export class CardCheck {
 
   private planOne(
     subscription: Subscription,
-    observed: ReadonlyMap<string, ObservedCard | Error>,
+    observed: ReadonlyMap<string, ObservedCard | CardReadError>,
   ): Checked {
     const mine = subscription.installedItems.filter((item) => item.kind === 'SMARTCARD')
     const failures: RunFailure[] = []
@@ -145,9 +148,9 @@ export class CardCheck {
     const unreadable = new Set<string>()
     for (const item of mine) {
       const seen = observed.get(item.caId)
-      if (seen instanceof Error || !seen?.known) {
+      if (seen instanceof CardReadError || !seen?.known) {
         failures.push(
-          seen instanceof Error
+          seen instanceof CardReadError
             ? readFailure(subscription.id, item.caId, seen)
             : unknownCard(subscription.id, item.caId),
         )
