@@ -6,7 +6,6 @@ import type { ProvisioningService, SendOptions } from '../application/provisioni
 import type { RunService } from '../application/runs/run-service.js'
 import type { UtilityService } from '../application/utility-service.js'
 import type { ConaxCommand } from '../domain/commands.js'
-import type { CrmAction } from '../domain/planner.js'
 import { parametersSet, type ProvisioningRequest } from '../domain/provisioning-request.js'
 import { codedErrorOf, errorAnswer } from './error-answer.js'
 import {
@@ -289,7 +288,7 @@ export function createAdapterApp(deps: AdapterAppDeps): express.Express {
         'Give processImmediately or scheduledDate, not both: a request cannot go now and later.',
       )
     }
-    const outcome = await service.applyAction(action as CrmAction, {
+    const outcome = await service.applyAction(action, {
       ...(priority ? { priority } : {}),
       ...(processImmediately === undefined ? {} : { processImmediately }),
       ...(scheduledDate === undefined ? {} : { scheduledDate }),
