@@ -38,6 +38,22 @@ module.exports = {
       to: { pathNot: '^(src/domain/|node_modules/zod/)' },
     },
     {
+      name: 'application-and-domain-use-ports',
+      comment:
+        'The application and the domain, tests included, know the infrastructure only through the ports (application/ports.ts, runs/run-ports.ts); tests get implementations from src/test-support/ (docs/decisions/0011).',
+      severity: 'error',
+      from: { path: '^src/(application|domain)/' },
+      to: { path: '^src/infrastructure/' },
+    },
+    {
+      name: 'api-uses-the-composition-root',
+      comment:
+        'The API is given its services and store by the composition root (src/create-adapter.ts) and renders any CodedError: it imports no infrastructure, tests included.',
+      severity: 'error',
+      from: { path: '^src/api/' },
+      to: { path: '^src/infrastructure/' },
+    },
+    {
       name: 'simulator-model-is-pure',
       comment: 'The CA model imports only itself: no node built-ins, no packages, no I/O layers.',
       severity: 'error',

@@ -1,8 +1,12 @@
 import { describe, expect, it } from 'vitest'
 import { CodedError } from '../../common/coded-error.js'
 import { AdapterError } from '../application/adapter-error.js'
-import { StoreError } from '../infrastructure/store/store-error.js'
 import { codedErrorOf, errorAnswer } from './error-answer.js'
+
+/** An error of another layer, which the API knows only as a CodedError (a store's, say). */
+class LayerError extends CodedError<'STORE_WRITE_FAILED' | 'REQUEST_NOT_FOUND'> {
+  override readonly name = 'LayerError'
+}
 
 /** Status and body the API answers `error` with. */
 function answerOf(error: unknown): { status: number; body: unknown } {
@@ -12,11 +16,11 @@ function answerOf(error: unknown): { status: number; body: unknown } {
 
 describe('the API error answer', () => {
   it('answers any coded error with its own status, whichever layer threw it', () => {
-    expect(answerOf(new StoreError('STORE_WRITE_FAILED', 'The disk is full.'))).toEqual({
+    expect(answerOf(new LayerError('STORE_WRITE_FAILED', 503, 'The disk is full.'))).toEqual({
       status: 503,
       body: { error: { code: 'STORE_WRITE_FAILED', message: 'The disk is full.', details: {} } },
     })
-    expect(answerOf(new StoreError('REQUEST_NOT_FOUND', 'No request 7.')).status).toBe(404)
+    expect(answerOf(new LayerError('REQUEST_NOT_FOUND', 404, 'No request 7.')).status).toBe(404)
     expect(
       answerOf(new AdapterError('INVALID_FIELD', 'pin: 4 digits.', { details: { field: 'pin' } })),
     ).toEqual({

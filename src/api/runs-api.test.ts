@@ -4,7 +4,7 @@ import type { CaReader, Communication } from '../application/runs/run-ports.js'
 import type { RunStatus } from '../application/runs/run-service.js'
 import type { Adapter } from '../create-adapter.js'
 import type { RunDefinition } from '../domain/runs.js'
-import { createFastCaReader } from '../infrastructure/conax/fast-reader.js'
+import { fastReader } from '../test-support/ports.js'
 import {
   card,
   cardItem,
@@ -123,7 +123,7 @@ describe('the runs API', () => {
 
   beforeAll(async () => {
     sim = await startTestCa(10)
-    gate = holdableReader(createFastCaReader((await providerFor(sim)).connection))
+    gate = holdableReader(fastReader(await providerFor(sim)))
     // One subscription per batch, so that a stop lands between batches.
     adapter = await startTestAdapter(sim, { port: 0, runPageSize: 1, reader: gate.reader })
     for (const n of [1, 2, 3]) {
