@@ -119,6 +119,25 @@ const fingerprintFields = {
   slot: z.enum(['A', 'B']).describe('default A').exactOptional(),
 }
 
+/**
+ * The bark fields the utility and the message run share (rules checked in the domain). Made
+ * afresh for each: shared instances would become references in the conformance JSON Schema.
+ */
+const barkFields = () => ({
+  displayDurationInSeconds: z
+    .number()
+    .describe('BARK and REPEATING_BARK: integer of at least 1, default 20')
+    .exactOptional(),
+  repetitionCount: z
+    .number()
+    .describe('REPEATING_BARK, required: integer 1 to 255')
+    .exactOptional(),
+  repetitionIntervalInSeconds: z
+    .number()
+    .describe('REPEATING_BARK, required: 10 to 2550 in steps of 10')
+    .exactOptional(),
+})
+
 /** POST /crm/utilities: one single-subscription utility (camelCase, as the domain's UtilityRequest). */
 export const utilityRequestSchema = z.discriminatedUnion('utility', [
   z.strictObject({
@@ -132,18 +151,7 @@ export const utilityRequestSchema = z.discriminatedUnion('utility', [
       .nullable()
       .describe('ISO-8601 date-time; default null (show at once)')
       .exactOptional(),
-    displayDurationInSeconds: z
-      .number()
-      .describe('BARK and REPEATING_BARK: integer of at least 1, default 20')
-      .exactOptional(),
-    repetitionCount: z
-      .number()
-      .describe('REPEATING_BARK, required: integer 1 to 255')
-      .exactOptional(),
-    repetitionIntervalInSeconds: z
-      .number()
-      .describe('REPEATING_BARK, required: 10 to 2550 in steps of 10')
-      .exactOptional(),
+    ...barkFields(),
   }),
   z.strictObject({
     utility: z.literal('DISPLAY_FINGERPRINT'),
@@ -233,18 +241,7 @@ export const runDefinitionSchema = z.discriminatedUnion('kind', [
       'the communication queue external system whose PENDING communications the run sends',
     ),
     startIndicationDateTime: instant('when the message shows; default null (at once)'),
-    displayDurationInSeconds: z
-      .number()
-      .describe('BARK and REPEATING_BARK: integer of at least 1, default 20')
-      .exactOptional(),
-    repetitionCount: z
-      .number()
-      .describe('REPEATING_BARK, required: integer 1 to 255')
-      .exactOptional(),
-    repetitionIntervalInSeconds: z
-      .number()
-      .describe('REPEATING_BARK, required: 10 to 2550 in steps of 10')
-      .exactOptional(),
+    ...barkFields(),
   }),
   z.strictObject({
     ...runBase,
