@@ -3,7 +3,7 @@ import type { ProvisioningProvider, Subscription } from './crm.js'
 import { diffCaState, distributorsOf, expectedCaState } from './expected-ca-state.js'
 import { err, ok, type Result } from './result.js'
 import { refuse, type PlanRejection } from './actions/action-definition.js'
-import { CRM_ACTIONS, type CrmAction } from './actions/crm-actions.js'
+import { definitionOf, type CrmAction } from './actions/crm-actions.js'
 
 export {
   PLAN_ERROR_CODES,
@@ -43,27 +43,25 @@ export function planAction(
   action: CrmAction,
   now: string,
 ): Result<Plan, PlanRejection> {
-  for (const definition of CRM_ACTIONS) {
-    const next = definition.step(provider, current, action, now)
-    if (next === null) {
-      continue
-    }
-    if (!next.ok) {
-      return next
-    }
-    const invalid = checkSubscription(provider, next.value)
-    if (invalid) {
-      return err(invalid)
-    }
-    const after = expectedCaState(provider, next.value)
-    const commands = definition.adjust(
-      diffCaState(expectedCaState(provider, current), after),
-      { provider, after },
-      action,
-    )
-    return ok({ subscription: next.value, commands })
+  const definition = definitionOf(action)
+  const next = definition?.step(provider, current, action, now) ?? null
+  if (definition === undefined || next === null) {
+    return unknownAction(action)
   }
-  return unknownAction(action)
+  if (!next.ok) {
+    return next
+  }
+  const invalid = checkSubscription(provider, next.value)
+  if (invalid) {
+    return err(invalid)
+  }
+  const after = expectedCaState(provider, next.value)
+  const commands = definition.adjust(
+    diffCaState(expectedCaState(provider, current), after),
+    { provider, after },
+    action,
+  )
+  return ok({ subscription: next.value, commands })
 }
 
 /** An action no definition takes: only a caller outside the types can send one. */

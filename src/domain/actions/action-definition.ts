@@ -123,6 +123,8 @@ type Own<D extends Discriminator, F extends z.ZodRawShape> = NamedAction &
 
 /** One declared CRM action (or family of actions), as the planner and the API use it. */
 export interface CrmActionDefinition<S extends ActionSchema = ActionSchema> {
+  /** The action names it declares (one, or a family). */
+  readonly names: ReadonlySet<string>
   readonly schema: S
   /**
    * The schema with more fields, after `subscriptionId` and before `action` (the API's send
@@ -180,6 +182,7 @@ function definition<D extends Discriminator, F extends z.ZodRawShape>(
     ...spec.fields,
   })
   return {
+    names,
     schema,
     schemaWith: (more) =>
       z.strictObject({ subscriptionId: nonEmpty, ...more, action: spec.action, ...spec.fields }),

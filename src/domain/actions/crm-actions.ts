@@ -1,5 +1,5 @@
 import { z } from 'zod'
-import type { ActionOf } from './action-definition.js'
+import type { ActionOf, CrmActionDefinition } from './action-definition.js'
 import { DISTRIBUTION_ACTIONS } from './distribution-actions.js'
 import { ITEM_ACTIONS } from './item-actions.js'
 import { SUBSCRIPTION_ACTIONS } from './life-cycle-actions.js'
@@ -17,6 +17,15 @@ export const CRM_ACTIONS = [
   ...SERVICE_ACTIONS,
   ...ITEM_ACTIONS,
 ] as const
+
+const BY_NAME: ReadonlyMap<string, CrmActionDefinition> = new Map(
+  CRM_ACTIONS.flatMap((definition) => [...definition.names].map((name) => [name, definition])),
+)
+
+/** The definition that declares this action, if any (a caller outside the types may send any name). */
+export function definitionOf(action: { readonly action: string }): CrmActionDefinition | undefined {
+  return BY_NAME.get(action.action)
+}
 
 /** The actions' schema, each action's object with the fields of `more` as well (the API's send options). */
 export function crmActionSchemaWith<M extends z.ZodRawShape>(more: M) {
