@@ -6,12 +6,11 @@ import {
   httpSettingsOf,
   type HttpCliOptions,
 } from '../../common/http-cli.js'
+import { errorLine } from '../../common/coded-error.js'
 import { HTTP_DEFAULTS } from '../../common/http-server.js'
+import { isCodedError } from '../api/error-answer.js'
 import { DEFAULT_LIMITS, type AdapterLimits } from '../api/limits.js'
-import { AdapterError } from '../application/adapter-error.js'
-import { ConfigError } from '../config/config-error.js'
 import { startAdapter } from '../create-adapter.js'
-import { StoreError } from '../infrastructure/store/store-error.js'
 import { CLIENT_COMMANDS, runClientCli } from './runs-cli.js'
 
 const DEFAULT_PORT = 8380
@@ -235,12 +234,8 @@ export async function runAdapterCli(argv: readonly string[]): Promise<number> {
     await adapter.close()
     return 0
   } catch (error) {
-    if (
-      error instanceof ConfigError ||
-      error instanceof AdapterError ||
-      error instanceof StoreError
-    ) {
-      console.error(`conax-adapter: ${error.code}: ${error.message}`)
+    if (isCodedError(error)) {
+      console.error(errorLine('conax-adapter', error))
       return 2
     }
     throw error

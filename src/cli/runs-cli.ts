@@ -3,6 +3,7 @@ import { readFile } from 'node:fs/promises'
 import { setTimeout as sleep } from 'node:timers/promises'
 import { Command, CommanderError, InvalidArgumentError, Option } from 'commander'
 import { parse as parseYaml, stringify as toYaml } from 'yaml'
+import { CodedError, errorLine } from '../../common/coded-error.js'
 import { COMMUNICATION_STATES, type Communication } from '../application/runs/run-ports.js'
 import type { RunPreview, RunStatus } from '../application/runs/run-service.js'
 import type { RunFailure } from '../domain/run-tally.js'
@@ -28,14 +29,17 @@ const LOG_EVERY_MS = 3000
 /** States an execution does not leave by itself (DELIVERING ends when the CA has answered). */
 const TERMINAL_STATES = new Set(['COMPLETED', 'STOPPED', 'FAILED'])
 
-/** A failure the CLI reports as `code: message` and exits with. */
-class CliFailure extends Error {
-  readonly code: string
-  readonly exitCode: number
-  constructor(code: string, message: string, exitCode: number) {
-    super(message)
-    this.code = code
-    this.exitCode = exitCode
+/**
+ * A failure the CLI reports as `code: message` and exits with: the adapter's own answer (its code
+ * and HTTP status), or the CLI's (unusable input 400, an adapter that cannot be reached 503, an
+ * answer that is not the adapter's 502). A 4xx is the caller's to fix (exit 2), anything else 1.
+ */
+class CliFailure extends CodedError {
+  override readonly name = 'CliFailure'
+
+  /** The process exit code. */
+  get exitCode(): number {
+    return this.httpStatus < 500 ? 2 : 1
   }
 }
 
@@ -122,8 +126,8 @@ class AdapterClient {
       const cause = (error as { cause?: { code?: string; message?: string } }).cause
       throw new CliFailure(
         'CONNECTION_FAILED',
+        503,
         `${method} ${this.url}${path} failed (${cause?.code ?? cause?.message ?? String(error)}): is the adapter running at ${this.url}? Give its address with --url or CONAX_ADAPTER_URL.`,
-        1,
       )
     }
     const text = await response.text()
@@ -133,24 +137,24 @@ class AdapterClient {
     } catch {
       throw new CliFailure(
         'BAD_ANSWER',
+        502,
         `${method} ${this.url}${path} answered ${response.status} with something that is not JSON: is ${this.url} the adapter?`,
-        1,
       )
     }
     if (response.status === 401) {
       throw new CliFailure(
         'UNAUTHORIZED',
+        401,
         this.token === undefined
           ? `The adapter at ${this.url} needs its API token: pass it with --token <token> or set CONAX_ADAPTER_API_TOKEN (the adapter prints a generated one at start).`
           : `The adapter at ${this.url} refused the API token given (--token or CONAX_ADAPTER_API_TOKEN): it is not the one the adapter was started with.`,
-        2,
       )
     }
     if (!response.ok) {
       throw new CliFailure(
         answer.error?.code ?? `HTTP_${response.status}`,
+        response.status,
         answer.error?.message ?? `${method} ${path} answered ${response.status}.`,
-        response.status < 500 ? 2 : 1,
       )
     }
     return {
@@ -176,15 +180,19 @@ async function readInput(file: string): Promise<unknown> {
   try {
     text = await readFile(file, 'utf8')
   } catch (error) {
-    throw new CliFailure('INPUT_UNREADABLE', `Cannot read ${file}: ${(error as Error).message}`, 2)
+    throw new CliFailure(
+      'INPUT_UNREADABLE',
+      400,
+      `Cannot read ${file}: ${(error as Error).message}`,
+    )
   }
   try {
     return parseYaml(text) as unknown
   } catch (error) {
     throw new CliFailure(
       'INPUT_INVALID',
+      400,
       `${file} is not YAML or JSON: ${(error as Error).message}`,
-      2,
     )
   }
 }
@@ -448,8 +456,8 @@ async function utilityBody(argument: string): Promise<unknown> {
   } catch (error) {
     throw new CliFailure(
       'INPUT_INVALID',
+      400,
       `The utility is not JSON (${(error as Error).message}); give JSON or @file.`,
-      2,
     )
   }
 }
@@ -788,7 +796,7 @@ export async function runClientCli(argv: readonly string[]): Promise<number> {
       return error.code === 'commander.helpDisplayed' || error.code === 'commander.version' ? 0 : 2
     }
     if (error instanceof CliFailure) {
-      console.error(`conax-adapter: ${error.code}: ${error.message}`)
+      console.error(errorLine('conax-adapter', error))
       return error.exitCode
     }
     throw error

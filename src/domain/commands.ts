@@ -175,7 +175,16 @@ export function stbsOf(command: ConaxCommand): readonly string[] {
       return command.stbCaIds
     case 'GET_PAIRING_STATUS_FOR_PAIRING_MODULE':
       return [command.stbCaId]
-    default:
+    case 'ADD_SUBSCRIPTIONS':
+    case 'CANCEL_SUBSCRIPTIONS':
+    case 'GET_ACTIVE_SUBSCRIPTIONS':
+    case 'GET_PAIRING_STATUS_FOR_CARD':
+    case 'DISPLAY_FINGERPRINT':
+    case 'UPDATE_CA_PIN_TO_DEFAULT_VALUE':
+    case 'UPDATE_CA_PIN_TO_GIVEN_VALUE':
+    case 'SEND_MAIL_MESSAGE_TO_CLIENT':
+    case 'SEND_BARK_MESSAGE_TO_CLIENT':
+    case 'SEND_REPEATING_BARK_MESSAGE_TO_CLIENT':
       return []
   }
 }

@@ -46,7 +46,16 @@ function brief(commands: readonly ConaxCommand[]): string[] {
         return `CANCEL ${c.smartcardCaId} ${c.serviceCaId} @${c.distributor ?? ''}`
       case 'CREATE_PAIRING':
         return `PAIR ${c.smartcardCaIds.join(',')} + ${c.stbCaIds.join(',')} @${c.distributor ?? ''}`
-      default:
+      case 'ADD_TO_EXISTING_PAIRING':
+      case 'GET_ACTIVE_SUBSCRIPTIONS':
+      case 'GET_PAIRING_STATUS_FOR_CARD':
+      case 'GET_PAIRING_STATUS_FOR_PAIRING_MODULE':
+      case 'DISPLAY_FINGERPRINT':
+      case 'UPDATE_CA_PIN_TO_DEFAULT_VALUE':
+      case 'UPDATE_CA_PIN_TO_GIVEN_VALUE':
+      case 'SEND_MAIL_MESSAGE_TO_CLIENT':
+      case 'SEND_BARK_MESSAGE_TO_CLIENT':
+      case 'SEND_REPEATING_BARK_MESSAGE_TO_CLIENT':
         return c.type
     }
   })
@@ -255,6 +264,20 @@ describe('subscription life cycle', () => {
         effective(),
       ),
     ).toBe('SUBSCRIPTION_EXISTS')
+  })
+
+  it('refuses an action it does not know, from a caller outside the types, changing nothing', () => {
+    // A method parameter is bivariant: this is how a JavaScript caller reaches planAction.
+    const untyped: {
+      plan(provider: ProvisioningProvider, current: null, action: object, now: string): unknown
+    } = { plan: planAction }
+    expect(untyped.plan(PROVIDER, null, { action: 'DESTROY', subscriptionId: 'S1' }, NOW)).toEqual({
+      ok: false,
+      error: {
+        code: 'ACTION_NOT_ALLOWED',
+        message: "'DESTROY' is not a CRM action; see src/README.md for the actions.",
+      },
+    })
   })
 
   it('sends nothing when an inactive subscription is deactivated further', () => {

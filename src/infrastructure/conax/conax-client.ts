@@ -351,7 +351,16 @@ function readPayload(
     case 'GetPairingStatusForCard':
     case 'GetPairingStatusForPairingModule':
       return readPairingStatus(result) ?? undefined
-    default:
+    case 'AddSubscriptions':
+    case 'CancelSubscriptions':
+    case 'CreatePairing':
+    case 'AddToExistingPairing':
+    case 'DisplayFingerprint':
+    case 'SendMailMessageToClients':
+    case 'SendBarkMessageToClients':
+    case 'SendRepeatingBarkMessageToClients':
+    case 'UpdateCaPinToDefaultValue':
+    case 'UpdateCaPinToGivenValue':
       return null
   }
 }

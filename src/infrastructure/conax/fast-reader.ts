@@ -491,7 +491,7 @@ interface PlaceSpec {
 
 /**
  * The places of an answer to `operation`: a SOAP 1.1 or 1.2 envelope whose Body holds a Fault or
- * the `<OpResponse>` in the service namespace. As in requests (conax-ws-contract.md §2), the
+ * the `<OpResponse>` in the service namespace. As in requests (docs/contract.md §2), the
  * response's descendants may be unqualified or qualified in the service or common-types namespace.
  */
 function answerPlaces(

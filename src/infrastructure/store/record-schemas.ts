@@ -1,5 +1,5 @@
 import { z } from 'zod'
-import { REQUEST_TYPES } from '../../domain/commands.js'
+import { REQUEST_TYPES, type ConaxCommand } from '../../domain/commands.js'
 import { SUBSCRIPTION_STATES } from '../../domain/crm.js'
 import {
   ERROR_CLASSES,
@@ -23,17 +23,20 @@ const message = {
   smartcardCaIds: cards,
   message: text,
   startIndicationTime: optionalText,
-  communicationQueueNumber: text.optional(),
+  communicationQueueNumber: text.exactOptional(),
   ...distributor,
 }
 
+// Each stored shape is a ConaxCommand, and every request type has one (see `type` below): a type
+// added to REQUEST_TYPES without its shape here fails to compile, rather than making its stored
+// requests unreadable at the next open.
 const command = z.discriminatedUnion('type', [
   z.object({
     type: z.literal('ADD_SUBSCRIPTIONS'),
     ...card,
     serviceCaId: text,
-    startDate: text.optional(),
-    endDate: text.optional(),
+    startDate: text.exactOptional(),
+    endDate: text.exactOptional(),
   }),
   z.object({ type: z.literal('CANCEL_SUBSCRIPTIONS'), ...card, serviceCaId: text }),
   z.object({
@@ -82,13 +85,13 @@ const command = z.discriminatedUnion('type', [
   }),
   z.object({ type: z.literal('UPDATE_CA_PIN_TO_DEFAULT_VALUE'), ...card }),
   z.object({ type: z.literal('UPDATE_CA_PIN_TO_GIVEN_VALUE'), ...card, pin: text }),
-])
+]) satisfies z.ZodType<ConaxCommand>
 
 const requestSchema = z
   .object({
     id: text,
     number: z.string().regex(/^[1-9][0-9]*$/, 'must be a request number: 1, 2, ...'),
-    type: z.enum(REQUEST_TYPES),
+    type: z.enum(REQUEST_TYPES satisfies readonly z.output<typeof command>['type'][]),
     sequenceNumber: z.number().int(),
     priority: z.enum(PRIORITIES),
     processImmediately: z.boolean(),
