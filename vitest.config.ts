@@ -21,5 +21,7 @@ export default defineConfig({
     ],
     testTimeout: 15_000,
     passWithNoTests: false,
+    // A test that asserts nothing cannot fail: vitest fails it.
+    expect: { requireAssertions: true },
   },
 })
