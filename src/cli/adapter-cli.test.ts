@@ -10,7 +10,7 @@ import {
 } from 'node:fs'
 import { createServer } from 'node:net'
 import { tmpdir } from 'node:os'
-import { join } from 'node:path'
+import { dirname, join } from 'node:path'
 import { createInterface } from 'node:readline'
 import { describe, expect, it, onTestFinished } from 'vitest'
 import {
@@ -221,6 +221,7 @@ describe('the conax-adapter launcher (a real process)', () => {
     const dir = tempDir()
     mkdirSync(join(dir, 'bin'))
     copyFileSync(ADAPTER_BIN, join(dir, 'bin', 'conax-adapter.js'))
+    copyFileSync(join(dirname(ADAPTER_BIN), 'launch.js'), join(dir, 'bin', 'launch.js'))
     const child = spawn(process.execPath, [join(dir, 'bin', 'conax-adapter.js'), '--help'], {
       stdio: ['ignore', 'pipe', 'pipe'],
     })
