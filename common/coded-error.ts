@@ -65,3 +65,8 @@ export function errorLine(program: string, error: CodedError): string {
   const hint = error.hint === undefined ? '' : ` ${error.hint}`
   return `${program}: ${error.code}: ${error.message}${hint}`
 }
+
+/** Whether `error` is a {@link CodedError} (typed with its default code parameter). */
+export function isCodedError(error: unknown): error is CodedError {
+  return error instanceof CodedError
+}

@@ -31,10 +31,9 @@ function httpRefusal(error: unknown): { status: number; type: unknown; message: 
     : null
 }
 
-/** Whether `error` is a {@link CodedError} (of any code). */
-export function isCodedError(error: unknown): error is CodedError {
-  return error instanceof CodedError
-}
+import { isCodedError } from '../../common/coded-error.js'
+
+export { isCodedError }
 
 /** The coded error an API call fails with. */
 export function codedErrorOf(error: unknown, bodyLimitBytes: number): CodedError {

@@ -1,9 +1,10 @@
 import { mkdir, writeFile } from 'node:fs/promises'
 import { dirname, join } from 'node:path'
 import { Command, CommanderError, InvalidArgumentError, Option } from 'commander'
-import { errorLine } from '../../../common/coded-error.js'
+import { errorLine, isCodedError } from '../../../common/coded-error.js'
 import { processIo, writeLine, type CliIo } from '../../../common/cli-io.js'
 import { DeviceMapError, loadDeviceMap, type DeviceMap } from '../engine/devices.js'
+import { startDemo } from '../demo/demo.js'
 import { explore, type ExploreProgress, type ExploreResult } from '../explore/explore.js'
 import { renderConsoleScenario, renderConsoleSummary } from '../report/console.js'
 import { renderHtml } from '../report/html.js'
@@ -43,6 +44,13 @@ function url(value: string): string {
 function nonNegative(value: string): number {
   if (!/^\d+$/.test(value)) {
     throw new InvalidArgumentError('must be a whole number (a journal sequence number).')
+  }
+  return Number(value)
+}
+
+function port(value: string): number {
+  if (!/^\d+$/.test(value) || Number(value) > 65535) {
+    throw new InvalidArgumentError('must be a port number from 0 to 65535 (0 picks a free one).')
   }
   return Number(value)
 }
@@ -250,7 +258,11 @@ function reportOptions(command: Command): Command {
 }
 
 /** The `conax-conformance` command line; `exit` receives the process exit code. */
-export function buildConformanceCommand(io: CliIo, exit: (code: number) => void): Command {
+export function buildConformanceCommand(
+  io: CliIo,
+  exit: (code: number) => void,
+  untilStopped: () => Promise<void> = stopSignal,
+): Command {
   const program = new Command('conax-conformance')
     .configureOutput({
       writeOut: (text) => io.stdout.write(text),
@@ -380,6 +392,16 @@ export function buildConformanceCommand(io: CliIo, exit: (code: number) => void)
       },
     )
   program
+    .command('demo')
+    .description(
+      'start a simulator and an adapter with a short CRM history replayed (fixtures/examples/), for trying the README examples and the consoles; Ctrl-C stops both',
+    )
+    .option('--sim-port <port>', 'simulator port (0 picks a free one)', port, 8280)
+    .option('--adapter-port <port>', 'adapter port (0 picks a free one)', port, 8380)
+    .action(async (options: { simPort: number; adapterPort: number }) => {
+      exit(await demoCommand(io, options, untilStopped))
+    })
+  program
     .command('schema')
     .description('print the JSON Schema of scenario files')
     .action(() => {
@@ -389,15 +411,70 @@ export function buildConformanceCommand(io: CliIo, exit: (code: number) => void)
   return program
 }
 
+/** Resolves on the first SIGINT or SIGTERM: what stops a long-running command (`demo`). */
+function stopSignal(): Promise<void> {
+  return new Promise((resolve) => {
+    const stop = (): void => {
+      process.off('SIGINT', stop)
+      process.off('SIGTERM', stop)
+      resolve()
+    }
+    process.once('SIGINT', stop)
+    process.once('SIGTERM', stop)
+  })
+}
+
+/** `demo`: both servers with the examples' history, the addresses and tokens printed, until stopped. */
+async function demoCommand(
+  io: CliIo,
+  options: { simPort: number; adapterPort: number },
+  untilStopped: () => Promise<void>,
+): Promise<number> {
+  const demo = await startDemo({
+    simPort: options.simPort,
+    adapterPort: options.adapterPort,
+    ...(io.env.CONTEGO_SIM_ADMIN_TOKEN ? { adminToken: io.env.CONTEGO_SIM_ADMIN_TOKEN } : {}),
+    ...(io.env.CONAX_ADAPTER_API_TOKEN ? { apiToken: io.env.CONAX_ADAPTER_API_TOKEN } : {}),
+  })
+  const requests = Object.entries(demo.history.requests)
+    .map(([state, count]) => `${count} ${state}`)
+    .join(', ')
+  writeLine(
+    io.stdout,
+    [
+      `Simulator listening on ${demo.simulator.url} (SOAP user sms/sms)`,
+      `Adapter listening on ${demo.adapter.url ?? ''}`,
+      `Replayed ${demo.history.actions} CRM actions from fixtures/examples/crm-history.yaml: ${requests} provisioning requests.`,
+      `Drift: ${demo.drift}.`,
+      '',
+      'In a second terminal, in this folder:',
+      `  export CONTEGO_SIM_ADMIN_TOKEN=${demo.simulator.adminToken} CONAX_ADAPTER_API_TOKEN=${demo.adapter.apiToken}`,
+      '  npx conax-adapter runs define fixtures/examples/runs/nightly-reset.yaml',
+      '  npx conax-adapter runs preview NIGHTLY',
+      '',
+      'Ctrl-C stops both.',
+    ].join('\n'),
+  )
+  await untilStopped()
+  await demo.close()
+  writeLine(io.stdout, 'Stopped.')
+  return 0
+}
+
 /** Runs the CLI on `argv`; resolves with the exit code (0 passed, 1 failures, 2 unusable input). */
 export async function runConformanceCli(
   argv: readonly string[],
   io: CliIo = processIo(),
+  untilStopped: () => Promise<void> = stopSignal,
 ): Promise<number> {
   let code = 0
-  const program = buildConformanceCommand(io, (value) => {
-    code = value
-  })
+  const program = buildConformanceCommand(
+    io,
+    (value) => {
+      code = value
+    },
+    untilStopped,
+  )
   try {
     await program.parseAsync([...argv])
     return code
@@ -407,7 +484,9 @@ export async function runConformanceCli(
     }
     writeLine(
       io.stderr,
-      `conax-conformance: ${error instanceof Error ? error.message : String(error)}`,
+      isCodedError(error)
+        ? errorLine('conax-conformance', error)
+        : `conax-conformance: ${error instanceof Error ? error.message : String(error)}`,
     )
     return 2
   }
