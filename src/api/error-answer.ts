@@ -1,4 +1,4 @@
-import { CodedError, type CodedErrorJson } from '../../common/coded-error.js'
+import { CodedError, isCodedError, type CodedErrorJson } from '../../common/coded-error.js'
 import { AdapterError } from '../application/adapter-error.js'
 
 /**
@@ -30,8 +30,6 @@ function httpRefusal(error: unknown): { status: number; type: unknown; message: 
       }
     : null
 }
-
-import { isCodedError } from '../../common/coded-error.js'
 
 export { isCodedError }
 
