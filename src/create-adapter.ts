@@ -55,6 +55,11 @@ export interface AdapterOptions {
   readonly createDataFolder?: boolean
   /** Another store; wins over `dataFile`. */
   readonly store?: ProvisioningStore
+  /**
+   * A conax-sim tenant to provision (`/t/<name>/` in front of the provider's endpoint path), so
+   * that parallel pipelines sharing one simulator do not see each other.
+   */
+  readonly tenant?: string
   /** Another CA gateway (the default is the SOAP client built from the provider's connection). */
   readonly gateway?: CaGateway
   readonly clock?: Clock
@@ -302,6 +307,22 @@ async function serveApi(
 }
 
 /** The store the options name: the given one, a lowdb file (its folder must exist), or memory. */
+/** The provider with its endpoint moved into a conax-sim tenant: `/t/<name>` before its path. */
+function inTenant(provider: ProvisioningProvider, tenant: string | undefined): ProvisioningProvider {
+  if (tenant === undefined) {
+    return provider
+  }
+  if (!/^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$/.test(tenant)) {
+    throw new AdapterError(
+      'INVALID_OPTION',
+      `Option tenant '${tenant.slice(0, 80)}' is not a tenant name: use 1 to 64 letters, digits, '_', '.' or '-', starting with a letter or digit.`,
+    )
+  }
+  const endpoint = new URL(provider.connection.endpoint)
+  endpoint.pathname = `/t/${tenant}${endpoint.pathname}`
+  return { ...provider, connection: { ...provider.connection, endpoint: endpoint.toString() } }
+}
+
 async function openStore(options: AdapterOptions): Promise<ProvisioningStore> {
   if (options.store) {
     return options.store
@@ -326,8 +347,10 @@ async function openStore(options: AdapterOptions): Promise<ProvisioningStore> {
 export async function startAdapter(options: AdapterOptions): Promise<Adapter> {
   checkHttpOptions(options)
   const limits: AdapterLimits = { ...DEFAULT_LIMITS, ...options.limits }
-  const provider =
-    typeof options.provider === 'string' ? await loadProvider(options.provider) : options.provider
+  const provider = inTenant(
+    typeof options.provider === 'string' ? await loadProvider(options.provider) : options.provider,
+    options.tenant,
+  )
   const logger =
     typeof options.logger === 'object'
       ? options.logger

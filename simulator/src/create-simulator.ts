@@ -36,8 +36,16 @@ import { FaultInjector } from './runtime/fault-injector.js'
 import { Journal } from './runtime/journal.js'
 import { ReplayCache } from './runtime/replay-cache.js'
 import { SimulatorError } from './runtime/simulator-error.js'
+import {
+  TENANT_DEFAULTS,
+  TenantRegistry,
+  tenantOf,
+  type TenantInstance,
+  type TenantSettings,
+  type TenantView,
+} from './runtime/tenants.js'
 import { createSoapEndpoint } from './soap/soap-endpoint.js'
-import { serviceForPath } from './soap/transport.js'
+import { authenticate, serviceForPath } from './soap/transport.js'
 import type { XmlLimits } from './soap/xml-input.js'
 import {
   LowdbFileStore,
@@ -105,6 +113,20 @@ export interface SimulatorOptions {
   readonly adminPageLimit?: number
   /** Connection cap and timeouts (see {@link SIMULATOR_HTTP_DEFAULTS}). */
   readonly http?: Partial<HttpServerSettings>
+  /**
+   * Tenants under `/t/<name>/` (see {@link TENANT_DEFAULTS}): each an in-memory simulator of its
+   * own, with this one's options, users and admin token; `max: 0` turns them off.
+   */
+  readonly tenants?: Partial<TenantSettings>
+}
+
+/** How a tenant's simulator sits inside its parent: no listener, the parent's address with a prefix. */
+interface Embedding {
+  /** The parent's base URL and host:port, known once it listens. */
+  readonly parentUrl: string
+  readonly parentHost: string
+  /** `/t/<name>`, in front of every path the tenant advertises. */
+  readonly prefix: string
 }
 
 /**
@@ -146,6 +168,8 @@ export interface Simulator {
   readonly adminTokenGenerated: boolean
   /** Connections open now, evicted, refused and timed out since the start. */
   connectionStats(): ConnectionStats
+  /** The tenants (`/t/<name>/`) alive now. */
+  tenants(): Promise<TenantView[]>
   /** The SOAP endpoint URL of a service. */
   serviceUrl(service: ServiceName): string
   /** The WSDL URL of a service. */
@@ -389,6 +413,17 @@ async function loadStored(parts: {
  * await sim.close()
  */
 export async function startSimulator(options: SimulatorOptions = {}): Promise<Simulator> {
+  return (await openSimulator(options, null)).simulator
+}
+
+/**
+ * A simulator and its request handler past the HTTP guard. With an embedding (a tenant) it does
+ * not listen: its parent admits each request and hands it over with the prefix taken off.
+ */
+async function openSimulator(
+  options: SimulatorOptions,
+  embedding: Embedding | null,
+): Promise<{ simulator: Simulator; serve: (req: IncomingMessage, res: ServerResponse) => void }> {
   checkOptions(options)
   const { users, logger, clock, state, model, journal, replays, faults, store } =
     createParts(options)
@@ -448,7 +483,7 @@ export async function startSimulator(options: SimulatorOptions = {}): Promise<Si
   }
 
   const startedAt = now()
-  let ownHost = '127.0.0.1'
+  let ownHost = embedding?.parentHost ?? '127.0.0.1'
   const soap = createSoapEndpoint({
     state,
     journal,
@@ -462,6 +497,7 @@ export async function startSimulator(options: SimulatorOptions = {}): Promise<Si
     newTransactionId: options.newTransactionId ?? randomUUID,
     scheme: options.tls ? 'https' : 'http',
     ownHost: () => ownHost,
+    pathPrefix: embedding?.prefix ?? '',
     persist,
     persistSoon,
     closing: () => life.closing,
@@ -482,10 +518,15 @@ export async function startSimulator(options: SimulatorOptions = {}): Promise<Si
       advanceClock: (ms) => clock.advance(ms),
       bodyLimitBytes: options.adminBodyLimitBytes ?? DEFAULT_ADMIN_BODY_LIMIT,
       pageLimit: options.adminPageLimit ?? DEFAULT_ADMIN_PAGE_LIMIT,
+      tenants: () => tenants,
     }),
   )
 
   const adminToken = options.adminToken ?? generateToken()
+  let server: Server | null = null
+  let connections: ConnectionGuard | null = null
+  let url = ''
+  let port = 0
   const guard = createGuard(options, adminToken)
   /** Every guard refusal is logged: a client that is refused should be visible to the operator. */
   const admitted = (
@@ -506,10 +547,97 @@ export async function startSimulator(options: SimulatorOptions = {}): Promise<Si
     return false
   }
 
+  const tenantSettings: TenantSettings = { ...TENANT_DEFAULTS, ...options.tenants }
+  const tenants =
+    embedding === null && tenantSettings.max > 0
+      ? new TenantRegistry(
+          tenantSettings,
+          async (name) =>
+            openTenant(options, adminToken, logger, {
+              parentUrl: url,
+              parentHost: ownHost,
+              prefix: `/t/${name}`,
+            }),
+          () => Date.now(),
+        )
+      : null
+
+  /** Serves an admitted request: SOAP, WSDL, health check or admin API. */
+  const serve = (req: IncomingMessage, res: ServerResponse): void => {
+    const target = req.url ?? '/'
+    const queryAt = target.indexOf('?')
+    const pathname = queryAt === -1 ? target : target.slice(0, queryAt)
+    const service = pathname.startsWith(SERVICE_BASE_PATH) ? serviceForPath(pathname) : null
+    if (service) {
+      soap.handle(
+        req,
+        res,
+        service,
+        req.method === 'POST' || queryAt === -1 ? '' : target.slice(queryAt + 1),
+      )
+      return
+    }
+    admin(req, res)
+  }
+
+  /** Which admission a path needs: SOAP users, none (health check) or the admin token. */
+  const admissionOf = (pathname: string): AdmitOptions => {
+    const service = pathname.startsWith(SERVICE_BASE_PATH) ? serviceForPath(pathname) : null
+    // Everything that is neither SOAP nor the health check is the admin API's: express matches
+    // paths case-insensitively, so the token is not tied to an `/admin` prefix.
+    return service ? SOAP_ADMISSION : pathname === '/healthz' ? OPEN_ADMISSION : ADMIN_ADMISSION
+  }
+
   const route = (req: IncomingMessage, res: ServerResponse): void => {
-    const url = req.url ?? '/'
-    const queryAt = url.indexOf('?')
-    const pathname = queryAt === -1 ? url : url.slice(0, queryAt)
+    const target = req.url ?? '/'
+    const queryAt = target.indexOf('?')
+    const pathname = queryAt === -1 ? target : target.slice(0, queryAt)
+    const tenant = tenants === null ? null : tenantOf(pathname)
+    if (tenant !== null && tenants !== null) {
+      if (req.method !== 'POST' || admissionOf(tenant.rest) !== SOAP_ADMISSION) {
+        logHttp(logger, req, res, pathname)
+      }
+      const admission = admissionOf(tenant.rest)
+      if (!admitted(req, res, admission, pathname)) {
+        return
+      }
+      // Only a caller with credentials starts a tenant (a SOAP user, or the admin token the guard
+      // checked): anonymous WSDL reads would otherwise use up the tenant limit.
+      if (
+        admission !== ADMIN_ADMISSION &&
+        !tenants.has(tenant.name) &&
+        authenticate(req, users) === null
+      ) {
+        req.resume()
+        res.writeHead(401, {
+          'Content-Type': 'text/plain; charset=utf-8',
+          'WWW-Authenticate': 'Basic realm="Conax Contego simulator", charset="UTF-8"',
+          Connection: 'close',
+        })
+        res.end(
+          `Tenant '${tenant.name}' does not run yet: it starts on its first call with an SMS user's HTTP Basic credentials, or with the admin token.`,
+        )
+        return
+      }
+      tenants.get(tenant.name).then(
+        (instance) => {
+          req.url = tenant.rest + (queryAt === -1 ? '' : target.slice(queryAt))
+          instance.handle(req, res)
+        },
+        (error: unknown) => {
+          const coded =
+            error instanceof SimulatorError
+              ? error
+              : new SimulatorError(
+                  'INTERNAL',
+                  `Failed to start tenant '${tenant.name}': ${String(error)}`,
+                )
+          res.writeHead(coded.httpStatus, { 'Content-Type': 'application/json; charset=utf-8' })
+          res.end(JSON.stringify(errorBody(coded)))
+        },
+      )
+      return
+    }
     const service = pathname.startsWith(SERVICE_BASE_PATH) ? serviceForPath(pathname) : null
     if (service && req.method === 'POST') {
       if (admitted(req, res, SOAP_ADMISSION, pathname)) {
@@ -518,46 +646,35 @@ export async function startSimulator(options: SimulatorOptions = {}): Promise<Si
       return
     }
     logHttp(logger, req, res, pathname)
-    // Everything that is neither SOAP nor the health check is the admin API's: express matches
-    // paths case-insensitively, so the token is not tied to an `/admin` prefix.
-    const admission = service
-      ? SOAP_ADMISSION
-      : pathname === '/healthz'
-        ? OPEN_ADMISSION
-        : ADMIN_ADMISSION
-    if (!admitted(req, res, admission, pathname)) {
+    if (!admitted(req, res, admissionOf(pathname), pathname)) {
       return
     }
-    if (service) {
-      soap.handle(req, res, service, queryAt === -1 ? '' : url.slice(queryAt + 1))
-      return
-    }
-    admin(req, res)
+    serve(req, res)
   }
-  const httpSettings = { ...SIMULATOR_HTTP_DEFAULTS, ...options.http }
-  const server = createHttpServer(options, httpSettings)
-  // Before the request handler, so that it sees each request start.
-  const connections = new ConnectionGuard(server, httpSettings)
-  server.on('request', route)
-
-  const address = await listenOn(server, options.port ?? 0, options.host ?? '127.0.0.1')
-  guard.listening(address.address, address.port)
-  const host = address.family === 'IPv6' ? `[${address.address}]` : address.address
-  ownHost = `${host}:${address.port}`
-  const url = `${options.tls ? 'https' : 'http'}://${ownHost}`
+  if (embedding === null) {
+    const listening = await listenFor(options, route, guard)
+    ;({ server, connections, ownHost, port, url } = listening)
+  } else {
+    // A tenant: its parent listens, admits and hands requests over.
+    url = `${embedding.parentUrl}${embedding.prefix}`
+  }
 
   const close = async (): Promise<void> => {
     life.startClosing()
     // New connections stop at once, idle keep-alive sockets close; calls in flight finish (a
     // DELAY fault ends early and refuses) and are stored before close resolves.
-    await new Promise<void>((resolve) => {
-      const force = setTimeout(() => server.closeAllConnections(), 2000)
-      server.close(() => {
-        clearTimeout(force)
-        resolve()
+    await tenants?.close()
+    const listening = server
+    if (listening !== null) {
+      await new Promise<void>((resolve) => {
+        const force = setTimeout(() => listening.closeAllConnections(), 2000)
+        listening.close(() => {
+          clearTimeout(force)
+          resolve()
+        })
+        listening.closeIdleConnections()
       })
-      server.closeIdleConnections()
-    })
+    }
     await soap.drain()
     await writer.flush()
     life.closed = true
@@ -577,16 +694,17 @@ export async function startSimulator(options: SimulatorOptions = {}): Promise<Si
   }
   let closing: Promise<void> | null = null
 
-  return {
+  const simulator: Simulator = {
     url,
-    port: address.port,
+    port,
     model,
     journal,
     faults,
     storeDescription: store.description,
     adminToken,
     adminTokenGenerated: options.adminToken === undefined,
-    connectionStats: () => connections.stats(),
+    connectionStats: () => connections?.stats() ?? NO_CONNECTIONS,
+    tenants: async () => (await tenants?.list()) ?? [],
     serviceUrl: (service) => `${url}${SERVICE_BASE_PATH}${service}`,
     wsdlUrl: (service) => `${url}${SERVICE_BASE_PATH}${service}?wsdl`,
     loadInventory: async (input) => {
@@ -600,6 +718,67 @@ export async function startSimulator(options: SimulatorOptions = {}): Promise<Si
     flush: () => writer.flush(),
     close: () => (closing ??= close()),
     advanceClock: (ms) => clock.advance(ms),
+  }
+  return { simulator, serve }
+}
+
+/** The simulator's server, listening with `route` as its request handler. */
+async function listenFor(
+  options: SimulatorOptions,
+  route: (req: IncomingMessage, res: ServerResponse) => void,
+  guard: RequestGuard,
+): Promise<{
+  server: Server
+  connections: ConnectionGuard
+  ownHost: string
+  port: number
+  url: string
+}> {
+  const httpSettings = { ...SIMULATOR_HTTP_DEFAULTS, ...options.http }
+  const server = createHttpServer(options, httpSettings)
+  // Before the request handler, so that it sees each request start.
+  const connections = new ConnectionGuard(server, httpSettings)
+  server.on('request', route)
+  const address = await listenOn(server, options.port ?? 0, options.host ?? '127.0.0.1')
+  guard.listening(address.address, address.port)
+  const host = address.family === 'IPv6' ? `[${address.address}]` : address.address
+  const ownHost = `${host}:${address.port}`
+  return {
+    server,
+    connections,
+    ownHost,
+    port: address.port,
+    url: `${options.tls ? 'https' : 'http'}://${ownHost}`,
+  }
+}
+
+const NO_CONNECTIONS: ConnectionStats = { open: 0, idle: 0, evicted: 0, refused: 0, timedOut: 0 }
+
+/** A tenant: a simulator in memory with the parent's options, users and admin token, not listening. */
+async function openTenant(
+  parent: SimulatorOptions,
+  adminToken: string,
+  logger: Logger,
+  embedding: Embedding,
+): Promise<TenantInstance> {
+  const {
+    dataFile: _dataFile,
+    store: _store,
+    createDataFolder: _createDataFolder,
+    port: _port,
+    ...rest
+  } = parent
+  const { simulator, serve } = await openSimulator(
+    { ...rest, adminToken, logger: logger.child({ tenant: embedding.prefix.slice(3) }) },
+    embedding,
+  )
+  return {
+    handle: serve,
+    close: () => simulator.close(),
+    stats: () => ({
+      cards: simulator.model.stats().smartcards,
+      journalEntries: simulator.journal.size(),
+    }),
   }
 }
 

@@ -63,6 +63,7 @@ interface CliOptions extends HttpCliOptions {
   createDataDir?: boolean
   memory?: boolean
   concurrency: number
+  tenant?: string
   deliver: boolean
   logLevel: 'trace' | 'debug' | 'info' | 'warn' | 'error' | 'silent'
   apiToken?: string
@@ -123,6 +124,13 @@ export function buildAdapterCommand(io: CliIo): Command {
       new Option('--concurrency <n>', 'requests in flight to Conax at once')
         .argParser(concurrency)
         .default(8),
+    )
+    .addOption(
+      envOption(
+        '--tenant <name>',
+        "provision this tenant of a conax-sim (/t/<name>/ before the provider endpoint's path)",
+        'CONAX_ADAPTER_TENANT',
+      ),
     )
     .addOption(new Option('--no-deliver', 'keep requests PENDING (no background delivery)'))
     .addOption(
@@ -245,6 +253,7 @@ export async function runAdapterCli(
       port: cli.port,
       host: cli.host,
       concurrency: cli.concurrency,
+      ...(cli.tenant === undefined ? {} : { tenant: cli.tenant }),
       autoDeliver: cli.deliver,
       // The log goes to the CLI's own output, so a caller of runAdapterCli captures it too.
       logger: pino({ level: cli.logLevel }, { write: (line: string) => io.stdout.write(line) }),

@@ -48,6 +48,31 @@ function nonNegative(value: string): number {
   return Number(value)
 }
 
+function tenantName(value: string): string {
+  if (!/^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$/.test(value)) {
+    throw new InvalidArgumentError(
+      "must be 1 to 64 letters, digits, '_', '.' or '-', starting with a letter or digit (e.g. ci-$CI_JOB_ID).",
+    )
+  }
+  return value
+}
+
+/** A conax-sim URL moved into one of its tenants: `/t/<name>` in front of its path. */
+function inTenant(url: string, tenant: string | undefined): string {
+  if (tenant === undefined) {
+    return url
+  }
+  const parsed = new URL(url)
+  return `${parsed.origin}/t/${tenant}${parsed.pathname === '/' ? '' : parsed.pathname}`
+}
+
+function tenantOption(): Option {
+  return new Option(
+    '--tenant <name>',
+    'use this tenant of the conax-sim (/t/<name>/...): its own state, journal, faults and clock, so that parallel pipelines can share one simulator',
+  ).argParser(tenantName)
+}
+
 function port(value: string): number {
   if (!/^\d+$/.test(value) || Number(value) > 65535) {
     throw new InvalidArgumentError('must be a port number from 0 to 65535 (0 picks a free one).')
@@ -288,11 +313,13 @@ export function buildConformanceCommand(
         'the --cas-url target is a conax-sim: load inventory, clear cards, make drift and move its clock through its admin API',
       )
       .addOption(adminTokenOption())
+      .addOption(tenantOption())
       .addOption(devicesOption()),
   ).action(
     async (
       paths: string[],
       options: ReportOptions & {
+        tenant?: string
         casUrl?: string
         username?: string
         password?: string
@@ -309,6 +336,14 @@ export function buildConformanceCommand(
         exit(2)
         return
       }
+      if (options.tenant !== undefined && !options.casUrl) {
+        writeLine(
+          io.stderr,
+          'conax-conformance: TENANT_WITHOUT_CA: --tenant names a tenant of a conax-sim: give the simulator with --cas-url (in-process runs have a simulator of their own).',
+        )
+        exit(2)
+        return
+      }
       const devices = await deviceMapOf(io, options.devices)
       if (devices === null) {
         exit(2)
@@ -318,7 +353,7 @@ export function buildConformanceCommand(
         ? {
             kind: 'ca',
             ca: {
-              url: options.casUrl,
+              url: inTenant(options.casUrl, options.tenant),
               ...(options.username === undefined ? {} : { username: options.username }),
               ...(options.password === undefined ? {} : { password: options.password }),
               simAdmin: options.simAdmin === true,
@@ -340,11 +375,13 @@ export function buildConformanceCommand(
       .requiredOption('--journal-url <url>', 'the conax-sim to read (its /admin/journal)', url)
       .option('--since <seq>', 'only journal entries after this sequence number', nonNegative)
       .addOption(adminTokenOption())
+      .addOption(tenantOption())
       .addOption(devicesOption()),
   ).action(
     async (
       paths: string[],
       options: ReportOptions & {
+        tenant?: string
         journalUrl: string
         since?: number
         adminToken?: string
@@ -359,7 +396,7 @@ export function buildConformanceCommand(
       const target: Target = {
         kind: 'journal',
         journal: {
-          url: options.journalUrl,
+          url: inTenant(options.journalUrl, options.tenant),
           ...(options.since === undefined ? {} : { since: options.since }),
           ...adminTokenPart(io, options.adminToken),
           ...(devices ? { devices } : {}),

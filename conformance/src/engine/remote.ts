@@ -50,13 +50,27 @@ export interface RemoteContext {
   readonly warn?: (key: string, message: string) => void
 }
 
-/** The services' base URL for a CA URL given with or without the contract's path. */
+/** `/t/<name>` when a URL's path is a conax-sim tenant's (nothing or more after it), else ''. */
+function tenantPrefix(parsed: URL): string {
+  return /^\/t\/[^/]+/.exec(parsed.pathname)?.[0] ?? ''
+}
+
+/**
+ * The services' base URL for a CA URL given with or without the contract's path; a conax-sim
+ * tenant's URL (`http://host:8280/t/ci-42`) is the tenant's services.
+ */
 export function servicesBase(url: string): string {
   const parsed = new URL(url)
   const base = SERVICE_BASE_PATH.replace(/\/$/, '')
-  return parsed.pathname === '/' || parsed.pathname === ''
-    ? `${parsed.origin}${base}`
-    : url.replace(/\/$/, '')
+  const tenant = tenantPrefix(parsed)
+  const rest = parsed.pathname.slice(tenant.length)
+  return rest === '/' || rest === '' ? `${parsed.origin}${tenant}${base}` : url.replace(/\/$/, '')
+}
+
+/** The admin API's base for a conax-sim URL: its origin, with the tenant's prefix if it names one. */
+export function adminBase(url: string): string {
+  const parsed = new URL(url)
+  return `${parsed.origin}${tenantPrefix(parsed)}`
 }
 
 /** How long the harness waits for an answer of a simulator's admin API, by default. */
@@ -76,7 +90,7 @@ async function adminCall(
   path: string,
   body?: unknown,
 ): Promise<{ readonly found: boolean; readonly answer: unknown }> {
-  const origin = new URL(api.url).origin
+  const origin = adminBase(api.url)
   const timeoutMs = api.timeoutMs ?? ADMIN_TIMEOUT_MS
   // A server that accepts the connection but never answers would hold fetch for minutes.
   const signal = AbortSignal.timeout(timeoutMs)

@@ -4,6 +4,7 @@ import type { CaModel } from '../model/ca-model.js'
 import { parseFaultRule, type FaultInjector } from '../runtime/fault-injector.js'
 import type { Journal } from '../runtime/journal.js'
 import { SimulatorError } from '../runtime/simulator-error.js'
+import type { TenantRegistry } from '../runtime/tenants.js'
 import {
   checkInventoryShape,
   readActivation,
@@ -28,6 +29,8 @@ export interface AdminDeps {
   readonly bodyLimitBytes: number
   /** Most entries one page of cards or journal holds. */
   readonly pageLimit: number
+  /** The tenants under `/t/<name>/`: none in a tenant, or when they are turned off. */
+  readonly tenants?: () => TenantRegistry | null
 }
 
 /** True when the request carries a body (body-parser's test: a Transfer-Encoding or a Content-Length above 0). */
@@ -222,6 +225,28 @@ export function createAdminRouter(deps: AdminDeps): express.Router {
 
   router.post('/admin/clock', (req, res) => {
     res.json({ now: deps.advanceClock(readClockAdvance(req.body)).toISOString() })
+  })
+
+  const tenantsOrRefuse = (): TenantRegistry => {
+    const tenants = deps.tenants?.() ?? null
+    if (tenants === null) {
+      throw new SimulatorError(
+        'NOT_FOUND',
+        'This simulator has no tenants: it is a tenant itself, or it was started with --tenants 0.',
+      )
+    }
+    return tenants
+  }
+
+  router.get('/admin/tenants', async (_req, res) => {
+    res.json({ tenants: await tenantsOrRefuse().list() })
+  })
+
+  router.delete('/admin/tenants/:name', async (req, res) => {
+    if (!(await tenantsOrRefuse().remove(req.params.name))) {
+      throw new SimulatorError('NOT_FOUND', `No tenant '${req.params.name}' runs now.`)
+    }
+    res.status(204).end()
   })
 
   router.get('/admin/stats', (_req, res) => {

@@ -90,6 +90,8 @@ interface CliOptions extends HttpCliOptions {
   disable?: OperationName[]
   bodyLimit?: number
   journalLimit?: number
+  tenants?: number
+  tenantIdle?: number
   logLevel: LogLevel
   tlsCert?: string
   tlsKey?: string
@@ -186,6 +188,18 @@ export function buildCommand(): Command {
       new Option('--journal-limit <n>', 'journal entries kept (default 10000)').argParser(
         integer('--journal-limit', 1),
       ),
+    )
+    .addOption(
+      new Option(
+        '--tenants <n>',
+        'most tenants (/t/<name>/..., each an isolated in-memory simulator) alive at once; 0 turns them off (default 100)',
+      ).argParser(integer('--tenants', 0, 10_000)),
+    )
+    .addOption(
+      new Option(
+        '--tenant-idle <seconds>',
+        'a tenant nobody called for this long is closed and forgotten (default 1800)',
+      ).argParser(integer('--tenant-idle', 1)),
     )
     .addOption(
       new Option('--tls-cert <file>', 'serve HTTPS with this PEM certificate (needs --tls-key)'),
@@ -324,6 +338,14 @@ function toSimulatorOptions(cli: CliOptions): SimulatorOptions {
     ...(cli.disable ? { disabledOperations: cli.disable } : {}),
     ...(cli.bodyLimit ? { bodyLimitBytes: cli.bodyLimit } : {}),
     ...(cli.journalLimit ? { journalLimit: cli.journalLimit } : {}),
+    ...(cli.tenants === undefined && cli.tenantIdle === undefined
+      ? {}
+      : {
+          tenants: {
+            ...(cli.tenants === undefined ? {} : { max: cli.tenants }),
+            ...(cli.tenantIdle === undefined ? {} : { idleMs: cli.tenantIdle * 1000 }),
+          },
+        }),
     ...(cli.adminToken === undefined ? {} : { adminToken: cli.adminToken }),
     ...(cli.adminBodyLimit ? { adminBodyLimitBytes: cli.adminBodyLimit } : {}),
     ...guardListsOf(cli),

@@ -23,6 +23,9 @@ const HTTP_STATUS = {
   PAYLOAD_TOO_LARGE: 413,
   LIMIT_EXCEEDED: 422,
   INTERNAL: 500,
+  INVALID_TENANT: 400,
+  TENANT_LIMIT: 429,
+  SIMULATOR_CLOSING: 503,
 } as const satisfies Record<string, number>
 
 /** Stable codes of the simulator's own errors (start-up, store, admin API, the HTTP guard). */

@@ -36,6 +36,8 @@ export interface SoapEndpointDeps {
   readonly persist: (onRollback?: () => void) => Promise<void>
   /** host:port of the server, for WSDLs asked for without a usable Host header. */
   readonly ownHost: () => string
+  /** What comes before the services' path in the WSDLs' addresses: a tenant's `/t/<name>`, or ''. */
+  readonly pathPrefix: string
   /** Asks for a store write without waiting (journal entries of reads and failures). */
   readonly persistSoon: () => void
   /** True once the simulator is closing: delays end early and operations are refused. */
@@ -64,7 +66,7 @@ const UNPARSEABLE = "Couldn't parse stream."
  */
 export function createSoapEndpoint(deps: SoapEndpointDeps): SoapEndpoint {
   const inFlight = new Set<Promise<void>>()
-  const serveWsdl = createWsdlRoute(deps.scheme, deps.ownHost)
+  const serveWsdl = createWsdlRoute(deps.scheme, deps.ownHost, deps.pathPrefix)
   const dispatch = createDispatch(deps)
 
   function finish(call: Call, res: ServerResponse, answer: Answer): void {

@@ -82,6 +82,7 @@ export function readBody(
 export function createWsdlRoute(
   scheme: 'http' | 'https',
   ownHost: () => string,
+  pathPrefix = '',
 ): (req: IncomingMessage, res: ServerResponse, service: ServiceName) => void {
   const cache = new Map<string, string>()
   return (req, res, service) => {
@@ -92,7 +93,7 @@ export function createWsdlRoute(
     const key = `${service}@${host}`
     let wsdl = cache.get(key)
     if (wsdl === undefined) {
-      wsdl = generateWsdl(service, `${scheme}://${host}${SERVICE_BASE_PATH}${service}`)
+      wsdl = generateWsdl(service, `${scheme}://${host}${pathPrefix}${SERVICE_BASE_PATH}${service}`)
       if (cache.size >= WSDL_CACHE_HOSTS) {
         cache.clear()
       }
