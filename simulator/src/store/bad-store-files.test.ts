@@ -61,6 +61,7 @@ beforeAll(async () => {
       CaClientIds: { CaClientId: [CARD_A] },
       PairingModuleIds: { PairingModuleId: [STB_1] },
     })
+    await sim.compact()
     await sim.close()
     goodStore = JSON.parse(readFileSync(file, 'utf8')) as Json
   } finally {
@@ -214,8 +215,10 @@ describe('a --data path whose folder is missing', () => {
       inventory: TEST_INVENTORY,
     })
     await sim.close()
+    const again = await startSimulator({ dataFile: file })
+    onTestFinished(() => again.close())
 
-    expect(JSON.parse(readFileSync(file, 'utf8'))).toMatchObject({ format: 'conax-sim/1' })
+    expect(again.model.card(CARD_A)).not.toBeNull()
   })
 })
 
