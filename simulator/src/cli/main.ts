@@ -39,6 +39,22 @@ function integer(name: string, min: number, max = Number.MAX_SAFE_INTEGER) {
   }
 }
 
+const UNITS: Readonly<Record<string, number>> = { '': 1, k: 1024, m: 1024 ** 2, g: 1024 ** 3 }
+
+/** A size in bytes: a whole number, optionally with k, m or g (binary: 64m is 64 MiB). */
+export function byteSize(name: string, min: number) {
+  return (value: string): number => {
+    const match = /^(\d+)\s*([kmg]?)(?:i?b)?$/i.exec(value.trim())
+    const bytes = match ? Number(match[1]) * (UNITS[(match[2] ?? '').toLowerCase()] ?? 1) : NaN
+    if (!Number.isSafeInteger(bytes) || bytes < min) {
+      throw new InvalidArgumentError(
+        `${name} must be a size in bytes of at least ${min}, as a number with k, m or g for KiB, MiB or GiB (e.g. 64m), not '${value}'.`,
+      )
+    }
+    return bytes
+  }
+}
+
 /** `sms:sms,crm2:secret` to a user map. */
 export function parseUsers(value: string): Record<string, string> {
   const users: Record<string, string> = {}
@@ -80,6 +96,9 @@ interface CliOptions extends HttpCliOptions {
   host: string
   data?: string
   createDataDir?: boolean
+  fsync: 'group' | 'never'
+  compactAt?: number
+  journalRetain?: number
   users: Record<string, string>
   fixtures?: number | true
   seed: number
@@ -118,8 +137,28 @@ export function buildCommand(): Command {
     .addOption(
       new Option(
         '-d, --data <file>',
-        'lowdb JSON file that keeps state and journal across restarts (in memory when omitted)',
+        'keep state and journal across restarts: a JSON snapshot at <file> and a log of changes in <file>.<n>.log next to it (in memory when omitted)',
       ).env('CONTEGO_SIM_DATA'),
+    )
+    .addOption(
+      new Option(
+        '--fsync <mode>',
+        'with --data: group flushes each commit group to disk before answering its writes; never leaves it to the OS (faster; acknowledged writes survive a crash of the simulator, not a power failure)',
+      )
+        .choices(['group', 'never'])
+        .default('group'),
+    )
+    .addOption(
+      new Option(
+        '--compact-at <bytes>',
+        'with --data: write a new snapshot in the background when the log since the last one reaches this size (default 64m)',
+      ).argParser(byteSize('--compact-at', 4096)),
+    )
+    .addOption(
+      new Option(
+        '--journal-retain <bytes>',
+        'with --data: log segments older than the snapshot kept for GET /admin/journal (default 64m; 0 keeps none)',
+      ).argParser(byteSize('--journal-retain', 0)),
     )
     .addOption(
       new Option(
@@ -220,7 +259,7 @@ export function buildCommand(): Command {
     `
 Examples:
   conax-sim --fixtures                       in memory, 200 generated cards and STBs, port ${DEFAULT_PORT}
-  conax-sim --data .data/sim.json --fixtures state kept in a file across restarts
+  conax-sim --data .data/sim.json --fixtures state kept in a file (and its log) across restarts
   conax-sim --port 0 --users sms:sms,crm2:secret --product-ids digits
 
 Endpoints (HTTP Basic auth, SOAP 1.1 or 1.2; GET <endpoint>?wsdl for the WSDL):
@@ -311,7 +350,15 @@ function toSimulatorOptions(cli: CliOptions): SimulatorOptions {
     users: cli.users,
     rules,
     logger: cli.logLevel,
-    ...(cli.data ? { dataFile: cli.data, createDataFolder: cli.createDataDir ?? false } : {}),
+    ...(cli.data
+      ? {
+          dataFile: cli.data,
+          createDataFolder: cli.createDataDir ?? false,
+          fsync: cli.fsync,
+          ...(cli.compactAt === undefined ? {} : { compactAtBytes: cli.compactAt }),
+          ...(cli.journalRetain === undefined ? {} : { journalRetainBytes: cli.journalRetain }),
+        }
+      : {}),
     ...(cli.fixtures
       ? {
           fixtures: {
@@ -358,8 +405,19 @@ export async function runCli(argv: readonly string[]): Promise<number> {
         : '  Admin token: the configured one (CONTEGO_SIM_ADMIN_TOKEN or --admin-token)',
     )
     console.log(
-      `  Users: ${Object.keys(cli.users).join(', ')} | store: ${sim.storeDescription} | ${stats.smartcards} cards, ${stats.pairingModules} STBs, ${stats.products} products`,
+      `  Users: ${Object.keys(cli.users).join(', ')} | store: ${sim.storeDescription} | ${stats.smartcards} cards, ${stats.pairingModules} STBs, ${stats.products} products | journal lastSeq ${sim.journal.lastSeq()}`,
     )
+    const recovery = sim.storeRecovery
+    if (recovery) {
+      console.log(
+        `  Store: snapshot ${recovery.snapshotFormat ?? 'none'} at group ${recovery.position}, ${recovery.groupsReplayed} log groups (${recovery.bytesReplayed} bytes) replayed in ${Math.round(recovery.durationMs)} ms, fsync ${cli.fsync}`,
+      )
+      for (const tail of recovery.repaired) {
+        console.error(
+          `conax-sim: warning: dropped bytes ${tail.from} to ${tail.to} (${tail.bytes} bytes) at the end of ${tail.file}: ${tail.reason}. A write cut short by a crash ends this way (its group was never acknowledged), and so does damage to the file; every whole group before it was kept.`,
+        )
+      }
+    }
     await new Promise<void>((resolve) => {
       const stop = (): void => {
         process.off('SIGINT', stop)

@@ -458,6 +458,11 @@ export class LogStore implements JournalArchive {
     if (group !== this.lastGroup + 1) {
       throw new Error(`group ${group} out of order: group ${this.lastGroup + 1} is due`)
     }
+    if (this.rotateAt !== null && group >= this.rotateAt && this.segments.at(-1)?.first === group) {
+      // The active segment starts with this very group (it was created, then the process
+      // stopped before writing to it): it already is the new segment.
+      this.rotateAt = null
+    }
     if (this.active === null || (this.rotateAt !== null && group >= this.rotateAt)) {
       await this.startSegment(group)
     }
