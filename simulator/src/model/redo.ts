@@ -307,8 +307,10 @@ function samePairing(a: Pairing | undefined, b: Pairing | null): boolean {
 // ----- replay ------------------------------------------------------------------------------------
 
 /**
- * Applies a redo record read back from a store to a model holding the state it was built on.
- * Throws {@link RedoError} when the record does not fit (an unknown card, a bad message index).
+ * Applies a redo record read back from a store to a model holding the state it was built on
+ * (replaying a store at start, with changes not tracked). The record's objects become the
+ * model's: pass a freshly parsed one. Throws {@link RedoError} when the record does not fit (an
+ * unknown card, a bad message index).
  */
 export function applyRedo(state: CaState, record: RedoRecord): void {
   const messages = record.messages.map((message) => Object.freeze(message))
@@ -324,20 +326,23 @@ function applyOp(state: CaState, op: RedoOp, messages: readonly StoredMessage[])
       if (card === undefined) {
         throw new RedoError(`it changes card '${op[1]}', which is not known at that point`)
       }
-      state.replaceCard(changed(card, op[2], messages))
+      change(card, op[2], messages)
       return
     }
-    case 'newCard':
-      state.replaceCard(changed({ ...NEW_CARD, caClientId: op[1] }, op[2], messages))
+    case 'newCard': {
+      const card: Smartcard = { ...NEW_CARD, caClientId: op[1] }
+      change(card, op[2], messages)
+      state.replaceCard(card)
       return
+    }
     case 'module':
-      state.replaceModule(op[1], op[2] && { ...op[2] })
+      state.replaceModule(op[1], op[2])
       return
     case 'product':
-      state.replaceProduct(op[1], op[2] && { ...op[2] })
+      state.replaceProduct(op[1], op[2])
       return
     case 'pairing':
-      state.replacePairing(op[1], op[2] && { ...op[2] })
+      state.replacePairing(op[1], op[2])
       return
     case 'counter':
       state.replacePairingNumber(op[1])
@@ -350,35 +355,46 @@ function applyOp(state: CaState, op: RedoOp, messages: readonly StoredMessage[])
   }
 }
 
-function changed(card: Smartcard, change: CardChange, messages: readonly StoredMessage[]) {
-  const listed = (before: readonly StoredMessage[], list: ListChange | undefined) => {
-    if (list === undefined) {
-      return before
+/** Changes a card in place (it is the model's own, and changes are not tracked while replaying). */
+function change(card: Smartcard, fields: CardChange, messages: readonly StoredMessage[]): void {
+  const mutable = card as { -readonly [K in keyof Smartcard]: Smartcard[K] }
+  if (fields.sms !== undefined) {
+    mutable.sms = fields.sms
+  }
+  if (fields.pin !== undefined) {
+    mutable.pin = fields.pin
+  }
+  if (fields.pairingId !== undefined) {
+    mutable.pairingId = fields.pairingId
+  }
+  if (fields.products !== undefined) {
+    mutable.products = fields.products.length === 0 ? NONE : fields.products
+  }
+  mutable.inbox = listed(card.inbox, fields.inbox, messages) as readonly MailMessage[]
+  mutable.screen = listed(card.screen, fields.screen, messages) as readonly ScreenMessage[]
+  mutable.fingerprints = listed(
+    card.fingerprints,
+    fields.fingerprints,
+    messages,
+  ) as readonly Fingerprint[]
+}
+
+function listed(
+  before: readonly StoredMessage[],
+  list: ListChange | undefined,
+  messages: readonly StoredMessage[],
+): readonly StoredMessage[] {
+  if (list === undefined) {
+    return before
+  }
+  const added = list.add.map((index) => {
+    const message = messages[index]
+    if (message === undefined) {
+      throw new RedoError(`it names message ${index}, which its table does not hold`)
     }
-    const added = list.add.map((index) => {
-      const message = messages[index]
-      if (message === undefined) {
-        throw new RedoError(`it names message ${index}, which its table does not hold`)
-      }
-      return message
-    })
-    const all = list.replace ? added : [...before, ...added]
-    const kept = all.slice(Math.max(0, all.length - list.length))
-    return kept.length === 0 ? NONE : kept
-  }
-  return {
-    caClientId: card.caClientId,
-    sms: change.sms ?? card.sms,
-    pin: change.pin ?? card.pin,
-    pairingId: change.pairingId === undefined ? card.pairingId : change.pairingId,
-    products:
-      change.products === undefined
-        ? card.products
-        : change.products.length === 0
-          ? NONE
-          : change.products.map((p) => ({ ...p })),
-    inbox: listed(card.inbox, change.inbox) as readonly MailMessage[],
-    screen: listed(card.screen, change.screen) as readonly ScreenMessage[],
-    fingerprints: listed(card.fingerprints, change.fingerprints) as readonly Fingerprint[],
-  }
+    return message
+  })
+  const all = list.replace ? added : [...before, ...added]
+  const kept = all.slice(Math.max(0, all.length - list.length))
+  return kept.length === 0 ? NONE : kept
 }

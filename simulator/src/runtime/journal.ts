@@ -279,6 +279,20 @@ export class Journal {
     this.trim()
   }
 
+  /**
+   * Notes stored entries up to `seq` without holding them (replaying a store reads only the
+   * entries memory keeps): the next seq follows them, and they count as durable.
+   */
+  restoreSeq(seq: number): void {
+    this.nextSeq = Math.max(this.nextSeq, seq + 1)
+    this.durableThrough = Math.max(this.durableThrough, seq)
+  }
+
+  /** How many stored entries memory holds at most (the journal limit). */
+  capacity(): number {
+    return this.limit
+  }
+
   /** Replays a stored reset: entries below `floor` are forgotten. */
   restoreReset(floor: number): void {
     this.clear()

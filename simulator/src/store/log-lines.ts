@@ -7,46 +7,63 @@ import type { ReplayRecord } from '../runtime/replay-cache.js'
 /**
  * The lines of the simulator's log (docs/decisions/0013). One line per commit group:
  *
- *     <CRC-32 of the JSON, 8 lowercase hex digits> <JSON>\n
+ *     <CRC-32 of the rest, 8 lowercase hex digits> <state JSON>[<TAB><journal JSON>]\n
  *
- * The JSON starts with the group number (`{"g":12,...`), so a reader can skip a group without
- * parsing it. A line counts only whole: its newline written and its checksum right.
+ * The state part starts with the group number and, when the group has journal entries, the seq of
+ * the first one and their count (`{"g":12,"s":340,"n":16,...`), so a reader can skip a group or
+ * find a seq without parsing it. The journal entries are a JSON array after a tab (JSON text never
+ * holds a raw tab or newline), so a replay parses only the entries memory will keep, and a journal
+ * page only the entries. A line counts only whole: its newline written and its checksum right.
  */
 
-/** What one commit group stored: the model's redo record, journal entries and replay records. */
-export interface GroupLine {
+/** The state part of a commit group's line: what it changed besides the journal. */
+export interface GroupState {
   /** The group number: 1, 2, 3... across the log's segments. */
   readonly g: number
+  /** The seq of the group's first journal entry (absent without entries). */
+  readonly s?: number
+  /** How many journal entries the group has (absent without entries). */
+  readonly n?: number
+  /** A reset ran: journal entries below this seq and every replay record were forgotten. */
+  readonly x?: number
+  /** Replay records made, oldest first. */
+  readonly r?: readonly ReplayRecord[]
   /** The redo record's message table (absent when empty). */
   readonly m?: readonly StoredMessage[]
   /** The redo record's steps. */
   readonly o?: readonly RedoOp[]
-  /** A reset ran: journal entries below this seq and every replay record were forgotten. */
-  readonly x?: number
-  /** Journal entries, in seq order. */
-  readonly j?: readonly JournalEntry[]
-  /** Replay records made, oldest first. */
-  readonly r?: readonly ReplayRecord[]
 }
 
 const NEWLINE = 0x0a
 const SPACE = 0x20
+const TAB = 0x09
 const HEADER = 9
 
-/** The bytes of a group's line, newline included. */
-export function encodeLine(group: GroupLine): Buffer {
-  const json = Buffer.from(JSON.stringify(group), 'utf8')
-  const line = Buffer.allocUnsafe(HEADER + json.length + 1)
-  line.write(crc32(json).toString(16).padStart(8, '0'), 0, 'latin1')
+/** The bytes of a group's line, newline included; `entries` in seq order. */
+export function encodeLine(state: GroupState, entries: readonly JournalEntry[]): Buffer {
+  const text =
+    entries.length === 0
+      ? JSON.stringify(state)
+      : `${JSON.stringify(state)}\t${JSON.stringify(entries)}`
+  const length = Buffer.byteLength(text)
+  const line = Buffer.allocUnsafe(HEADER + length + 1)
+  line.write(text, HEADER, 'utf8')
+  const body = line.subarray(HEADER, HEADER + length)
+  line.write(crc32(body).toString(16).padStart(8, '0'), 0, 'latin1')
   line[8] = SPACE
-  json.copy(line, HEADER)
   line[line.length - 1] = NEWLINE
   return line
 }
 
-/** A line read back: its group number and, unless skipped, its content. */
+/** A line read back: its group number and its two parts, still as bytes. */
 export type DecodedLine =
-  | { readonly ok: true; readonly group: number; readonly json: string }
+  | {
+      readonly ok: true
+      readonly group: number
+      readonly state: Buffer
+      /** The journal part, or null when the group has no entries. */
+      readonly journal: Buffer | null
+    }
   | { readonly ok: false; readonly problem: string }
 
 /** Checks a line (without its newline): header, checksum and group number. */
@@ -54,16 +71,28 @@ export function decodeLine(bytes: Buffer): DecodedLine {
   if (bytes.length < HEADER + 2 || bytes[8] !== SPACE) {
     return { ok: false, problem: 'it is not a log line (no checksum header)' }
   }
-  const expected = Number.parseInt(bytes.toString('latin1', 0, 8), 16)
-  const json = bytes.subarray(HEADER)
-  if (!/^[0-9a-f]{8}$/.test(bytes.toString('latin1', 0, 8)) || crc32(json) !== expected) {
+  const hex = bytes.toString('latin1', 0, 8)
+  const body = bytes.subarray(HEADER)
+  if (!/^[0-9a-f]{8}$/.test(hex) || crc32(body) !== Number.parseInt(hex, 16)) {
     return { ok: false, problem: 'its checksum does not match its content' }
   }
-  const group = /^\{"g":(\d{1,15})[,}]/.exec(json.toString('latin1', 0, 24))?.[1]
+  const group = /^\{"g":(\d{1,15})[,}]/.exec(body.toString('latin1', 0, 24))?.[1]
   if (group === undefined) {
     return { ok: false, problem: 'it does not start with a group number' }
   }
-  return { ok: true, group: Number(group), json: json.toString('utf8') }
+  const tab = body.indexOf(TAB)
+  return {
+    ok: true,
+    group: Number(group),
+    state: tab === -1 ? body : body.subarray(0, tab),
+    journal: tab === -1 ? null : body.subarray(tab + 1),
+  }
+}
+
+/** The first seq and count of a line's journal entries, read from its start; null without any. */
+export function journalSpanOf(bytes: Buffer): { first: number; count: number } | null {
+  const span = /^\{"g":\d+,"s":(\d+),"n":(\d+)/.exec(bytes.toString('latin1', HEADER, HEADER + 64))
+  return span ? { first: Number(span[1]), count: Number(span[2]) } : null
 }
 
 /** A line as {@link readLines} gives it: where it starts, its bytes, and whether its newline came. */
@@ -89,22 +118,21 @@ export async function* readLines(
   let carryOffset = from
   let position = from
   while (position < to) {
-    const chunk = Buffer.allocUnsafe(Math.min(CHUNK, to - position))
-    const { bytesRead } = await file.read(chunk, 0, chunk.length, position)
+    // The unfinished line goes first in the next chunk's buffer: one copy of it, none of the chunk.
+    const data = Buffer.allocUnsafe(carry.length + Math.min(CHUNK, to - position))
+    carry.copy(data)
+    const { bytesRead } = await file.read(data, carry.length, data.length - carry.length, position)
     if (bytesRead === 0) {
       break
     }
     position += bytesRead
-    const data =
-      carry.length === 0
-        ? chunk.subarray(0, bytesRead)
-        : Buffer.concat([carry, chunk.subarray(0, bytesRead)])
+    const end = carry.length + bytesRead
     let start = 0
-    for (let nl = data.indexOf(NEWLINE); nl !== -1; nl = data.indexOf(NEWLINE, start)) {
+    for (let nl = data.indexOf(NEWLINE); nl !== -1 && nl < end; nl = data.indexOf(NEWLINE, start)) {
       yield { offset: carryOffset + start, bytes: data.subarray(start, nl), complete: true }
       start = nl + 1
     }
-    carry = data.subarray(start)
+    carry = data.subarray(start, end)
     carryOffset += start
   }
   if (carry.length > 0) {

@@ -16,7 +16,7 @@ import { applyRedo, RedoError } from '../model/redo.js'
 import type { Journal, JournalArchive, JournalEntry } from '../runtime/journal.js'
 import type { ReplayCache } from '../runtime/replay-cache.js'
 import { SimulatorError } from '../runtime/simulator-error.js'
-import { decodeLine, readLines, type GroupLine, type RawLine } from './log-lines.js'
+import { decodeLine, journalSpanOf, readLines, type GroupState, type RawLine } from './log-lines.js'
 import { readSnapshotFile, writeSnapshotFile, type StateCapture } from './snapshot-file.js'
 import { checkStoredSnapshot } from './snapshot-schema.js'
 import { checkFolder, errorCode, oneLine, unreadableStore } from './store-files.js'
@@ -134,6 +134,10 @@ interface ReplayProgress {
   groupsReplayed: number
   bytesReplayed: number
   readonly repaired: RepairedTail[]
+  /** The journal parts of the newest groups, enough to fill memory's journal, oldest first. */
+  readonly journalTail: Buffer[]
+  readonly journalCounts: number[]
+  journalTailCount: number
 }
 
 const INDEX_SPACING = 64 * 1024
@@ -252,6 +256,9 @@ export class LogStore implements JournalArchive {
       groupsReplayed: 0,
       bytesReplayed: 0,
       repaired: [],
+      journalTail: [],
+      journalCounts: [],
+      journalTailCount: 0,
     }
     for (let i = from; i < segments.length; i++) {
       const segment = segments[i] as Segment
@@ -262,6 +269,11 @@ export class LogStore implements JournalArchive {
         )
       }
       await this.replaySegment(segment, i === segments.length - 1, targets, progress)
+    }
+    for (const part of progress.journalTail) {
+      for (const entry of JSON.parse(part.toString('utf8')) as JournalEntry[]) {
+        targets.journal.restore(entry)
+      }
     }
     this.segments = segments
     this.lastGroup = Math.max(progress.expected - 1, after)
@@ -300,7 +312,8 @@ export class LogStore implements JournalArchive {
         this.active = file
       }
     } finally {
-      if (!last) {
+      // The last segment stays open only when it was read through; a failed start closes it.
+      if (this.active !== file) {
         await file.close()
       }
     }
@@ -338,7 +351,7 @@ export class LogStore implements JournalArchive {
       }
       addIndexPoint(segment, line.offset, line.bytes)
       if (decoded.group > this.snapshotPosition) {
-        this.applyLine(targets, decoded.json, segment.path, line.offset)
+        this.applyLine(targets, decoded, { path: segment.path, offset: line.offset }, progress)
         progress.groupsReplayed++
         progress.bytesReplayed += line.bytes.length + 1
       }
@@ -381,26 +394,46 @@ export class LogStore implements JournalArchive {
     }
   }
 
-  private applyLine(targets: StoreTargets, json: string, path: string, offset: number): void {
-    let group: GroupLine
+  /**
+   * Applies one group's state part, and keeps its journal part among the newest ones: only the
+   * entries memory will hold are parsed, at the end of the replay.
+   */
+  private applyLine(
+    targets: StoreTargets,
+    line: { readonly state: Buffer; readonly journal: Buffer | null },
+    at: { readonly path: string; readonly offset: number },
+    progress: ReplayProgress,
+  ): void {
+    let group: GroupState
     try {
-      group = JSON.parse(json) as GroupLine
+      group = JSON.parse(line.state.toString('utf8')) as GroupState
       applyRedo(targets.state, { messages: group.m ?? [], ops: group.o ?? [] })
     } catch (error) {
       throw this.corrupt(
-        `the group at byte ${offset} of ${path} cannot be applied: ${error instanceof RedoError || error instanceof SyntaxError ? error.message : oneLine(error)}`,
+        `the group at byte ${at.offset} of ${at.path} cannot be applied: ${error instanceof RedoError || error instanceof SyntaxError ? error.message : oneLine(error)}`,
         'The log does not fit the snapshot: restore both from one store.',
       )
     }
     if (group.x !== undefined) {
       targets.journal.restoreReset(group.x)
       targets.replays.clear()
-    }
-    for (const entry of group.j ?? []) {
-      targets.journal.restore(entry)
+      progress.journalTail.length = 0
+      progress.journalCounts.length = 0
+      progress.journalTailCount = 0
     }
     for (const record of group.r ?? []) {
       targets.replays.restore(record)
+    }
+    if (line.journal !== null && group.s !== undefined && group.n !== undefined) {
+      targets.journal.restoreSeq(group.s + group.n - 1)
+      progress.journalTail.push(line.journal)
+      progress.journalCounts.push(group.n)
+      progress.journalTailCount += group.n
+      const keep = targets.journal.capacity()
+      while (progress.journalTailCount - (progress.journalCounts[0] ?? 0) >= keep) {
+        progress.journalTailCount -= progress.journalCounts.shift() ?? 0
+        progress.journalTail.shift()
+      }
     }
   }
 
@@ -698,17 +731,18 @@ export class LogStore implements JournalArchive {
     }
     try {
       for await (const line of readLines(file, start, end)) {
-        if (firstSeqOf(line.bytes) === null) {
+        const span = journalSpanOf(line.bytes)
+        if (span === null || span.first + span.count <= from) {
           continue
         }
         const decoded = decodeLine(line.bytes)
-        if (!decoded.ok || !line.complete) {
+        if (!decoded.ok || !line.complete || decoded.journal === null) {
           throw new SimulatorError(
             'JOURNAL_UNREADABLE',
-            `Failed to read the journal from ${segment.path}: the line at byte ${line.offset} is damaged (${decoded.ok ? 'cut short' : decoded.problem}). Entries before it may be read with a lower limit; restore the file from a backup.`,
+            `Failed to read the journal from ${segment.path}: the line at byte ${line.offset} is damaged (${decoded.ok ? 'cut short or without its journal part' : decoded.problem}). Entries before it may be read with a lower limit; restore the file from a backup.`,
           )
         }
-        const entries = (JSON.parse(decoded.json) as GroupLine).j ?? []
+        const entries = JSON.parse(decoded.journal.toString('utf8')) as JournalEntry[]
         if (!entries.every((entry) => entry.seq < from || visit(entry))) {
           return false
         }
@@ -839,16 +873,10 @@ async function removeLeftover(path: string, logger: Logger | undefined): Promise
   logger?.info({ file: path }, 'simulator store: removed the temp file of an unfinished compaction')
 }
 
-/** The seq of a line's first journal entry, read from its start (`{"g":n,"j":[{"seq":s,`). */
-function firstSeqOf(bytes: Buffer): number | null {
-  const seq = /^\{"g":\d+,"j":\[\{"seq":(\d+)/.exec(bytes.toString('latin1', 9, 9 + 64))?.[1]
-  return seq === undefined ? null : Number(seq)
-}
-
 function addIndexPoint(segment: Segment, offset: number, bytes: Buffer): void {
-  const seq = firstSeqOf(bytes)
-  if (seq !== null) {
-    addPoint(segment, offset, seq)
+  const span = journalSpanOf(bytes)
+  if (span !== null) {
+    addPoint(segment, offset, span.first)
   }
 }
 

@@ -193,16 +193,20 @@ class LogPersistence implements Persistence {
       }
       return Promise.resolve()
     }
-    // The journal goes first, so a reader finds a line's first seq at its start (log-store.ts).
-    const line = encodeLine({
-      g: group,
-      ...(pending.entries.length > 0 ? { j: pending.entries } : {}),
-      ...(pending.floor === null ? {} : { x: pending.floor }),
-      ...(records.length > 0 ? { r: records } : {}),
-      ...(redo === null
-        ? {}
-        : { ...(redo.messages.length > 0 ? { m: redo.messages } : {}), o: redo.ops }),
-    })
+    const entries = pending.entries
+    // The first seq and the count come first, so a reader finds them at the line's start.
+    const line = encodeLine(
+      {
+        g: group,
+        ...(entries.length > 0 ? { s: entries[0]?.seq ?? 0, n: entries.length } : {}),
+        ...(pending.floor === null ? {} : { x: pending.floor }),
+        ...(records.length > 0 ? { r: records } : {}),
+        ...(redo === null
+          ? {}
+          : { ...(redo.messages.length > 0 ? { m: redo.messages } : {}), o: redo.ops }),
+      },
+      entries,
+    )
     const written = this.store.append(line, group, pending.entries[0]?.seq ?? null)
     if (capture) {
       this.store.startCompaction(capture.state, written, capture.release)
