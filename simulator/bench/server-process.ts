@@ -16,6 +16,8 @@ export interface ReadyLine {
   readonly cards?: number
   readonly products?: readonly string[]
   readonly cardIds?: readonly string[]
+  /** What a simulator's log store found at start (durable children only). */
+  readonly store?: unknown
 }
 
 type Line = { readonly type: string } & Record<string, unknown>
