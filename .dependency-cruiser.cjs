@@ -31,16 +31,33 @@ module.exports = {
     },
     {
       name: 'adapter-domain-is-pure',
-      comment: 'The CRM model, the command planner and the request entity do no I/O.',
+      comment:
+        'The CRM model, the command planner and the request entity do no I/O: they import only the domain, and zod, in which the CRM actions declare their shape (docs/decisions/0009).',
       severity: 'error',
       from: { path: '^src/domain/', pathNot: '\\.test\\.ts$' },
-      to: { pathNot: '^src/domain/' },
+      to: { pathNot: '^(src/domain/|node_modules/zod/)' },
+    },
+    {
+      name: 'application-and-domain-use-ports',
+      comment:
+        'The application and the domain, tests included, know the infrastructure only through the ports (application/ports.ts, runs/run-ports.ts); tests get implementations from src/test-support/ (docs/decisions/0011).',
+      severity: 'error',
+      from: { path: '^src/(application|domain)/' },
+      to: { path: '^src/infrastructure/' },
+    },
+    {
+      name: 'api-uses-the-composition-root',
+      comment:
+        'The API is given its services and store by the composition root (src/create-adapter.ts) and renders any CodedError: it imports no infrastructure, tests included.',
+      severity: 'error',
+      from: { path: '^src/api/' },
+      to: { path: '^src/infrastructure/' },
     },
     {
       name: 'simulator-model-is-pure',
       comment: 'The CA model imports only itself: no node built-ins, no packages, no I/O layers.',
       severity: 'error',
-      from: { path: '^simulator/src/model/' },
+      from: { path: '^simulator/src/model/', pathNot: '(\\.test\\.ts$|/test-support/)' },
       to: { pathNot: '^simulator/src/model/' },
     },
     {
@@ -68,7 +85,7 @@ module.exports = {
   ],
   options: {
     doNotFollow: { path: 'node_modules' },
-    exclude: { path: '^(dist|node_modules|coverage)/' },
+    exclude: { path: '^(dist|coverage)/' },
     tsPreCompilationDeps: true,
     tsConfig: { fileName: 'tsconfig.json' },
     enhancedResolveOptions: {

@@ -30,15 +30,13 @@ const bundleA = (id = 'S1', n = 1) =>
 function brief(requests: readonly ProvisioningRequest[]): string[] {
   return requests.map((r) => {
     const c = r.command
-    switch (c.type) {
-      case 'ADD_SUBSCRIPTIONS':
-      case 'CANCEL_SUBSCRIPTIONS':
-        return `${c.type} ${c.smartcardCaId} ${c.serviceCaId}`
-      case 'CREATE_PAIRING':
-        return `${c.type} ${c.smartcardCaIds.join(',')} ${c.stbCaIds.join(',')}`
-      default:
-        return c.type
+    if (c.type === 'ADD_SUBSCRIPTIONS' || c.type === 'CANCEL_SUBSCRIPTIONS') {
+      return `${c.type} ${c.smartcardCaId} ${c.serviceCaId}`
     }
+    if (c.type === 'CREATE_PAIRING') {
+      return `${c.type} ${c.smartcardCaIds.join(',')} ${c.stbCaIds.join(',')}`
+    }
+    return c.type
   })
 }
 

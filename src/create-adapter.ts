@@ -20,6 +20,7 @@ import {
   type HttpServerSettings,
 } from '../common/http-server.js'
 import { createAdapterApp } from './api/adapter-app.js'
+import { errorAnswer } from './api/error-answer.js'
 import { DEFAULT_LIMITS, limitsProblem, type AdapterLimits } from './api/limits.js'
 import { AdapterError } from './application/adapter-error.js'
 import { Dispatcher, type Ordering } from './application/dispatcher.js'
@@ -29,6 +30,7 @@ import { ProvisioningService } from './application/provisioning-service.js'
 import { UtilityService } from './application/utility-service.js'
 import type { CaReader, RunStore } from './application/runs/run-ports.js'
 import { RunService } from './application/runs/run-service.js'
+import { classifiedReader } from './infrastructure/conax/card-read-failure.js'
 import { createFastCaReader } from './infrastructure/conax/fast-reader.js'
 import { gatewayCaReader } from './infrastructure/conax/gateway-reader.js'
 import { LowdbRunStore } from './infrastructure/runs/lowdb-run-store.js'
@@ -199,12 +201,14 @@ async function createRuns(
     (options.dataFile
       ? await LowdbRunStore.open(`${options.dataFile.replace(/\.json$/, '')}.runs.json`)
       : new MemoryRunStore())
-  const reader: CaReader =
+  // Every reader's rejections are classified for the runs: a card fails, or the run stops.
+  const reader: CaReader = classifiedReader(
     typeof options.reader === 'object'
       ? options.reader
       : options.reader === 'gateway' || options.gateway
         ? gatewayCaReader(parts.gateway)
-        : createFastCaReader(provider.connection)
+        : createFastCaReader(provider.connection),
+  )
   const runs = new RunService({
     provider,
     store: parts.store,
@@ -268,7 +272,7 @@ async function serveApi(
       options.apiToken === undefined
         ? "printed once by conax-adapter at start (in-process: the adapter's apiToken); set CONAX_ADAPTER_API_TOKEN to choose it"
         : 'the one the adapter was started with (CONAX_ADAPTER_API_TOKEN, --api-token or the apiToken option)',
-    jsonError: (code, message) => ({ error: { code, message, details: {} } }),
+    jsonError: (code, message) => errorAnswer(new AdapterError(code, message)),
   })
   const settings = { ...HTTP_DEFAULTS, ...options.http }
   const server = createServer(httpServerOptions(settings))

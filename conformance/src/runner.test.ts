@@ -796,7 +796,7 @@ then:
       if (!step || !('crm' in step)) {
         throw new Error('the scenario starts with a CRM action')
       }
-      await adapter.service.applyAction(step.crm as never)
+      await adapter.service.applyAction(step.crm)
       await adapter.deliverDue()
       const passed = await runScenarioFile(good, {
         kind: 'journal',

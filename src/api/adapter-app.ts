@@ -1,14 +1,13 @@
 import express, { type NextFunction, type Request, type Response } from 'express'
 import type { ZodType } from 'zod'
-import { AdapterError, httpStatusOf } from '../application/adapter-error.js'
+import { AdapterError } from '../application/adapter-error.js'
 import type { ProvisioningStore } from '../application/ports.js'
 import type { ProvisioningService, SendOptions } from '../application/provisioning-service.js'
 import type { RunService } from '../application/runs/run-service.js'
 import type { UtilityService } from '../application/utility-service.js'
 import type { ConaxCommand } from '../domain/commands.js'
-import type { CrmAction } from '../domain/planner.js'
 import { parametersSet, type ProvisioningRequest } from '../domain/provisioning-request.js'
-import { StoreError } from '../infrastructure/store/store-error.js'
+import { codedErrorOf, errorAnswer } from './error-answer.js'
 import {
   checkActionBody,
   checkCreatePairingBody,
@@ -289,7 +288,7 @@ export function createAdapterApp(deps: AdapterAppDeps): express.Express {
         'Give processImmediately or scheduledDate, not both: a request cannot go now and later.',
       )
     }
-    const outcome = await service.applyAction(action as CrmAction, {
+    const outcome = await service.applyAction(action, {
       ...(priority ? { priority } : {}),
       ...(processImmediately === undefined ? {} : { processImmediately }),
       ...(scheduledDate === undefined ? {} : { scheduledDate }),
@@ -339,55 +338,8 @@ export function createAdapterApp(deps: AdapterAppDeps): express.Express {
   })
 
   app.use((error: unknown, _req: Request, res: Response, _next: NextFunction) => {
-    if (error instanceof StoreError) {
-      const status = error.code === 'REQUEST_NOT_FOUND' ? 404 : 503
-      res.status(status).json({ error: { ...error.toJSON(), details: {} } })
-      return
-    }
-    if (error instanceof AdapterError) {
-      res
-        .status(
-          error.code === 'REQUEST_NOT_FOUND' && error.message.startsWith('No route')
-            ? 404
-            : httpStatusOf(error.code),
-        )
-        .json({ error: error.toJSON() })
-      return
-    }
-    const { status, type } = error as { status?: unknown; type?: unknown }
-    if (status === 413) {
-      res.status(413).json({
-        error: {
-          code: 'PAYLOAD_TOO_LARGE',
-          message: `The JSON body is larger than the limit of ${deps.bodyLimitBytes} bytes (bodyLimitBytes); nothing was stored. Split the call, or raise --body-limit.`,
-          details: { limit: deps.bodyLimitBytes },
-        },
-      })
-      return
-    }
-    if (typeof status === 'number' && status >= 400 && status < 500) {
-      // body-parser's refusals carry a `type`; express's own (a path that is not valid
-      // percent-encoding) do not.
-      const reason = (error as Error).message
-      res.status(status).json({
-        error: {
-          code: 'INVALID_REQUEST',
-          message:
-            type === undefined
-              ? `The request cannot be read: ${reason}.`
-              : `The request body is not valid JSON: ${reason}`,
-          details: {},
-        },
-      })
-      return
-    }
-    res.status(500).json({
-      error: {
-        code: 'INTERNAL',
-        message: `Internal adapter error: ${error instanceof Error ? error.message : String(error)}`,
-        details: {},
-      },
-    })
+    const coded = codedErrorOf(error, deps.bodyLimitBytes)
+    res.status(coded.httpStatus).json(errorAnswer(coded))
   })
 
   return app

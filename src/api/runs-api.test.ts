@@ -4,7 +4,7 @@ import type { CaReader, Communication } from '../application/runs/run-ports.js'
 import type { RunStatus } from '../application/runs/run-service.js'
 import type { Adapter } from '../create-adapter.js'
 import type { RunDefinition } from '../domain/runs.js'
-import { createFastCaReader } from '../infrastructure/conax/fast-reader.js'
+import { fastReader } from '../test-support/ports.js'
 import {
   card,
   cardItem,
@@ -123,7 +123,7 @@ describe('the runs API', () => {
 
   beforeAll(async () => {
     sim = await startTestCa(10)
-    gate = holdableReader(createFastCaReader((await providerFor(sim)).connection))
+    gate = holdableReader(fastReader(await providerFor(sim)))
     // One subscription per batch, so that a stop lands between batches.
     adapter = await startTestAdapter(sim, { port: 0, runPageSize: 1, reader: gate.reader })
     for (const n of [1, 2, 3]) {
@@ -509,5 +509,53 @@ describe('the runs API', () => {
     ])
     const requests = doc.paths['/runs/executions/{id}/requests']?.get?.parameters
     expect(requests?.map((p) => p.name)).toEqual(['id', 'offset', 'limit'])
+  })
+})
+
+describe('the runs API when the CA cannot be asked', () => {
+  it('answers a reset preview with 503 CA_UNAVAILABLE naming the card, not a 500', async () => {
+    const timingOut: CaReader = {
+      readCard: (caId) =>
+        Promise.reject(
+          Object.assign(new Error(`Failed to read card ${caId}: no answer within 2000 ms.`), {
+            code: 'CA_TIMEOUT',
+            detail: 'TIMEOUT',
+          }),
+        ),
+      close: () => Promise.resolve(),
+    }
+    const adapter = await startTestAdapter('http://127.0.0.1:9', { port: 0, reader: timingOut })
+    try {
+      await adapter.service.applyAction({
+        action: 'BECOME_SUBSCRIBER',
+        subscriptionId: 'S1',
+        services: [{ service: 'GEOLOGICAL', distributor: 'Main' }],
+        installedItems: [cardItem(1), stbItem(1)],
+      })
+      await adapter.runs.define({
+        name: 'Reset',
+        alternativeCode: 'R',
+        kind: 'RESET_SUBSCRIPTION',
+        criteria: {},
+      })
+      const expected = {
+        code: 'CA_UNAVAILABLE',
+        message: `Failed to read card ${card(1)}: no answer within 2000 ms.`,
+        details: { card: card(1), status: 'TIMEOUT' },
+      }
+      for (const path of ['/runs/R/preview', '/crm/subscriptions/S1/reset?preview=true']) {
+        const res = await fetch(`${adapter.url as string}${path}`, {
+          method: 'POST',
+          headers: { Authorization: `Bearer ${adapter.apiToken}` },
+        })
+        expect({ path, status: res.status, body: await res.json() }).toEqual({
+          path,
+          status: 503,
+          body: { error: expected },
+        })
+      }
+    } finally {
+      await adapter.close()
+    }
   })
 })

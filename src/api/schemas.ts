@@ -1,24 +1,16 @@
 import { z } from 'zod'
 import { COMMUNICATION_STATES } from '../application/runs/run-ports.js'
-import { LIFE_CYCLE_ACTIONS } from '../domain/planner.js'
+import { distributorField as distributor, nonEmpty } from '../domain/actions/action-definition.js'
+import { crmActionSchemaWith } from '../domain/actions/crm-actions.js'
 import { LIFE_CYCLE_STATES, PRIORITIES } from '../domain/provisioning-request.js'
 import { REQUEST_TYPES } from '../domain/commands.js'
 import { MESSAGE_TYPES } from '../domain/utilities.js'
 
 /** JSON bodies and queries of the adapter's HTTP API, validated at the edge. */
-const nonEmpty = z.string().trim().min(1, 'must not be empty')
 const isoDate = z.iso.datetime({
   offset: true,
   local: true,
   message: 'must be an ISO-8601 date-time',
-})
-const distributor = z.string().min(1).max(32).nullable()
-
-const item = z.strictObject({
-  serialNumber: nonEmpty,
-  product: nonEmpty,
-  caId: nonEmpty,
-  distributor,
 })
 
 const sendOptions = {
@@ -27,58 +19,11 @@ const sendOptions = {
   scheduledDate: isoDate.nullable().optional(),
 }
 
-const base = { subscriptionId: nonEmpty, ...sendOptions }
-
-/** A CRM action with its send options (camelCase, as the domain's CrmAction). */
-export const crmActionSchema = z.discriminatedUnion('action', [
-  z.strictObject({
-    ...base,
-    action: z.literal('BECOME_SUBSCRIBER'),
-    type: z.string().nullable().optional(),
-    services: z.array(z.strictObject({ service: nonEmpty, distributor })),
-    installedItems: z.array(item),
-  }),
-  z.strictObject({ ...base, action: z.enum(LIFE_CYCLE_ACTIONS) }),
-  z.strictObject({
-    ...base,
-    action: z.literal('CHANGE_DISTRIBUTION'),
-    moves: z
-      .array(
-        z.union([
-          z.strictObject({ service: nonEmpty, from: distributor, to: distributor }),
-          z.strictObject({ serialNumber: nonEmpty, to: distributor }),
-        ]),
-      )
-      .min(1, 'must name at least one move'),
-  }),
-  z.strictObject({ ...base, action: z.literal('ADD_SERVICE'), service: nonEmpty, distributor }),
-  z.strictObject({
-    ...base,
-    action: z.enum(['REMOVE_SERVICE', 'START_SERVICE', 'STOP_SERVICE']),
-    service: nonEmpty,
-    distributor: distributor.optional(),
-  }),
-  z.strictObject({
-    ...base,
-    action: z.literal('SWAP_SERVICE'),
-    from: z.array(nonEmpty).min(1),
-    to: z.array(nonEmpty).min(1),
-    distributor: distributor.optional(),
-  }),
-  z.strictObject({
-    ...base,
-    action: z.literal('REGRET_SWAP'),
-    distributor: distributor.optional(),
-  }),
-  z.strictObject({ ...base, action: z.literal('ADD_INSTALLED_ITEM'), item }),
-  z.strictObject({ ...base, action: z.literal('REMOVE_INSTALLED_ITEM'), serialNumber: nonEmpty }),
-  z.strictObject({
-    ...base,
-    action: z.literal('SWAP_INSTALLED_ITEM'),
-    serialNumber: nonEmpty,
-    item: item.extend({ distributor: distributor.optional() }),
-  }),
-])
+/**
+ * A CRM action with its send options (camelCase). The actions' own fields are declared with their
+ * planning in domain/actions/ (the domain's CrmAction is inferred from the same schemas).
+ */
+export const crmActionSchema = crmActionSchemaWith(sendOptions)
 
 /** CRM.COM send options in snake_case. */
 const crmSend = {
@@ -174,6 +119,25 @@ const fingerprintFields = {
   slot: z.enum(['A', 'B']).describe('default A').exactOptional(),
 }
 
+/**
+ * The bark fields the utility and the message run share (rules checked in the domain). Made
+ * afresh for each: shared instances would become references in the conformance JSON Schema.
+ */
+const barkFields = () => ({
+  displayDurationInSeconds: z
+    .number()
+    .describe('BARK and REPEATING_BARK: integer of at least 1, default 20')
+    .exactOptional(),
+  repetitionCount: z
+    .number()
+    .describe('REPEATING_BARK, required: integer 1 to 255')
+    .exactOptional(),
+  repetitionIntervalInSeconds: z
+    .number()
+    .describe('REPEATING_BARK, required: 10 to 2550 in steps of 10')
+    .exactOptional(),
+})
+
 /** POST /crm/utilities: one single-subscription utility (camelCase, as the domain's UtilityRequest). */
 export const utilityRequestSchema = z.discriminatedUnion('utility', [
   z.strictObject({
@@ -187,18 +151,7 @@ export const utilityRequestSchema = z.discriminatedUnion('utility', [
       .nullable()
       .describe('ISO-8601 date-time; default null (show at once)')
       .exactOptional(),
-    displayDurationInSeconds: z
-      .number()
-      .describe('BARK and REPEATING_BARK: integer of at least 1, default 20')
-      .exactOptional(),
-    repetitionCount: z
-      .number()
-      .describe('REPEATING_BARK, required: integer 1 to 255')
-      .exactOptional(),
-    repetitionIntervalInSeconds: z
-      .number()
-      .describe('REPEATING_BARK, required: 10 to 2550 in steps of 10')
-      .exactOptional(),
+    ...barkFields(),
   }),
   z.strictObject({
     utility: z.literal('DISPLAY_FINGERPRINT'),
@@ -288,18 +241,7 @@ export const runDefinitionSchema = z.discriminatedUnion('kind', [
       'the communication queue external system whose PENDING communications the run sends',
     ),
     startIndicationDateTime: instant('when the message shows; default null (at once)'),
-    displayDurationInSeconds: z
-      .number()
-      .describe('BARK and REPEATING_BARK: integer of at least 1, default 20')
-      .exactOptional(),
-    repetitionCount: z
-      .number()
-      .describe('REPEATING_BARK, required: integer 1 to 255')
-      .exactOptional(),
-    repetitionIntervalInSeconds: z
-      .number()
-      .describe('REPEATING_BARK, required: 10 to 2550 in steps of 10')
-      .exactOptional(),
+    ...barkFields(),
   }),
   z.strictObject({
     ...runBase,

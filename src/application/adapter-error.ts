@@ -1,3 +1,4 @@
+import { CodedError, type CodedErrorOptions } from '../../common/coded-error.js'
 import type { PlanErrorCode } from '../domain/planner.js'
 import type { UtilityErrorCode } from '../domain/utilities.js'
 
@@ -23,9 +24,14 @@ export type AdapterErrorCode =
   | 'INSECURE_BIND'
   | 'PORT_IN_USE'
   | 'LISTEN_FAILED'
+  | 'INTERNAL'
 
-/** The HTTP status of every code that is not a refusal of the CRM state (409). */
-const HTTP_STATUS: Partial<Record<AdapterErrorCode, number>> = {
+/**
+ * The HTTP status of every code: bad input 400, the guard's 401 and 403, unknown ids 404, refusals
+ * of the CRM state or of the provider 409, bounds 413 and 422, a CA that cannot be asked 503.
+ * A new code must be given its status here.
+ */
+const HTTP_STATUS: Readonly<Record<AdapterErrorCode, number>> = {
   INVALID_REQUEST: 400,
   INVALID_FIELD: 400,
   MESSAGE_TOO_LONG: 400,
@@ -42,9 +48,24 @@ const HTTP_STATUS: Partial<Record<AdapterErrorCode, number>> = {
   ITEM_NOT_FOUND: 404,
   RUN_NOT_FOUND: 404,
   EXECUTION_NOT_FOUND: 404,
+  SUBSCRIPTION_EXISTS: 409,
+  ACTION_NOT_ALLOWED: 409,
+  SERVICE_NOT_ALLOWED: 409,
+  SERVICE_EXISTS: 409,
+  SERVICE_AMBIGUOUS: 409,
+  TOO_MANY_VIEWING_POINTS: 409,
+  ITEM_EXISTS: 409,
+  ITEM_KIND_MISMATCH: 409,
+  NO_SWAP_TO_REGRET: 409,
+  NO_SMARTCARD: 409,
+  PROVIDER_NOT_EFFECTIVE: 409,
+  RUN_EXISTS: 409,
+  RUN_NOT_RESUMABLE: 409,
+  RUN_RUNNING: 409,
   PAYLOAD_TOO_LARGE: 413,
   LIMIT_EXCEEDED: 422,
   CA_UNAVAILABLE: 503,
+  INTERNAL: 500,
   // Start-up codes: they never reach HTTP.
   INVALID_OPTION: 500,
   INSECURE_BIND: 500,
@@ -52,35 +73,20 @@ const HTTP_STATUS: Partial<Record<AdapterErrorCode, number>> = {
   LISTEN_FAILED: 500,
 }
 
-/**
- * HTTP status for each code family: refusals of the CRM state are 409, bad input 400, unknown ids
- * 404, the guard's 401 and 403, bounds 413 and 422.
- */
+/** The HTTP status an error of this code answers with. */
 export function httpStatusOf(code: AdapterErrorCode): number {
-  return HTTP_STATUS[code] ?? 409
+  return HTTP_STATUS[code]
 }
 
-/** An error of the adapter with a stable code and a message that says what failed, why and what to do. */
-export class AdapterError extends Error {
+/**
+ * An error of the adapter with a stable code, the HTTP status of that code, and a message that
+ * says what failed, why and what to do. Its `details` (e.g. `field`) are always present.
+ */
+export class AdapterError extends CodedError<AdapterErrorCode> {
   override readonly name = 'AdapterError'
-  readonly code: AdapterErrorCode
-  readonly details: Readonly<Record<string, unknown>>
+  declare readonly details: Readonly<Record<string, unknown>>
 
-  constructor(
-    code: AdapterErrorCode,
-    message: string,
-    options: { details?: Record<string, unknown>; cause?: unknown } = {},
-  ) {
-    super(message, { cause: options.cause })
-    this.code = code
-    this.details = options.details ?? {}
-  }
-
-  toJSON(): {
-    code: AdapterErrorCode
-    message: string
-    details: Readonly<Record<string, unknown>>
-  } {
-    return { code: this.code, message: this.message, details: this.details }
+  constructor(code: AdapterErrorCode, message: string, options: CodedErrorOptions = {}) {
+    super(code, httpStatusOf(code), message, { ...options, details: options.details ?? {} })
   }
 }

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest'
 import type { ConaxCommand } from '../domain/commands.js'
-import { MemoryProvisioningStore } from '../infrastructure/store/memory-provisioning-store.js'
+import { memoryStore } from '../test-support/ports.js'
 import { Dispatcher } from './dispatcher.js'
 import type { CaGateway, DeliveryOutcome } from './ports.js'
 
@@ -37,7 +37,7 @@ describe('Dispatcher', () => {
     // A run ends a few microtasks after its last request settles; whatever the number of ticks
     // between that settling and the next hand-over, the next request must be delivered.
     for (let ticks = 0; ticks < 12; ticks++) {
-      const store = new MemoryProvisioningStore()
+      const store = memoryStore()
       const gateway = acceptingCa()
       const dispatcher = new Dispatcher({
         store,
@@ -69,7 +69,7 @@ describe('Dispatcher', () => {
   })
 
   it('answers settled at once for a request that is already final', async () => {
-    const store = new MemoryProvisioningStore()
+    const store = memoryStore()
     const dispatcher = new Dispatcher({
       store,
       gateway: acceptingCa(),

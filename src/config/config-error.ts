@@ -1,3 +1,5 @@
+import { CodedError } from '../../common/coded-error.js'
+
 /** Stable codes of configuration errors: the file could not be read or parsed, or its content breaks a rule. */
 export type ConfigErrorCode = 'CONFIG_INVALID' | 'CONFIG_UNREADABLE'
 
@@ -21,24 +23,22 @@ export interface ConfigErrorOptions {
 }
 
 /**
- * A configuration file that cannot be used. The message is meant for the operator as it is (file,
+ * A configuration file that cannot be used (HTTP status 500: the server's own configuration). The message is meant for the operator as it is (file,
  * fields, rules, what to do); `issues` and `location` carry the same facts for programs.
  */
-export class ConfigError extends Error {
+export class ConfigError extends CodedError<ConfigErrorCode> {
   override readonly name = 'ConfigError'
-  readonly code: ConfigErrorCode
   readonly issues: readonly ConfigIssue[]
   readonly location: ConfigLocation | null
 
   constructor(code: ConfigErrorCode, message: string, options: ConfigErrorOptions = {}) {
-    super(message, options.cause === undefined ? {} : { cause: options.cause })
-    this.code = code
+    super(code, 500, message, { cause: options.cause })
     this.issues = options.issues ?? []
     this.location = options.location ?? null
   }
 
   /** The serialisable form, without the stack or the cause (which may quote file content). */
-  toJSON(): {
+  override toJSON(): {
     name: string
     code: ConfigErrorCode
     message: string

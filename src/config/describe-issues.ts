@@ -23,18 +23,21 @@ function describeValue(value: unknown): string {
   if (Array.isArray(value)) {
     return 'a list'
   }
-  switch (typeof value) {
+  const type = typeof value
+  switch (type) {
     case 'string':
       return 'text'
     case 'number':
     case 'bigint':
       return 'a number'
     case 'boolean':
-      return String(value)
+      return value === true ? 'true' : 'false'
     case 'object':
       return 'a mapping of fields'
-    default:
-      return typeof value
+    case 'undefined':
+    case 'function':
+    case 'symbol':
+      return type
   }
 }
 
@@ -84,7 +87,12 @@ export function plainWords(issue: z.core.$ZodRawIssue): string | undefined {
       return 'is not a known field'
     case 'invalid_union':
       return 'does not match any of the allowed forms'
-    default:
+    // zod's own words for these, or the schema's message.
+    case 'invalid_format':
+    case 'not_multiple_of':
+    case 'invalid_key':
+    case 'invalid_element':
+    case 'custom':
       return undefined
   }
 }

@@ -63,8 +63,7 @@ const CONAX_WS: ProvisioningProvider = {
 
 const MAPPED = 'GEOLOGICAL, ENTERTAIN, RELIGION, BABY_CHANNEL, AGRICULTURE'
 
-// Tests break the file in every possible way (wrong types, deleted keys), which no type describes.
-// eslint-disable-next-line @typescript-eslint/no-explicit-any
+// eslint-disable-next-line @typescript-eslint/no-explicit-any -- tests break the file in every possible way (wrong types, deleted keys), which no type describes
 type Draft = any
 
 /** The example file as written, for tests to break one field at a time. */

@@ -84,6 +84,7 @@ function readFailure(error: unknown): Problem {
         hint: 'Make the file readable by the user running this process.',
         cause: error,
       }
+    case undefined:
     default:
       return {
         reason: `it could not be read (${code ?? (error instanceof Error ? error.message : String(error))})`,

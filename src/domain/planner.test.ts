@@ -39,16 +39,18 @@ function refusal(action: CrmAction, current: Subscription | null): string {
 /** Commands in a compact, readable form: `ADD 01450253311 GFA1 @Main`. */
 function brief(commands: readonly ConaxCommand[]): string[] {
   return commands.map((c) => {
-    switch (c.type) {
-      case 'ADD_SUBSCRIPTIONS':
-        return `ADD ${c.smartcardCaId} ${c.serviceCaId} @${c.distributor ?? ''}`
-      case 'CANCEL_SUBSCRIPTIONS':
-        return `CANCEL ${c.smartcardCaId} ${c.serviceCaId} @${c.distributor ?? ''}`
-      case 'CREATE_PAIRING':
-        return `PAIR ${c.smartcardCaIds.join(',')} + ${c.stbCaIds.join(',')} @${c.distributor ?? ''}`
-      default:
-        return c.type
+    const at = `@${c.distributor ?? ''}`
+    if (c.type === 'ADD_SUBSCRIPTIONS') {
+      return `ADD ${c.smartcardCaId} ${c.serviceCaId} ${at}`
     }
+    if (c.type === 'CANCEL_SUBSCRIPTIONS') {
+      return `CANCEL ${c.smartcardCaId} ${c.serviceCaId} ${at}`
+    }
+    if (c.type === 'CREATE_PAIRING') {
+      return `PAIR ${c.smartcardCaIds.join(',')} + ${c.stbCaIds.join(',')} ${at}`
+    }
+    // The planner sends no other type; any other shows as its name.
+    return c.type
   })
 }
 
@@ -255,6 +257,20 @@ describe('subscription life cycle', () => {
         effective(),
       ),
     ).toBe('SUBSCRIPTION_EXISTS')
+  })
+
+  it('refuses an action it does not know, from a caller outside the types, changing nothing', () => {
+    // A method parameter is bivariant: this is how a JavaScript caller reaches planAction.
+    const untyped: {
+      plan(provider: ProvisioningProvider, current: null, action: object, now: string): unknown
+    } = { plan: planAction }
+    expect(untyped.plan(PROVIDER, null, { action: 'DESTROY', subscriptionId: 'S1' }, NOW)).toEqual({
+      ok: false,
+      error: {
+        code: 'ACTION_NOT_ALLOWED',
+        message: "'DESTROY' is not a CRM action; see src/README.md for the actions.",
+      },
+    })
   })
 
   it('sends nothing when an inactive subscription is deactivated further', () => {

@@ -1,9 +1,11 @@
-import type { ConaxCommand } from './commands.js'
+import { cardsOf, type ConaxCommand } from './commands.js'
 import type { InstalledItem, ProvisioningProvider, Subscription } from './crm.js'
 import { expectedCaState } from './expected-ca-state.js'
 import type { ProcessName } from './provisioning-request.js'
 import { err, ok, type Result } from './result.js'
-import { planUtility, utcInstant, type MessageType, type UtilityRejection } from './utilities.js'
+import { planUtility } from './utilities.js'
+import { UTILITY_DEFAULTS, type MessageType } from './utility-messages.js'
+import { utcInstant, type UtilityRejection } from './utility-rules.js'
 
 /**
  * The batch runs of CRM.COM's Conax Contego Web Services module (docs/domain.md §2.7): reset
@@ -278,7 +280,10 @@ export function messageCommands(
         : { startIndicationDateTime: settings.startIndicationDateTime }),
       ...(settings.messageType === 'MAIL'
         ? {}
-        : { displayDurationInSeconds: settings.displayDurationInSeconds ?? 20 }),
+        : {
+            displayDurationInSeconds:
+              settings.displayDurationInSeconds ?? UTILITY_DEFAULTS.barkDisplayDurationInSeconds,
+          }),
       ...(settings.messageType === 'REPEATING_BARK'
         ? {
             ...(settings.repetitionCount === undefined
@@ -329,11 +334,12 @@ export function fingerprintCommands(
       ...(settings.displayDateTime === undefined
         ? {}
         : { displayDateTime: settings.displayDateTime }),
-      displayDurationInSeconds: settings.displayDurationInSeconds ?? 10,
+      displayDurationInSeconds:
+        settings.displayDurationInSeconds ?? UTILITY_DEFAULTS.fingerprintDurationInSeconds,
       ...(settings.positionX === undefined ? {} : { positionX: settings.positionX }),
       ...(settings.positionY === undefined ? {} : { positionY: settings.positionY }),
-      height: settings.height ?? 12,
-      slot: settings.slot ?? 'A',
+      height: settings.height ?? UTILITY_DEFAULTS.fingerprintHeight,
+      slot: settings.slot ?? UTILITY_DEFAULTS.fingerprintSlot,
     },
     now,
   )
@@ -366,26 +372,28 @@ function sameSet(a: readonly string[], b: readonly string[]): boolean {
  * distributor, pairings: the planner's {@link expectedCaState}) and what the CA reports, as the
  * commands a reset sends: pairings first, then additions (missing, or on another distributor),
  * then cancellations of products the CRM does not expect. A pairing the CRM does not expect is
- * left alone: the contract has no unpair command.
+ * left alone: the contract has no unpair command. Cards in `unreadable` (the CA could not be asked
+ * about them) are left out: no command touches them and no difference names them.
  */
 export function planReset(
   provider: ProvisioningProvider,
   subscription: Subscription,
   observed: ReadonlyMap<string, ObservedCard>,
+  unreadable: ReadonlySet<string> = new Set(),
 ): ResetPlan {
   const expected = expectedCaState(provider, subscription)
   const commands: ConaxCommand[] = []
-  const differences: string[] = []
+  const differences: { readonly card: string; readonly text: string }[] = []
   for (const [distributor, pairing] of expected.pairings) {
     const off = pairing.smartcardCaIds.filter(
       (card) => !sameSet(observed.get(card)?.pairedStbs ?? [], pairing.stbCaIds),
     )
     if (off.length > 0) {
       differences.push(
-        ...off.map(
-          (card) =>
-            `card ${card}: paired with [${(observed.get(card)?.pairedStbs ?? []).join(', ')}], expected [${pairing.stbCaIds.join(', ')}] (${distributor})`,
-        ),
+        ...off.map((card) => ({
+          card,
+          text: `card ${card}: paired with [${(observed.get(card)?.pairedStbs ?? []).join(', ')}], expected [${pairing.stbCaIds.join(', ')}] (${distributor})`,
+        })),
       )
       commands.push({ type: 'CREATE_PAIRING', ...pairing, distributor })
     }
@@ -395,9 +403,10 @@ export function planReset(
       .get(entitlement.smartcardCaId)
       ?.products.find((p) => p.productId === entitlement.serviceCaId)
     if (!active || active.distributor !== entitlement.distributor) {
-      differences.push(
-        `card ${entitlement.smartcardCaId}: ${entitlement.serviceCaId} ${active ? `on distributor ${active.distributor ?? 'none'}, expected ${entitlement.distributor}` : 'missing'}`,
-      )
+      differences.push({
+        card: entitlement.smartcardCaId,
+        text: `card ${entitlement.smartcardCaId}: ${entitlement.serviceCaId} ${active ? `on distributor ${active.distributor ?? 'none'}, expected ${entitlement.distributor}` : 'missing'}`,
+      })
       commands.push({ type: 'ADD_SUBSCRIPTIONS', ...entitlement })
     }
   }
@@ -405,7 +414,10 @@ export function planReset(
   for (const card of cards) {
     for (const product of observed.get(card.caId)?.products ?? []) {
       if (!expected.entitlements.has(`${card.caId} ${product.productId}`)) {
-        differences.push(`card ${card.caId}: ${product.productId} active, not expected`)
+        differences.push({
+          card: card.caId,
+          text: `card ${card.caId}: ${product.productId} active, not expected`,
+        })
         commands.push({
           type: 'CANCEL_SUBSCRIPTIONS',
           smartcardCaId: card.caId,
@@ -415,5 +427,13 @@ export function planReset(
       }
     }
   }
-  return { inSync: commands.length === 0, commands, differences }
+  const kept =
+    unreadable.size === 0
+      ? commands
+      : commands.filter((command) => !cardsOf(command).some((card) => unreadable.has(card)))
+  return {
+    inSync: kept.length === 0,
+    commands: kept,
+    differences: differences.filter((d) => !unreadable.has(d.card)).map((d) => d.text),
+  }
 }

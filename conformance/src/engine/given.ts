@@ -112,15 +112,11 @@ function stepItems(step: WhenStep): { product: string; caId: string }[] {
     return []
   }
   const action = step.crm
-  switch (action.action) {
-    case 'BECOME_SUBSCRIBER':
-      return [...action.installedItems]
-    case 'ADD_INSTALLED_ITEM':
-    case 'SWAP_INSTALLED_ITEM':
-      return [action.item]
-    default:
-      return []
+  if (action.action === 'BECOME_SUBSCRIBER') {
+    return [...action.installedItems]
   }
+  // ADD_INSTALLED_ITEM, SWAP_INSTALLED_ITEM, and any later action that brings a device.
+  return 'item' in action ? [action.item] : []
 }
 
 /** The CA state before the steps: the given subscriptions' (when `caInSync`), then `given.ca.cards` on top. */

@@ -2,7 +2,6 @@ import {
   AdapterError,
   type Adapter,
   type Clock,
-  type CrmAction,
   type ProvisioningRequest,
   type RunStatus,
   type SendOptions,
@@ -105,7 +104,7 @@ async function adapterStep(
         ...(processImmediately === undefined ? {} : { processImmediately, waitMs: NO_WAIT }),
         ...(scheduledDate === undefined ? {} : { scheduledDate }),
       }
-      await adapter.service.applyAction(action as CrmAction, send)
+      await adapter.service.applyAction(action, send)
       return { refusal: null }
     }
     if ('utility' in step) {

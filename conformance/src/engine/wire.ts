@@ -298,6 +298,7 @@ export function wireLinesOfJournal(entry: JournalEntryLike): string[] {
           status,
         ),
       ]
+    case null:
     default:
       return [render(entry.operation ?? `(${entry.service})`, [], status)]
   }

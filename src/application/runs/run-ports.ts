@@ -1,3 +1,4 @@
+import { CodedError } from '../../../common/coded-error.js'
 import type {
   ObservedCard,
   RunDefinition,
@@ -151,9 +152,44 @@ export interface RunStore {
   close(): Promise<void>
 }
 
+/**
+ * What a failed card read means for a run: `CARD`, that card fails alone (the CA does not manage
+ * it, refused the query, answered something unreadable); `CA`, the CA cannot be asked now (no
+ * answer, a timeout, its own failure, or a refusal of every call: wrong credentials or endpoint),
+ * so the run stops and can be resumed.
+ */
+export type CardReadScope = 'CARD' | 'CA'
+
+/**
+ * Why a card could not be read, as a {@link CaReader} rejects: `code` is the status a run lists
+ * for the card (the CA's StatusCode, or the reader's own code: TIMEOUT, UNAUTHORIZED...), `scope`
+ * what it means for the run.
+ */
+export class CardReadError extends CodedError {
+  override readonly name = 'CardReadError'
+  readonly scope: CardReadScope
+  readonly card: string
+
+  constructor(fields: {
+    readonly code: string
+    readonly scope: CardReadScope
+    readonly card: string
+    readonly message: string
+    readonly cause?: unknown
+  }) {
+    // The CA's failure seen through the adapter: a gateway error (502), or unavailable (503).
+    super(fields.code, fields.scope === 'CA' ? 503 : 502, fields.message, { cause: fields.cause })
+    this.scope = fields.scope
+    this.card = fields.card
+  }
+}
+
 /** Reads a smartcard's state from the CA (GetActiveSubscriptions and GetPairingStatusForCard). */
 export interface CaReader {
-  /** Rejects when the CA cannot be asked (down, timeout): the run stops and can be resumed. */
+  /**
+   * Rejects with a {@link CardReadError} when the card cannot be read; its scope says whether the
+   * run fails that card or stops (the CA cannot be asked: down, timeout) to be resumed.
+   */
   readCard(caId: string): Promise<ObservedCard>
   close(): Promise<void>
 }

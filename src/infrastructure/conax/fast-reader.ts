@@ -147,7 +147,10 @@ function adviceFor(code: CaReadErrorCode, errorCode: string): string {
       return 'The CA failed on its side: resume the run later.'
     case 'MALFORMED_ANSWER':
       return "Check that the provider's connection endpoint is a Conax Contego CA, then resume the run."
-    default:
+    // The CA answered: the advice depends on its own code, below.
+    case 'CA_REFUSED':
+    case 'INVALID_CA_ID':
+    case 'READER_CLOSED':
       break
   }
   if (CONFIGURATION.has(errorCode)) {
@@ -491,7 +494,7 @@ interface PlaceSpec {
 
 /**
  * The places of an answer to `operation`: a SOAP 1.1 or 1.2 envelope whose Body holds a Fault or
- * the `<OpResponse>` in the service namespace. As in requests (conax-ws-contract.md §2), the
+ * the `<OpResponse>` in the service namespace. As in requests (docs/contract.md §2), the
  * response's descendants may be unqualified or qualified in the service or common-types namespace.
  */
 function answerPlaces(
@@ -804,7 +807,7 @@ class AnswerReader<T extends readonly unknown[]> implements XmlHandlers {
       case 'response':
         this.response = true
         break
-      default:
+      case 'once':
         break
     }
   }

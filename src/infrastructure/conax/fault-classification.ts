@@ -95,6 +95,28 @@ export const CLASSIFICATION_TABLE = {
   malformedAnswer: transient('MALFORMED_ANSWER'),
 } as const
 
+/**
+ * Failure codes that refuse the call itself, whatever it asks: wrong credentials (UNAUTHORIZED,
+ * FORBIDDEN), an answer that is not SOAP (`HTTP_<status>`: a wrong endpoint path, a proxy), a CA
+ * that does not take our SOAP (SOAP_CLIENT_FAULT). No card can be read until the configuration is
+ * fixed, so a run stops on them rather than failing every card.
+ */
+export type CallRefusalCode = 'UNAUTHORIZED' | 'FORBIDDEN' | 'SOAP_CLIENT_FAULT' | `HTTP_${number}`
+
+const CALL_REFUSALS: ReadonlySet<string> = new Set([
+  'UNAUTHORIZED',
+  'FORBIDDEN',
+  'SOAP_CLIENT_FAULT',
+])
+
+/** Whether a classified failure's `errorCode` is a {@link CallRefusalCode}. */
+export function isCallRefusal(errorCode: string): errorCode is CallRefusalCode {
+  return (
+    CALL_REFUSALS.has(errorCode) ||
+    (errorCode.startsWith('HTTP_') && /^\d+$/.test(errorCode.slice('HTTP_'.length)))
+  )
+}
+
 /** Codes that say the request could not even be built: bugs or bad configuration, never retried. */
 const PROGRAMMING_ERROR_CODES = new Set([
   'ERR_INVALID_URL',

@@ -29,7 +29,7 @@ import {
 import { RUN_KINDS, type RunDefinition } from '../../domain/runs.js'
 import { GroupCommit } from '../store/group-commit.js'
 import { StoreError } from '../store/store-error.js'
-import { readJson, reason, releaseLock, takeLock } from '../store/store-files.js'
+import { readJson, reason, releaseLock, StoreFileLife, takeLock } from '../store/store-files.js'
 import { RunState, type CommunicationChange, type RunSnapshot } from './memory-run-store.js'
 
 /** The file's layout version; another version is refused rather than misread. */
@@ -43,7 +43,6 @@ interface RunFile extends RunSnapshot {
 export class LowdbRunStore implements RunStore {
   /** Human description for logs: the file path. */
   readonly description: string
-  private readonly file: string
   private readonly state: RunState
   private readonly db: Low<RunFile>
   private readonly group: GroupCommit
@@ -51,12 +50,11 @@ export class LowdbRunStore implements RunStore {
   private readonly texts = new WeakMap<object, string>()
   /** Communications whose addition is not yet written. */
   private readonly notDurable = new Set<string>()
-  private failure: StoreError | null = null
-  private closed = false
+  private readonly life: StoreFileLife
 
   private constructor(file: string, state: RunState) {
-    this.file = file
     this.description = file
+    this.life = new StoreFileLife(file, 'run store', 'LowdbRunStore.open')
     this.state = state
     this.db = new Low<RunFile>(
       new DataFile<RunFile>(file, {
@@ -105,7 +103,7 @@ export class LowdbRunStore implements RunStore {
   }
 
   async saveDefinition(definition: RunDefinition): Promise<void> {
-    this.assertWritable()
+    this.life.assertWritable()
     this.state.saveDefinition(definition)
     await this.group.request()
   }
@@ -119,7 +117,7 @@ export class LowdbRunStore implements RunStore {
   }
 
   async saveExecution(execution: RunExecution): Promise<void> {
-    this.assertWritable()
+    this.life.assertWritable()
     this.state.saveExecution(execution)
     await this.group.request()
   }
@@ -136,7 +134,7 @@ export class LowdbRunStore implements RunStore {
     inputs: readonly CommunicationInput[],
     now: string,
   ): Promise<readonly Communication[]> {
-    this.assertWritable()
+    this.life.assertWritable()
     const added = this.state.addCommunications(inputs, now)
     for (const communication of added) {
       this.notDurable.add(communication.number)
@@ -160,7 +158,7 @@ export class LowdbRunStore implements RunStore {
     after: string | null,
     limit: number,
   ): Promise<readonly Communication[]> {
-    if (this.failure !== null) {
+    if (this.life.failed !== null) {
       return Promise.resolve([])
     }
     return new Promise((resolve) =>
@@ -184,46 +182,24 @@ export class LowdbRunStore implements RunStore {
   }
 
   async updateCommunication(number: string, change: CommunicationChange): Promise<void> {
-    this.assertWritable()
+    this.life.assertWritable()
     this.state.updateCommunication(number, change)
     await this.group.request()
   }
 
   /** Waits for every accepted change to reach the file and releases the lock; idempotent. */
-  async close(): Promise<void> {
-    if (this.closed) {
-      return this.group.flush()
-    }
-    this.closed = true
-    try {
-      await this.group.flush()
-    } finally {
-      await releaseLock(`${this.file}.lock`)
-    }
-  }
-
-  private assertWritable(): void {
-    if (this.failure !== null) {
-      throw this.failure
-    }
-    if (this.closed) {
-      throw new StoreError(
-        'STORE_WRITE_FAILED',
-        `Failed to change the run store ${this.file}: it is closed. Open it again with LowdbRunStore.open.`,
-      )
-    }
+  close(): Promise<void> {
+    return this.life.close(() => this.group.flush())
   }
 
   /** One group commit: the snapshot is taken synchronously, so it holds every change made so far. */
   private async writeCycle(): Promise<void> {
-    if (this.failure !== null) {
-      throw this.failure
-    }
+    this.life.assertNotFailed()
     this.db.data = { version: RUN_STORE_VERSION, ...this.state.snapshot() }
     try {
       await this.db.write()
     } catch (error) {
-      throw this.fail(error)
+      throw this.life.fail(error)
     }
   }
 
@@ -247,15 +223,6 @@ export class LowdbRunStore implements RunStore {
       this.texts.set(record, text)
     }
     return text
-  }
-
-  private fail(error: unknown): StoreError {
-    this.failure ??= new StoreError(
-      'STORE_WRITE_FAILED',
-      `Failed to write the run store ${this.file}: ${reason(error)}. Changes not yet written are lost and this store accepts no more; fix the cause (disk space, permissions) and restart the adapter, which reloads the last written state.`,
-      { cause: error },
-    )
-    return this.failure
   }
 }
 

@@ -5,6 +5,7 @@ import type {
   RunExecution,
   RunStore,
 } from '../../application/runs/run-ports.js'
+import { ZERO_COUNTS } from '../../application/runs/run-strategy.js'
 import type { RunDefinition } from '../../domain/runs.js'
 import { StoreError } from '../store/store-error.js'
 
@@ -63,20 +64,7 @@ export function anExecution(
     activeMs: 0,
     total: null,
     cursor: { offset: 0, communication: null },
-    counts: {
-      processed: 0,
-      checked: 0,
-      inSync: 0,
-      repaired: 0,
-      failed: 0,
-      sent: 0,
-      skipped: 0,
-      cards: 0,
-      requests: 0,
-      communications: 0,
-      communicationsFailed: 0,
-      caCalls: 0,
-    },
+    counts: ZERO_COUNTS,
     lastError: null,
     ...overrides,
   }

@@ -46,7 +46,7 @@ import { ProvisioningState, copyJson } from './provisioning-state.js'
 import { StateReads } from './state-reads.js'
 import { StoreError } from './store-error.js'
 import { requestProblem, subscriptionProblem } from './record-schemas.js'
-import { readJson, reason, releaseLock, takeLock } from './store-files.js'
+import { readJson, reason, releaseLock, StoreFileLife, takeLock } from './store-files.js'
 
 /** The format marker of the main file and of every segment file. */
 export const STORE_FORMAT = 'conax-adapter/1'
@@ -107,7 +107,6 @@ interface Loaded {
 /** The provisioning store in lowdb files: a journaled main file plus segment files (see above). */
 export class LowdbProvisioningStore extends StateReads implements ProvisioningStore {
   readonly description: string
-  private readonly file: string
   private readonly segmentDir: string
   private readonly journalLimit: number
   private readonly requestsPerSegment: number
@@ -127,15 +126,14 @@ export class LowdbProvisioningStore extends StateReads implements ProvisioningSt
   /** Segments the journal touched since the last checkpoint. */
   private readonly dirtyRequestSegments = new Set<number>()
   private readonly dirtySubscriptionSegments = new Set<number>()
-  private failure: StoreError | null = null
+  private readonly life: StoreFileLife
   /** Requests whose commit is not yet written. */
   private readonly notDurable = new Set<string>()
-  private closed = false
 
   private constructor(file: string, loaded: Loaded, journalLimit: number) {
     super()
-    this.file = file
     this.description = file
+    this.life = new StoreFileLife(file, 'provisioning store', 'LowdbProvisioningStore.open')
     this.segmentDir = `${file}.segments`
     this.journalLimit = journalLimit
     this.state = loaded.state
@@ -199,7 +197,7 @@ export class LowdbProvisioningStore extends StateReads implements ProvisioningSt
     },
     now: string,
   ): Promise<readonly ProvisioningRequest[]> {
-    this.assertWritable()
+    this.life.assertWritable()
     const outcome = this.state.commit(change, now)
     if (outcome.subscription !== null) {
       this.changedSubscriptions.set(outcome.subscription.ordinal, outcome.subscription.subscription)
@@ -223,7 +221,7 @@ export class LowdbProvisioningStore extends StateReads implements ProvisioningSt
     update: RequestUpdate,
     now: string,
   ): Promise<ProvisioningRequest> {
-    this.assertWritable()
+    this.life.assertWritable()
     const updated = this.state.update(id, update, now)
     this.changedRequests.set(Number(updated.number) - 1, updated)
     await this.group.request()
@@ -236,7 +234,7 @@ export class LowdbProvisioningStore extends StateReads implements ProvisioningSt
     parts: readonly NewProvisioningRequest[],
     now: string,
   ): Promise<{ parent: ProvisioningRequest; children: readonly ProvisioningRequest[] }> {
-    this.assertWritable()
+    this.life.assertWritable()
     // Parent and parts are captured by the same write cycle: one rename makes both durable.
     const { parent, children } = this.state.split(id, update, parts, now)
     this.changedRequests.set(Number(parent.number) - 1, parent)
@@ -259,7 +257,7 @@ export class LowdbProvisioningStore extends StateReads implements ProvisioningSt
    * not send what a crash could forget), and none at all once a write has failed.
    */
   pendingRequests(): Promise<readonly ProvisioningRequest[]> {
-    if (this.failure !== null) {
+    if (this.life.failed !== null) {
       return Promise.resolve([])
     }
     const pending = this.state.pendingRequests()
@@ -269,28 +267,8 @@ export class LowdbProvisioningStore extends StateReads implements ProvisioningSt
   }
 
   /** Waits for every accepted change (and a running checkpoint) to reach the file; idempotent. */
-  async close(): Promise<void> {
-    if (this.closed) {
-      return this.group.flush()
-    }
-    this.closed = true
-    try {
-      await this.group.flush()
-    } finally {
-      await releaseLock(`${this.file}.lock`)
-    }
-  }
-
-  private assertWritable(): void {
-    if (this.failure !== null) {
-      throw this.failure
-    }
-    if (this.closed) {
-      throw new StoreError(
-        'STORE_WRITE_FAILED',
-        `Failed to change the provisioning store ${this.file}: it is closed. Open it again with LowdbProvisioningStore.open.`,
-      )
-    }
+  close(): Promise<void> {
+    return this.life.close(() => this.group.flush())
   }
 
   /**
@@ -298,16 +276,14 @@ export class LowdbProvisioningStore extends StateReads implements ProvisioningSt
    * checkpoint capture the same state and no change made meanwhile leaks into either.
    */
   private async writeCycle(durable: () => void): Promise<void> {
-    if (this.failure !== null) {
-      throw this.failure
-    }
+    this.life.assertNotFailed()
     this.captureChanges()
     const checkpoint = this.journalChars > this.journalLimit ? this.captureCheckpoint() : null
     try {
       this.mainDb.data = this.mainFile(this.journal.slice())
       await this.mainDb.write()
     } catch (error) {
-      throw this.fail(error)
+      throw this.life.fail(error)
     }
     durable()
     if (checkpoint !== null) {
@@ -325,7 +301,7 @@ export class LowdbProvisioningStore extends StateReads implements ProvisioningSt
         await this.mainDb.write()
       } catch (error) {
         // The changes are safe in the journal; the next change reports the failure.
-        this.fail(error)
+        this.life.fail(error)
         return
       }
       this.journal = []
@@ -408,15 +384,6 @@ export class LowdbProvisioningStore extends StateReads implements ProvisioningSt
     const { journal, ...head } = data
     const entries = journal.map((entry) => this.entryTexts.get(entry) ?? JSON.stringify(entry))
     return `${JSON.stringify(head).slice(0, -1)},"journal":[${entries.join(',')}]}`
-  }
-
-  private fail(error: unknown): StoreError {
-    this.failure ??= new StoreError(
-      'STORE_WRITE_FAILED',
-      `Failed to write the provisioning store ${this.file}: ${reason(error)}. Changes not yet written are lost and this store accepts no more; fix the cause (disk space, permissions) and restart the adapter, which reloads the last written state.`,
-      { cause: error },
-    )
-    return this.failure
   }
 }
 

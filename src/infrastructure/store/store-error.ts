@@ -1,3 +1,5 @@
+import { CodedError } from '../../../common/coded-error.js'
+
 /** Stable codes of the provisioning store's errors. */
 export type StoreErrorCode =
   | 'REQUEST_NOT_FOUND'
@@ -8,17 +10,22 @@ export type StoreErrorCode =
   | 'STORE_LOCKED'
   | 'SEQUENCE_NUMBERS_EXHAUSTED'
 
+/** The HTTP status of each code: an unknown request is 404; the store cannot take the change, 503. */
+const HTTP_STATUS: Readonly<Record<StoreErrorCode, number>> = {
+  REQUEST_NOT_FOUND: 404,
+  REQUEST_NOT_PENDING: 503,
+  STORE_UNREADABLE: 503,
+  STORE_FOLDER_MISSING: 503,
+  STORE_WRITE_FAILED: 503,
+  STORE_LOCKED: 503,
+  SEQUENCE_NUMBERS_EXHAUSTED: 503,
+}
+
 /** An error of a provisioning store, with a stable code and a message that says what to do. */
-export class StoreError extends Error {
+export class StoreError extends CodedError<StoreErrorCode> {
   override readonly name = 'StoreError'
-  readonly code: StoreErrorCode
 
   constructor(code: StoreErrorCode, message: string, options: { cause?: unknown } = {}) {
-    super(message, options)
-    this.code = code
-  }
-
-  toJSON(): { code: StoreErrorCode; message: string } {
-    return { code: this.code, message: this.message }
+    super(code, HTTP_STATUS[code], message, options)
   }
 }

@@ -75,3 +75,70 @@ export async function readJson(
     throw unreadable(error)
   }
 }
+
+/**
+ * What both lowdb stores know about their file's life: once a write has failed, every later
+ * change is refused with that failure (what was not written is lost, and the store must not act
+ * as if it were); once closed, changes are refused and the lock is given back.
+ */
+export class StoreFileLife {
+  private readonly file: string
+  /** `provisioning store`, `run store`: how errors name it. */
+  private readonly name: string
+  /** How to open it again, for the error of a change after close (`LowdbRunStore.open`). */
+  private readonly opener: string
+  private failure: StoreError | null = null
+  private closed = false
+
+  constructor(file: string, name: string, opener: string) {
+    this.file = file
+    this.name = name
+    this.opener = opener
+  }
+
+  /** The first write failure, or null while every write succeeded. */
+  get failed(): StoreError | null {
+    return this.failure
+  }
+
+  /** Throws the first write failure, if there was one. */
+  assertNotFailed(): void {
+    if (this.failure !== null) {
+      throw this.failure
+    }
+  }
+
+  /** Throws when a change cannot be taken: a write failed, or the store is closed. */
+  assertWritable(): void {
+    this.assertNotFailed()
+    if (this.closed) {
+      throw new StoreError(
+        'STORE_WRITE_FAILED',
+        `Failed to change the ${this.name} ${this.file}: it is closed. Open it again with ${this.opener}.`,
+      )
+    }
+  }
+
+  /** Records a write failure (the first one is kept) and answers it. */
+  fail(error: unknown): StoreError {
+    this.failure ??= new StoreError(
+      'STORE_WRITE_FAILED',
+      `Failed to write the ${this.name} ${this.file}: ${reason(error)}. Changes not yet written are lost and this store accepts no more; fix the cause (disk space, permissions) and restart the adapter, which reloads the last written state.`,
+      { cause: error },
+    )
+    return this.failure
+  }
+
+  /** Waits for `flush` and gives the lock back; closing again only waits for `flush`. */
+  async close(flush: () => Promise<void>): Promise<void> {
+    if (this.closed) {
+      return flush()
+    }
+    this.closed = true
+    try {
+      await flush()
+    } finally {
+      await releaseLock(`${this.file}.lock`)
+    }
+  }
+}
