@@ -1,6 +1,6 @@
-/* eslint-disable no-console -- the CLI talks to a terminal */
 import { readFileSync } from 'node:fs'
-import { Command, InvalidArgumentError, Option } from 'commander'
+import { Command, CommanderError, InvalidArgumentError, Option } from 'commander'
+import pino from 'pino'
 import {
   addHttpOptions,
   guardListsOf,
@@ -8,6 +8,14 @@ import {
   type HttpCliOptions,
 } from '../../../common/http-cli.js'
 import { errorLine } from '../../../common/coded-error.js'
+import { processIo, writeLine, type CliIo } from '../../../common/cli-io.js'
+import {
+  applyEnv,
+  envOption,
+  processSignals,
+  useIo,
+  type SignalSource,
+} from '../../../common/cli-options.js'
 import { checkInventoryShape } from '../admin/admin-requests.js'
 import { SERVICE_NAMES } from '../contract/namespaces.js'
 import {
@@ -19,6 +27,7 @@ import {
   SIMULATOR_HTTP_DEFAULTS,
   startSimulator,
   type LogLevel,
+  type Simulator,
   type SimulatorOptions,
 } from '../create-simulator.js'
 import { DEFAULT_INVENTORY_SEED } from '../fixtures/inventory.js'
@@ -117,28 +126,29 @@ interface CliOptions extends HttpCliOptions {
   adminBodyLimit?: number
 }
 
-/** The `conax-sim` command line. */
-export function buildCommand(): Command {
-  const command = new Command('conax-sim')
+/** The `conax-sim` command line, writing its help and usage errors to `io`. */
+export function buildCommand(io: CliIo = processIo()): Command {
+  const command = useIo(new Command('conax-sim'), io)
     .description(
       'A Conax Contego CA simulator: the five SOAP services of the wire contract, plus a JSON admin API.',
     )
     .addOption(
-      new Option('-p, --port <port>', 'TCP port (0 picks a free one)')
-        .argParser(integer('--port', 0, 65535))
-        .env('CONTEGO_SIM_PORT')
-        .default(DEFAULT_PORT),
+      envOption(
+        '-p, --port <port>',
+        'TCP port (0 picks a free one)',
+        'CONTEGO_SIM_PORT',
+        DEFAULT_PORT,
+      ).argParser(integer('--port', 0, 65535)),
     )
     .addOption(
-      new Option('-H, --host <host>', 'interface to listen on')
-        .env('CONTEGO_SIM_HOST')
-        .default('127.0.0.1'),
+      envOption('-H, --host <host>', 'interface to listen on', 'CONTEGO_SIM_HOST', '127.0.0.1'),
     )
     .addOption(
-      new Option(
+      envOption(
         '-d, --data <file>',
         'keep state and journal across restarts: a JSON snapshot at <file> and a log of changes in <file>.<n>.log next to it (in memory when omitted)',
-      ).env('CONTEGO_SIM_DATA'),
+        'CONTEGO_SIM_DATA',
+      ),
     )
     .addOption(
       new Option(
@@ -237,16 +247,19 @@ export function buildCommand(): Command {
       ),
     )
     .addOption(
-      new Option('-l, --log-level <level>', 'log level of the JSON request log on stdout')
-        .choices(['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent'])
-        .env('CONTEGO_SIM_LOG_LEVEL')
-        .default('info'),
+      envOption(
+        '-l, --log-level <level>',
+        'log level of the JSON request log on stdout',
+        'CONTEGO_SIM_LOG_LEVEL',
+        'info',
+      ).choices(['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent']),
     )
     .addOption(
-      new Option(
+      envOption(
         '--admin-token <token>',
         'bearer token of the admin API (at least 16 characters); generated and printed at start when absent, required with a non-loopback --host. Prefer the variable: options show in ps',
-      ).env('CONTEGO_SIM_ADMIN_TOKEN'),
+        'CONTEGO_SIM_ADMIN_TOKEN',
+      ),
     )
     .addOption(
       new Option(
@@ -336,7 +349,7 @@ function readInventory(file: string): InventoryInput {
   }
 }
 
-function toSimulatorOptions(cli: CliOptions): SimulatorOptions {
+function toSimulatorOptions(cli: CliOptions, io: CliIo): SimulatorOptions {
   const profile = cli.profile ? readProfile(cli.profile) : {}
   const rules: Partial<ModelRules> = {
     ...profile.rules,
@@ -349,7 +362,8 @@ function toSimulatorOptions(cli: CliOptions): SimulatorOptions {
     host: cli.host,
     users: cli.users,
     rules,
-    logger: cli.logLevel,
+    // The request log goes to the CLI's own output, so a caller of runCli captures it too.
+    logger: pino({ level: cli.logLevel }, { write: (line: string) => io.stdout.write(line) }),
     ...(cli.data
       ? {
           dataFile: cli.data,
@@ -379,63 +393,85 @@ function toSimulatorOptions(cli: CliOptions): SimulatorOptions {
   }
 }
 
-/** Runs the CLI; resolves with the exit code once the simulator has stopped (or failed to start). */
-export async function runCli(argv: readonly string[]): Promise<number> {
-  const command = buildCommand().exitOverride()
+/** Resolves at the first SIGINT or SIGTERM of `signals`. */
+function stopRequested(signals: SignalSource): Promise<void> {
+  return new Promise((resolve) => {
+    const stop = (): void => {
+      signals.off('SIGINT', stop)
+      signals.off('SIGTERM', stop)
+      resolve()
+    }
+    signals.on('SIGINT', stop)
+    signals.on('SIGTERM', stop)
+  })
+}
+
+/** The lines that say where the simulator listens, what it holds and how to call it. */
+function startLines(sim: Simulator, cli: CliOptions): string[] {
+  const stats = sim.model.stats()
+  const lines = [
+    `Conax Contego simulator listening on ${sim.url}`,
+    ...SERVICE_NAMES.map(
+      (service) => `  SOAP ${sim.serviceUrl(service).padEnd(70)} WSDL ${sim.wsdlUrl(service)}`,
+    ),
+    `  Admin ${sim.url}/admin/journal, ${sim.url}/admin/cards/:caClientId, health ${sim.url}/healthz`,
+    sim.adminTokenGenerated
+      ? `  Admin token (generated): ${sim.adminToken}  — export CONTEGO_SIM_ADMIN_TOKEN=${sim.adminToken} to choose your own (send it as 'Authorization: Bearer <token>')`
+      : '  Admin token: the configured one (CONTEGO_SIM_ADMIN_TOKEN or --admin-token)',
+    `  Users: ${Object.keys(cli.users).join(', ')} | store: ${sim.storeDescription} | ${stats.smartcards} cards, ${stats.pairingModules} STBs, ${stats.products} products | journal lastSeq ${sim.journal.lastSeq()}`,
+  ]
+  const recovery = sim.storeRecovery
+  if (recovery) {
+    lines.push(
+      `  Store: snapshot ${recovery.snapshotFormat ?? 'none'} at group ${recovery.position}, ${recovery.groupsReplayed} log groups (${recovery.bytesReplayed} bytes) replayed in ${Math.round(recovery.durationMs)} ms, fsync ${cli.fsync}`,
+    )
+  }
+  return lines
+}
+
+/**
+ * Runs the CLI on `argv` (node, script, ...), writing to `io`; resolves with the exit code once
+ * the simulator has stopped (at a SIGINT or SIGTERM of `signals`) or failed to start.
+ */
+export async function runCli(
+  argv: readonly string[],
+  io: CliIo = processIo(),
+  signals: SignalSource = processSignals,
+): Promise<number> {
+  const command = buildCommand(io).exitOverride()
   let cli: CliOptions
   try {
-    cli = command.parse(argv).opts<CliOptions>()
+    command.parse(argv)
+    applyEnv(command, io.env)
+    cli = command.opts<CliOptions>()
   } catch (error) {
-    const code = (error as { code?: string }).code
-    return code === 'commander.helpDisplayed' || code === 'commander.version' ? 0 : 2
+    if (error instanceof CommanderError) {
+      return error.code === 'commander.helpDisplayed' || error.code === 'commander.version' ? 0 : 2
+    }
+    throw error
   }
   try {
-    const sim = await startSimulator(toSimulatorOptions(cli))
-    const stats = sim.model.stats()
-    console.log(`Conax Contego simulator listening on ${sim.url}`)
-    for (const service of SERVICE_NAMES) {
-      console.log(`  SOAP ${sim.serviceUrl(service).padEnd(70)} WSDL ${sim.wsdlUrl(service)}`)
+    const sim = await startSimulator(toSimulatorOptions(cli, io))
+    const stopped = stopRequested(signals)
+    for (const line of startLines(sim, cli)) {
+      writeLine(io.stdout, line)
     }
-    console.log(
-      `  Admin ${sim.url}/admin/journal, ${sim.url}/admin/cards/:caClientId, health ${sim.url}/healthz`,
-    )
-    console.log(
-      sim.adminTokenGenerated
-        ? `  Admin token (generated): ${sim.adminToken}  — export CONTEGO_SIM_ADMIN_TOKEN=${sim.adminToken} to choose your own (send it as 'Authorization: Bearer <token>')`
-        : '  Admin token: the configured one (CONTEGO_SIM_ADMIN_TOKEN or --admin-token)',
-    )
-    console.log(
-      `  Users: ${Object.keys(cli.users).join(', ')} | store: ${sim.storeDescription} | ${stats.smartcards} cards, ${stats.pairingModules} STBs, ${stats.products} products | journal lastSeq ${sim.journal.lastSeq()}`,
-    )
-    const recovery = sim.storeRecovery
-    if (recovery) {
-      console.log(
-        `  Store: snapshot ${recovery.snapshotFormat ?? 'none'} at group ${recovery.position}, ${recovery.groupsReplayed} log groups (${recovery.bytesReplayed} bytes) replayed in ${Math.round(recovery.durationMs)} ms, fsync ${cli.fsync}`,
+    for (const tail of sim.storeRecovery?.repaired ?? []) {
+      writeLine(
+        io.stderr,
+        `conax-sim: warning: dropped bytes ${tail.from} to ${tail.to} (${tail.bytes} bytes) at the end of ${tail.file}: ${tail.reason}. A write cut short by a crash ends this way (its group was never acknowledged), and so does damage to the file; every whole group before it was kept.`,
       )
-      for (const tail of recovery.repaired) {
-        console.error(
-          `conax-sim: warning: dropped bytes ${tail.from} to ${tail.to} (${tail.bytes} bytes) at the end of ${tail.file}: ${tail.reason}. A write cut short by a crash ends this way (its group was never acknowledged), and so does damage to the file; every whole group before it was kept.`,
-        )
-      }
     }
-    await new Promise<void>((resolve) => {
-      const stop = (): void => {
-        process.off('SIGINT', stop)
-        process.off('SIGTERM', stop)
-        resolve()
-      }
-      process.on('SIGINT', stop)
-      process.on('SIGTERM', stop)
-    })
+    await stopped
     await sim.close()
     return 0
   } catch (error) {
     if (error instanceof SimulatorError && error.code === 'STORE_WRITE_FAILED') {
-      console.error(`${errorLine('conax-sim', error)} The last changes may be lost.`)
+      writeLine(io.stderr, `${errorLine('conax-sim', error)} The last changes may be lost.`)
       return 1
     }
     if (error instanceof SimulatorError) {
-      console.error(errorLine('conax-sim', error))
+      writeLine(io.stderr, errorLine('conax-sim', error))
       return 2
     }
     throw error
