@@ -92,6 +92,7 @@ async function main(): Promise<void> {
   const options = readOptions()
   const work = mkdtempSync(join(tmpdir(), 'conax-bench-conformance-'))
   const started: ServerProcess[] = []
+  const loadAtStart = loadavg()
   try {
     console.error(`preparing a store of ${options.cards} cards ...`)
     const base = join(work, 'base', 'sim.json')
@@ -132,9 +133,11 @@ async function main(): Promise<void> {
     console.log(
       `Conformance suite (--cas-url --sim-admin) against the simulator: ${options.cards} cards, ` +
         `--fsync group, ${options.rounds} alternating rounds; node ${process.version}, ` +
-        `${availableParallelism()} CPUs, load average ${loadavg()
+        `${availableParallelism()} CPUs, load average ${loadAtStart
           .map((v) => v.toFixed(2))
-          .join(' ')}`,
+          .join(' ')} at the start, ${loadavg()
+          .map((v) => v.toFixed(2))
+          .join(' ')} at the end`,
     )
     console.log(
       `grown log: ${(growth.bytes / MB).toFixed(1)} MB at the start (${growth.requests} requests), ` +
@@ -154,7 +157,7 @@ async function main(): Promise<void> {
         bench: 'sim-conformance-durable',
         node: process.version,
         cpus: availableParallelism(),
-        loadavg: loadavg(),
+        loadavg: { start: loadAtStart, end: loadavg() },
         options,
         growth,
         fresh,

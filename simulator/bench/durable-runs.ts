@@ -79,6 +79,7 @@ const strip = ({ report, ...rest }: RunFigures) => ({ ...rest, store: report.ext
 export async function runDurable(options: DurableOptions): Promise<Record<string, unknown>> {
   const work = mkdtempSync(join(tmpdir(), 'conax-bench-durable-'))
   const started: ServerProcess[] = []
+  const loadAtStart = loadavg()
   try {
     console.error(`preparing a store of ${options.cards} cards ...`)
     const base = join(work, 'base', 'sim.json')
@@ -132,9 +133,9 @@ export async function runDurable(options: DurableOptions): Promise<Record<string
         `connections, AddSubscriptions x1 card, ${options.duration} s per server in ${options.rounds} ` +
         `alternating rounds after a ${options.warmup} s warm-up; node ${process.version}, ` +
         `${availableParallelism()} CPUs shared by the load generator and the servers, load average ` +
-        `${loadavg()
+        `${loadAtStart.map((v) => fix(v, 2)).join(' ')} at the start, ${loadavg()
           .map((v) => fix(v, 2))
-          .join(' ')}; stores in ${tmpdir()}`,
+          .join(' ')} at the end; stores in ${tmpdir()}`,
     )
     console.log(
       `Base store prepared in ${fix(prepareMs / 1000)} s; log grown to ${fix(growth.bytes / MB)} MB ` +
@@ -159,14 +160,15 @@ export async function runDurable(options: DurableOptions): Promise<Record<string
     console.log('')
     console.log(
       `3. start with ${options.cards} cards and a ${fix(logBytes(grownFile) / MB)} MB log: startSimulator ` +
-        `${fix(startMs, 0)} ms (${grown.ready.store ? JSON.stringify(grown.ready.store) : ''}); spawn to ready ` +
+        `${fix(startMs, 0)} ms, CPU ${fix(grown.ready.loadCpuMs ?? Number.NaN, 0)} ms ` +
+        `(${grown.ready.store ? JSON.stringify(grown.ready.store) : ''}); spawn to ready ` +
         `${fix(grown.spawnToReadyMs, 0)} ms   target < ${TARGET_START_MS} ms: ${pass(startMs < TARGET_START_MS)}`,
     )
     const summary = {
       bench: 'sim-durable',
       node: process.version,
       cpus: availableParallelism(),
-      loadavg: loadavg(),
+      loadavg: { start: loadAtStart, end: loadavg() },
       options,
       growth,
       runs: [memoryRun, durableRun, emptyRun, grownRun].map((r) => strip(r!)),
@@ -184,6 +186,7 @@ export async function runDurable(options: DurableOptions): Promise<Record<string
         startMs: {
           max: TARGET_START_MS,
           value: startMs,
+          cpuMs: grown.ready.loadCpuMs,
           spawnToReadyMs: grown.spawnToReadyMs,
           pass: startMs < TARGET_START_MS,
         },

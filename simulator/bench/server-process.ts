@@ -13,6 +13,8 @@ export interface ReadyLine {
   readonly afterLoad: MemoryReading
   readonly beforeLoad?: MemoryReading
   readonly loadMs?: number
+  /** CPU time of the start, all threads (simulator children only). */
+  readonly loadCpuMs?: number
   readonly cards?: number
   readonly products?: readonly string[]
   readonly cardIds?: readonly string[]
