@@ -419,6 +419,20 @@ function startupInventory(options: SimulatorOptions, sms: string): InventoryInpu
   return initial
 }
 
+/** Registers the start-up inventories; true when there was any (and so something to store). */
+function registerStartupInventory(model: CaModel, initial: readonly InventoryInput[]): boolean {
+  for (const input of initial) {
+    const outcome = model.registerInventory(input)
+    if (!outcome.ok) {
+      throw new SimulatorError(
+        'INVALID_INVENTORY',
+        `Failed to register the start-up inventory: ${outcome.message}`,
+      )
+    }
+  }
+  return initial.length > 0
+}
+
 /** The request guard: Host names, cross-origin writes and the admin token. */
 function createGuard(options: SimulatorOptions, adminToken: string): RequestGuard {
   return new RequestGuard({
@@ -502,17 +516,7 @@ async function openSimulator(
     }
   }
 
-  const initial = startupInventory(options, firstUser(users))
-  for (const input of initial) {
-    const outcome = model.registerInventory(input)
-    if (!outcome.ok) {
-      throw new SimulatorError(
-        'INVALID_INVENTORY',
-        `Failed to register the start-up inventory: ${outcome.message}`,
-      )
-    }
-  }
-  if (initial.length > 0) {
+  if (registerStartupInventory(model, startupInventory(options, firstUser(users)))) {
     await persist()
   }
 
