@@ -7,7 +7,7 @@ import { parseArgs } from 'node:util'
 import { setFlagsFromString } from 'node:v8'
 import { runInNewContext } from 'node:vm'
 import {
-  LowdbProvisioningStore,
+  FileProvisioningStore,
   MemoryProvisioningStore,
   loadProvider,
   startAdapter,
@@ -420,7 +420,7 @@ async function adapterParts(
   }
   const store: ProvisioningStore = options.memoryStore
     ? new MemoryProvisioningStore()
-    : await LowdbProvisioningStore.open(dataFile)
+    : await FileProvisioningStore.open(dataFile)
   // As startAdapter places it beside dataFile.
   const runStore: RunStore = options.memoryStore
     ? new MemoryRunStore()

@@ -60,6 +60,7 @@ interface CliOptions extends HttpCliOptions {
   data: string
   createDataDir?: boolean
   memory?: boolean
+  fsync: 'group' | 'never'
   concurrency: number
   deliver: boolean
   logLevel: 'trace' | 'debug' | 'info' | 'warn' | 'error' | 'silent'
@@ -103,7 +104,10 @@ export function buildAdapterCommand(): Command {
         .default('127.0.0.1'),
     )
     .addOption(
-      new Option('-d, --data <file>', 'lowdb store of subscriptions and provisioning requests')
+      new Option(
+        '-d, --data <file>',
+        'store of subscriptions and provisioning requests (a JSON snapshot; its log beside it)',
+      )
         .env('CONAX_ADAPTER_DATA')
         .default('.data/conax-adapter.json'),
     )
@@ -114,6 +118,14 @@ export function buildAdapterCommand(): Command {
       ),
     )
     .addOption(new Option('--memory', 'keep everything in memory instead (lost on exit)'))
+    .addOption(
+      new Option(
+        '--fsync <mode>',
+        'fsync each group commit of the store (group) or leave it to the OS (never: survives a killed process, not a power cut)',
+      )
+        .choices(['group', 'never'])
+        .default('group'),
+    )
     .addOption(
       new Option('--concurrency <n>', 'requests in flight to Conax at once')
         .argParser(concurrency)
@@ -197,6 +209,7 @@ export async function runAdapterCli(argv: readonly string[]): Promise<number> {
         ? {}
         : {
             dataFile: cli.data,
+            fsync: cli.fsync,
             createDataFolder:
               cli.createDataDir === true || command.getOptionValueSource('data') === 'default',
           }),
