@@ -279,3 +279,318 @@ describe('FileProvisioningStore files', () => {
     expect(await store.pendingRequests()).toEqual([])
   })
 })
+
+/** A seeded generator of numbers in [0, 1) (mulberry32), so that every run cuts at the same places. */
+function seeded(seed: number): () => number {
+  let state = seed >>> 0
+  return () => {
+    state = (state + 0x6d2b79f5) >>> 0
+    let t = state
+    t = Math.imul(t ^ (t >>> 15), t | 1)
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61)
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296
+  }
+}
+
+interface WrittenLog {
+  readonly file: string
+  readonly log: string
+  readonly bytes: Buffer
+  /** Byte offset just past each line. */
+  readonly ends: readonly number[]
+  /** The requests each line carries. */
+  readonly groups: readonly (readonly ProvisioningRequest[])[]
+}
+
+/** A store of 16 groups (commits and completions, one at a time), closed, and its one log file. */
+async function writtenLog(): Promise<WrittenLog> {
+  const { file, store } = await openTemp()
+  for (let i = 0; i < 8; i++) {
+    const [created] = await store.commit(
+      { requests: [aNewRequest(String(i), { processId: `P${String(i % 2)}` })] },
+      T0,
+    )
+    await store.updateRequest(created!.id, { lifeCycleState: 'COMPLETED', response: 'ü' }, T1)
+  }
+  await store.close()
+  const log = join(`${file}.d`, 'log-000001.jsonl')
+  const bytes = readFileSync(log)
+  const ends: number[] = []
+  const groups: ProvisioningRequest[][] = []
+  for (let at = bytes.indexOf(10); at !== -1; at = bytes.indexOf(10, at + 1)) {
+    const start = ends.at(-1) ?? 0
+    groups.push(
+      (JSON.parse(bytes.toString('utf8', start + 9, at)) as { r: ProvisioningRequest[] }).r,
+    )
+    ends.push(at + 1)
+  }
+  return { file, log, bytes, ends, groups }
+}
+
+/** A copy of the store in a new folder, whose log holds `bytes`. */
+function copyWithLog(written: WrittenLog, bytes: Buffer): { file: string; log: string } {
+  const file = join(tempDir(), 'adapter.json')
+  writeFileSync(file, readFileSync(written.file))
+  mkdirSync(`${file}.d`)
+  const log = join(`${file}.d`, 'log-000001.jsonl')
+  writeFileSync(log, bytes)
+  return { file, log }
+}
+
+/** The requests the first `count` groups leave: the last version of each number. */
+function stateAfter(written: WrittenLog, count: number): ProvisioningRequest[] {
+  const latest = new Map<string, ProvisioningRequest>()
+  for (const group of written.groups.slice(0, count)) {
+    for (const request of group) {
+      latest.set(request.number, request)
+    }
+  }
+  return [...latest.values()].sort((a, b) => Number(a.number) - Number(b.number))
+}
+
+describe('FileProvisioningStore opening after a crash', () => {
+  it('cuts a log torn at 30 seeded random offsets back to its last whole line, naming the bytes', async () => {
+    const written = await writtenLog()
+    expect(written.groups).toHaveLength(16)
+    const random = seeded(12)
+
+    for (let round = 0; round < 30; round++) {
+      const cut = Math.floor(random() * (written.bytes.length + 1))
+      const { file, log } = copyWithLog(written, written.bytes.subarray(0, cut))
+      const kept = written.ends.filter((end) => end <= cut).length
+      const start = written.ends[kept - 1] ?? 0
+
+      const { store, warnings } = await reopen(file)
+
+      expect((await store.listRequests({})).items).toEqual(stateAfter(written, kept))
+      if (cut === start) {
+        expect(warnings).toEqual([])
+      } else {
+        expect(warnings).toEqual([
+          expect.stringContaining(
+            `Cut off the last ${cut - start} byte(s) of ${log} (bytes ${start}..${cut - 1}: no line end (a torn write))`,
+          ),
+        ])
+      }
+      expect(readFileSync(log).length).toBe(start)
+      // The repaired store goes on: new numbers and sequence numbers follow the kept ones.
+      const [next] = await store.commit({ requests: [aNewRequest()] }, T1)
+      const keptRequests = stateAfter(written, kept)
+      expect(next!.number).toBe(String(keptRequests.length + 1))
+      for (const request of keptRequests) {
+        expect(next!.sequenceNumber).toBeGreaterThan(request.sequenceNumber)
+      }
+      await store.close()
+      const again = await reopen(file)
+      expect(again.warnings).toEqual([])
+      expect(await again.store.getRequest(next!.id)).toEqual(next)
+      await again.store.close()
+    }
+  })
+
+  it('drops a last line with a damaged byte, keeping every line before it', async () => {
+    const written = await writtenLog()
+    const damaged = Buffer.from(written.bytes)
+    const lastStart = written.ends.at(-2)!
+    damaged[lastStart + 40] = damaged[lastStart + 40]! ^ 0x01
+    const { file, log } = copyWithLog(written, damaged)
+
+    const { store, warnings } = await reopen(file)
+
+    expect((await store.listRequests({})).items).toEqual(stateAfter(written, 15))
+    expect(warnings).toEqual([
+      expect.stringContaining(
+        `Cut off the last ${written.bytes.length - lastStart} byte(s) of ${log} (bytes ${lastStart}..${written.bytes.length - 1}: checksum mismatch)`,
+      ),
+    ])
+  })
+
+  it('refuses a log damaged in the middle, naming the bytes, and changes nothing', async () => {
+    const written = await writtenLog()
+    const damaged = Buffer.from(written.bytes)
+    const start = written.ends[4]!
+    damaged[start + 30] = damaged[start + 30]! ^ 0x01
+    const { file, log } = copyWithLog(written, damaged)
+
+    const opening = FileProvisioningStore.open(file)
+
+    await expect(opening).rejects.toMatchObject({
+      code: 'STORE_CORRUPT',
+      message: expect.stringContaining(
+        `its log file ${log} has a damaged line at bytes ${start}..${written.ends[5]! - 1} (checksum mismatch) followed by 10 intact line(s)`,
+      ),
+    })
+    await expect(opening).rejects.toThrow(`truncate -s ${start} ${log}`)
+    expect(readFileSync(log).equals(damaged)).toBe(true)
+    expect(existsSync(`${file}.lock`)).toBe(false)
+  })
+
+  it('refuses a log with a group missing', async () => {
+    const written = await writtenLog()
+    const gapped = Buffer.concat([
+      written.bytes.subarray(0, written.ends[2]),
+      written.bytes.subarray(written.ends[3]),
+    ])
+    const { file } = copyWithLog(written, gapped)
+
+    await expect(FileProvisioningStore.open(file)).rejects.toMatchObject({
+      code: 'STORE_CORRUPT',
+      message: expect.stringContaining('holds group 5 where group 4 was expected'),
+    })
+  })
+})
+
+describe('FileProvisioningStore converting a conax-adapter/1 store', () => {
+  /** A request as the first layout stored it: without the fields added since. */
+  function oldRequest(number: number, state: 'PENDING' | 'COMPLETED'): Record<string, unknown> {
+    return {
+      id: `${String(number).padStart(2, '0')}${'a'.repeat(30)}`,
+      number: String(number),
+      type: 'ADD_SUBSCRIPTIONS',
+      sequenceNumber: 500 + number,
+      priority: 'REGULAR',
+      processImmediately: false,
+      scheduledDate: null,
+      executedDate: state === 'PENDING' ? null : T1,
+      lifeCycleState: state,
+      command: {
+        type: 'ADD_SUBSCRIPTIONS',
+        smartcardCaId: String(number),
+        serviceCaId: '100',
+        distributor: null,
+      },
+      request: null,
+      response: state === 'PENDING' ? null : '<ok/>',
+      referenceNumber: null,
+      errorCode: null,
+      errorDescription: null,
+      processName: 'MANUAL',
+      processId: null,
+      subscriptionId: 'S1',
+      result: null,
+      attempts: state === 'PENDING' ? 0 : 1,
+      nextAttemptAt: null,
+      createdAt: T0,
+      updatedAt: T0,
+    }
+  }
+
+  /** Two segment files and a journal, as LowdbProvisioningStore (issues 3 to 11) left them. */
+  function writeOldStore(): string {
+    const file = join(tempDir(), 'adapter.json')
+    mkdirSync(`${file}.segments`)
+    const segment = (kind: string, items: unknown[]) => ({
+      format: 'conax-adapter/1',
+      kind,
+      first: 0,
+      items,
+    })
+    writeFileSync(
+      join(`${file}.segments`, 'requests-000000.json'),
+      JSON.stringify(segment('requests', [oldRequest(1, 'PENDING'), oldRequest(2, 'COMPLETED')])),
+    )
+    writeFileSync(
+      join(`${file}.segments`, 'subscriptions-000000.json'),
+      JSON.stringify(segment('subscriptions', [aSubscription('S1')])),
+    )
+    writeFileSync(
+      file,
+      JSON.stringify({
+        format: 'conax-adapter/1',
+        nextSequence: 504,
+        requestsPerSegment: 2,
+        subscriptionsPerSegment: 2,
+        requestSegments: 1,
+        subscriptionSegments: 1,
+        journal: [
+          { request: oldRequest(3, 'COMPLETED') },
+          { request: { ...oldRequest(1, 'PENDING'), attempts: 2 } },
+          { request: { ...oldRequest(2, 'COMPLETED'), referenceNumber: 'T-2' } },
+          { ordinal: 1, subscription: aSubscription('S2') },
+        ],
+      }),
+    )
+    return file
+  }
+
+  const withDefaults = (request: Record<string, unknown>): Record<string, unknown> => ({
+    ...request,
+    errorClass: null,
+    precedence: request.sequenceNumber,
+    splitFrom: null,
+    splitInto: null,
+    actionId: null,
+  })
+
+  it('converts it once, losing nothing, and keeps the old files beside it', async () => {
+    const file = writeOldStore()
+    const oldMain = readFileSync(file, 'utf8')
+
+    const { store, warnings } = await reopen(file)
+
+    expect(warnings).toEqual([
+      expect.stringMatching(
+        /^Converted the conax-adapter\/1 provisioning store .* \(3 requests, 2 of them final.*delete them once/,
+      ),
+    ])
+    const expected = [
+      withDefaults({ ...oldRequest(1, 'PENDING'), attempts: 2 }),
+      withDefaults({ ...oldRequest(2, 'COMPLETED'), referenceNumber: 'T-2' }),
+      withDefaults(oldRequest(3, 'COMPLETED')),
+    ]
+    expect((await store.listRequests({})).items).toEqual(expected)
+    expect(await store.getRequest(String(expected[0]!.id))).toEqual(expected[0])
+    expect((await store.listRequests({ referenceNumber: 'T-2' })).items).toEqual([expected[1]])
+    expect((await store.listSubscriptions({})).items).toEqual([
+      aSubscription('S1'),
+      aSubscription('S2'),
+    ])
+    expect(store.inMemory().requests).toBe(1)
+    expect(readFileSync(`${file}.v1.json`, 'utf8')).toBe(oldMain)
+    expect(existsSync(join(`${file}.segments`, 'requests-000000.json'))).toBe(true)
+    const [next] = await store.commit({ requests: [aNewRequest()] }, T1)
+    expect(next).toMatchObject({ number: '4', sequenceNumber: 504 })
+    await store.close()
+
+    const again = await reopen(file)
+    expect(again.warnings).toEqual([])
+    expect((await again.store.listRequests({})).items).toEqual([...expected, next])
+    expect((await again.store.pendingRequests()).map((r) => r.number)).toEqual(['1', '4'])
+  })
+
+  it('refuses a damaged one untouched, as before', async () => {
+    const file = writeOldStore()
+    unlinkSync(join(`${file}.segments`, 'requests-000000.json'))
+    const before = readFileSync(file, 'utf8')
+
+    await expect(FileProvisioningStore.open(file)).rejects.toMatchObject({
+      code: 'STORE_UNREADABLE',
+      message: expect.stringContaining('requests-000000.json is missing'),
+    })
+    expect(readFileSync(file, 'utf8')).toBe(before)
+    expect(existsSync(`${file}.v1.json`)).toBe(false)
+    expect(existsSync(`${file}.d`)).toBe(false)
+  })
+})
+
+describe('FileProvisioningStore lock', () => {
+  it('refuses a second opener while the first holds the store, and frees it on close', async () => {
+    const file = join(tempDir(), 'locked.json')
+    const first = await FileProvisioningStore.open(file)
+    await expect(FileProvisioningStore.open(file)).rejects.toMatchObject({ code: 'STORE_LOCKED' })
+    await first.close()
+    const second = await FileProvisioningStore.open(file)
+    await second.close()
+  })
+
+  it('takes over a lock left by a process that is gone', async () => {
+    const file = join(tempDir(), 'stale.json')
+    writeFileSync(`${file}.lock`, '2147483646')
+    const store = await FileProvisioningStore.open(file)
+    expect(readFileSync(`${file}.lock`, 'utf8')).toBe(String(process.pid))
+    const [created] = await store.commit({ requests: [aNewRequest()] }, T0)
+    expect(await store.getRequest(created!.id)).toEqual(created)
+    await store.close()
+    expect(existsSync(`${file}.lock`)).toBe(false)
+  })
+})
