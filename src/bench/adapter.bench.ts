@@ -40,8 +40,9 @@ import { benchMain, positiveInteger } from './bench-main.js'
  * Conax), --in-flight <n> (100, actions applied at once), --poll-ms <n> (250), --spot-checks <n>
  * (20), --pending <n> (100000 requests; 0 skips the phase), --stores memory,durable (which delivery
  * phases run, in that order), --fsync group|never (the durable store's), --node-options "<flags>"
- * (V8 flags for the phase processes, e.g. "--max-old-space-size=192"), --memory-store (only the
- * memory delivery phase, as before).
+ * (V8 flags for the phase processes, e.g. "--max-old-space-size=192"), --rounds <n> (1: the
+ * delivery phases n times in turn, summarised by medians), --memory-store (only the memory
+ * delivery phase, as before).
  */
 
 type StoreKind = 'memory' | 'durable'
@@ -54,6 +55,8 @@ interface BenchOptions {
   readonly spotChecks: number
   readonly pending: number
   readonly stores: readonly StoreKind[]
+  /** Times the delivery phases run, in turn. */
+  readonly rounds: number
   readonly fsync: FsyncMode
   readonly nodeOptions: readonly string[]
   /** Set in a phase process: what it runs. */
@@ -120,6 +123,7 @@ function readOptions(): BenchOptions {
       'spot-checks': { type: 'string' },
       pending: { type: 'string' },
       stores: { type: 'string' },
+      rounds: { type: 'string' },
       fsync: { type: 'string' },
       'node-options': { type: 'string' },
       phase: { type: 'string' },
@@ -144,6 +148,7 @@ function readOptions(): BenchOptions {
     stores: values['memory-store']
       ? ['memory']
       : (values.stores ?? 'memory,durable').split(',').map(storeKind),
+    rounds: positiveInteger('rounds', values.rounds, 1),
     fsync,
     nodeOptions: (values['node-options'] ?? '').split(' ').filter((flag) => flag !== ''),
     phase:
@@ -608,7 +613,7 @@ function runPhase(
   store: StoreKind,
 ): Promise<Record<string, unknown> | null> {
   // The orchestrator's own flags stay here; a phase gets the rest.
-  const own = ['--stores', '--node-options', '--memory-store']
+  const own = ['--stores', '--node-options', '--memory-store', '--rounds']
   const passed: string[] = []
   const given = process.argv.slice(2)
   for (let i = 0; i < given.length; i++) {
@@ -659,59 +664,76 @@ function numberAt(json: Record<string, unknown> | null, ...path: string[]): numb
   return typeof value === 'number' ? value : null
 }
 
-/** The orchestrator: every phase in turn, then the summary with the durable/memory ratio. */
+function median(values: readonly number[]): number | null {
+  const sorted = [...values].sort((a, b) => a - b)
+  if (sorted.length === 0) {
+    return null
+  }
+  const middle = Math.floor(sorted.length / 2)
+  return sorted.length % 2 === 1
+    ? (sorted[middle] ?? null)
+    : ((sorted[middle - 1] ?? 0) + (sorted[middle] ?? 0)) / 2
+}
+
+/**
+ * The orchestrator: the delivery phases, `rounds` times in turn (memory, durable, memory, ...: a
+ * machine that gets busier or quieter affects both alike), then the pending phase, then the
+ * summary: medians over the rounds and the durable/memory ratio of the medians.
+ */
 async function orchestrate(options: BenchOptions): Promise<void> {
   const loadAtStart = loadavg()
-  const deliveries: Partial<Record<StoreKind, Record<string, unknown> | null>> = {}
-  for (const store of options.stores) {
-    deliveries[store] = await runPhase(options, 'deliver', store)
+  const runs: Record<StoreKind, (Record<string, unknown> | null)[]> = { memory: [], durable: [] }
+  for (let round = 0; round < options.rounds; round++) {
+    for (const store of options.stores) {
+      runs[store].push(await runPhase(options, 'deliver', store))
+    }
   }
   const pending = options.pending > 0 ? await runPhase(options, 'pending', 'durable') : null
   const loadAtEnd = loadavg()
-  const rate = (store: StoreKind): number | null =>
-    numberAt(deliveries[store] ?? null, 'requestsPerSec')
-  const memory = rate('memory')
-  const durable = rate('durable')
+  const figure = (store: StoreKind, ...path: string[]): number | null =>
+    median(runs[store].map((run) => numberAt(run, ...path)).filter((value) => value !== null))
   const cell = (value: number | null, unit = '', digits = 0): string =>
     value === null ? '-' : `${fix(value, digits)}${unit}`
-  const rows: [string, string, string][] = [
-    ['requests/s, end to end', cell(memory), cell(durable)],
-    [
-      'adapter peak RSS (VmHWM)',
-      cell(numberAt(deliveries.memory ?? null, 'resources', 'adapter', 'peakRssMb'), ' MB'),
-      cell(numberAt(deliveries.durable ?? null, 'resources', 'adapter', 'peakRssMb'), ' MB'),
-    ],
-    [
-      'adapter live heap at end',
-      cell(numberAt(deliveries.memory ?? null, 'resources', 'adapter', 'liveHeapMb'), ' MB'),
-      cell(numberAt(deliveries.durable ?? null, 'resources', 'adapter', 'liveHeapMb'), ' MB'),
-    ],
-    [
-      'adapter CPU',
-      cell(numberAt(deliveries.memory ?? null, 'resources', 'adapter', 'cpuMs'), ' ms'),
-      cell(numberAt(deliveries.durable ?? null, 'resources', 'adapter', 'cpuMs'), ' ms'),
-    ],
+  const row = (label: string, unit: string, ...path: string[]): [string, string, string] => [
+    label,
+    cell(figure('memory', ...path), unit),
+    cell(figure('durable', ...path), unit),
   ]
+  const rates = (store: StoreKind): string =>
+    runs[store].map((run) => cell(numberAt(run, 'requestsPerSec'))).join(', ')
+  const rows: [string, string, string][] = [
+    row('requests/s, end to end', '', 'requestsPerSec'),
+    row('adapter peak RSS (VmHWM)', ' MB', 'resources', 'adapter', 'peakRssMb'),
+    row('adapter live heap at end', ' MB', 'resources', 'adapter', 'liveHeapMb'),
+    row('adapter CPU', ' ms', 'resources', 'adapter', 'cpuMs'),
+  ]
+  const memory = figure('memory', 'requestsPerSec')
+  const durable = figure('durable', 'requestsPerSec')
   console.log('')
   console.log(
-    `Summary: ${options.subscriptions} actions (${options.subscriptions * REQUESTS_PER_SUBSCRIPTION} requests), concurrency ${options.concurrency}, node ${process.version}, ${availableParallelism()} CPUs, load average ${fix(loadAtStart[0] ?? 0, 2)} at start, ${fix(loadAtEnd[0] ?? 0, 2)} at end${options.nodeOptions.length > 0 ? `, node options ${options.nodeOptions.join(' ')}` : ''}`,
+    `Summary: ${options.subscriptions} actions (${options.subscriptions * REQUESTS_PER_SUBSCRIPTION} requests), concurrency ${options.concurrency}, ${options.rounds} round(s), node ${process.version}, ${availableParallelism()} CPUs, load average ${fix(loadAtStart[0] ?? 0, 2)} at start, ${fix(loadAtEnd[0] ?? 0, 2)} at end${options.nodeOptions.length > 0 ? `, node options ${options.nodeOptions.join(' ')}` : ''}`,
   )
-  const width = Math.max(...rows.map(([label]) => label.length))
+  const width = Math.max(...rows.map(([label]) => label.length), 28)
   console.log(
-    `${''.padEnd(width)}  ${'memory'.padStart(12)}  ${`durable, fsync ${options.fsync}`.padStart(22)}`,
+    `${'(medians)'.padEnd(width)}  ${'memory'.padStart(12)}  ${`durable, fsync ${options.fsync}`.padStart(22)}`,
   )
   for (const [label, a, b] of rows) {
     console.log(`${label.padEnd(width)}  ${a.padStart(12)}  ${b.padStart(22)}`)
   }
   const ratio = memory !== null && durable !== null && memory > 0 ? durable / memory : null
   console.log(`${'durable / memory requests/s'.padEnd(width)}  ${cell(ratio, '', 2)}`)
+  if (options.rounds > 1) {
+    console.log(
+      `${'requests/s of each round'.padEnd(width)}  memory ${rates('memory')}; durable ${rates('durable')}`,
+    )
+  }
   if (pending !== null) {
     console.log(
       `${`${numberAt(pending, 'pending') ?? 0} PENDING requests, durable`.padEnd(width)}  RSS after collection ${cell(numberAt(pending, 'memory', 'rssMb'), ' MB')}, live heap ${cell(numberAt(pending, 'memory', 'liveHeapMb'), ' MB')}, peak ${cell(numberAt(pending, 'memory', 'peakRssMb'), ' MB')}, reopened in ${cell(numberAt(pending, 'reopenMs'), ' ms')}`,
     )
   }
-  const phases = [...Object.values(deliveries), ...(options.pending > 0 ? [pending] : [])]
-  const ok = phases.every((phase) => phase !== null && phase !== undefined && phase.failed !== true)
+  const phases = [...runs.memory, ...runs.durable, ...(options.pending > 0 ? [pending] : [])]
+  const ok = phases.every((phase) => phase !== null && phase.failed !== true)
   console.log(
     JSON.stringify({
       bench: 'adapter',
@@ -719,7 +741,7 @@ async function orchestrate(options: BenchOptions): Promise<void> {
       loadAverage: { start: loadAtStart, end: loadAtEnd },
       requestsPerSec: { memory, durable },
       ratio,
-      deliveries,
+      runs,
       pending,
       ok,
     }),
