@@ -39,10 +39,10 @@ import { benchMain, positiveInteger } from './bench-main.js'
  * Flags: --subscriptions <n> (10000), --concurrency <n> (16, the adapter's requests in flight to
  * Conax), --in-flight <n> (100, actions applied at once), --poll-ms <n> (250), --spot-checks <n>
  * (20), --pending <n> (100000 requests; 0 skips the phase), --stores memory,durable (which delivery
- * phases run, in that order), --fsync group|never (the durable store's), --node-options "<flags>"
- * (V8 flags for the phase processes, e.g. "--max-old-space-size=192"), --rounds <n> (1: the
- * delivery phases n times in turn, summarised by medians), --memory-store (only the memory
- * delivery phase, as before).
+ * phases run, in that order), --fsync group|never (the durable store's), --node-options="<flags>"
+ * (V8 flags for the phase processes, e.g. --node-options=--max-old-space-size=256), --rounds <n>
+ * (1: the delivery phases n times in turn, summarised by medians), --memory-store (only the
+ * memory delivery phase, as before).
  */
 
 type StoreKind = 'memory' | 'durable'
@@ -547,6 +547,8 @@ async function pendingPhase(options: BenchOptions, kind: StoreKind, dir: string)
   const started = performance.now()
   let pending = 0
   let reopenMs: number | null = null
+  // VmHWM after reopening: the peak of holding the requests or of reading them back, if higher.
+  let reopenPeakRssMb: number | null = null
   const rssBefore = readMemory().rssMb
   let after: ProcessMemory & { liveHeapMb: number }
   try {
@@ -566,6 +568,7 @@ async function pendingPhase(options: BenchOptions, kind: StoreKind, dir: string)
       pending,
       (await reopened.listRequests({ lifeCycleState: 'PENDING', limit: 0 })).total,
     )
+    reopenPeakRssMb = readMemory().peakRssMb
     await reopened.close()
   }
   const ok = progress.refusals.length === 0 && pending === actions * REQUESTS_PER_SUBSCRIPTION
@@ -580,6 +583,7 @@ async function pendingPhase(options: BenchOptions, kind: StoreKind, dir: string)
     ['live heap after collection', `${fix(after.liveHeapMb)} MB`],
     ['peak RSS (VmHWM)', `${fix(after.peakRssMb)} MB`],
     ['reopened in', reopenMs === null ? '-' : `${fix(reopenMs / 1000, 2)} s`],
+    ['peak RSS once reopened', reopenPeakRssMb === null ? '-' : `${fix(reopenPeakRssMb)} MB`],
     ['result', ok ? 'PASS' : 'FAIL'],
   ]
   console.log('')
@@ -599,6 +603,7 @@ async function pendingPhase(options: BenchOptions, kind: StoreKind, dir: string)
       pending,
       createMs,
       reopenMs,
+      reopenPeakRssMb,
       memory: { ...after, rssBeforeMb: rssBefore },
       ok,
     }),
@@ -729,7 +734,7 @@ async function orchestrate(options: BenchOptions): Promise<void> {
   }
   if (pending !== null) {
     console.log(
-      `${`${numberAt(pending, 'pending') ?? 0} PENDING requests, durable`.padEnd(width)}  RSS after collection ${cell(numberAt(pending, 'memory', 'rssMb'), ' MB')}, live heap ${cell(numberAt(pending, 'memory', 'liveHeapMb'), ' MB')}, peak ${cell(numberAt(pending, 'memory', 'peakRssMb'), ' MB')}, reopened in ${cell(numberAt(pending, 'reopenMs'), ' ms')}`,
+      `${`${numberAt(pending, 'pending') ?? 0} PENDING requests, durable`.padEnd(width)}  RSS after collection ${cell(numberAt(pending, 'memory', 'rssMb'), ' MB')}, live heap ${cell(numberAt(pending, 'memory', 'liveHeapMb'), ' MB')}, peak ${cell(numberAt(pending, 'memory', 'peakRssMb'), ' MB')}, reopened in ${cell(numberAt(pending, 'reopenMs'), ' ms')} (peak ${cell(numberAt(pending, 'reopenPeakRssMb'), ' MB')})`,
     )
   }
   const phases = [...runs.memory, ...runs.durable, ...(options.pending > 0 ? [pending] : [])]

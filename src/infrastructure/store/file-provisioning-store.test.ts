@@ -102,6 +102,19 @@ async function provision(store: FileProvisioningStore, i: number): Promise<Provi
   return [done, b!]
 }
 
+/** A closed store whose snapshot holds subscriptions and PENDING requests, by line. */
+async function pendingSnapshot(): Promise<{ file: string; lines: string[]; opening: number }> {
+  const { file, store } = await openTemp(COMPACT_ALWAYS)
+  for (let i = 0; i < 3; i++) {
+    await provision(store, i)
+  }
+  await store.close()
+  const text = readFileSync(file, 'utf8')
+  expect(text.endsWith('\n')).toBe(true)
+  const lines = text.slice(0, -1).split('\n')
+  return { file, lines, opening: lines.indexOf('],"pending":[') }
+}
+
 describe('FileProvisioningStore files', () => {
   it('creates the folder, a snapshot with the format marker and a log, and says which file', async () => {
     const { file, store } = await openTemp({}, join(tempDir(), 'data', 'adapter.json'))
@@ -228,6 +241,69 @@ describe('FileProvisioningStore files', () => {
       message: expect.stringMatching(problem),
     })
     expect(readFileSync(file, 'utf8')).toBe(content)
+  })
+
+  it('writes the snapshot one record per line, still one JSON document', async () => {
+    const { file, lines, opening } = await pendingSnapshot()
+
+    expect(lines[0]).toMatch(/^\{"format":"conax-adapter\/2",.*"subscriptions":\[$/)
+    const items = lines.slice(opening + 1, -1)
+    expect(items.length).toBeGreaterThanOrEqual(3)
+    for (const item of items.slice(0, -1)) {
+      expect(item).toMatch(/^\{"id":.*\},$/)
+    }
+    expect(items.at(-1)).toMatch(/^\{"id":.*\}$/)
+    expect(lines.at(-1)).toBe(']}')
+    const json = JSON.parse(readFileSync(file, 'utf8')) as { pending: unknown[] }
+    expect(json.pending).toHaveLength(items.length)
+  })
+
+  it('reads back a snapshot longer than one written chunk', async () => {
+    const { file, store } = await openTemp(COMPACT_ALWAYS)
+    const requests = Array.from({ length: 1200 }, (_, i) => aNewRequest(String(i)))
+    await store.commit({ requests }, T0)
+    await store.close()
+
+    const { store: again } = await reopen(file)
+
+    const pending = await again.pendingRequests()
+    expect(pending).toHaveLength(1200)
+    expect(pending.map((request) => request.command)).toEqual(
+      requests.map(({ command }) => command),
+    )
+  })
+
+  // `opening` is the index of the line that opens the PENDING list.
+  it.each([
+    ['cut short', (lines: string[]) => lines.slice(0, -1), () => 'it ends before its last line'],
+    [
+      'with a comma lost',
+      (lines: string[], opening: number) =>
+        lines.map((line, i) => (i === opening + 1 ? line.slice(0, -1) : line)),
+      (_lines: string[], opening: number) =>
+        `its line ${String(opening + 3)} follows the last item of its list`,
+    ],
+    [
+      'with a damaged line',
+      (lines: string[], opening: number) =>
+        lines.map((line, i) => (i === opening + 2 ? line.slice(9) : line)),
+      () => 'its pending request 2: ',
+    ],
+    [
+      'with text after its end',
+      (lines: string[]) => [...lines, '{}'],
+      (lines: string[]) => `text after its end, on line ${String(lines.length + 1)}`,
+    ],
+  ])('refuses a snapshot %s and leaves it untouched', async (_what, damage, problem) => {
+    const { file, lines, opening } = await pendingSnapshot()
+    const damaged = `${damage(lines, opening).join('\n')}\n`
+    writeFileSync(file, damaged)
+
+    await expect(FileProvisioningStore.open(file)).rejects.toMatchObject({
+      code: 'STORE_UNREADABLE',
+      message: expect.stringContaining(problem(lines, opening)),
+    })
+    expect(readFileSync(file, 'utf8')).toBe(damaged)
   })
 
   it('refuses to start afresh over a log folder whose snapshot is gone', async () => {

@@ -46,6 +46,7 @@ import {
   type FileHandle,
 } from 'node:fs/promises'
 import { dirname, join, resolve } from 'node:path'
+import { createInterface } from 'node:readline'
 import type {
   Page,
   ProvisioningStore,
@@ -100,6 +101,7 @@ import {
   isSnapshot,
   logName,
   parseJson,
+  readSnapshotLines,
   snapshotChunks,
   STORE_FORMAT,
   type ArchiveRef,
@@ -834,9 +836,12 @@ export class FileProvisioningStore implements ProvisioningStore {
   }
 
   private async load(): Promise<void> {
-    const existing = await readStoreJson(this.path, this.path)
+    const streamed = await this.readSnapshot()
+    const existing = streamed === null ? await readStoreJson(this.path, this.path) : null
     let snapshot: Snapshot
-    if (existing === null) {
+    if (streamed !== null && streamed !== 'missing') {
+      snapshot = streamed
+    } else if (existing === null) {
       await this.refuseOrphans()
       snapshot = emptySnapshot(freshSequenceOrigin())
       await mkdir(this.folder, { recursive: true })
@@ -872,6 +877,31 @@ export class FileProvisioningStore implements ProvisioningStore {
           `request ${n} is in none of its files (the files are not a consistent set)`,
         )
       }
+    }
+  }
+
+  /**
+   * The snapshot read line by line; `missing` when there is no file; null when the file is not a
+   * snapshot written one record per line (then it is parsed whole: an older layout, or refused).
+   */
+  private async readSnapshot(): Promise<Snapshot | 'missing' | null> {
+    let handle: FileHandle
+    try {
+      handle = await open(this.path, 'r')
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code === 'ENOENT') {
+        return 'missing'
+      }
+      throw unreadable(this.path, `cannot read it: ${reason(error)}`, error)
+    }
+    // The stream owns the handle from here: destroying it closes the file, read to the end or not.
+    const input = handle.createReadStream()
+    const lines = createInterface({ input, crlfDelay: Infinity })
+    try {
+      return await readSnapshotLines(this.path, lines)
+    } finally {
+      lines.close()
+      input.destroy()
     }
   }
 

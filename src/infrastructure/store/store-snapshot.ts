@@ -6,6 +6,11 @@ import { requestProblem, subscriptionProblem } from './record-schemas.js'
 /**
  * The file store's snapshot (`<file>`): `{ format, group, logFrom, nextSequence, requestCount,
  * archives, subscriptions, pending }`, and the names of its log and archive files.
+ *
+ * Written one record per line (a head line ending `"subscriptions":[`, a line per subscription,
+ * `],"pending":[`, a line per PENDING request, `]}`): still one JSON document, but read line by
+ * line, so that opening a store with many PENDING requests never holds the whole text (a string
+ * past about 512 MB cannot even be made) next to the records parsed from it.
  */
 
 /** The format marker of the snapshot. */
@@ -95,18 +100,98 @@ export function* snapshotChunks(
     requestCount: content.requestCount,
     archives,
   }
-  yield `${JSON.stringify(head).slice(0, -1)},"subscriptions":[`
+  yield `${JSON.stringify(head).slice(0, -1)}${SUBSCRIPTIONS_OPEN}\n`
   yield* listChunks(content.subscriptions)
-  yield '],"pending":['
+  yield `${PENDING_OPEN}\n`
   yield* listChunks(content.pending)
-  yield ']}'
+  yield `${SNAPSHOT_CLOSE}\n`
 }
 
+const SUBSCRIPTIONS_OPEN = ',"subscriptions":['
+const PENDING_OPEN = '],"pending":['
+const SNAPSHOT_CLOSE = ']}'
+
+/** The items one a line, each but the last followed by a comma. */
 function* listChunks(items: readonly object[]): Generator<string> {
   for (let first = 0; first < items.length; first += CHUNK) {
     const texts = items.slice(first, first + CHUNK).map((item) => JSON.stringify(item))
-    yield `${first === 0 ? '' : ','}${texts.join(',')}`
+    yield `${texts.join(',\n')}${first + CHUNK < items.length ? ',' : ''}\n`
   }
+}
+
+/**
+ * Reads a snapshot written one record per line, checking each record as it comes. Answers null
+ * when the file does not start as such a snapshot (another layout or another file: the caller
+ * parses it whole), and throws STORE_UNREADABLE naming the first damaged line.
+ */
+export async function readSnapshotLines(
+  path: string,
+  lines: AsyncIterable<string>,
+): Promise<Snapshot | null> {
+  let head: Record<string, unknown> | null = null
+  let section: 'subscriptions' | 'pending' | 'end' = 'subscriptions'
+  // What the list allows next: an item or its end (just opened), an item (after a comma), its end.
+  let next: 'item or end' | 'item' | 'end' = 'item or end'
+  let lineNumber = 0
+  const subscriptions: Subscription[] = []
+  const pending: ProvisioningRequest[] = []
+  for await (const line of lines) {
+    lineNumber++
+    if (head === null) {
+      const parsed = line.endsWith(SUBSCRIPTIONS_OPEN) ? parseText(`${line}]}`) : undefined
+      if (!isSnapshot(parsed)) {
+        return null
+      }
+      head = checkHead(path, parsed)
+      continue
+    }
+    if (section === 'end') {
+      throw unreadable(path, `it has text after its end, on line ${lineNumber}`)
+    }
+    const closer = section === 'subscriptions' ? PENDING_OPEN : SNAPSHOT_CLOSE
+    if (line === closer && next !== 'item') {
+      section = section === 'subscriptions' ? 'pending' : 'end'
+      next = 'item or end'
+      continue
+    }
+    if (next === 'end') {
+      throw unreadable(path, `its line ${lineNumber} follows the last item of its list`)
+    }
+    const more = line.endsWith(',')
+    const item = parseText(more ? line.slice(0, -1) : line)
+    next = more ? 'item' : 'end'
+    if (section === 'subscriptions') {
+      const place = `subscription ${subscriptions.length + 1}`
+      subscriptions.push(checked(path, place, item, subscriptionProblem(item)))
+    } else {
+      const place = `pending request ${pending.length + 1}`
+      pending.push(checked(path, place, item, pendingProblem(item, head.requestCount as number)))
+    }
+  }
+  if (head === null) {
+    return null
+  }
+  if (section !== 'end') {
+    throw unreadable(path, 'it ends before its last line (cut short)')
+  }
+  return { ...(head as unknown as Snapshot), subscriptions, pending }
+}
+
+/** The parsed JSON, or undefined when the text is not JSON. */
+function parseText(text: string): unknown {
+  try {
+    return JSON.parse(text) as unknown
+  } catch {
+    return undefined
+  }
+}
+
+/** The item, once its check found no problem; else STORE_UNREADABLE naming its place. */
+function checked<T>(path: string, place: string, item: unknown, problem: string | null): T {
+  if (problem !== null) {
+    throw unreadable(path, `its ${place}: ${problem}`)
+  }
+  return item as T
 }
 
 /** Whether parsed JSON claims to be a snapshot (its format marker). */
@@ -136,32 +221,40 @@ function pendingProblem(request: unknown, requestCount: number): string | null {
     : 'it is not PENDING or its number is above the request count'
 }
 
-/** The snapshot, checked deeply, or STORE_UNREADABLE naming the first problem. */
-export function checkSnapshot(path: string, json: Record<string, unknown>): Snapshot {
-  const { group, logFrom, nextSequence, requestCount, archives, subscriptions, pending } = json
+/** The head of a snapshot (counters and archives), checked, or STORE_UNREADABLE. */
+function checkHead(path: string, json: Record<string, unknown>): Record<string, unknown> {
+  const { group, logFrom, nextSequence, requestCount, archives } = json
   if (
     !isWhole(group, 0) ||
     !isWhole(logFrom, 1) ||
     !isWhole(nextSequence, 1) ||
     !isWhole(requestCount, 0) ||
-    !Array.isArray(archives) ||
-    !Array.isArray(subscriptions) ||
-    !Array.isArray(pending)
+    !Array.isArray(archives)
   ) {
     throw unreadable(path, `it is a ${STORE_FORMAT} snapshot without its counters and lists`)
   }
-  const problems = [
-    ...archives.map((ref, i) => [`archive entry ${i + 1}`, archiveRefProblem(ref)] as const),
-    ...subscriptions.map(
-      (item, i) => [`subscription ${i + 1}`, subscriptionProblem(item)] as const,
-    ),
-    ...pending.map(
-      (item, i) => [`pending request ${i + 1}`, pendingProblem(item, requestCount)] as const,
-    ),
-  ]
-  const found = problems.find(([, problem]) => problem !== null)
-  if (found !== undefined) {
-    throw unreadable(path, `its ${found[0]}: ${found[1] ?? ''}`)
+  archives.forEach((ref, i) => {
+    const problem = archiveRefProblem(ref)
+    if (problem !== null) {
+      throw unreadable(path, `its archive entry ${i + 1}: ${problem}`)
+    }
+  })
+  return json
+}
+
+/** A snapshot parsed whole (one not written one record per line), checked deeply. */
+export function checkSnapshot(path: string, json: Record<string, unknown>): Snapshot {
+  const head = checkHead(path, json)
+  const { subscriptions, pending } = json
+  if (!Array.isArray(subscriptions) || !Array.isArray(pending)) {
+    throw unreadable(path, `it is a ${STORE_FORMAT} snapshot without its counters and lists`)
   }
+  const count = head.requestCount as number
+  subscriptions.forEach((item, i) =>
+    checked(path, `subscription ${i + 1}`, item, subscriptionProblem(item)),
+  )
+  pending.forEach((item, i) =>
+    checked(path, `pending request ${i + 1}`, item, pendingProblem(item, count)),
+  )
   return json as unknown as Snapshot
 }
