@@ -21,6 +21,12 @@ export default defineConfig({
     ],
     testTimeout: 15_000,
     passWithNoTests: false,
+    // Worker threads that keep their module graph between test files: the suite spends its time in
+    // the tests, not in starting workers and importing the same modules again (measured: 131 s with
+    // isolated forks, 60 s with shared threads, on the loaded 2-core machine). Tests therefore keep
+    // no state in modules: servers on port 0, stores in temp folders, clocks injected.
+    pool: 'threads',
+    isolate: false,
     // A test that asserts nothing cannot fail: vitest fails it.
     expect: { requireAssertions: true },
   },

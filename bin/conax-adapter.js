@@ -1,20 +1,4 @@
 #!/usr/bin/env node
-// Thin launcher: the adapter is TypeScript compiled to dist/ by `npm install` (the prepare script).
-import { existsSync } from 'node:fs'
+import { launch } from './launch.js'
 
-process.stdout.on('error', (error) => {
-  if (error.code === 'EPIPE') {
-    process.exit(0)
-  }
-  throw error
-})
-
-const main = new URL('../dist/src/cli/adapter-main.js', import.meta.url)
-if (!existsSync(main)) {
-  console.error(
-    'conax-adapter: BUILD_MISSING: dist/ is not there. Run `npm install` (it builds in prepare) or `npm run build`.',
-  )
-  process.exit(2)
-}
-const { runAdapterCli } = await import(main.href)
-process.exitCode = await runAdapterCli(process.argv)
+await launch('conax-adapter', 'dist/src/cli/adapter-main.js', 'runAdapterCli')

@@ -35,24 +35,13 @@ const bundleA = (id = 'S1', n = 1) =>
 function brief(requests: readonly ProvisioningRequest[]): string[] {
   return requests.map((r) => {
     const c = r.command
-    switch (c.type) {
-      case 'ADD_SUBSCRIPTIONS':
-      case 'CANCEL_SUBSCRIPTIONS':
-        return `${c.type} ${c.smartcardCaId} ${c.serviceCaId}`
-      case 'CREATE_PAIRING':
-        return `${c.type} ${c.smartcardCaIds.join(',')} ${c.stbCaIds.join(',')}`
-      case 'ADD_TO_EXISTING_PAIRING':
-      case 'GET_ACTIVE_SUBSCRIPTIONS':
-      case 'GET_PAIRING_STATUS_FOR_CARD':
-      case 'GET_PAIRING_STATUS_FOR_PAIRING_MODULE':
-      case 'DISPLAY_FINGERPRINT':
-      case 'UPDATE_CA_PIN_TO_DEFAULT_VALUE':
-      case 'UPDATE_CA_PIN_TO_GIVEN_VALUE':
-      case 'SEND_MAIL_MESSAGE_TO_CLIENT':
-      case 'SEND_BARK_MESSAGE_TO_CLIENT':
-      case 'SEND_REPEATING_BARK_MESSAGE_TO_CLIENT':
-        return c.type
+    if (c.type === 'ADD_SUBSCRIPTIONS' || c.type === 'CANCEL_SUBSCRIPTIONS') {
+      return `${c.type} ${c.smartcardCaId} ${c.serviceCaId}`
     }
+    if (c.type === 'CREATE_PAIRING') {
+      return `${c.type} ${c.smartcardCaIds.join(',')} ${c.stbCaIds.join(',')}`
+    }
+    return c.type
   })
 }
 

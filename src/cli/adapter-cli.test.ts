@@ -1,8 +1,16 @@
 import { spawn } from 'node:child_process'
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
+import {
+  copyFileSync,
+  existsSync,
+  mkdirSync,
+  mkdtempSync,
+  readFileSync,
+  rmSync,
+  writeFileSync,
+} from 'node:fs'
 import { createServer } from 'node:net'
 import { tmpdir } from 'node:os'
-import { join } from 'node:path'
+import { dirname, join } from 'node:path'
 import { createInterface } from 'node:readline'
 import { describe, expect, it, onTestFinished } from 'vitest'
 import {
@@ -12,32 +20,21 @@ import {
   startTestCa,
   stbItem,
 } from '../test-support/adapter-harness.js'
+import { ADAPTER_BIN, adapterCli, serveCli, spawnedCli } from '../test-support/adapter-cli.js'
 
-// The built CLI (bin/conax-adapter.js -> dist/), as `npx conax-adapter` runs it; npm test builds first.
-const BIN = join(import.meta.dirname, '..', '..', 'bin', 'conax-adapter.js')
+// `conax-adapter [serve]` through its main function in process (captured output, an environment
+// of the test's own, SIGTERM sent by the test); the last block runs the built launcher in a child
+// process for what only a real process shows: exit codes, signals, a missing build.
 
-/** This process's environment without an API token, so the adapter generates one. */
-function withoutToken(): NodeJS.ProcessEnv {
-  const env = { ...process.env }
-  delete env.CONAX_ADAPTER_API_TOKEN
-  return env
-}
-
-function run(args: string[]): Promise<{ code: number | null; stdout: string; stderr: string }> {
-  const child = spawn(process.execPath, [BIN, ...args], {
-    stdio: ['ignore', 'pipe', 'pipe'],
-    env: withoutToken(),
-  })
-  let stdout = ''
-  let stderr = ''
-  child.stdout.on('data', (chunk: Buffer) => (stdout += chunk.toString()))
-  child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()))
-  return new Promise((resolve) => child.on('exit', (code) => resolve({ code, stdout, stderr })))
+function tempDir(): string {
+  const dir = mkdtempSync(join(tmpdir(), 'conax-adapter-cli-'))
+  onTestFinished(() => rmSync(dir, { recursive: true, force: true }))
+  return dir
 }
 
 describe('conax-adapter CLI', () => {
   it('documents its options and refuses a bad provider file with exit code 2', async () => {
-    const help = await run(['--help'])
+    const help = await adapterCli(['--help'])
     expect(help.code).toBe(0)
     for (const option of [
       '--provider',
@@ -47,54 +44,38 @@ describe('conax-adapter CLI', () => {
       '--concurrency',
       '--no-deliver',
       '--log-level',
+      'env: CONAX_ADAPTER_PORT',
     ]) {
       expect(help.stdout).toContain(option)
     }
-    const missing = await run(['--provider', 'nope.yaml', '--memory'])
+    const missing = await adapterCli(['--provider', 'nope.yaml', '--memory'])
     expect(missing.code).toBe(2)
     expect(missing.stderr).toContain('CONFIG_UNREADABLE')
   })
 
-  it('starts against a provider file, applies an action over HTTP and delivers it', async () => {
+  it('starts against a provider file, applies an action over HTTP, delivers it and stops on SIGTERM', async () => {
     const sim = await startTestCa(3)
-    const dir = mkdtempSync(join(tmpdir(), 'conax-adapter-cli-'))
-    onTestFinished(async () => {
-      await sim.close()
-      rmSync(dir, { recursive: true, force: true })
-    })
+    onTestFinished(() => sim.close())
+    const dir = tempDir()
     const provider = readFileSync(PROVIDER_FILE, 'utf8').replace('http://127.0.0.1:8280', sim.url)
     writeFileSync(join(dir, 'provider.yaml'), provider)
-    const child = spawn(
-      process.execPath,
-      [
-        BIN,
-        '--provider',
-        join(dir, 'provider.yaml'),
-        '--port',
-        '0',
-        '--data',
-        join(dir, 'store.json'),
-        '-l',
-        'silent',
-      ],
-      {
-        stdio: ['ignore', 'pipe', 'pipe'],
-        env: withoutToken(),
-      },
-    )
-    onTestFinished(() => {
-      child.kill('SIGKILL')
+    const serving = serveCli([
+      '--provider',
+      join(dir, 'provider.yaml'),
+      '--port',
+      '0',
+      '--data',
+      join(dir, 'store.json'),
+      '-l',
+      'info',
+    ])
+    onTestFinished(async () => {
+      await serving.stop()
     })
-    const { url, token } = await new Promise<{ url: string; token: string }>((resolve) => {
-      let listening = ''
-      createInterface({ input: child.stdout }).on('line', (line) => {
-        listening = /listening on (http:\/\/\S+)/.exec(line)?.[1] ?? listening
-        const token = /API token \(generated\): (\S+)/.exec(line)?.[1]
-        if (token) {
-          resolve({ url: listening, token })
-        }
-      })
-    })
+
+    const [, url] = await serving.printed(/listening on (http:\/\/\S+)/)
+    const [, token] = await serving.printed(/API token \(generated\): (\S+)/)
+
     expect(token).toMatch(/^[A-Za-z0-9_-]{43}$/)
     const anonymous = await fetch(`${url}/crm/actions`, { method: 'POST' })
     expect(anonymous.status).toBe(401)
@@ -118,12 +99,55 @@ describe('conax-adapter CLI', () => {
       'COMPLETED',
     ])
     expect(sim.model.card(card(1))?.subscriptions.map((s) => s.productId)).toEqual(['GFA1'])
-    child.kill('SIGTERM')
-    expect(await new Promise((resolve) => child.on('exit', resolve))).toBe(0)
+    // The log is the CLI's output too, so a caller running the CLI in process captures it.
+    await serving.printed(/"level":30,.*"msg":"provisioning request completed"/)
+    expect(await serving.stop()).toBe(0)
+    expect(serving.io.err()).toBe('')
+    // Stopped: the port is free again.
+    await expect(fetch(`${url}/crm/actions`, { method: 'POST' })).rejects.toThrow()
+  })
+
+  it('takes --port, --data and the API token from CONAX_ADAPTER_* when the command line leaves them out', async () => {
+    const dir = tempDir()
+    const store = join(dir, 'env-store.json')
+    const token = 'adapter-cli-env-token-0123456789'
+    const serving = serveCli(['--provider', PROVIDER_FILE, '-l', 'silent'], {
+      CONAX_ADAPTER_PORT: '0',
+      CONAX_ADAPTER_DATA: store,
+      CONAX_ADAPTER_API_TOKEN: token,
+    })
+    onTestFinished(async () => {
+      await serving.stop()
+    })
+
+    const [, url] = await serving.printed(/listening on (http:\/\/\S+)/)
+    await serving.printed(/API token: the configured one/)
+
+    expect(existsSync(store)).toBe(true)
+    const listed = await fetch(`${url}/conax_web_services/provisioning_requests/list`, {
+      headers: { Authorization: `Bearer ${token}` },
+    })
+    expect(listed.status).toBe(200)
+    expect(await serving.stop()).toBe(0)
+
+    // The command line wins over the environment; a bad value from the environment is named.
+    const bad = await adapterCli(['--provider', 'nope.yaml', '--memory'], {
+      CONAX_ADAPTER_PORT: 'eighty',
+    })
+    expect(bad).toEqual({
+      code: 2,
+      stdout: '',
+      stderr:
+        "error: option '-p, --port <port>' value 'eighty' from env 'CONAX_ADAPTER_PORT' is invalid. --port must be an integer from 0 to 65535.\n",
+    })
+    const overridden = await adapterCli(['--provider', 'nope.yaml', '--memory', '--port', '0'], {
+      CONAX_ADAPTER_PORT: 'eighty',
+    })
+    expect(overridden.stderr).toContain('CONFIG_UNREADABLE')
   })
 
   it('refuses a non-loopback host without a configured token, exit code 2', async () => {
-    const refused = await run(['--provider', PROVIDER_FILE, '--memory', '--host', '0.0.0.0'])
+    const refused = await adapterCli(['--provider', PROVIDER_FILE, '--memory', '--host', '0.0.0.0'])
     expect(refused.code).toBe(2)
     expect(refused.stderr).toMatch(
       /^conax-adapter: INSECURE_BIND: Refusing to listen on 0\.0\.0\.0 without a configured API token: .*Set CONAX_ADAPTER_API_TOKEN .*or listen on 127\.0\.0\.1\.\n$/,
@@ -137,10 +161,76 @@ describe('conax-adapter CLI', () => {
       taken.close()
     })
     const port = (taken.address() as { port: number }).port
-    const refused = await run(['--provider', PROVIDER_FILE, '--memory', '--port', String(port)])
+    const refused = await adapterCli([
+      '--provider',
+      PROVIDER_FILE,
+      '--memory',
+      '--port',
+      String(port),
+      '-l',
+      'silent',
+    ])
     expect(refused.code).toBe(2)
     expect(refused.stderr).toBe(
       `conax-adapter: PORT_IN_USE: Failed to listen on 127.0.0.1:${port}: port ${port} is already in use (another instance or another program holds it). Choose another --port, or --port 0 to pick a free one.\n`,
     )
+  })
+})
+
+describe('the conax-adapter launcher (a real process)', () => {
+  it('exits with the code of the CLI: 2 for a bad provider file, 1 when the adapter cannot be reached', async () => {
+    const bad = await spawnedCli(['--provider', 'nope.yaml', '--memory'])
+    expect(bad.code).toBe(2)
+    expect(bad.stderr).toMatch(/^conax-adapter: CONFIG_UNREADABLE: .*nope\.yaml/)
+    const down = await spawnedCli(['runs', 'list', '--url', 'http://127.0.0.1:9'])
+    expect(down.code).toBe(1)
+    expect(down.stderr).toContain('conax-adapter: CONNECTION_FAILED: ')
+  })
+
+  it('starts with its store in .data/ of a fresh clone and stops cleanly on SIGTERM', async () => {
+    const dir = tempDir()
+    mkdirSync(join(dir, 'work'))
+    const env = { ...process.env }
+    delete env.CONAX_ADAPTER_DATA
+    const child = spawn(
+      process.execPath,
+      [ADAPTER_BIN, '--provider', PROVIDER_FILE, '--port', '0', '-l', 'silent'],
+      { cwd: join(dir, 'work'), stdio: ['ignore', 'pipe', 'pipe'], env },
+    )
+    onTestFinished(() => {
+      child.kill('SIGKILL')
+    })
+    const exited = new Promise<number | null>((resolve) => child.on('exit', resolve))
+    let stderr = ''
+    child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()))
+    const started = await new Promise<boolean>((resolve) => {
+      void exited.then(() => resolve(false))
+      createInterface({ input: child.stdout }).on('line', (line) => {
+        if (line.includes('API token')) {
+          resolve(true)
+        }
+      })
+    })
+
+    expect(stderr).toBe('')
+    expect(started).toBe(true)
+    expect(existsSync(join(dir, 'work', '.data', 'conax-adapter.json'))).toBe(true)
+    child.kill('SIGTERM')
+    expect(await exited).toBe(0)
+  })
+
+  it('says BUILD_MISSING with exit code 2 when dist/ is not there', async () => {
+    const dir = tempDir()
+    mkdirSync(join(dir, 'bin'))
+    copyFileSync(ADAPTER_BIN, join(dir, 'bin', 'conax-adapter.js'))
+    copyFileSync(join(dirname(ADAPTER_BIN), 'launch.js'), join(dir, 'bin', 'launch.js'))
+    const child = spawn(process.execPath, [join(dir, 'bin', 'conax-adapter.js'), '--help'], {
+      stdio: ['ignore', 'pipe', 'pipe'],
+    })
+    let stderr = ''
+    child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()))
+    const code = await new Promise<number | null>((resolve) => child.on('close', resolve))
+    expect(code).toBe(2)
+    expect(stderr).toMatch(/^conax-adapter: BUILD_MISSING: dist\/ is not there\. Run `npm install`/)
   })
 })

@@ -1,7 +1,5 @@
-import { spawn } from 'node:child_process'
 import {
   existsSync,
-  mkdirSync,
   mkdtempSync,
   readFileSync,
   rmSync,
@@ -11,10 +9,9 @@ import {
 } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import { createInterface } from 'node:readline'
-import { describe, expect, it, onTestFinished, vi } from 'vitest'
+import { describe, expect, it, onTestFinished } from 'vitest'
+import { adapterCli } from '../test-support/adapter-cli.js'
 import { PROVIDER_FILE } from '../test-support/adapter-harness.js'
-import { runAdapterCli } from './adapter-main.js'
 
 /**
  * Bad files given to conax-adapter (an alias-bomb provider, a damaged store, a --data folder that
@@ -22,36 +19,17 @@ import { runAdapterCli } from './adapter-main.js'
  * left untouched.
  */
 
-const BIN = join(import.meta.dirname, '..', '..', 'bin', 'conax-adapter.js')
-
 function tempDir(): string {
   const dir = mkdtempSync(join(tmpdir(), 'conax-adapter-files-'))
   onTestFinished(() => rmSync(dir, { recursive: true, force: true }))
   return dir
 }
 
-/** Runs the CLI in-process; returns its exit code and what it wrote to stderr. */
+/** Runs the CLI in process; returns its exit code and the lines it wrote to stderr. */
 async function cli(args: string[]): Promise<{ code: number; errors: string[] }> {
-  const errors: string[] = []
-  const error = vi.spyOn(console, 'error').mockImplementation((...parts: unknown[]) => {
-    errors.push(parts.map(String).join(' '))
-  })
-  const log = vi.spyOn(console, 'log').mockImplementation(() => undefined)
-  try {
-    const code = await runAdapterCli([
-      'node',
-      'conax-adapter',
-      '--port',
-      '0',
-      '-l',
-      'silent',
-      ...args,
-    ])
-    return { code, errors }
-  } finally {
-    error.mockRestore()
-    log.mockRestore()
-  }
+  const { code, stdout, stderr } = await adapterCli(['--port', '0', '-l', 'silent', ...args])
+  expect(stdout).toBe('')
+  return { code, errors: stderr.split('\n').filter((line) => line !== '') }
 }
 
 const BOMB = [
@@ -160,36 +138,5 @@ describe('conax-adapter --data whose folder is missing', () => {
       ),
     ])
     expect(existsSync(join(dir, 'missing'))).toBe(false)
-  })
-
-  it('is created for the default path (.data/ on a fresh clone), as the real process shows', async () => {
-    const dir = tempDir()
-    mkdirSync(join(dir, 'work'))
-    const child = spawn(
-      process.execPath,
-      [BIN, '--provider', PROVIDER_FILE, '--port', '0', '-l', 'silent'],
-      {
-        cwd: join(dir, 'work'),
-        stdio: ['ignore', 'pipe', 'pipe'],
-      },
-    )
-    onTestFinished(() => {
-      child.kill('SIGKILL')
-    })
-    const exited = new Promise<number | null>((resolve) => child.on('exit', resolve))
-    let stderr = ''
-    child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()))
-    const started = await new Promise<boolean>((resolve) => {
-      void exited.then(() => resolve(false))
-      createInterface({ input: child.stdout }).on('line', (line) => {
-        if (line.includes('listening on')) {
-          resolve(true)
-        }
-      })
-    })
-
-    expect(stderr).toBe('')
-    expect(started).toBe(true)
-    expect(existsSync(join(dir, 'work', '.data', 'conax-adapter.json'))).toBe(true)
   })
 })

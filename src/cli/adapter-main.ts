@@ -1,5 +1,5 @@
-/* eslint-disable no-console -- the CLI talks to a terminal */
-import { Command, InvalidArgumentError, Option } from 'commander'
+import { Command, CommanderError, InvalidArgumentError, Option } from 'commander'
+import { pino } from 'pino'
 import {
   addHttpOptions,
   guardListsOf,
@@ -7,10 +7,12 @@ import {
   type HttpCliOptions,
 } from '../../common/http-cli.js'
 import { errorLine } from '../../common/coded-error.js'
+import { processIo, writeLine, type CliIo } from '../../common/cli-io.js'
 import { HTTP_DEFAULTS } from '../../common/http-server.js'
 import { isCodedError } from '../api/error-answer.js'
 import { DEFAULT_LIMITS, type AdapterLimits } from '../api/limits.js'
-import { startAdapter } from '../create-adapter.js'
+import { startAdapter, type Adapter } from '../create-adapter.js'
+import { applyEnv, envOption, processRuntime, useIo, type CliRuntime } from './cli-support.js'
 import { CLIENT_COMMANDS, runClientCli } from './runs-cli.js'
 
 const DEFAULT_PORT = 8380
@@ -80,9 +82,9 @@ Commands for a running adapter (--url, default http://127.0.0.1:8380, env CONAX_
   utility <json-or-@file>
 See conax-adapter <command> --help.`
 
-/** The `conax-adapter [serve]` command line: starts the adapter. */
-export function buildAdapterCommand(): Command {
-  const command = new Command('conax-adapter')
+/** The `conax-adapter [serve]` command line: starts the adapter; it writes to `io`. */
+export function buildAdapterCommand(io: CliIo): Command {
+  const command = useIo(new Command('conax-adapter'), io)
     .usage('[serve] --provider <file> [options]')
     .description(
       'The CRM-side Conax Contego provisioning adapter: CRM actions to Conax commands, delivered without loss, behind a JSON API.',
@@ -93,23 +95,23 @@ export function buildAdapterCommand(): Command {
       'provisioning provider file (YAML or JSON), e.g. fixtures/scenarios/providers/conax-ws.yaml',
     )
     .addOption(
-      new Option('-p, --port <port>', 'HTTP API port (0 picks a free one)')
-        .argParser(port)
-        .env('CONAX_ADAPTER_PORT')
-        .default(DEFAULT_PORT),
+      envOption(
+        '-p, --port <port>',
+        'HTTP API port (0 picks a free one)',
+        'CONAX_ADAPTER_PORT',
+        DEFAULT_PORT,
+      ).argParser(port),
     )
     .addOption(
-      new Option('-H, --host <host>', 'interface to listen on')
-        .env('CONAX_ADAPTER_HOST')
-        .default('127.0.0.1'),
+      envOption('-H, --host <host>', 'interface to listen on', 'CONAX_ADAPTER_HOST', '127.0.0.1'),
     )
     .addOption(
-      new Option(
+      envOption(
         '-d, --data <file>',
         'store of subscriptions and provisioning requests (a JSON snapshot; its log beside it)',
-      )
-        .env('CONAX_ADAPTER_DATA')
-        .default('.data/conax-adapter.json'),
+        'CONAX_ADAPTER_DATA',
+        '.data/conax-adapter.json',
+      ),
     )
     .addOption(
       new Option(
@@ -138,10 +140,11 @@ export function buildAdapterCommand(): Command {
         .default('info'),
     )
     .addOption(
-      new Option(
+      envOption(
         '--api-token <token>',
         'bearer token of the HTTP API (at least 16 characters); generated and printed at start when absent, required with a non-loopback --host. Prefer the variable: options show in ps',
-      ).env('CONAX_ADAPTER_API_TOKEN'),
+        'CONAX_ADAPTER_API_TOKEN',
+      ),
     )
     .addOption(
       new Option('--body-limit <bytes>', 'JSON body limit (default 1048576)').argParser(bytes),
@@ -175,26 +178,76 @@ export function isClientCommand(argv: readonly string[]): boolean {
   return false
 }
 
+/** Resolves when the adapter should stop: at the first SIGINT or SIGTERM of `signals`. */
+function stopRequested(signals: CliRuntime['signals']): Promise<void> {
+  return new Promise((resolve) => {
+    const stop = (): void => {
+      signals.off('SIGINT', stop)
+      signals.off('SIGTERM', stop)
+      resolve()
+    }
+    signals.on('SIGINT', stop)
+    signals.on('SIGTERM', stop)
+  })
+}
+
+/** The lines that say where the adapter listens, what it talks to and how to call it. */
+function startLines(adapter: Adapter, cli: CliOptions): string[] {
+  const { provider } = adapter
+  const url = adapter.url ?? ''
+  return [
+    `Conax provisioning adapter listening on ${url}`,
+    `  Provider ${provider.name} (${provider.lifeCycleState}) -> ${provider.connection.endpoint}`,
+    `  Store: ${adapter.store.description} | delivery: ${cli.deliver ? `on, ${cli.concurrency} at a time` : 'off'}`,
+    `  API: POST ${url}/crm/actions, ${url}/conax_web_services/provisioning_requests/{list,show,add_subscriptions,cancel_subscriptions,create_pairing}`,
+    adapter.apiTokenGenerated
+      ? `  API token (generated): ${adapter.apiToken}  — export CONAX_ADAPTER_API_TOKEN=${adapter.apiToken} to choose your own (send it as 'Authorization: Bearer <token>')`
+      : '  API token: the configured one (CONAX_ADAPTER_API_TOKEN or --api-token)',
+  ]
+}
+
+/** The `serve` options of `argv`, or the exit code when they are not usable (or were only --help). */
+function serveOptions(
+  argv: readonly string[],
+  io: CliIo,
+): { cli: CliOptions; dataFromDefault: boolean } | number {
+  const command = buildAdapterCommand(io).exitOverride()
+  try {
+    command.parse(argv)
+    applyEnv(command, io.env)
+  } catch (error) {
+    if (error instanceof CommanderError) {
+      return error.code === 'commander.helpDisplayed' || error.code === 'commander.version' ? 0 : 2
+    }
+    throw error
+  }
+  return {
+    cli: command.opts<CliOptions>(),
+    dataFromDefault: command.getOptionValueSource('data') === 'default',
+  }
+}
+
 /**
- * Runs the CLI; resolves with the exit code once the adapter has stopped (or failed to start), or
+ * Runs the CLI on `argv` (node, script, ...), writing to `io`; resolves with the exit code once
+ * the adapter has stopped (at a SIGINT or SIGTERM of `runtime.signals`) or failed to start, or
  * once a client command (runs, communications...) has done its work.
  */
-export async function runAdapterCli(argv: readonly string[]): Promise<number> {
+export async function runAdapterCli(
+  argv: readonly string[],
+  io: CliIo = processIo(),
+  runtime: CliRuntime = processRuntime(),
+): Promise<number> {
   if (isClientCommand(argv)) {
-    return runClientCli(argv)
+    return runClientCli(argv, io, runtime)
   }
-  const first = argv[2]
   // `serve` is the default command: `conax-adapter [options]` starts the adapter as it always has,
   // so the client commands are dispatched on their first word rather than by commander.
-  const serveArgv = first === 'serve' ? [...argv.slice(0, 2), ...argv.slice(3)] : argv
-  const command = buildAdapterCommand().exitOverride()
-  let cli: CliOptions
-  try {
-    cli = command.parse(serveArgv).opts<CliOptions>()
-  } catch (error) {
-    const code = (error as { code?: string }).code
-    return code === 'commander.helpDisplayed' || code === 'commander.version' ? 0 : 2
+  const serveArgv = argv[2] === 'serve' ? [...argv.slice(0, 2), ...argv.slice(3)] : argv
+  const options = serveOptions(serveArgv, io)
+  if (typeof options === 'number') {
+    return options
   }
+  const { cli, dataFromDefault } = options
   try {
     const adapter = await startAdapter({
       provider: cli.provider,
@@ -202,7 +255,8 @@ export async function runAdapterCli(argv: readonly string[]): Promise<number> {
       host: cli.host,
       concurrency: cli.concurrency,
       autoDeliver: cli.deliver,
-      logger: cli.logLevel,
+      // The log goes to the CLI's own output, so a caller of runAdapterCli captures it too.
+      logger: pino({ level: cli.logLevel }, { write: (line: string) => io.stdout.write(line) }),
       // The default store (.data/ from a fresh clone) gets its folder; a path given on purpose
       // must name an existing folder, or --create-data-dir must say so.
       ...(cli.memory
@@ -210,8 +264,7 @@ export async function runAdapterCli(argv: readonly string[]): Promise<number> {
         : {
             dataFile: cli.data,
             fsync: cli.fsync,
-            createDataFolder:
-              cli.createDataDir === true || command.getOptionValueSource('data') === 'default',
+            createDataFolder: cli.createDataDir === true || dataFromDefault,
           }),
       ...(cli.apiToken === undefined ? {} : { apiToken: cli.apiToken }),
       ...(cli.bodyLimit === undefined ? {} : { bodyLimitBytes: cli.bodyLimit }),
@@ -219,36 +272,16 @@ export async function runAdapterCli(argv: readonly string[]): Promise<number> {
       ...guardListsOf(cli),
       http: httpSettingsOf(cli),
     })
-    const { provider } = adapter
-    console.log(`Conax provisioning adapter listening on ${adapter.url ?? ''}`)
-    console.log(
-      `  Provider ${provider.name} (${provider.lifeCycleState}) -> ${provider.connection.endpoint}`,
-    )
-    console.log(
-      `  Store: ${adapter.store.description} | delivery: ${cli.deliver ? `on, ${cli.concurrency} at a time` : 'off'}`,
-    )
-    console.log(
-      `  API: POST ${adapter.url ?? ''}/crm/actions, ${adapter.url ?? ''}/conax_web_services/provisioning_requests/{list,show,add_subscriptions,cancel_subscriptions,create_pairing}`,
-    )
-    console.log(
-      adapter.apiTokenGenerated
-        ? `  API token (generated): ${adapter.apiToken}  — export CONAX_ADAPTER_API_TOKEN=${adapter.apiToken} to choose your own (send it as 'Authorization: Bearer <token>')`
-        : '  API token: the configured one (CONAX_ADAPTER_API_TOKEN or --api-token)',
-    )
-    await new Promise<void>((resolve) => {
-      const stop = (): void => {
-        process.off('SIGINT', stop)
-        process.off('SIGTERM', stop)
-        resolve()
-      }
-      process.on('SIGINT', stop)
-      process.on('SIGTERM', stop)
-    })
+    const stopped = stopRequested(runtime.signals)
+    for (const line of startLines(adapter, cli)) {
+      writeLine(io.stdout, line)
+    }
+    await stopped
     await adapter.close()
     return 0
   } catch (error) {
     if (isCodedError(error)) {
-      console.error(errorLine('conax-adapter', error))
+      writeLine(io.stderr, errorLine('conax-adapter', error))
       return 2
     }
     throw error

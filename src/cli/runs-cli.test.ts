@@ -1,8 +1,7 @@
-import { spawn } from 'node:child_process'
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { afterAll, beforeAll, describe, expect, it, onTestFinished } from 'vitest'
 import type { Simulator } from '../../simulator/src/index.js'
 import type { Adapter } from '../create-adapter.js'
 import {
@@ -12,37 +11,26 @@ import {
   startTestCa,
   stbItem,
 } from '../test-support/adapter-harness.js'
+import {
+  ADAPTER_BIN,
+  TestSignals,
+  adapterCli,
+  testRuntime,
+  watchedIo,
+  type CliResult,
+} from '../test-support/adapter-cli.js'
+import { runAdapterCli } from './adapter-main.js'
 
-// The built CLI (bin/conax-adapter.js -> dist/) in a child process, against an adapter this test
-// starts on an in-process simulator; npm test builds first. The child's stdout is a pipe, so
-// --watch writes its non-terminal output: a line every few seconds and a summary.
-const BIN = join(import.meta.dirname, '..', '..', 'bin', 'conax-adapter.js')
-
-interface Run {
-  readonly code: number | null
-  readonly stdout: string
-  readonly stderr: string
-}
+// The client commands through the CLI's main function in process, against an adapter this test
+// starts on an in-process simulator. The captured stdout is not a terminal, so --watch writes
+// its non-terminal output: a line every few seconds and a summary.
 
 /** The adapter's API token; the CLI gets it from CONAX_ADAPTER_API_TOKEN unless a test says otherwise. */
 const TOKEN = 'runs-cli-test-token-0123456789'
 
-function cli(args: string[], env: Record<string, string | undefined> = {}): Promise<Run> {
-  const merged: NodeJS.ProcessEnv = { ...process.env, CONAX_ADAPTER_API_TOKEN: TOKEN, ...env }
-  for (const [name, value] of Object.entries(merged)) {
-    if (value === undefined) {
-      delete merged[name]
-    }
-  }
-  const child = spawn(process.execPath, [BIN, ...args], {
-    stdio: ['ignore', 'pipe', 'pipe'],
-    env: merged,
-  })
-  let stdout = ''
-  let stderr = ''
-  child.stdout.on('data', (chunk: Buffer) => (stdout += chunk.toString()))
-  child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()))
-  return new Promise((resolve) => child.on('exit', (code) => resolve({ code, stdout, stderr })))
+/** `conax-adapter <args>` in process, with CONAX_ADAPTER_API_TOKEN and `env` as its environment. */
+function cli(args: string[], env: Record<string, string | undefined> = {}): Promise<CliResult> {
+  return adapterCli(args, { CONAX_ADAPTER_API_TOKEN: TOKEN, ...env })
 }
 
 describe('conax-adapter runs (client commands)', () => {
@@ -291,6 +279,74 @@ describe('conax-adapter runs (client commands)', () => {
     expect(watched.stdout).toContain('subscription S9, card 09999999999: CLIENT_NOT_FOUND')
     expect(reset.code).toBe(1)
     expect(reset.stdout).toContain('subscription S9, card 09999999999: CLIENT_NOT_FOUND')
+  })
+
+  it('draws the progress of --watch in place on a terminal, cut to its width', async () => {
+    const file = join(dir, 'print.yaml')
+    writeFileSync(
+      file,
+      'name: Print S1\nalternativeCode: PRINT1\nkind: FINGERPRINTING\nincluded: [{ name: s1, ids: [S1] }]\nexcluded: []\n',
+    )
+    expect((await cli(['runs', 'define', file, '--url', url])).code).toBe(0)
+    const captured = watchedIo({ CONAX_ADAPTER_API_TOKEN: TOKEN })
+    const terminal = { ...captured, stdout: { ...captured.stdout, isTTY: true, columns: 60 } }
+
+    const code = await runAdapterCli(
+      ['node', ADAPTER_BIN, 'runs', 'start', 'PRINT1', '--watch', '--url', url],
+      terminal,
+      testRuntime(),
+    )
+
+    expect(code).toBe(0)
+    const [drawn, summary] = captured.out().split('\n')
+    // Each redraw goes back to the start of the line and clears it; none is wider than 59.
+    const frames = (drawn ?? '').split('\r\x1b[2K').slice(1)
+    expect(frames.length).toBeGreaterThan(0)
+    expect(frames.every((frame) => frame.length > 0 && frame.length <= 59)).toBe(true)
+    expect(frames.at(-1)).toMatch(/^COMPLETED +\[█{24}\] 100%/)
+    expect(summary).toMatch(/^COMPLETED: (\d+)\/\1 processed in \d+s of running \(FINGERPRINTING/)
+  })
+
+  it('stops watching on SIGINT with exit code 130, and the execution goes on', async () => {
+    // An adapter that delivers nothing: its execution waits for the CA (DELIVERING) until stopped.
+    const holding = await startTestAdapter(sim, { port: 0, apiToken: TOKEN })
+    onTestFinished(() => holding.close())
+    await holding.service.applyAction({
+      action: 'BECOME_SUBSCRIBER',
+      subscriptionId: 'H1',
+      services: [],
+      installedItems: [cardItem(5)],
+    })
+    const holdingUrl = holding.url as string
+    const file = join(dir, 'hold.yaml')
+    writeFileSync(
+      file,
+      'name: Hold\nalternativeCode: HOLD\nkind: FINGERPRINTING\nincluded: [{ name: h1, ids: [H1] }]\nexcluded: []\n',
+    )
+    expect((await cli(['runs', 'define', file, '--url', holdingUrl])).code).toBe(0)
+    const io = watchedIo({ CONAX_ADAPTER_API_TOKEN: TOKEN })
+    const signals = new TestSignals()
+
+    const watching = runAdapterCli(
+      ['node', ADAPTER_BIN, 'runs', 'start', 'HOLD', '--watch', '--url', holdingUrl],
+      io,
+      testRuntime(signals),
+    )
+    const [, state] = await io.printed(/^\d\d:\d\d:\d\d (\w+) /m)
+    signals.send('SIGINT')
+
+    expect(await watching).toBe(130)
+    expect(state).not.toBe('COMPLETED')
+    const id = /execution (\w+) goes on/.exec(io.err())?.[1] as string
+    expect(io.err()).toBe(
+      `Stopped watching; execution ${id} goes on. Stop it with: conax-adapter runs stop ${id}\n`,
+    )
+    expect(signals.listening('SIGINT')).toBe(0)
+    const status = await cli(['runs', 'status', id, '--json', '--url', holdingUrl])
+    expect(JSON.parse(status.stdout)).toMatchObject({
+      id,
+      state: expect.stringMatching(/^(RUNNING|DELIVERING)$/),
+    })
   })
 
   it('exits 1 when the watched execution fails (the CA is gone)', async () => {

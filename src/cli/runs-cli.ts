@@ -1,13 +1,14 @@
-/* eslint-disable no-console -- the CLI talks to a terminal */
 import { readFile } from 'node:fs/promises'
 import { setTimeout as sleep } from 'node:timers/promises'
 import { Command, CommanderError, InvalidArgumentError, Option } from 'commander'
 import { parse as parseYaml, stringify as toYaml } from 'yaml'
 import { CodedError, errorLine } from '../../common/coded-error.js'
+import { processIo, writeLine, type CliIo } from '../../common/cli-io.js'
 import { COMMUNICATION_STATES, type Communication } from '../application/runs/run-ports.js'
 import type { RunPreview, RunStatus } from '../application/runs/run-service.js'
 import type { RunFailure } from '../domain/run-tally.js'
 import type { RunDefinition, RunKind } from '../domain/runs.js'
+import { applyEnv, envOption, processRuntime, useIo, type CliRuntime } from './cli-support.js'
 
 /**
  * The client half of `conax-adapter`: subcommands that talk to a running adapter over its HTTP
@@ -23,7 +24,6 @@ export const CLIENT_COMMANDS: ReadonlySet<string> = new Set([
 ])
 
 const DEFAULT_URL = 'http://127.0.0.1:8380'
-const POLL_MS = 500
 /** Without a terminal (a log, CI), one progress line this often rather than one per poll. */
 const LOG_EVERY_MS = 3000
 /** States an execution does not leave by itself (DELIVERING ends when the CA has answered). */
@@ -107,22 +107,36 @@ class AdapterClient {
     this.token = token
   }
 
+  private init(
+    method: 'GET' | 'POST',
+    body: unknown,
+    signal: AbortSignal | undefined,
+  ): RequestInit {
+    return {
+      method,
+      headers: {
+        ...(body === undefined ? {} : { 'Content-Type': 'application/json' }),
+        ...(this.token === undefined ? {} : { Authorization: `Bearer ${this.token}` }),
+      },
+      ...(body === undefined ? {} : { body: JSON.stringify(body) }),
+      ...(signal === undefined ? {} : { signal }),
+    }
+  }
+
+  /** `signal` aborts the call (a watch that Ctrl-C stopped): it rejects with the abort's reason. */
   async call<T>(
     method: 'GET' | 'POST',
     path: string,
     body?: unknown,
+    signal?: AbortSignal,
   ): Promise<{ data: T; total?: number }> {
     let response: Response
     try {
-      response = await fetch(`${this.url}${path}`, {
-        method,
-        headers: {
-          ...(body === undefined ? {} : { 'Content-Type': 'application/json' }),
-          ...(this.token === undefined ? {} : { Authorization: `Bearer ${this.token}` }),
-        },
-        ...(body === undefined ? {} : { body: JSON.stringify(body) }),
-      })
+      response = await fetch(`${this.url}${path}`, this.init(method, body, signal))
     } catch (error) {
+      if (signal?.aborted === true) {
+        throw error
+      }
       const cause = (error as { cause?: { code?: string; message?: string } }).cause
       throw new CliFailure(
         'CONNECTION_FAILED',
@@ -163,8 +177,8 @@ class AdapterClient {
     }
   }
 
-  async get<T>(path: string): Promise<T> {
-    return (await this.call<T>('GET', path)).data
+  async get<T>(path: string, signal?: AbortSignal): Promise<T> {
+    return (await this.call<T>('GET', path, undefined, signal)).data
   }
 
   async post<T>(path: string, body?: unknown): Promise<T> {
@@ -382,58 +396,100 @@ function previewText(preview: RunPreview): string {
 
 // ----- watching -------------------------------------------------------------------------------
 
-/** Polls an execution until it ends, drawing its progress; 0 when COMPLETED, 1 otherwise. */
-async function watch(client: AdapterClient, json: boolean, first: RunStatus): Promise<number> {
-  const tty = process.stdout.isTTY && !json
+/** Where an action prints, and how it follows an execution. */
+interface Output {
+  readonly io: CliIo
+  /** Whether --json was given: print what the API answered, as JSON. */
+  readonly json: boolean
+  readonly runtime: CliRuntime
+}
+
+/** An exit code: 130 when SIGINT stopped the watching. */
+const INTERRUPTED = 130
+
+/**
+ * Polls an execution until it ends, drawing its progress; 0 when it COMPLETED cleanly, 1
+ * otherwise, 130 when SIGINT (Ctrl-C) stopped the watching (the execution goes on).
+ */
+async function watch(client: AdapterClient, output: Output, first: RunStatus): Promise<number> {
+  const { io, json, runtime } = output
+  const stdout = io.stdout
+  const tty = stdout.isTTY === true && !json
   const path = `/runs/executions/${segment(first.id)}`
   let status = first
   let logged = 0
-  const interrupt = (): void => {
-    // Ctrl-C stops the watching, not the run: say so, and how to stop the run itself.
-    process.stdout.write(tty ? '\n' : '')
-    console.error(
-      `Stopped watching; execution ${first.id} goes on. Stop it with: conax-adapter runs stop ${first.id}`,
-    )
-    process.exit(130)
-  }
-  process.once('SIGINT', interrupt)
+  const interrupted = new AbortController()
+  const interrupt = (): void => interrupted.abort()
+  runtime.signals.on('SIGINT', interrupt)
   try {
     for (;;) {
       if (tty) {
-        const width = Math.max(20, (process.stdout.columns || 100) - 1)
-        process.stdout.write(`\r\x1b[2K${progressLine(status, true).slice(0, width)}`)
+        const width = Math.max(20, (stdout.columns || 100) - 1)
+        stdout.write(`\r\x1b[2K${progressLine(status, true).slice(0, width)}`)
       } else if (
         !json &&
         (Date.now() - logged >= LOG_EVERY_MS || TERMINAL_STATES.has(status.state))
       ) {
         logged = Date.now()
-        console.log(`${new Date().toISOString().slice(11, 19)} ${progressLine(status, false)}`)
+        writeLine(
+          stdout,
+          `${new Date().toISOString().slice(11, 19)} ${progressLine(status, false)}`,
+        )
       }
       if (TERMINAL_STATES.has(status.state)) {
         break
       }
-      await sleep(POLL_MS)
-      status = await client.get<RunStatus>(path)
+      try {
+        await sleep(runtime.pollMs, undefined, { signal: interrupted.signal })
+        status = await client.get<RunStatus>(path, interrupted.signal)
+      } catch (error) {
+        if (interrupted.signal.aborted) {
+          break
+        }
+        throw error
+      }
     }
   } finally {
-    process.off('SIGINT', interrupt)
+    runtime.signals.off('SIGINT', interrupt)
     // Ends the progress line even when a poll fails, so the error starts on a line of its own.
     if (tty) {
-      process.stdout.write('\n')
+      stdout.write('\n')
     }
   }
-  console.log(json ? JSON.stringify(status, null, 2) : summary(status))
+  if (interrupted.signal.aborted) {
+    // Ctrl-C stops the watching, not the run: say so, and how to stop the run itself.
+    writeLine(
+      io.stderr,
+      `Stopped watching; execution ${first.id} goes on. Stop it with: conax-adapter runs stop ${first.id}`,
+    )
+    return INTERRUPTED
+  }
+  writeLine(stdout, json ? JSON.stringify(status, null, 2) : summary(status))
   return executionExit(status)
 }
 
 // ----- commands -------------------------------------------------------------------------------
 
-/** What an action does with the client; resolves with the exit code. */
-type Action = (client: AdapterClient, json: boolean) => Promise<number>
+/** How an action prints its answer. */
+interface Printer {
+  /** Prints `value` as JSON with --json, else `text()`; answers 0. */
+  print(value: unknown, text: () => string): number
+  /** Follows an execution until it ends; answers the exit code of {@link watch}. */
+  watch(first: RunStatus): Promise<number>
+}
 
-function print(json: boolean, value: unknown, text: () => string): number {
-  console.log(json ? JSON.stringify(value, null, 2) : text())
-  return 0
+/** What an action does with the client; resolves with the exit code. */
+type Action = (client: AdapterClient, out: Printer) => Promise<number>
+
+/** The printer of an action with `client` and `output`. */
+function printer(client: AdapterClient, output: Output): Printer {
+  return {
+    print: (value, text) => {
+      writeLine(output.io.stdout, output.json ? JSON.stringify(value, null, 2) : text())
+      return 0
+    },
+    watch: (first) => watch(client, output, first),
+  }
 }
 
 function communicationsOf(input: unknown): unknown {
@@ -468,10 +524,9 @@ function addRunCommands(runs: Command, act: (action: Action) => () => Promise<vo
     .description('define a run from a YAML or JSON file (a RunDefinitionInput)')
     .argument('<file>')
     .action((file: string) =>
-      act(async (client, json) => {
+      act(async (client, out) => {
         const definition = await client.post<RunDefinition>('/runs', await readInput(file))
-        return print(
-          json,
+        return out.print(
           definition,
           () =>
             `Defined ${definition.kind} run '${definition.alternativeCode}' (id ${definition.id}).`,
@@ -483,9 +538,9 @@ function addRunCommands(runs: Command, act: (action: Action) => () => Promise<vo
     .command('list')
     .description('list the run definitions')
     .action(
-      act(async (client, json) => {
+      act(async (client, out) => {
         const definitions = await client.get<RunDefinition[]>('/runs')
-        return print(json, definitions, () =>
+        return out.print(definitions, () =>
           definitions.length === 0
             ? 'No run defined yet: conax-adapter runs define <file>.'
             : table([
@@ -501,9 +556,9 @@ function addRunCommands(runs: Command, act: (action: Action) => () => Promise<vo
     .description('show a run definition')
     .argument('<idOrCode>')
     .action((idOrCode: string) =>
-      act(async (client, json) => {
+      act(async (client, out) => {
         const definition = await client.get<RunDefinition>(`/runs/${segment(idOrCode)}`)
-        return print(json, definition, () => toYaml(definition).trimEnd())
+        return out.print(definition, () => toYaml(definition).trimEnd())
       })(),
     )
 
@@ -522,7 +577,7 @@ function addRunCommands(runs: Command, act: (action: Action) => () => Promise<vo
       'message and fingerprinting runs: ask the CA about every card, to name the ones it would refuse',
     )
     .action((idOrCode: string, options: { limit?: number; checkCards?: boolean }) =>
-      act(async (client, json) => {
+      act(async (client, out) => {
         const query = new URLSearchParams({
           ...(options.limit === undefined ? {} : { limit: String(options.limit) }),
           ...(options.checkCards ? { check_cards: 'true' } : {}),
@@ -530,7 +585,7 @@ function addRunCommands(runs: Command, act: (action: Action) => () => Promise<vo
         const preview = await client.post<RunPreview>(
           `/runs/${segment(idOrCode)}/preview${query ? `?${query}` : ''}`,
         )
-        print(json, preview, () => previewText(preview))
+        out.print(preview, () => previewText(preview))
         return failureExit(preview.failures)
       })(),
     )
@@ -544,13 +599,12 @@ function addRunCommands(runs: Command, act: (action: Action) => () => Promise<vo
     .argument('<idOrCode>')
     .addOption(watchOption())
     .action((idOrCode: string, options: { watch?: boolean }) =>
-      act(async (client, json) => {
+      act(async (client, out) => {
         const status = await client.post<RunStatus>(`/runs/${segment(idOrCode)}/executions`)
         if (options.watch) {
-          return watch(client, json, status)
+          return out.watch(status)
         }
-        return print(
-          json,
+        return out.print(
           status,
           () =>
             `Started execution ${status.id} (${processedText(status)}).\nFollow it: conax-adapter runs status ${status.id} --watch`,
@@ -564,12 +618,12 @@ function addRunCommands(runs: Command, act: (action: Action) => () => Promise<vo
     .argument('<executionId>')
     .addOption(watchOption())
     .action((id: string, options: { watch?: boolean }) =>
-      act(async (client, json) => {
+      act(async (client, out) => {
         const status = await client.get<RunStatus>(`/runs/executions/${segment(id)}`)
         if (options.watch) {
-          return watch(client, json, status)
+          return out.watch(status)
         }
-        print(json, status, () => statusText(status))
+        out.print(status, () => statusText(status))
         return executionExit(status)
       })(),
     )
@@ -579,9 +633,9 @@ function addRunCommands(runs: Command, act: (action: Action) => () => Promise<vo
     .description('stop an execution after its current batch (waits until it has stopped)')
     .argument('<executionId>')
     .action((id: string) =>
-      act(async (client, json) => {
+      act(async (client, out) => {
         const status = await client.post<RunStatus>(`/runs/executions/${segment(id)}/stop`)
-        return print(json, status, () => summary(status))
+        return out.print(status, () => summary(status))
       })(),
     )
 
@@ -591,12 +645,12 @@ function addRunCommands(runs: Command, act: (action: Action) => () => Promise<vo
     .argument('<executionId>')
     .addOption(watchOption())
     .action((id: string, options: { watch?: boolean }) =>
-      act(async (client, json) => {
+      act(async (client, out) => {
         const status = await client.post<RunStatus>(`/runs/executions/${segment(id)}/resume`)
         if (options.watch) {
-          return watch(client, json, status)
+          return out.watch(status)
         }
-        return print(json, status, () => `Resumed execution ${status.id}.\n${statusText(status)}`)
+        return out.print(status, () => `Resumed execution ${status.id}.\n${statusText(status)}`)
       })(),
     )
 
@@ -607,13 +661,13 @@ function addRunCommands(runs: Command, act: (action: Action) => () => Promise<vo
     .addOption(new Option('--offset <n>').argParser(integer('--offset', 0)).default(0))
     .addOption(new Option('--limit <n>').argParser(integer('--limit', 1)).default(100))
     .action((id: string, options: { offset: number; limit: number }) =>
-      act(async (client, json) => {
+      act(async (client, out) => {
         const page = await client.call<RequestRow[]>(
           'GET',
           `/runs/executions/${segment(id)}/requests?offset=${options.offset}&limit=${options.limit}`,
         )
         const total = page.total ?? page.data.length
-        return print(json, { requests: page.data, total }, () =>
+        return out.print({ requests: page.data, total }, () =>
           [
             requestsTable(page.data),
             `${page.data.length} of ${total} requests (from ${options.offset}).`,
@@ -627,11 +681,11 @@ function addRunCommands(runs: Command, act: (action: Action) => () => Promise<vo
     .description('the executions of a run (or of every run), newest last')
     .argument('[idOrCode]')
     .action((idOrCode: string | undefined) =>
-      act(async (client, json) => {
+      act(async (client, out) => {
         const statuses = await client.get<RunStatus[]>(
           idOrCode === undefined ? '/runs/executions' : `/runs/${segment(idOrCode)}/executions`,
         )
-        return print(json, statuses, () =>
+        return out.print(statuses, () =>
           table([
             ['EXECUTION', 'KIND', 'STATE', 'PROCESSED', 'STARTED', 'RUN'],
             ...statuses.map((s) => [s.id, s.kind, s.state, processedText(s), s.startedAt, s.runId]),
@@ -652,12 +706,12 @@ function addOtherCommands(program: Command, act: (action: Action) => () => Promi
     )
     .argument('<file>')
     .action((file: string) =>
-      act(async (client, json) => {
+      act(async (client, out) => {
         const added = await client.post<Communication[]>(
           '/communications',
           communicationsOf(await readInput(file)),
         )
-        return print(json, added, () =>
+        return out.print(added, () =>
           added
             .map((c) => `Enqueued communication ${c.number} for ${c.externalSystem}.`)
             .join('\n'),
@@ -672,13 +726,13 @@ function addOtherCommands(program: Command, act: (action: Action) => () => Promi
       new Option('--state <state>', 'only those in this state').choices([...COMMUNICATION_STATES]),
     )
     .action((options: { externalSystem?: string; state?: string }) =>
-      act(async (client, json) => {
+      act(async (client, out) => {
         const query = new URLSearchParams({
           ...(options.externalSystem ? { externalSystem: options.externalSystem } : {}),
           ...(options.state ? { state: options.state } : {}),
         }).toString()
         const list = await client.get<Communication[]>(`/communications${query ? `?${query}` : ''}`)
-        return print(json, list, () =>
+        return out.print(list, () =>
           table([
             ['NUMBER', 'SYSTEM', 'STATE', 'RECIPIENTS', 'MESSAGE'],
             ...list.map((c) => [
@@ -701,11 +755,11 @@ function addOtherCommands(program: Command, act: (action: Action) => () => Promi
     .argument('<subscriptionId>')
     .option('--preview', 'compare only; create no request')
     .action((id: string, options: { preview?: boolean }) =>
-      act(async (client, json) => {
+      act(async (client, out) => {
         const reset = await client.post<ResetAnswer>(
           `/crm/subscriptions/${segment(id)}/reset?preview=${options.preview === true}`,
         )
-        print(json, reset, () =>
+        out.print(reset, () =>
           [
             ...(reset.inSync
               ? [
@@ -734,12 +788,12 @@ function addOtherCommands(program: Command, act: (action: Action) => () => Promi
     )
     .argument('<json-or-@file>', 'the utility as JSON, or @file for a YAML or JSON file')
     .action((argument: string) =>
-      act(async (client, json) => {
+      act(async (client, out) => {
         const outcome = await client.post<UtilityAnswer>(
           '/crm/utilities',
           await utilityBody(argument),
         )
-        print(json, outcome, () =>
+        out.print(outcome, () =>
           [
             `${outcome.utility} (${outcome.processName})`,
             requestsTable(outcome.requests),
@@ -752,20 +806,24 @@ function addOtherCommands(program: Command, act: (action: Action) => () => Promi
     )
 }
 
-/** The client commands of `conax-adapter` (runs, communications, reset-subscription, utility). */
-export function buildClientCommand(onExit: (code: number) => void): Command {
-  const program = new Command('conax-adapter')
+/**
+ * The client commands of `conax-adapter` (runs, communications, reset-subscription, utility),
+ * writing to `io` and reading the environment of `io.env`; `onExit` receives the exit code.
+ */
+export function buildClientCommand(
+  io: CliIo,
+  runtime: CliRuntime,
+  onExit: (code: number) => void,
+): Command {
+  const program = useIo(new Command('conax-adapter'), io)
     .description('Talks to a running conax-adapter over its HTTP API.')
+    .addOption(envOption('--url <url>', 'the running adapter', 'CONAX_ADAPTER_URL', DEFAULT_URL))
     .addOption(
-      new Option('--url <url>', 'the running adapter')
-        .env('CONAX_ADAPTER_URL')
-        .default(DEFAULT_URL),
-    )
-    .addOption(
-      new Option(
+      envOption(
         '--token <token>',
         "the adapter's API token (printed by the adapter at start)",
-      ).env('CONAX_ADAPTER_API_TOKEN'),
+        'CONAX_ADAPTER_API_TOKEN',
+      ),
     )
     .option('--json', 'print the JSON the API answers instead of text')
     .exitOverride()
@@ -773,8 +831,10 @@ export function buildClientCommand(onExit: (code: number) => void): Command {
     // Inherited by every subcommand: their help lists --url and --json too.
     .configureHelp({ showGlobalOptions: true })
   const act = (action: Action) => async (): Promise<void> => {
+    applyEnv(program, io.env)
     const options = program.opts<GlobalOptions>()
-    onExit(await action(new AdapterClient(options.url, options.token), options.json === true))
+    const client = new AdapterClient(options.url, options.token)
+    onExit(await action(client, printer(client, { io, json: options.json === true, runtime })))
   }
   addRunCommands(
     program.command('runs').description('batch runs: define, preview, start, watch, stop, resume'),
@@ -784,10 +844,17 @@ export function buildClientCommand(onExit: (code: number) => void): Command {
   return program
 }
 
-/** Runs a client command; resolves with the exit code (2: unusable input or 4xx, 1: connection or run failure). */
-export async function runClientCli(argv: readonly string[]): Promise<number> {
+/**
+ * Runs a client command on `argv` (node, script, ...), writing to `io`; resolves with the exit
+ * code (2: unusable input or 4xx, 1: connection or run failure, 130: a watch stopped by SIGINT).
+ */
+export async function runClientCli(
+  argv: readonly string[],
+  io: CliIo = processIo(),
+  runtime: CliRuntime = processRuntime(),
+): Promise<number> {
   let exitCode = 0
-  const program = buildClientCommand((code) => (exitCode = code))
+  const program = buildClientCommand(io, runtime, (code) => (exitCode = code))
   try {
     await program.parseAsync(argv)
     return exitCode
@@ -796,7 +863,7 @@ export async function runClientCli(argv: readonly string[]): Promise<number> {
       return error.code === 'commander.helpDisplayed' || error.code === 'commander.version' ? 0 : 2
     }
     if (error instanceof CliFailure) {
-      console.error(errorLine('conax-adapter', error))
+      writeLine(io.stderr, errorLine('conax-adapter', error))
       return error.exitCode
     }
     throw error

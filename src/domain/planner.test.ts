@@ -39,25 +39,18 @@ function refusal(action: CrmAction, current: Subscription | null): string {
 /** Commands in a compact, readable form: `ADD 01450253311 GFA1 @Main`. */
 function brief(commands: readonly ConaxCommand[]): string[] {
   return commands.map((c) => {
-    switch (c.type) {
-      case 'ADD_SUBSCRIPTIONS':
-        return `ADD ${c.smartcardCaId} ${c.serviceCaId} @${c.distributor ?? ''}`
-      case 'CANCEL_SUBSCRIPTIONS':
-        return `CANCEL ${c.smartcardCaId} ${c.serviceCaId} @${c.distributor ?? ''}`
-      case 'CREATE_PAIRING':
-        return `PAIR ${c.smartcardCaIds.join(',')} + ${c.stbCaIds.join(',')} @${c.distributor ?? ''}`
-      case 'ADD_TO_EXISTING_PAIRING':
-      case 'GET_ACTIVE_SUBSCRIPTIONS':
-      case 'GET_PAIRING_STATUS_FOR_CARD':
-      case 'GET_PAIRING_STATUS_FOR_PAIRING_MODULE':
-      case 'DISPLAY_FINGERPRINT':
-      case 'UPDATE_CA_PIN_TO_DEFAULT_VALUE':
-      case 'UPDATE_CA_PIN_TO_GIVEN_VALUE':
-      case 'SEND_MAIL_MESSAGE_TO_CLIENT':
-      case 'SEND_BARK_MESSAGE_TO_CLIENT':
-      case 'SEND_REPEATING_BARK_MESSAGE_TO_CLIENT':
-        return c.type
+    const at = `@${c.distributor ?? ''}`
+    if (c.type === 'ADD_SUBSCRIPTIONS') {
+      return `ADD ${c.smartcardCaId} ${c.serviceCaId} ${at}`
     }
+    if (c.type === 'CANCEL_SUBSCRIPTIONS') {
+      return `CANCEL ${c.smartcardCaId} ${c.serviceCaId} ${at}`
+    }
+    if (c.type === 'CREATE_PAIRING') {
+      return `PAIR ${c.smartcardCaIds.join(',')} + ${c.stbCaIds.join(',')} ${at}`
+    }
+    // The planner sends no other type; any other shows as its name.
+    return c.type
   })
 }
 

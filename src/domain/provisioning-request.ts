@@ -1,4 +1,4 @@
-import type { ConaxCommand, RequestType } from './commands.js'
+import { parametersOf, type ConaxCommand, type RequestType } from './commands.js'
 
 /** CRM.COM's provisioning request (docs/domain.md §2.6) as the adapter keeps it. */
 export const LIFE_CYCLE_STATES = ['PENDING', 'COMPLETED', 'REJECTED'] as const
@@ -102,63 +102,5 @@ export interface NewProvisioningRequest {
 export function parametersSet(
   command: ConaxCommand,
 ): Record<string, string | number | string[] | null> {
-  const base: Record<string, string | number | string[] | null> = {
-    sub_provisioning_distribution_id: command.distributor,
-  }
-  switch (command.type) {
-    case 'ADD_SUBSCRIPTIONS':
-    case 'CANCEL_SUBSCRIPTIONS':
-      return { ...base, smartcard_ca_id: command.smartcardCaId, service_ca_id: command.serviceCaId }
-    case 'GET_ACTIVE_SUBSCRIPTIONS':
-    case 'GET_PAIRING_STATUS_FOR_CARD':
-    case 'UPDATE_CA_PIN_TO_DEFAULT_VALUE':
-      return { ...base, smartcard_ca_id: command.smartcardCaId }
-    case 'UPDATE_CA_PIN_TO_GIVEN_VALUE':
-      return { ...base, smartcard_ca_id: command.smartcardCaId, pin: command.pin }
-    case 'GET_PAIRING_STATUS_FOR_PAIRING_MODULE':
-      return { ...base, stb_ca_id: command.stbCaId }
-    case 'CREATE_PAIRING':
-      return {
-        ...base,
-        smartcard_ca_id: [...command.smartcardCaIds],
-        stb_ca_id: [...command.stbCaIds],
-      }
-    case 'ADD_TO_EXISTING_PAIRING':
-      return {
-        ...base,
-        paired_smartcard_ca_id: command.pairedSmartcardCaId,
-        smartcard_ca_id: [...command.smartcardCaIds],
-        stb_ca_id: [...command.stbCaIds],
-      }
-    case 'SEND_MAIL_MESSAGE_TO_CLIENT':
-    case 'SEND_BARK_MESSAGE_TO_CLIENT':
-    case 'SEND_REPEATING_BARK_MESSAGE_TO_CLIENT':
-      return {
-        ...base,
-        smartcard_ca_id: [...command.smartcardCaIds],
-        message: command.message,
-        start_indication_date_time: command.startIndicationTime,
-        ...('displayDurationInSeconds' in command
-          ? { display_duration_in_seconds: command.displayDurationInSeconds }
-          : {}),
-        ...('repetitionCount' in command
-          ? {
-              repetition_count: command.repetitionCount,
-              repetition_interval_in_seconds: command.repetitionIntervalInSeconds,
-            }
-          : {}),
-        communication_queue_number: command.communicationQueueNumber ?? null,
-      }
-    case 'DISPLAY_FINGERPRINT':
-      return {
-        ...base,
-        smartcard_ca_id: [...command.smartcardCaIds],
-        display_date_time: command.displayTime,
-        display_duration_in_seconds: command.durationInSeconds,
-        position_x: command.positionX,
-        position_y: command.positionY,
-        height: command.height,
-        fingerprint_slot: command.slot,
-      }
-  }
+  return { sub_provisioning_distribution_id: command.distributor, ...parametersOf(command) }
 }

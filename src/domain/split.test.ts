@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest'
-import type { ConaxCommand } from './commands.js'
-import { cardsLeftOut, isSplittable, planSplit } from './split.js'
+import { isSplittable, type ConaxCommand } from './commands.js'
+import { cardsLeftOut, planSplit } from './split.js'
 
 const CARDS = ['01000000001', '01000000002', '01000000003', '01000000004', '01000000005']
 

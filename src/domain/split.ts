@@ -1,4 +1,4 @@
-import type { ConaxCommand } from './commands.js'
+import { isSplittable, type ConaxCommand } from './commands.js'
 
 /**
  * A message or fingerprint request names up to 500 smartcards, and the CA answers it all or
@@ -32,36 +32,12 @@ const NAMING_STATUS_CODES: ReadonlySet<string> = new Set([
   'INPUT_VALIDATION_ERROR',
 ])
 
-type BatchCommand = Extract<ConaxCommand, { readonly smartcardCaIds: readonly string[] }>
-
 /** What to do with a refused batch: the cards that failed for good, and the parts to send again. */
 export interface SplitPlan {
   /** Cards the CA named: they failed with the batch's status and are not sent again. */
   readonly failed: readonly string[]
   /** New commands for the other cards: one without the named cards, or two halves. */
   readonly parts: readonly ConaxCommand[]
-}
-
-/** Whether a command is a batch of smartcards the CA answers all or nothing (messages, fingerprints). */
-export function isSplittable(command: ConaxCommand): command is BatchCommand {
-  switch (command.type) {
-    case 'SEND_MAIL_MESSAGE_TO_CLIENT':
-    case 'SEND_BARK_MESSAGE_TO_CLIENT':
-    case 'SEND_REPEATING_BARK_MESSAGE_TO_CLIENT':
-    case 'DISPLAY_FINGERPRINT':
-      return true
-    case 'ADD_SUBSCRIPTIONS':
-    case 'CANCEL_SUBSCRIPTIONS':
-    case 'GET_ACTIVE_SUBSCRIPTIONS':
-    case 'GET_PAIRING_STATUS_FOR_CARD':
-    case 'GET_PAIRING_STATUS_FOR_PAIRING_MODULE':
-    case 'UPDATE_CA_PIN_TO_DEFAULT_VALUE':
-    case 'UPDATE_CA_PIN_TO_GIVEN_VALUE':
-    // A pairing is one unit: pairing only some of its devices would be a different pairing.
-    case 'CREATE_PAIRING':
-    case 'ADD_TO_EXISTING_PAIRING':
-      return false
-  }
 }
 
 /**

@@ -1,6 +1,7 @@
 import { z } from 'zod'
 import type { ConaxCommand } from '../commands.js'
 import type { ProvisioningProvider, Subscription } from '../crm.js'
+import type { DeepReadonly } from '../deep-readonly.js'
 import type { ExpectedCaState } from '../expected-ca-state.js'
 import { err, ok, type Result } from '../result.js'
 
@@ -11,13 +12,6 @@ import { err, ok, type Result } from '../result.js'
  * the commands and checks the subscription's invariants for every action alike.
  * @module
  */
-
-/** A readonly view of a parsed JSON value, lists included. */
-export type DeepReadonly<T> = T extends readonly (infer U)[]
-  ? readonly DeepReadonly<U>[]
-  : T extends object
-    ? { readonly [K in keyof T]: DeepReadonly<T[K]> }
-    : T
 
 /** Text that is not empty once trimmed (and is trimmed). */
 export const nonEmpty = z.string().trim().min(1, 'must not be empty')

@@ -21,19 +21,12 @@ import {
   toWireText,
   type CharacterSet,
 } from './character-set.js'
-import {
-  readActiveSubscriptions,
-  readPairingStatus,
-  readTransactionStatus,
-} from './conax-answers.js'
-import type {
-  ActiveSubscriptionsResult,
-  ConaxOutcome,
-  PairingStatusResult,
-} from './conax-outcome.js'
+import { readTransactionStatus } from './conax-answers.js'
+import type { ConaxOutcome } from './conax-outcome.js'
 import {
   CONAX_SERVICES,
   findUnsendableText,
+  readPayload,
   toConaxRequest,
   toSoapArgs,
   type ConaxRequest,
@@ -337,30 +330,5 @@ function toOutcome(request: ConaxRequest, answer: unknown, exchange: Exchange): 
     request: sent,
     response,
     result: payload,
-  }
-}
-
-/** A query's result, null for a write, undefined when the query's answer is malformed. */
-function readPayload(
-  request: ConaxRequest,
-  result: unknown,
-): ActiveSubscriptionsResult | PairingStatusResult | null | undefined {
-  switch (request.operation) {
-    case 'GetActiveSubscriptions':
-      return readActiveSubscriptions(result) ?? undefined
-    case 'GetPairingStatusForCard':
-    case 'GetPairingStatusForPairingModule':
-      return readPairingStatus(result) ?? undefined
-    case 'AddSubscriptions':
-    case 'CancelSubscriptions':
-    case 'CreatePairing':
-    case 'AddToExistingPairing':
-    case 'DisplayFingerprint':
-    case 'SendMailMessageToClients':
-    case 'SendBarkMessageToClients':
-    case 'SendRepeatingBarkMessageToClients':
-    case 'UpdateCaPinToDefaultValue':
-    case 'UpdateCaPinToGivenValue':
-      return null
   }
 }

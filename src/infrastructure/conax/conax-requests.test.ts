@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest'
-import { REQUEST_TYPES, isQuery } from '../../domain/commands.js'
+import { REQUEST_TYPES } from '../../domain/commands.js'
 import {
   readActiveSubscriptions,
   readPairingStatus,
@@ -8,9 +8,10 @@ import {
 import { OPERATION_OF, findUnsendableText, toConaxRequest, toSoapArgs } from './conax-requests.js'
 
 describe('toConaxRequest', () => {
-  it('maps every command type to an operation, writes with SequenceNumber', () => {
+  it('maps every command type to an operation of its own', () => {
     expect(Object.keys(OPERATION_OF).sort()).toEqual([...REQUEST_TYPES].sort())
-    expect(REQUEST_TYPES.filter(isQuery)).toHaveLength(3)
+    const operations = REQUEST_TYPES.map((type) => OPERATION_OF[type].operation)
+    expect(new Set(operations).size).toBe(REQUEST_TYPES.length)
   })
 
   it('keeps the XSD order and leaves out null optionals', () => {

@@ -1,5 +1,5 @@
 import { z } from 'zod'
-import { REQUEST_TYPES, type ConaxCommand } from '../../domain/commands.js'
+import { REQUEST_TYPES, conaxCommandSchema } from '../../domain/commands.js'
 import { SUBSCRIPTION_STATES } from '../../domain/crm.js'
 import {
   ERROR_CLASSES,
@@ -17,88 +17,21 @@ import {
 const text = z.string()
 const optionalText = z.string().nullable()
 const distributor = { distributor: optionalText }
-const card = { smartcardCaId: text, ...distributor }
 const cards = z.array(text)
-const message = {
-  smartcardCaIds: cards,
-  message: text,
-  startIndicationTime: optionalText,
-  communicationQueueNumber: text.exactOptional(),
-  ...distributor,
-}
-
-// Each stored shape is a ConaxCommand, and every request type has one (see `type` below): a type
-// added to REQUEST_TYPES without its shape here fails to compile, rather than making its stored
-// requests unreadable at the next open.
-const command = z.discriminatedUnion('type', [
-  z.object({
-    type: z.literal('ADD_SUBSCRIPTIONS'),
-    ...card,
-    serviceCaId: text,
-    startDate: text.exactOptional(),
-    endDate: text.exactOptional(),
-  }),
-  z.object({ type: z.literal('CANCEL_SUBSCRIPTIONS'), ...card, serviceCaId: text }),
-  z.object({
-    type: z.literal('CREATE_PAIRING'),
-    smartcardCaIds: cards,
-    stbCaIds: cards,
-    ...distributor,
-  }),
-  z.object({
-    type: z.literal('ADD_TO_EXISTING_PAIRING'),
-    pairedSmartcardCaId: text,
-    smartcardCaIds: cards,
-    stbCaIds: cards,
-    ...distributor,
-  }),
-  z.object({ type: z.literal('GET_ACTIVE_SUBSCRIPTIONS'), ...card }),
-  z.object({ type: z.literal('GET_PAIRING_STATUS_FOR_CARD'), ...card }),
-  z.object({
-    type: z.literal('GET_PAIRING_STATUS_FOR_PAIRING_MODULE'),
-    stbCaId: text,
-    ...distributor,
-  }),
-  z.object({ type: z.literal('SEND_MAIL_MESSAGE_TO_CLIENT'), ...message }),
-  z.object({
-    type: z.literal('SEND_BARK_MESSAGE_TO_CLIENT'),
-    ...message,
-    displayDurationInSeconds: z.number(),
-  }),
-  z.object({
-    type: z.literal('SEND_REPEATING_BARK_MESSAGE_TO_CLIENT'),
-    ...message,
-    displayDurationInSeconds: z.number(),
-    repetitionCount: z.number(),
-    repetitionIntervalInSeconds: z.number(),
-  }),
-  z.object({
-    type: z.literal('DISPLAY_FINGERPRINT'),
-    smartcardCaIds: cards,
-    displayTime: optionalText,
-    durationInSeconds: z.number(),
-    positionX: z.number().nullable(),
-    positionY: z.number().nullable(),
-    height: z.number(),
-    slot: z.enum(['A', 'B']),
-    ...distributor,
-  }),
-  z.object({ type: z.literal('UPDATE_CA_PIN_TO_DEFAULT_VALUE'), ...card }),
-  z.object({ type: z.literal('UPDATE_CA_PIN_TO_GIVEN_VALUE'), ...card, pin: text }),
-]) satisfies z.ZodType<ConaxCommand>
 
 const requestSchema = z
   .object({
     id: text,
     number: z.string().regex(/^[1-9][0-9]*$/, 'must be a request number: 1, 2, ...'),
-    type: z.enum(REQUEST_TYPES satisfies readonly z.output<typeof command>['type'][]),
+    type: z.enum(REQUEST_TYPES),
     sequenceNumber: z.number().int(),
     priority: z.enum(PRIORITIES),
     processImmediately: z.boolean(),
     scheduledDate: optionalText,
     executedDate: optionalText,
     lifeCycleState: z.enum(LIFE_CYCLE_STATES),
-    command,
+    // Each command's shape is declared with the command (domain/commands/).
+    command: conaxCommandSchema,
     request: optionalText,
     response: optionalText,
     referenceNumber: optionalText,

@@ -1,0 +1,147 @@
+import { spawn } from 'node:child_process'
+import { EventEmitter } from 'node:events'
+import { join } from 'node:path'
+import { capturedIo, type CapturedIo } from '../../common/test-support/captured-io.js'
+import type { CliRuntime, StopSignal } from '../cli/cli-support.js'
+import { runAdapterCli } from '../cli/adapter-main.js'
+
+/**
+ * The `conax-adapter` command line for tests: its main function in process, with captured
+ * output, an environment of the test's own and signals the test sends (no Node start-up per
+ * case), and the built launcher in a child process for the few tests that need a real process.
+ * @module
+ */
+
+/** The built launcher (bin/conax-adapter.js -> dist/), as `npx conax-adapter` runs it. */
+export const ADAPTER_BIN = join(import.meta.dirname, '..', '..', 'bin', 'conax-adapter.js')
+
+/** What a command line run came to. */
+export interface CliResult {
+  readonly code: number | null
+  readonly stdout: string
+  readonly stderr: string
+}
+
+/** Signals a test sends to a CLI running in process. */
+export class TestSignals extends EventEmitter {
+  /** Sends `signal` as the process would on Ctrl-C (SIGINT) or `kill` (SIGTERM). */
+  send(signal: StopSignal): void {
+    this.emit(signal)
+  }
+
+  /** How many listeners wait for `signal` (the CLI listens only while it serves or watches). */
+  listening(signal: StopSignal): number {
+    return this.listenerCount(signal)
+  }
+}
+
+/** Captured output that a test can wait on, line by line as the CLI prints it. */
+export interface WatchedIo extends CapturedIo {
+  /** Resolves with the first match of `pattern` in stdout, as soon as it has been printed. */
+  printed(pattern: RegExp): Promise<RegExpExecArray>
+}
+
+/** Buffers for stdout and stderr (not a terminal) and the given environment, watched. */
+export function watchedIo(env: Record<string, string | undefined> = {}): WatchedIo {
+  const io = capturedIo(env)
+  const waiting = new Set<() => boolean>()
+  return {
+    ...io,
+    stdout: {
+      ...io.stdout,
+      write: (text) => {
+        io.stdout.write(text)
+        for (const check of waiting) {
+          if (check()) {
+            waiting.delete(check)
+          }
+        }
+      },
+    },
+    printed: (pattern) =>
+      new Promise((resolve) => {
+        const check = (): boolean => {
+          const match = pattern.exec(io.out())
+          if (match) {
+            resolve(match)
+          }
+          return match !== null
+        }
+        if (!check()) {
+          waiting.add(check)
+        }
+      }),
+  }
+}
+
+/** A CLI's runtime in a test: its signals from `signals`, and --watch polling at once. */
+export function testRuntime(signals: TestSignals = new TestSignals()): CliRuntime {
+  return { signals, pollMs: 1 }
+}
+
+/** Runs `conax-adapter <args>` in process with the environment `env` only; resolves when it ends. */
+export async function adapterCli(
+  args: readonly string[],
+  env: Record<string, string | undefined> = {},
+  runtime: CliRuntime = testRuntime(),
+): Promise<CliResult & { readonly code: number }> {
+  const io = capturedIo(env)
+  const code = await runAdapterCli(['node', ADAPTER_BIN, ...args], io, runtime)
+  return { code, stdout: io.out(), stderr: io.err() }
+}
+
+/** A `conax-adapter` serving in process: its output, and how to stop it as SIGTERM would. */
+export interface ServingCli {
+  readonly io: WatchedIo
+  /** Resolves with the exit code once the CLI has ended. */
+  readonly exited: Promise<number>
+  /** Resolves with the first match of `pattern` in stdout; rejects if the CLI ends first. */
+  printed(pattern: RegExp): Promise<RegExpExecArray>
+  /** Sends SIGTERM; resolves with the exit code once the adapter has stopped. */
+  stop(): Promise<number>
+}
+
+/** Starts `conax-adapter <args>` in process; stop it with `stop()` (a test does, when it ends). */
+export function serveCli(
+  args: readonly string[],
+  env: Record<string, string | undefined> = {},
+): ServingCli {
+  const io = watchedIo(env)
+  const signals = new TestSignals()
+  const exited = runAdapterCli(['node', ADAPTER_BIN, ...args], io, testRuntime(signals))
+  const ended = exited.then((code) => {
+    throw new Error(`conax-adapter ended with exit code ${code}: ${io.err()}`)
+  })
+  return {
+    io,
+    exited,
+    printed: (pattern) => Promise.race([io.printed(pattern), ended]),
+    stop: () => {
+      signals.send('SIGTERM')
+      return exited
+    },
+  }
+}
+
+/** The built launcher in a child process, with `env` added to this process's environment. */
+export function spawnedCli(
+  args: readonly string[],
+  options: { readonly env?: Record<string, string | undefined>; readonly cwd?: string } = {},
+): Promise<CliResult> {
+  const env: NodeJS.ProcessEnv = { ...process.env, ...options.env }
+  for (const [name, value] of Object.entries(env)) {
+    if (value === undefined) {
+      delete env[name]
+    }
+  }
+  const child = spawn(process.execPath, [ADAPTER_BIN, ...args], {
+    stdio: ['ignore', 'pipe', 'pipe'],
+    env,
+    ...(options.cwd === undefined ? {} : { cwd: options.cwd }),
+  })
+  let stdout = ''
+  let stderr = ''
+  child.stdout.on('data', (chunk: Buffer) => (stdout += chunk.toString()))
+  child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()))
+  return new Promise((resolve) => child.on('close', (code) => resolve({ code, stdout, stderr })))
+}
