@@ -102,12 +102,20 @@ async function provision(store: FileProvisioningStore, i: number): Promise<Provi
   return [done, b!]
 }
 
-/** A closed store whose snapshot holds subscriptions and PENDING requests, by line. */
+/**
+ * A closed store whose snapshot holds a subscription and three PENDING requests, by line: written
+ * in one group, the first, so that the compaction it starts (the only one) snapshots them all.
+ */
 async function pendingSnapshot(): Promise<{ file: string; lines: string[]; opening: number }> {
   const { file, store } = await openTemp(COMPACT_ALWAYS)
-  for (let i = 0; i < 3; i++) {
-    await provision(store, i)
-  }
+  const subscriptionId = 'S1'
+  await store.commit(
+    {
+      subscription: aSubscription(subscriptionId, { installedItems: [] }),
+      requests: ['1', '2', '3'].map((card) => aNewRequest(card, { subscriptionId })),
+    },
+    T0,
+  )
   await store.close()
   const text = readFileSync(file, 'utf8')
   expect(text.endsWith('\n')).toBe(true)
@@ -248,7 +256,7 @@ describe('FileProvisioningStore files', () => {
 
     expect(lines[0]).toMatch(/^\{"format":"conax-adapter\/2",.*"subscriptions":\[$/)
     const items = lines.slice(opening + 1, -1)
-    expect(items.length).toBeGreaterThanOrEqual(3)
+    expect(items).toHaveLength(3)
     for (const item of items.slice(0, -1)) {
       expect(item).toMatch(/^\{"id":.*\},$/)
     }
