@@ -1,6 +1,6 @@
 import type { Subscription } from '../../domain/crm.js'
 import type { ProvisioningRequest } from '../../domain/provisioning-request.js'
-import { encodeLine, LINE_PREFIX_BYTES } from './log-lines.js'
+import { encodeTextLine, LINE_PREFIX_BYTES } from './log-lines.js'
 import { requestProblem, subscriptionProblem } from './record-schemas.js'
 import { isRecord, isWhole, parseJson } from './store-snapshot.js'
 
@@ -35,28 +35,20 @@ export function encodeGroup(group: Group): {
   readonly line: Buffer
   readonly records: readonly (RecordInLine<ProvisioningRequest> & { readonly text: Buffer })[]
 } {
-  const texts = group.records.map((record) => Buffer.from(JSON.stringify(record)))
-  const parts: Buffer[] = [Buffer.from('{"r":[')]
-  texts.forEach((text, i) => {
-    if (i > 0) {
-      parts.push(Buffer.from(','))
-    }
-    parts.push(text)
-  })
-  const lengths = JSON.stringify(texts.map((text) => text.length))
-  parts.push(
-    Buffer.from(
-      `],"L":${lengths},"g":${group.group},"q":${group.nextSequence},"n":${group.requestCount},"s":${JSON.stringify(group.subscriptions)}}`,
-    ),
+  // One string, encoded once into the line: each request's bytes are a view of the line.
+  const texts = group.records.map((record) => JSON.stringify(record))
+  const lengths = texts.map((text) => Buffer.byteLength(text))
+  const line = encodeTextLine(
+    `{"r":[${texts.join(',')}],"L":${JSON.stringify(lengths)},"g":${group.group},"q":${group.nextSequence},"n":${group.requestCount},"s":${JSON.stringify(group.subscriptions)}}`,
   )
   let offset = LINE_PREFIX_BYTES + RECORDS_AT
   const records = group.records.map((record, i) => {
-    const text = texts[i] as Buffer
-    const placed = { record, offset, length: text.length, text }
-    offset += text.length + 1
+    const length = lengths[i] as number
+    const placed = { record, offset, length, text: line.subarray(offset, offset + length) }
+    offset += length + 1
     return placed
   })
-  return { line: encodeLine(parts), records }
+  return { line, records }
 }
 
 /** A parsed line: its group, with each request checked and placed. */

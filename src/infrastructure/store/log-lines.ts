@@ -22,6 +22,18 @@ export function encodeLine(parts: readonly Buffer[]): Buffer {
   return Buffer.concat([prefix, ...parts, Buffer.from('\n', 'latin1')])
 }
 
+/** The line carrying `json`, given as text: encoded once, straight into the line's buffer. */
+export function encodeTextLine(json: string): Buffer {
+  const length = Buffer.byteLength(json)
+  const line = Buffer.allocUnsafe(LINE_PREFIX_BYTES + length + 1)
+  line.write(json, LINE_PREFIX_BYTES)
+  const crc = crc32(line.subarray(LINE_PREFIX_BYTES, LINE_PREFIX_BYTES + length))
+  line.write(crc.toString(16).padStart(8, '0'), 0, 'latin1')
+  line[LINE_PREFIX_BYTES - 1] = SPACE
+  line[LINE_PREFIX_BYTES + length] = NEWLINE
+  return line
+}
+
 /** One intact line: its byte range in the buffer (`end` is after its newline) and its JSON. */
 export interface IntactLine {
   readonly start: number
