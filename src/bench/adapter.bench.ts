@@ -314,6 +314,13 @@ function directoryBytes(dir: string): number {
   return bytes
 }
 
+/** This process's RSS and V8 heap, where the peak RSS comes from. */
+function memoryLine(): string {
+  const { heapUsed, heapTotal, external } = process.memoryUsage()
+  const mb = (bytes: number): string => (bytes / 1024 / 1024).toFixed(0)
+  return `RSS ${readMemory().rssMb.toFixed(0)} MB (heap ${mb(heapUsed)}/${mb(heapTotal)}, external ${mb(external)})`
+}
+
 /** Reports progress on stderr every few seconds (stdout keeps the results only). */
 function startProgress(
   adapter: Adapter,
@@ -326,7 +333,7 @@ function startProgress(
       console.error(
         `  ${((Date.now() - started) / 1000).toFixed(0).padStart(4)} s: applied ` +
           `${progress.applied}/${total} actions; requests completed ${c.completed}, ` +
-          `pending ${c.pending}, rejected ${c.rejected}`,
+          `pending ${c.pending}, rejected ${c.rejected}; ${memoryLine()}`,
       ),
     )
   }, PROGRESS_EVERY_MS)
