@@ -62,6 +62,7 @@ interface CliOptions extends HttpCliOptions {
   data: string
   createDataDir?: boolean
   memory?: boolean
+  fsync: 'group' | 'never'
   concurrency: number
   tenant?: string
   deliver: boolean
@@ -108,7 +109,7 @@ export function buildAdapterCommand(io: CliIo): Command {
     .addOption(
       envOption(
         '-d, --data <file>',
-        'lowdb store of subscriptions and provisioning requests',
+        'store of subscriptions and provisioning requests (a JSON snapshot; its log beside it)',
         'CONAX_ADAPTER_DATA',
         '.data/conax-adapter.json',
       ),
@@ -120,6 +121,14 @@ export function buildAdapterCommand(io: CliIo): Command {
       ),
     )
     .addOption(new Option('--memory', 'keep everything in memory instead (lost on exit)'))
+    .addOption(
+      new Option(
+        '--fsync <mode>',
+        'fsync each group commit of the store (group) or leave it to the OS (never: survives a killed process, not a power cut)',
+      )
+        .choices(['group', 'never'])
+        .default('group'),
+    )
     .addOption(
       new Option('--concurrency <n>', 'requests in flight to Conax at once')
         .argParser(concurrency)
@@ -263,6 +272,7 @@ export async function runAdapterCli(
         ? {}
         : {
             dataFile: cli.data,
+            fsync: cli.fsync,
             createDataFolder: cli.createDataDir === true || dataFromDefault,
           }),
       ...(cli.apiToken === undefined ? {} : { apiToken: cli.apiToken }),
