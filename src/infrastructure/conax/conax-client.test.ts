@@ -772,8 +772,13 @@ describe('identifiers and texts reach the CA exactly', () => {
     })
   })
 
-  it('sends messages exactly: whitespace, markup characters and CDATA look-alikes', async () => {
-    const messages = ['  two\nlines\tand  spaces ', 'a & b < c > "d" \'e\'', '<![CDATA[x]]>y]]>']
+  it('sends messages exactly: whitespace, carriage returns, markup characters and CDATA look-alikes', async () => {
+    const messages = [
+      '  two\nlines\tand  spaces ',
+      'a & b < c > "d" \'e\'',
+      '<![CDATA[x]]>y]]>',
+      'carriage\r\nreturns\r',
+    ]
     let sequence = 0
     for (const message of messages) {
       completed(await conax.send({ ...SAMPLES.SEND_MAIL_MESSAGE_TO_CLIENT, message }, ++sequence))
@@ -782,8 +787,8 @@ describe('identifiers and texts reach the CA exactly', () => {
   })
 
   it.each([
-    ['ISO-8859-1', ['Grüße', '&#x20AC;', '&#x1D11E;', ']]>&#x20AC;<![CDATA[']],
-    ['US-ASCII', ['Gr&#xFC;&#xDF;e', '&#x20AC;', ']]>&#xFC;<![CDATA[']],
+    ['ISO-8859-1', ['Grüße', '&#x20AC;', '&#x1D11E;', '&lt;![CDATA[Grüße, 10 &#x20AC;']],
+    ['US-ASCII', ['Gr&#xFC;&#xDF;e', '&#x20AC;', '&lt;![CDATA[Gr&#xFC;&#xDF;e']],
     ['UTF-16', ['Grüße, 10 € ✓ 𝄞']],
     ['utf-8', ['Grüße, 10 € ✓ 𝄞']],
   ])('sends in the %s character set, referencing what it cannot carry', async (charset, sent) => {
