@@ -1,4 +1,4 @@
-import { createServer } from 'node:http'
+import { createServer, type Server } from 'node:http'
 import type { AddressInfo } from 'node:net'
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest'
 import { startSimulator, type Simulator } from '../../../simulator/src/index.js'
@@ -13,6 +13,7 @@ import {
   type CompletedOutcome,
   type ConaxClient,
   type ConaxClientOptions,
+  type ConaxClientTuning,
   type ConaxOutcome,
 } from './conax-client.js'
 import { OPERATION_OF } from './conax-requests.js'
@@ -152,6 +153,28 @@ function optionsFor(target: Simulator, overrides: Partial<ConaxClientOptions> = 
 /** A client that is closed after the test. */
 async function extraClient(target: Simulator, overrides: Partial<ConaxClientOptions> = {}) {
   const client = await createConaxClient(optionsFor(target, overrides))
+  extras.push(client)
+  return client
+}
+
+/** A client of a hand-written server on port 0; both are closed after the test. */
+async function clientOf(
+  server: Server,
+  overrides: Partial<ConaxClientOptions & ConaxClientTuning> = {},
+): Promise<ConaxClient> {
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve))
+  extras.push({
+    close: () =>
+      new Promise((resolve) => {
+        server.closeAllConnections()
+        server.close(() => resolve())
+      }),
+  })
+  const client = await createConaxClient({
+    ...optionsFor(sim),
+    endpoint: `http://127.0.0.1:${(server.address() as AddressInfo).port}/caclient`,
+    ...overrides,
+  })
   extras.push(client)
   return client
 }
@@ -718,6 +741,67 @@ describe('transport outcomes', () => {
     }
   })
 
+  it('an answer over 4 MiB is TRANSIENT MALFORMED_ANSWER, and not read to its end', async () => {
+    let written = 0
+    const server = createServer((_req, res) => {
+      res.writeHead(200, { 'Content-Type': 'text/xml' })
+      const chunk = Buffer.alloc(64 * 1024, 0x20)
+      const more = (): void => {
+        // Stops once the client hangs up; 64 MiB would be the end of a client that reads it all.
+        while (!res.destroyed && written < 64 * 1024 * 1024) {
+          written += chunk.length
+          if (!res.write(chunk)) {
+            res.once('drain', more)
+            return
+          }
+        }
+        res.end()
+      }
+      more()
+    })
+    const client = await clientOf(server)
+    expect(await client.send(SAMPLES.GET_ACTIVE_SUBSCRIPTIONS, 1)).toEqual({
+      kind: 'TRANSIENT',
+      errorCode: 'MALFORMED_ANSWER',
+      errorDescription: 'The answer is larger than 4194304 bytes.',
+      request: expect.stringContaining('GetActiveSubscriptions'),
+      response: null,
+    })
+    expect(written).toBeLessThan(64 * 1024 * 1024)
+  })
+
+  it('an answer that stops halfway is TRANSIENT TIMEOUT: the deadline covers the reading', async () => {
+    const server = createServer((_req, res) => {
+      res.writeHead(200, { 'Content-Type': 'text/xml', 'Content-Length': '1000' })
+      res.write('<?xml version="1.0"?><soap:Envelope')
+    })
+    const client = await clientOf(server, { timeoutMs: 300 })
+    expect(await client.send(SAMPLES.GET_ACTIVE_SUBSCRIPTIONS, 1)).toEqual({
+      kind: 'TRANSIENT',
+      errorCode: 'TIMEOUT',
+      errorDescription: expect.stringContaining('within 300 ms'),
+      request: expect.any(String),
+      response: null,
+    })
+  })
+
+  it('opens at most maxSockets connections, and keeps them alive', async () => {
+    let connections = 0
+    let requests = 0
+    const server = createServer((req, res) => {
+      requests++
+      req.resume()
+      req.on('end', () => res.writeHead(200, { 'Content-Type': 'text/xml' }).end('<x/>'))
+    })
+    server.on('connection', () => connections++)
+    const client = await clientOf(server, { maxSockets: 2 })
+    const outcomes = await Promise.all(
+      Array.from({ length: 12 }, () => client.send(SAMPLES.GET_ACTIVE_SUBSCRIPTIONS, 1)),
+    )
+    expect(outcomes.map((outcome) => outcome.kind)).toEqual(Array(12).fill('TRANSIENT'))
+    expect({ requests, connections }).toEqual({ requests: 12, connections: 2 })
+  })
+
   it('refuses to send once closed, as a programming error', async () => {
     const client = await createConaxClient(optionsFor(sim))
     await client.close()
@@ -733,6 +817,9 @@ describe('transport outcomes', () => {
     )
     await expect(createConaxClient({ ...optionsFor(sim), characterSet: 'EBCDIC' })).rejects.toThrow(
       /character set 'EBCDIC'/,
+    )
+    await expect(createConaxClient({ ...optionsFor(sim), maxSockets: 0 })).rejects.toThrow(
+      /maxSockets must be a positive integer/,
     )
   })
 })
