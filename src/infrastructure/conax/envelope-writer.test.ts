@@ -4,6 +4,7 @@ import { BasicAuthSecurity, createClientAsync } from 'soap'
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest'
 import { startSimulator, type Simulator } from '../../../simulator/src/index.js'
 import { REQUEST_TYPES, type ConaxCommand, type RequestType } from '../../domain/commands.js'
+import { CARD_A, INVENTORY, SAMPLES } from '../../test-support/conax-samples.js'
 import { characterSetOf, type CharacterSet } from './character-set.js'
 import { toConaxRequest, type RequestObject } from './conax-requests.js'
 import { EnvelopeWriter, textEscaper } from './envelope-writer.js'
@@ -12,77 +13,26 @@ import { readXml, type XmlNode } from './fast-reader.js'
 // The envelopes the Conax client writes: accepted byte for byte by the simulator in every
 // character set, and the same document node-soap builds from the shipped WSDLs.
 
-const CARD_A = '01450253313'
-const CARD_B = '01900080207'
-const STB_1 = '0001000001'
-const STB_2 = '1000000002'
 const WSDL_DIR = join(dirname(fileURLToPath(import.meta.url)), '../../../fixtures/wsdl')
 
 /** Texts that need escaping, references in the 8-bit sets, or a reference to survive at all. */
 const DISTRIBUTOR = `R&D <1> "x" 'y' ü € 𝄞 ]]>`
 const MESSAGE = `a & b < c > d ]]> "q" 'a'\ttab\nline\r\ncrlf ü € ✓ 𝄞`
 
-/** One command of each of the 13 types, in an order in which all of them succeed. */
+/**
+ * The 13 samples in the order the client test sends them (CANCEL_SUBSCRIPTIONS last, after its
+ * product was added), with the free texts replaced by ones that need escaping.
+ */
 const IN_ORDER: readonly ConaxCommand[] = [
-  {
-    type: 'ADD_SUBSCRIPTIONS',
-    smartcardCaId: CARD_A,
-    serviceCaId: 'GFA1',
-    distributor: DISTRIBUTOR,
-    startDate: '2026-11-01T00:00:00Z',
-    endDate: '2099-12-31T23:59:59Z',
-  },
-  { type: 'CANCEL_SUBSCRIPTIONS', smartcardCaId: CARD_A, serviceCaId: 'GFA1', distributor: null },
-  { type: 'GET_ACTIVE_SUBSCRIPTIONS', smartcardCaId: CARD_A, distributor: null },
-  { type: 'CREATE_PAIRING', smartcardCaIds: [CARD_A], stbCaIds: [STB_1], distributor: 'Main' },
-  {
-    type: 'ADD_TO_EXISTING_PAIRING',
-    pairedSmartcardCaId: CARD_A,
-    smartcardCaIds: [CARD_B],
-    stbCaIds: [STB_2],
-    distributor: null,
-  },
-  { type: 'GET_PAIRING_STATUS_FOR_CARD', smartcardCaId: CARD_B, distributor: null },
-  { type: 'GET_PAIRING_STATUS_FOR_PAIRING_MODULE', stbCaId: STB_1, distributor: null },
-  {
-    type: 'SEND_MAIL_MESSAGE_TO_CLIENT',
-    smartcardCaIds: [CARD_A, CARD_B],
-    message: MESSAGE,
-    startIndicationTime: '2026-12-01T08:00:00Z',
-    distributor: null,
-  },
-  {
-    type: 'SEND_BARK_MESSAGE_TO_CLIENT',
-    smartcardCaIds: [CARD_A],
-    message: 'Bark ü €',
-    startIndicationTime: null,
-    displayDurationInSeconds: 15,
-    distributor: null,
-  },
-  {
-    type: 'SEND_REPEATING_BARK_MESSAGE_TO_CLIENT',
-    smartcardCaIds: [CARD_A],
-    message: 'Renew <today> & save',
-    startIndicationTime: '2026-12-01T08:00:00+01:00',
-    displayDurationInSeconds: 20,
-    repetitionCount: 3,
-    repetitionIntervalInSeconds: 60,
-    distributor: null,
-  },
-  {
-    type: 'DISPLAY_FINGERPRINT',
-    smartcardCaIds: [CARD_A, CARD_B],
-    displayTime: '2026-12-24T18:00:00Z',
-    durationInSeconds: 10,
-    positionX: 0,
-    positionY: 50,
-    height: 12,
-    slot: 'B',
-    distributor: null,
-  },
-  { type: 'UPDATE_CA_PIN_TO_GIVEN_VALUE', smartcardCaId: CARD_B, pin: '0042', distributor: null },
-  { type: 'UPDATE_CA_PIN_TO_DEFAULT_VALUE', smartcardCaId: CARD_B, distributor: null },
-]
+  ...REQUEST_TYPES.filter((type) => type !== 'CANCEL_SUBSCRIPTIONS'),
+  'CANCEL_SUBSCRIPTIONS' as const,
+].map((type): ConaxCommand => {
+  const sample: ConaxCommand = SAMPLES[type]
+  if (sample.type === 'ADD_SUBSCRIPTIONS') {
+    return { ...sample, distributor: DISTRIBUTOR }
+  }
+  return sample.type === 'SEND_MAIL_MESSAGE_TO_CLIENT' ? { ...sample, message: MESSAGE } : sample
+})
 
 const CHARSETS = ['UTF-8', 'ISO-8859-1', 'US-ASCII', 'UTF-16'] as const
 
@@ -98,19 +48,7 @@ let sim: Simulator
 let endpoint: string
 
 beforeAll(async () => {
-  sim = await startSimulator({
-    users: { sms: 'sms' },
-    inventory: {
-      smartcards: [{ caClientId: CARD_A }, { caClientId: CARD_B }],
-      pairingModules: [STB_1, STB_2].map((pairingModuleId, index) => ({
-        pairingModuleId,
-        serialNumber: `KA2611XB0000${index + 1}`,
-        productCode: 'KSTB5043',
-        productDescription: 'Kaon KSTB5043 HD Conax Zapper',
-      })),
-      products: [{ productId: 'GFA1' }],
-    },
-  })
+  sim = await startSimulator({ users: { sms: 'sms', other: 'other' }, inventory: INVENTORY })
   endpoint = sim.serviceUrl('subscription').replace(/\/subscription$/, '')
 })
 afterAll(async () => {
