@@ -89,7 +89,7 @@ export interface AdapterOptions {
   readonly runStore?: RunStore
   /**
    * How runs read cards from the CA: `fast` (default, a lean client for the two query operations,
-   * built for reset runs over whole subscriber bases), `gateway` (the WSDL-built client), or a reader.
+   * built for reset runs over whole subscriber bases), `gateway` (the Conax client that delivers requests), or a reader.
    */
   readonly reader?: 'fast' | 'gateway' | CaReader
   /** Subscriptions per run batch (default 500) and cards read at once (default 64). */

@@ -21,10 +21,10 @@ import { benchMain, positiveInteger } from './bench-main.js'
  * child process (in-memory store) with N cards whose state is set up over SOAP: every card has
  * GFA1 on Main, even cards EFA2 on TWIN1, every third AF1 without distributor; three cards in four
  * are paired with their STB. Then every card is read with the fast reader (both queries per card,
- * `--concurrency` cards in flight), and the first `--gateway-cards` with the node-soap gateway
- * reader, each result checked against that pattern. Last, the answers of the first 12 cards are
- * read again and again in process, without the network (`readAnswer`), whole and in 64-byte
- * chunks: the reader's own cost per answer, a steadier figure than the end-to-end one on a busy
+ * `--concurrency` cards in flight), and the first `--gateway-cards` with the gateway reader (over
+ * the Conax client), each result checked against that pattern. Last, the answers of the first 12
+ * cards are read again and again in process, without the network (`readAnswer`), whole and in
+ * 64-byte chunks: the reader's own cost per answer, a steadier figure than the end-to-end one on a busy
  * machine. With `--compare <file>` (another build's dist/src/infrastructure/conax/fast-reader.js),
  * this reader and that one first read in alternating rounds in this process, against the same
  * simulator: on a shared machine, the fair way to tell two builds apart. Prints a table and, last,
@@ -642,7 +642,9 @@ async function run(options: BenchOptions, sims: SimulatorChild[]): Promise<boole
   } finally {
     await fast.close()
   }
-  console.error(`reading ${options.gatewayCards} cards with the gateway reader (node-soap) ...`)
+  console.error(
+    `reading ${options.gatewayCards} cards with the gateway reader (the Conax client) ...`,
+  )
   const client = await createConaxClient(connection)
   try {
     const gateway = gatewayCaReader(client)

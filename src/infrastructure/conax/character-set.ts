@@ -1,8 +1,9 @@
 /**
- * The character set the Conax client sends its requests in (the provider's `characterSet`).
- * node-soap always writes UTF-8; for the others the envelope is re-declared and re-encoded here,
- * because a body whose bytes and declaration disagree is what the real CA answered with
- * "Couldn't parse stream." (docs/contract.md §3).
+ * The character set the Conax client sends its requests in (the provider's `characterSet`). The
+ * XML declaration, the Content-Type and the bytes must all name the same set, because a body whose
+ * bytes and declaration disagree is what the real CA answered with "Couldn't parse stream."
+ * (docs/contract.md §3). The client writes its envelopes in the set directly (envelope-writer.ts);
+ * the fast reader converts its request templates here.
  * @module
  */
 
@@ -40,7 +41,7 @@ export function characterSetOf(label: string): CharacterSet | null {
 /** The names accepted by {@link characterSetOf}, for error messages. */
 export const CHARACTER_SET_LABELS: readonly string[] = Object.keys(BY_LABEL)
 
-/** The default: what node-soap writes anyway. */
+/** The default: UTF-8, as CRM.COM's provider page has it. */
 export const DEFAULT_CHARACTER_SET = UTF_8
 
 const DECLARATION = /^<\?xml[^>]*\?>/

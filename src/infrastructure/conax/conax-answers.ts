@@ -1,10 +1,11 @@
 import type { ActiveSubscriptionsResult, PairingStatusResult } from './conax-outcome.js'
 
 /**
- * Reading node-soap's parsed answers: the parsing boundary. node-soap hands back `any`; here it is
- * checked and turned into typed values, or null when the answer is not what the contract promises
- * (the client then reports MALFORMED_ANSWER). CA IDs must arrive as strings: a number would mean
- * that leading zeros were lost on the way.
+ * Reading an `<OpResponse>` as soap-answer.ts hands it over (elements by local name, leaves as text,
+ * repeats as lists): the parsing boundary. Values arrive untyped; here they are checked and turned
+ * into typed values, or null when the answer is not what the contract promises (the client then
+ * reports MALFORMED_ANSWER). CA IDs must arrive as strings: a number would mean that leading zeros
+ * were lost on the way.
  */
 
 /** `<TransactionStatus>` of an answer. */
@@ -20,12 +21,9 @@ function isRecord(value: unknown): value is Parsed {
   return typeof value === 'object' && value !== null && !Array.isArray(value)
 }
 
-/** A leaf's text: node-soap gives a string, or `{ $value }` when the element has attributes. */
+/** A leaf's text, or null when the value is not text. */
 function text(value: unknown): string | null {
-  if (typeof value === 'string') {
-    return value
-  }
-  return isRecord(value) && typeof value.$value === 'string' ? value.$value : null
+  return typeof value === 'string' ? value : null
 }
 
 /** An optional leaf: absent (or empty, or nil) is null; anything else that is not text is invalid. */
@@ -40,7 +38,7 @@ function optionalText(value: unknown): string | null | undefined {
   return text(value) ?? undefined
 }
 
-/** A list element's items: node-soap gives an array, or a bare value for a single item (#1168). */
+/** A list element's items: an array for repeats, a bare value for a single item. */
 function items(value: unknown): readonly unknown[] {
   if (value === undefined || value === null) {
     return []

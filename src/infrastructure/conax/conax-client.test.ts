@@ -1,139 +1,30 @@
-import { createServer } from 'node:http'
+import { createServer, type Server } from 'node:http'
 import type { AddressInfo } from 'node:net'
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest'
 import { startSimulator, type Simulator } from '../../../simulator/src/index.js'
+import { REQUEST_TYPES, isQuery, type ConaxCommand } from '../../domain/commands.js'
 import {
-  REQUEST_TYPES,
-  isQuery,
-  type ConaxCommand,
-  type RequestType,
-} from '../../domain/commands.js'
+  CARD_A,
+  CARD_B,
+  CARD_OTHER_SMS,
+  CARD_ZERO,
+  INVENTORY,
+  SAMPLES,
+  STB_1,
+  STB_2,
+  UNKNOWN_CARD,
+} from '../../test-support/conax-samples.js'
 import {
   createConaxClient,
   type CompletedOutcome,
   type ConaxClient,
   type ConaxClientOptions,
+  type ConaxClientTuning,
   type ConaxOutcome,
 } from './conax-client.js'
 import { OPERATION_OF } from './conax-requests.js'
 
 // The adapter's Conax client against the real simulator, in process, over HTTP.
-const CARD_A = '01450253313'
-const CARD_B = '01900080207'
-const CARD_ZERO = '00000000042'
-const CARD_OTHER_SMS = '09999999999'
-const STB_1 = '0001000001'
-const STB_2 = '1000000002'
-const UNKNOWN_CARD = '01234567890'
-
-const INVENTORY = {
-  smartcards: [
-    { caClientId: CARD_A },
-    { caClientId: CARD_B },
-    { caClientId: CARD_ZERO },
-    { caClientId: CARD_OTHER_SMS, sms: 'other' },
-  ],
-  pairingModules: [STB_1, STB_2].map((id, index) => ({
-    pairingModuleId: id,
-    serialNumber: `KA2611XB0000${index + 1}`,
-    productCode: 'KSTB5043',
-    productDescription: 'Kaon KSTB5043 HD Conax Zapper',
-  })),
-  products: ['GFA1', 'EFA2', '007'].map((productId) => ({ productId })),
-}
-
-/** One sample command of each of the 13 types, in an order in which all of them succeed. */
-const SAMPLES: { readonly [T in RequestType]: Extract<ConaxCommand, { type: T }> } = {
-  ADD_SUBSCRIPTIONS: {
-    type: 'ADD_SUBSCRIPTIONS',
-    smartcardCaId: CARD_A,
-    serviceCaId: 'GFA1',
-    distributor: 'Main',
-    startDate: '2026-11-01T00:00:00Z',
-    endDate: '2099-12-31T23:59:59Z',
-  },
-  CANCEL_SUBSCRIPTIONS: {
-    type: 'CANCEL_SUBSCRIPTIONS',
-    smartcardCaId: CARD_A,
-    serviceCaId: 'EFA2',
-    distributor: null,
-  },
-  GET_ACTIVE_SUBSCRIPTIONS: {
-    type: 'GET_ACTIVE_SUBSCRIPTIONS',
-    smartcardCaId: CARD_A,
-    distributor: null,
-  },
-  CREATE_PAIRING: {
-    type: 'CREATE_PAIRING',
-    smartcardCaIds: [CARD_A],
-    stbCaIds: [STB_1],
-    distributor: 'Main',
-  },
-  ADD_TO_EXISTING_PAIRING: {
-    type: 'ADD_TO_EXISTING_PAIRING',
-    pairedSmartcardCaId: CARD_A,
-    smartcardCaIds: [CARD_B],
-    stbCaIds: [STB_2],
-    distributor: 'Main',
-  },
-  GET_PAIRING_STATUS_FOR_CARD: {
-    type: 'GET_PAIRING_STATUS_FOR_CARD',
-    smartcardCaId: CARD_B,
-    distributor: null,
-  },
-  GET_PAIRING_STATUS_FOR_PAIRING_MODULE: {
-    type: 'GET_PAIRING_STATUS_FOR_PAIRING_MODULE',
-    stbCaId: STB_1,
-    distributor: null,
-  },
-  SEND_MAIL_MESSAGE_TO_CLIENT: {
-    type: 'SEND_MAIL_MESSAGE_TO_CLIENT',
-    smartcardCaIds: [CARD_A, CARD_B],
-    message: 'Your bill is ready',
-    startIndicationTime: '2026-12-01T08:00:00Z',
-    distributor: null,
-  },
-  SEND_BARK_MESSAGE_TO_CLIENT: {
-    type: 'SEND_BARK_MESSAGE_TO_CLIENT',
-    smartcardCaIds: [CARD_A],
-    message: 'Welcome',
-    startIndicationTime: null,
-    displayDurationInSeconds: 15,
-    distributor: null,
-  },
-  SEND_REPEATING_BARK_MESSAGE_TO_CLIENT: {
-    type: 'SEND_REPEATING_BARK_MESSAGE_TO_CLIENT',
-    smartcardCaIds: [CARD_A],
-    message: 'Renew today',
-    startIndicationTime: null,
-    displayDurationInSeconds: 20,
-    repetitionCount: 3,
-    repetitionIntervalInSeconds: 60,
-    distributor: null,
-  },
-  DISPLAY_FINGERPRINT: {
-    type: 'DISPLAY_FINGERPRINT',
-    smartcardCaIds: [CARD_A],
-    displayTime: null,
-    durationInSeconds: 10,
-    positionX: null,
-    positionY: null,
-    height: 12,
-    slot: 'B',
-    distributor: null,
-  },
-  UPDATE_CA_PIN_TO_GIVEN_VALUE: {
-    type: 'UPDATE_CA_PIN_TO_GIVEN_VALUE',
-    smartcardCaId: CARD_B,
-    pin: '0042',
-    distributor: null,
-  },
-  UPDATE_CA_PIN_TO_DEFAULT_VALUE: {
-    type: 'UPDATE_CA_PIN_TO_DEFAULT_VALUE',
-    smartcardCaId: CARD_B,
-    distributor: null,
-  },
-}
 
 let sim: Simulator
 let conax: ConaxClient
@@ -152,6 +43,28 @@ function optionsFor(target: Simulator, overrides: Partial<ConaxClientOptions> = 
 /** A client that is closed after the test. */
 async function extraClient(target: Simulator, overrides: Partial<ConaxClientOptions> = {}) {
   const client = await createConaxClient(optionsFor(target, overrides))
+  extras.push(client)
+  return client
+}
+
+/** A client of a hand-written server on port 0; both are closed after the test. */
+async function clientOf(
+  server: Server,
+  overrides: Partial<ConaxClientOptions & ConaxClientTuning> = {},
+): Promise<ConaxClient> {
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve))
+  extras.push({
+    close: () =>
+      new Promise((resolve) => {
+        server.closeAllConnections()
+        server.close(() => resolve())
+      }),
+  })
+  const client = await createConaxClient({
+    ...optionsFor(sim),
+    endpoint: `http://127.0.0.1:${(server.address() as AddressInfo).port}/caclient`,
+    ...overrides,
+  })
   extras.push(client)
   return client
 }
@@ -718,6 +631,67 @@ describe('transport outcomes', () => {
     }
   })
 
+  it('an answer over 4 MiB is TRANSIENT MALFORMED_ANSWER, and not read to its end', async () => {
+    let written = 0
+    const server = createServer((_req, res) => {
+      res.writeHead(200, { 'Content-Type': 'text/xml' })
+      const chunk = Buffer.alloc(64 * 1024, 0x20)
+      const more = (): void => {
+        // Stops once the client hangs up; 64 MiB would be the end of a client that reads it all.
+        while (!res.destroyed && written < 64 * 1024 * 1024) {
+          written += chunk.length
+          if (!res.write(chunk)) {
+            res.once('drain', more)
+            return
+          }
+        }
+        res.end()
+      }
+      more()
+    })
+    const client = await clientOf(server)
+    expect(await client.send(SAMPLES.GET_ACTIVE_SUBSCRIPTIONS, 1)).toEqual({
+      kind: 'TRANSIENT',
+      errorCode: 'MALFORMED_ANSWER',
+      errorDescription: 'The answer is larger than 4194304 bytes.',
+      request: expect.stringContaining('GetActiveSubscriptions'),
+      response: null,
+    })
+    expect(written).toBeLessThan(64 * 1024 * 1024)
+  })
+
+  it('an answer that stops halfway is TRANSIENT TIMEOUT: the deadline covers the reading', async () => {
+    const server = createServer((_req, res) => {
+      res.writeHead(200, { 'Content-Type': 'text/xml', 'Content-Length': '1000' })
+      res.write('<?xml version="1.0"?><soap:Envelope')
+    })
+    const client = await clientOf(server, { timeoutMs: 300 })
+    expect(await client.send(SAMPLES.GET_ACTIVE_SUBSCRIPTIONS, 1)).toEqual({
+      kind: 'TRANSIENT',
+      errorCode: 'TIMEOUT',
+      errorDescription: expect.stringContaining('within 300 ms'),
+      request: expect.any(String),
+      response: null,
+    })
+  })
+
+  it('opens at most maxSockets connections, and keeps them alive', async () => {
+    let connections = 0
+    let requests = 0
+    const server = createServer((req, res) => {
+      requests++
+      req.resume()
+      req.on('end', () => res.writeHead(200, { 'Content-Type': 'text/xml' }).end('<x/>'))
+    })
+    server.on('connection', () => connections++)
+    const client = await clientOf(server, { maxSockets: 2 })
+    const outcomes = await Promise.all(
+      Array.from({ length: 12 }, () => client.send(SAMPLES.GET_ACTIVE_SUBSCRIPTIONS, 1)),
+    )
+    expect(outcomes.map((outcome) => outcome.kind)).toEqual(Array(12).fill('TRANSIENT'))
+    expect({ requests, connections }).toEqual({ requests: 12, connections: 2 })
+  })
+
   it('refuses to send once closed, as a programming error', async () => {
     const client = await createConaxClient(optionsFor(sim))
     await client.close()
@@ -733,6 +707,9 @@ describe('transport outcomes', () => {
     )
     await expect(createConaxClient({ ...optionsFor(sim), characterSet: 'EBCDIC' })).rejects.toThrow(
       /character set 'EBCDIC'/,
+    )
+    await expect(createConaxClient({ ...optionsFor(sim), maxSockets: 0 })).rejects.toThrow(
+      /maxSockets must be a positive integer/,
     )
   })
 })
@@ -772,8 +749,13 @@ describe('identifiers and texts reach the CA exactly', () => {
     })
   })
 
-  it('sends messages exactly: whitespace, markup characters and CDATA look-alikes', async () => {
-    const messages = ['  two\nlines\tand  spaces ', 'a & b < c > "d" \'e\'', '<![CDATA[x]]>y]]>']
+  it('sends messages exactly: whitespace, carriage returns, markup characters and CDATA look-alikes', async () => {
+    const messages = [
+      '  two\nlines\tand  spaces ',
+      'a & b < c > "d" \'e\'',
+      '<![CDATA[x]]>y]]>',
+      'carriage\r\nreturns\r',
+    ]
     let sequence = 0
     for (const message of messages) {
       completed(await conax.send({ ...SAMPLES.SEND_MAIL_MESSAGE_TO_CLIENT, message }, ++sequence))
@@ -782,8 +764,8 @@ describe('identifiers and texts reach the CA exactly', () => {
   })
 
   it.each([
-    ['ISO-8859-1', ['Grüße', '&#x20AC;', '&#x1D11E;', ']]>&#x20AC;<![CDATA[']],
-    ['US-ASCII', ['Gr&#xFC;&#xDF;e', '&#x20AC;', ']]>&#xFC;<![CDATA[']],
+    ['ISO-8859-1', ['Grüße', '&#x20AC;', '&#x1D11E;', '&lt;![CDATA[Grüße, 10 &#x20AC;']],
+    ['US-ASCII', ['Gr&#xFC;&#xDF;e', '&#x20AC;', '&lt;![CDATA[Gr&#xFC;&#xDF;e']],
     ['UTF-16', ['Grüße, 10 € ✓ 𝄞']],
     ['utf-8', ['Grüße, 10 € ✓ 𝄞']],
   ])('sends in the %s character set, referencing what it cannot carry', async (charset, sent) => {

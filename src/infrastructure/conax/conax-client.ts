@@ -1,45 +1,41 @@
-import { randomUUID } from 'node:crypto'
-import { existsSync } from 'node:fs'
-import { Agent as HttpAgent } from 'node:http'
-import { Agent as HttpsAgent } from 'node:https'
-import { dirname, join } from 'node:path'
-import { fileURLToPath } from 'node:url'
-import {
-  BasicAuthSecurity,
-  createClientAsync,
-  HttpClient,
-  type Client,
-  type IExOptions,
-  type IHeaders,
-} from 'soap'
+/**
+ * The Conax client: sends a command as its operation's SOAP request (the envelope written from the
+ * wire table, envelope-writer.ts) over a keep-alive HTTP(S) agent with Basic auth and a hard
+ * deadline, and reads the answer with saxes (soap-answer.ts). node-soap and axios are not on this
+ * path (docs/decisions/0016-adapter-writes-envelopes.md).
+ * @module
+ */
+import { Agent as HttpAgent, request as httpRequest, type IncomingMessage } from 'node:http'
+import { Agent as HttpsAgent, request as httpsRequest } from 'node:https'
 import type { ConaxCommand } from '../../domain/commands.js'
 import {
   CHARACTER_SET_LABELS,
   DEFAULT_CHARACTER_SET,
   characterSetOf,
-  toWireBytes,
-  toWireText,
   type CharacterSet,
 } from './character-set.js'
 import { readTransactionStatus } from './conax-answers.js'
+import type { ConaxClientOptions } from './connection-options.js'
 import type { ConaxOutcome } from './conax-outcome.js'
 import {
   CONAX_SERVICES,
   findUnsendableText,
   readPayload,
   toConaxRequest,
-  toSoapArgs,
   type ConaxRequest,
   type ConaxService,
 } from './conax-requests.js'
+import { EnvelopeWriter, type WireBody } from './envelope-writer.js'
+import { encodingOf } from './fast-reader.js'
 import {
-  bodyOf,
+  classifyNetworkError,
   classifyStatusCode,
-  classifyTransportError,
   malformedAnswer,
   type Failure,
 } from './fault-classification.js'
+import { readSoapAnswer, type AnswerObject } from './soap-answer.js'
 
+export type { ConaxClientOptions } from './connection-options.js'
 export type {
   ActiveSubscriptionsResult,
   CompletedOutcome,
@@ -48,18 +44,6 @@ export type {
   RejectedOutcome,
   TransientOutcome,
 } from './conax-outcome.js'
-
-/** How to reach the CA: the provider's connection settings (`ProvisioningProvider.connection`). */
-export interface ConaxClientOptions {
-  /** Base URL of the services, e.g. `http://127.0.0.1:8280/ca-server/webservices/caclient`. */
-  readonly endpoint: string
-  readonly username: string
-  readonly password: string
-  /** Longest wait for an answer; a call that takes longer is TRANSIENT `TIMEOUT`. */
-  readonly timeoutMs: number
-  /** The character set requests are sent in (default UTF-8; also ISO-8859-1, US-ASCII, UTF-16). */
-  readonly characterSet?: string
-}
 
 /** Sends Conax commands over the wire contract (docs/contract.md). */
 export interface ConaxClient {
@@ -73,66 +57,31 @@ export interface ConaxClient {
   close(): Promise<void>
 }
 
-/**
- * The folder of the shipped WSDLs, `fixtures/wsdl`, found by walking up from this module (it sits
- * at a different depth in `src/` and in `dist/src/`).
- */
-export function wsdlDirectory(): string {
-  let dir = dirname(fileURLToPath(import.meta.url))
-  for (;;) {
-    const candidate = join(dir, 'fixtures', 'wsdl')
-    if (existsSync(candidate)) {
-      return candidate
-    }
-    const parent = dirname(dir)
-    if (parent === dir) {
-      throw new Error(
-        `Failed to find fixtures/wsdl above ${fileURLToPath(import.meta.url)}. Ship the WSDLs with the adapter.`,
-      )
-    }
-    dir = parent
-  }
+/** The client's own settings, beside the provider's connection. */
+export interface ConaxClientTuning {
+  /** Most connections open to the CA at once (default 64); more calls wait for a free one. */
+  readonly maxSockets?: number
 }
 
-/** node-soap's HTTP client, re-encoding each request body in the configured character set. */
-class CharsetHttpClient extends HttpClient {
-  private readonly charset: CharacterSet
-
-  constructor(charset: CharacterSet) {
-    super()
-    this.charset = charset
-  }
-
-  override buildRequest(
-    rurl: string,
-    data: unknown,
-    exheaders?: IHeaders,
-    exoptions?: IExOptions,
-  ): unknown {
-    const built: unknown = super.buildRequest(rurl, data, exheaders, exoptions)
-    if (typeof data !== 'string' || typeof built !== 'object' || built === null) {
-      return built
-    }
-    const request = built as { data: unknown; headers: Record<string, unknown> }
-    const bytes = toWireBytes(toWireText(data, this.charset), this.charset)
-    request.data = bytes
-    request.headers['Content-Length'] = bytes.length
-    request.headers['Content-Type'] = `text/xml; charset=${this.charset.name}`
-    return request
-  }
-}
-
-function checkOptions(options: ConaxClientOptions): CharacterSet {
+function checkOptions(options: ConaxClientOptions & ConaxClientTuning): {
+  url: URL
+  charset: CharacterSet
+} {
   const url = URL.canParse(options.endpoint) ? new URL(options.endpoint) : null
   if (!url || (url.protocol !== 'http:' && url.protocol !== 'https:')) {
     throw new TypeError(
       `Failed to create the Conax client: endpoint '${options.endpoint}' is not an http(s) URL.`,
     )
   }
-  if (!Number.isInteger(options.timeoutMs) || options.timeoutMs < 1) {
-    throw new RangeError(
-      `Failed to create the Conax client: timeoutMs must be a positive integer, not ${options.timeoutMs}.`,
-    )
+  for (const [name, value] of [
+    ['timeoutMs', options.timeoutMs],
+    ['maxSockets', options.maxSockets ?? DEFAULT_MAX_SOCKETS],
+  ] as const) {
+    if (!Number.isInteger(value) || value < 1) {
+      throw new RangeError(
+        `Failed to create the Conax client: ${name} must be a positive integer, not ${value}.`,
+      )
+    }
   }
   const charset = characterSetOf(options.characterSet ?? DEFAULT_CHARACTER_SET.name)
   if (!charset) {
@@ -140,22 +89,40 @@ function checkOptions(options: ConaxClientOptions): CharacterSet {
       `Failed to create the Conax client: character set '${options.characterSet ?? ''}' is not supported. Use one of ${CHARACTER_SET_LABELS.join(', ')}.`,
     )
   }
-  return charset
+  return { url, charset }
 }
 
-/** What one exchange put on and got from the wire, collected from node-soap's events. */
-interface Exchange {
-  request: string | null
-  response: string | null
-}
-
-type AsyncOperation = (args: unknown, options: IExOptions) => Promise<unknown>
-
+const DEFAULT_MAX_SOCKETS = 64
 const IDLE_SOCKET_TIMEOUT_MS = 4000
+// Far above any answer of the contract (a card's active products, a pairing); a body this size is
+// not a Conax answer, so it is dropped instead of being read to its end.
+const MAX_ANSWER_BYTES = 4 * 1024 * 1024
+
+class DeadlineExceeded extends Error {
+  override readonly name = 'DeadlineExceeded'
+}
+
+class AnswerTooLarge extends Error {
+  override readonly name = 'AnswerTooLarge'
+}
+
+/** An answer as it came: HTTP status and the body decoded in the character set it declares. */
+interface RawAnswer {
+  readonly status: number
+  readonly body: string
+}
+
+/** The body's text in the Content-Type's character set (UTF-8 when it names none we know). */
+function decode(chunks: readonly Buffer[], contentType: string): string {
+  const bytes = chunks.length === 1 ? (chunks[0] ?? Buffer.alloc(0)) : Buffer.concat(chunks)
+  const text = bytes.toString(encodingOf(contentType))
+  return text.charCodeAt(0) === 0xfeff ? text.slice(1) : text
+}
 
 /**
- * Creates a Conax client: one node-soap client per service, built from the shipped WSDLs, with
- * the endpoint overridden to `<endpoint>/<service>`, HTTP Basic auth and a per-call timeout.
+ * Creates a Conax client for the services under `endpoint` (`<endpoint>/<service>`), with HTTP
+ * Basic auth, the provider's character set and a `timeoutMs` deadline per call, over a keep-alive
+ * agent of at most `maxSockets` connections.
  *
  * @example
  * const conax = await createConaxClient({ endpoint, username: 'sms', password: 'sms', timeoutMs: 10_000 })
@@ -163,93 +130,110 @@ const IDLE_SOCKET_TIMEOUT_MS = 4000
  * if (outcome.kind === 'TRANSIENT') { ... retry later with the same sequence number ... }
  * await conax.close()
  */
-export async function createConaxClient(options: ConaxClientOptions): Promise<ConaxClient> {
-  const charset = checkOptions(options)
-  const base = options.endpoint.replace(/\/+$/, '')
-  const directory = wsdlDirectory()
-  // Our own agents, so that close() can drop the kept-alive sockets. Idle sockets are dropped
-  // before common server keep-alive timeouts (Apache 5 s), so that a call seldom reuses one the
-  // CA has just closed (that would be a CONNECTION_RESET: TRANSIENT, and a replay when retried).
-  const agentOptions = { keepAlive: true, timeout: IDLE_SOCKET_TIMEOUT_MS }
-  const httpAgent = new HttpAgent(agentOptions)
-  const httpsAgent = new HttpsAgent(agentOptions)
-  const httpClient = new CharsetHttpClient(charset)
-  const exchanges = new Map<string, Exchange>()
+export function createConaxClient(
+  options: ConaxClientOptions & ConaxClientTuning,
+): Promise<ConaxClient> {
+  // Bad options reject, as they did when building the client was asynchronous.
+  return new Promise((resolve) => resolve(conaxClient(options)))
+}
 
-  const clients = new Map<ConaxService, Client>(
-    await Promise.all(
-      CONAX_SERVICES.map(async (service) => {
-        const client = await createClientAsync(
-          join(directory, `${service}.wsdl`),
-          {
-            httpClient,
-            // node-soap caches WSDLs by path and lets each client mutate the cached options.
-            disableCache: true,
-            // Dates stay the CA's strings; node-soap would make them Dates (and drop precision).
-            customDeserializer: {
-              dateTime: (value: string) => value,
-              date: (value: string) => value,
-            },
-          },
-          `${base}/${service}`,
-        )
-        client.setSecurity(new BasicAuthSecurity(options.username, options.password))
-        client.on('request', (xml, eid) => {
-          const exchange = exchanges.get(eid)
-          if (exchange) {
-            exchange.request = toWireText(xml, charset)
-          }
-        })
-        client.on('response', (body: unknown, _response: unknown, eid: string) => {
-          const exchange = exchanges.get(eid)
-          if (exchange && typeof body === 'string') {
-            exchange.response = body
-          }
-        })
-        return [service, client] as const
-      }),
-    ),
-  )
+function conaxClient(options: ConaxClientOptions & ConaxClientTuning): ConaxClient {
+  const { url, charset } = checkOptions(options)
+  const secure = url.protocol === 'https:'
+  // Idle sockets are dropped before common server keep-alive timeouts (Apache 5 s), so that a
+  // call seldom reuses one the CA has just closed (that would be a CONNECTION_RESET: TRANSIENT,
+  // and a replay when retried).
+  const agentOptions = {
+    keepAlive: true,
+    noDelay: true,
+    maxSockets: options.maxSockets ?? DEFAULT_MAX_SOCKETS,
+    timeout: IDLE_SOCKET_TIMEOUT_MS,
+  }
+  const agent = secure ? new HttpsAgent(agentOptions) : new HttpAgent(agentOptions)
+  const post = secure ? httpsRequest : httpRequest
+  const base = url.pathname.replace(/\/+$/, '')
+  const paths = Object.fromEntries(
+    CONAX_SERVICES.map((service) => [service, `${base}/${service}`]),
+  ) as Readonly<Record<ConaxService, string>>
+  // URL keeps an IPv6 literal's brackets; the socket wants the bare address.
+  const hostname = url.hostname.replace(/^\[(.*)\]$/, '$1')
+  const authorization = `Basic ${Buffer.from(`${options.username}:${options.password}`).toString('base64')}`
+  const contentType = `text/xml; charset=${charset.name}`
+  const writer = new EnvelopeWriter(charset)
+  // Headers as a list are written as given, where an object costs a setHeader (and its checks)
+  // each; so Host is ours to send. url.host keeps an IPv6 literal's brackets and a non-default
+  // port. SOAPAction is the WSDL's empty one (SOAP 1.1 over HTTP requires the header).
+  const headersFor = (length: number): string[] => [
+    'Host',
+    url.host,
+    'Authorization',
+    authorization,
+    'Content-Type',
+    contentType,
+    'Content-Length',
+    String(length),
+    'SOAPAction',
+    '""',
+  ]
+  let closed = false
 
-  const call = async (request: ConaxRequest): Promise<ConaxOutcome> => {
-    const client = clients.get(request.service)
-    if (!client) {
-      throw new Error(`Failed to send ${request.operation}: the Conax client is closed.`)
-    }
-    const method: unknown = client[`${request.operation}Async`]
-    if (typeof method !== 'function') {
-      throw new Error(`Failed to send ${request.operation}: the ${request.service} WSDL lacks it.`)
-    }
-    const exchangeId = randomUUID()
-    const exchange: Exchange = { request: null, response: null }
-    exchanges.set(exchangeId, exchange)
-    try {
-      const answer = await (method as AsyncOperation).call(
-        client,
-        { [`${request.operation}Request`]: toSoapArgs(request.children) },
+  const exchange = (service: ConaxService, body: WireBody) =>
+    new Promise<RawAnswer>((resolve, reject) => {
+      let timedOut = false
+      const request = post(
         {
-          exchangeId,
-          // axios' own timeout is a socket-idle timer; the signal is the hard deadline.
-          timeout: options.timeoutMs,
-          signal: AbortSignal.timeout(options.timeoutMs),
-          // A redirected POST would come back as a GET; a redirect means a wrong endpoint.
-          maxRedirects: 0,
-          // Ignore HTTP(S)_PROXY: the CA is reached directly, as the provider configures it.
-          proxy: false,
-          httpAgent,
-          httpsAgent,
+          agent,
+          protocol: url.protocol,
+          hostname,
+          port: url.port,
+          path: paths[service],
+          method: 'POST',
+          headers: headersFor(body.length),
+        },
+        (response: IncomingMessage) => {
+          const status = response.statusCode ?? 0
+          const chunks: Buffer[] = []
+          let size = 0
+          response.on('data', (chunk: Buffer) => {
+            size += chunk.length
+            if (size > MAX_ANSWER_BYTES) {
+              response.destroy(new AnswerTooLarge())
+            } else {
+              chunks.push(chunk)
+            }
+          })
+          response.on('error', fail)
+          response.on('end', () => {
+            clearTimeout(timer)
+            resolve({ status, body: decode(chunks, contentTypeOf(response)) })
+          })
         },
       )
-      return toOutcome(request, answer, exchange)
-    } catch (error) {
-      const failure = classifyTransportError(error)
-      if (!failure) {
-        throw error
+      // The deadline covers the whole exchange: connecting, sending, waiting and reading.
+      const timer = setTimeout(() => {
+        timedOut = true
+        request.destroy(new DeadlineExceeded())
+      }, options.timeoutMs)
+      function fail(error: Error): void {
+        clearTimeout(timer)
+        reject(timedOut ? new DeadlineExceeded() : error)
       }
-      return failed(failure, null, exchange.request, exchange.response ?? bodyOf(error))
-    } finally {
-      exchanges.delete(exchangeId)
+      request.on('error', fail)
+      request.end(body.data, body.encoding)
+    })
+
+  const networkFailure = (error: unknown): Failure | null => {
+    if (error instanceof AnswerTooLarge) {
+      return malformedAnswer(`The answer is larger than ${MAX_ANSWER_BYTES} bytes.`)
     }
+    if (error instanceof DeadlineExceeded) {
+      return {
+        kind: 'TRANSIENT',
+        errorCode: 'TIMEOUT',
+        errorDescription: `no answer from ${url.origin} within ${options.timeoutMs} ms`,
+      }
+    }
+    return classifyNetworkError(error)
   }
 
   return {
@@ -266,15 +250,46 @@ export async function createConaxClient(options: ConaxClientOptions): Promise<Co
           response: null,
         }
       }
-      return call(request)
+      if (closed) {
+        throw new Error(`Failed to send ${request.operation}: the Conax client is closed.`)
+      }
+      const body = writer.body(request)
+      let answer: RawAnswer
+      try {
+        answer = await exchange(request.service, body)
+      } catch (error) {
+        const failure = networkFailure(error)
+        if (!failure) {
+          throw error
+        }
+        return failed(failure, null, body.text, null)
+      }
+      const read = readSoapAnswer(request.operation, request.service, answer.status, answer.body)
+      return 'failure' in read
+        ? failed(read.failure, null, body.text, answer.body)
+        : toOutcome(request, read.response, body.text, answer.body)
     },
     close: () => {
-      httpAgent.destroy()
-      httpsAgent.destroy()
-      clients.clear()
+      closed = true
+      agent.destroy()
       return Promise.resolve()
     },
   }
+}
+
+/**
+ * An answer's Content-Type, the first if several; from the raw headers, since building `headers`
+ * costs an object and a lower-cased name for every header.
+ */
+function contentTypeOf(response: IncomingMessage): string {
+  const raw = response.rawHeaders
+  for (let i = 0; i < raw.length; i += 2) {
+    const name = raw[i] ?? ''
+    if (name.length === 12 && name.toLowerCase() === 'content-type') {
+      return raw[i + 1] ?? ''
+    }
+  }
+  return ''
 }
 
 function failed(
@@ -288,11 +303,13 @@ function failed(
     : { ...failure, kind: 'TRANSIENT', request, response }
 }
 
-/** The outcome of an answer node-soap parsed (the resolved `[result, rawResponse, ...]`). */
-function toOutcome(request: ConaxRequest, answer: unknown, exchange: Exchange): ConaxOutcome {
-  const [result, rawResponse] = Array.isArray(answer) ? (answer as unknown[]) : []
-  const response = typeof rawResponse === 'string' ? rawResponse : (exchange.response ?? '')
-  const sent = exchange.request ?? ''
+/** The outcome of an `<OpResponse>` (`result`), given what was sent and the answer's text. */
+function toOutcome(
+  request: ConaxRequest,
+  result: AnswerObject,
+  sent: string,
+  response: string,
+): ConaxOutcome {
   const status = readTransactionStatus(result)
   if (!status) {
     return failed(

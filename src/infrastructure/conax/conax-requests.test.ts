@@ -5,7 +5,7 @@ import {
   readPairingStatus,
   readTransactionStatus,
 } from './conax-answers.js'
-import { OPERATION_OF, findUnsendableText, toConaxRequest, toSoapArgs } from './conax-requests.js'
+import { OPERATION_OF, findUnsendableText, toConaxRequest } from './conax-requests.js'
 
 describe('toConaxRequest', () => {
   it('maps every command type to an operation of its own', () => {
@@ -91,15 +91,6 @@ describe('texts', () => {
     )
     expect(findUnsendableText({ M: 'lone \uD800 surrogate' })).toMatch(/U\+D800/)
     expect(findUnsendableText({ M: 'tab\tnew\nline\r 𝄞 \uFFFD', N: 5 })).toBeNull()
-  })
-
-  it('wraps CDATA look-alikes so that node-soap sends them as text', () => {
-    expect(toSoapArgs({ M: '<![CDATA[a]]>b]]>', L: [{ X: '<![CDATA[]]>' }], N: 1 })).toEqual({
-      M: '<![CDATA[<![CDATA[a]]]]><![CDATA[>b]]]]><![CDATA[>]]>',
-      L: [{ X: '<![CDATA[<![CDATA[]]]]><![CDATA[>]]>' }],
-      N: 1,
-    })
-    expect(toSoapArgs({ M: 'a <![CDATA[ b' })).toEqual({ M: 'a <![CDATA[ b' })
   })
 })
 

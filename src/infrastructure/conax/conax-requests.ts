@@ -309,16 +309,3 @@ export function findUnsendableText(children: RequestObject): string | null {
   })
   return problem
 }
-
-const CDATA_LOOKALIKE = /^<!\[CDATA\[[\s\S]*\]\]>$/
-
-/**
- * The children as node-soap must be given them. node-soap sends a text that starts with
- * `<![CDATA[` and ends with `]]>` unescaped (utils.js `xmlEscape`), so the CA would get it
- * changed; such a text is wrapped in a real CDATA section that carries it exactly.
- */
-export function toSoapArgs(children: RequestObject): RequestObject {
-  return mapTexts(children, (text) =>
-    CDATA_LOOKALIKE.test(text) ? `<![CDATA[${text.replaceAll(']]>', ']]]]><![CDATA[>')}]]>` : text,
-  )
-}

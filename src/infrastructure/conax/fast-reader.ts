@@ -23,7 +23,7 @@ import {
   toWireText,
   type CharacterSet,
 } from './character-set.js'
-import type { ConaxClientOptions } from './conax-client.js'
+import type { ConaxClientOptions } from './connection-options.js'
 import {
   CLASSIFICATION_TABLE,
   classifyFaultCode,
@@ -662,7 +662,7 @@ let lastContentType = ''
 let lastEncoding: CharacterSet['encoding'] = 'utf8'
 
 /** The encoding a Content-Type's charset names; UTF-8 when it names none the reader knows. */
-function encodingOf(contentType: string): CharacterSet['encoding'] {
+export function encodingOf(contentType: string): CharacterSet['encoding'] {
   if (contentType !== lastContentType) {
     const label = /charset\s*=\s*"?([^";\s]+)/i.exec(contentType)?.[1]
     lastEncoding = (label && characterSetOf(label)?.encoding) || 'utf8'

@@ -3,35 +3,13 @@ import {
   CLASSIFICATION_TABLE,
   classifyFaultCode,
   classifyHttpStatus,
+  classifyNetworkError,
   classifyStatusCode,
-  classifyTransportError,
 } from './fault-classification.js'
 
-/** What node-soap rejects a SOAP fault with: an Error with the parsed envelope as `root`. */
-function soapFaultError(fault: object, status = 500) {
-  return Object.assign(new Error('fault'), {
-    root: { Envelope: { Body: { Fault: fault } } },
-    response: { status },
-    body: '<soap:Envelope/>',
-  })
-}
-
-/** What node-soap rejects a body that is not XML with: a plain object, `Fault` "Invalid XML". */
-function notXml(status: number, body: string) {
-  return {
-    Fault: {
-      faultcode: 500,
-      faultstring: 'Invalid XML',
-      detail: 'Error: Non-whitespace before first tag.',
-    },
-    response: { status, data: body },
-    body,
-  }
-}
-
-/** What axios rejects a call that got no answer with. */
+/** What a Node HTTP request fails with when it gets no answer. */
 function networkError(code: string, message = `connect ${code}`) {
-  return Object.assign(new Error(message), { code, isAxiosError: true })
+  return Object.assign(new Error(message), { code, syscall: 'connect' })
 }
 
 describe('classifyStatusCode', () => {
@@ -104,64 +82,7 @@ describe('classifyHttpStatus', () => {
   })
 })
 
-describe('classifyTransportError', () => {
-  it('classifies SOAP 1.1 faults by faultcode, whatever the HTTP status', () => {
-    expect(
-      classifyTransportError(soapFaultError({ faultcode: 'soap:Client', faultstring: 'Bad' })),
-    ).toEqual({ kind: 'REJECTED', errorCode: 'SOAP_CLIENT_FAULT', errorDescription: 'Bad' })
-    expect(
-      classifyTransportError(
-        soapFaultError({ faultcode: 'soap:Server', faultstring: "Couldn't parse stream." }, 200),
-      ),
-    ).toEqual({
-      kind: 'TRANSIENT',
-      errorCode: 'SOAP_SERVER_FAULT',
-      errorDescription: "Couldn't parse stream.",
-    })
-  })
-
-  it('reads `$value` leaves and SOAP 1.2 Code/Reason', () => {
-    expect(
-      classifyTransportError(
-        soapFaultError({ faultcode: { $value: 'soap:Client' }, faultstring: { $value: 'x' } }),
-      ),
-    ).toMatchObject({ kind: 'REJECTED', errorDescription: 'x' })
-    expect(
-      classifyTransportError(
-        soapFaultError({ Code: { Value: 'soap:Receiver' }, Reason: { Text: 'busy' } }),
-      ),
-    ).toEqual({ kind: 'TRANSIENT', errorCode: 'SOAP_SERVER_FAULT', errorDescription: 'busy' })
-  })
-
-  it('classifies answers that are not SOAP by their HTTP status', () => {
-    expect(classifyTransportError(notXml(401, 'Missing credentials'))).toEqual({
-      kind: 'TRANSIENT',
-      errorCode: 'UNAUTHORIZED',
-      errorDescription: 'HTTP 401: Missing credentials',
-    })
-    expect(classifyTransportError(notXml(413, ''))).toMatchObject({
-      kind: 'REJECTED',
-      errorCode: 'REQUEST_TOO_LARGE',
-    })
-    expect(classifyTransportError(notXml(503, 'busy'))).toMatchObject({
-      kind: 'TRANSIENT',
-      errorCode: 'HTTP_503',
-    })
-    expect(classifyTransportError(notXml(200, '<html>'))).toMatchObject({
-      kind: 'TRANSIENT',
-      errorCode: 'MALFORMED_ANSWER',
-    })
-    const emptyBody = Object.assign(new Error('Error http status codes'), {
-      response: { status: 502 },
-      body: '',
-    })
-    expect(classifyTransportError(emptyBody)).toEqual({
-      kind: 'TRANSIENT',
-      errorCode: 'HTTP_502',
-      errorDescription: 'HTTP 502',
-    })
-  })
-
+describe('classifyNetworkError', () => {
   it.each([
     ['ECONNREFUSED', 'CONNECTION_REFUSED'],
     ['ECONNRESET', 'CONNECTION_RESET'],
@@ -170,7 +91,6 @@ describe('classifyTransportError', () => {
     ['EAI_AGAIN', 'HOST_NOT_FOUND'],
     ['ECONNABORTED', 'TIMEOUT'],
     ['ETIMEDOUT', 'TIMEOUT'],
-    ['ERR_CANCELED', 'TIMEOUT'],
     ['EHOSTUNREACH', 'NETWORK_UNREACHABLE'],
     ['CERT_HAS_EXPIRED', 'TLS_ERROR'],
     ['DEPTH_ZERO_SELF_SIGNED_CERT', 'TLS_ERROR'],
@@ -178,29 +98,30 @@ describe('classifyTransportError', () => {
     ['EPROTO', 'TLS_ERROR'],
     ['ENOBUFS', 'NETWORK_ERROR'],
   ])('network error %s is TRANSIENT %s', (code, errorCode) => {
-    expect(classifyTransportError(networkError(code, 'boom'))).toEqual({
+    expect(classifyNetworkError(networkError(code, 'boom'))).toEqual({
       kind: 'TRANSIENT',
       errorCode,
       errorDescription: `boom (${code})`,
     })
   })
 
-  it('takes Node system errors (with a syscall) as network errors too', () => {
-    const error = Object.assign(new Error('read ECONNRESET'), {
-      code: 'ECONNRESET',
-      syscall: 'read',
+  it("takes Node's own errors without a syscall too (a socket hang up)", () => {
+    const error = Object.assign(new Error('socket hang up'), { code: 'ECONNRESET' })
+    expect(classifyNetworkError(error)).toEqual({
+      kind: 'TRANSIENT',
+      errorCode: 'CONNECTION_RESET',
+      errorDescription: 'socket hang up (ECONNRESET)',
     })
-    expect(classifyTransportError(error)).toMatchObject({ errorCode: 'CONNECTION_RESET' })
   })
 
   it('returns null for programming errors, which must propagate', () => {
     expect(
-      classifyTransportError(new TypeError("Cannot read properties of undefined (reading 'x')")),
+      classifyNetworkError(new TypeError("Cannot read properties of undefined (reading 'x')")),
     ).toBeNull()
-    expect(classifyTransportError(networkError('ERR_INVALID_URL'))).toBeNull()
-    expect(classifyTransportError(networkError('ERR_BAD_OPTION_VALUE'))).toBeNull()
-    expect(classifyTransportError(Object.assign(new Error('x'), { code: 'ECONNRESET' }))).toBeNull()
-    expect(classifyTransportError('a string')).toBeNull()
-    expect(classifyTransportError(null)).toBeNull()
+    expect(classifyNetworkError(networkError('ERR_INVALID_URL'))).toBeNull()
+    expect(classifyNetworkError(networkError('ERR_INVALID_ARG_TYPE'))).toBeNull()
+    expect(classifyNetworkError(networkError('ERR_HTTP_INVALID_HEADER_VALUE'))).toBeNull()
+    expect(classifyNetworkError('a string')).toBeNull()
+    expect(classifyNetworkError(null)).toBeNull()
   })
 })

@@ -72,7 +72,7 @@ export const CLASSIFICATION_TABLE = {
     429: transient('HTTP_429'),
   } as Readonly<Record<number, Rule>>,
 
-  /** Node and axios error codes of exchanges that got no answer. */
+  /** Node error codes of exchanges that got no answer. */
   networkCodes: {
     ECONNREFUSED: transient('CONNECTION_REFUSED'),
     ECONNRESET: transient('CONNECTION_RESET'),
@@ -81,9 +81,7 @@ export const CLASSIFICATION_TABLE = {
     EAI_AGAIN: transient('HOST_NOT_FOUND'),
     ETIMEDOUT: transient('TIMEOUT'),
     ESOCKETTIMEDOUT: transient('TIMEOUT'),
-    // axios reports its own `timeout` as ECONNABORTED, and our deadline signal as ERR_CANCELED.
     ECONNABORTED: transient('TIMEOUT'),
-    ERR_CANCELED: transient('TIMEOUT'),
     EHOSTUNREACH: transient('NETWORK_UNREACHABLE'),
     EHOSTDOWN: transient('NETWORK_UNREACHABLE'),
     ENETUNREACH: transient('NETWORK_UNREACHABLE'),
@@ -120,12 +118,12 @@ export function isCallRefusal(errorCode: string): errorCode is CallRefusalCode {
 /** Codes that say the request could not even be built: bugs or bad configuration, never retried. */
 const PROGRAMMING_ERROR_CODES = new Set([
   'ERR_INVALID_URL',
-  'ERR_BAD_OPTION',
-  'ERR_BAD_OPTION_VALUE',
-  'ERR_NOT_SUPPORT',
-  'ERR_DEPRECATED',
   'ERR_INVALID_ARG_TYPE',
   'ERR_INVALID_ARG_VALUE',
+  'ERR_INVALID_CHAR',
+  'ERR_INVALID_HTTP_TOKEN',
+  'ERR_HTTP_INVALID_HEADER_VALUE',
+  'ERR_UNESCAPED_CHARACTERS',
 ])
 
 const TLS_CODE = /^(ERR_TLS_|ERR_SSL_|CERT_|UNABLE_TO_)|SELF_SIGNED|^EPROTO$/
@@ -172,32 +170,16 @@ export function malformedAnswer(errorDescription: string): Failure {
 }
 
 /**
- * Classifies what node-soap rejected a call with: a SOAP fault, an answer that is not SOAP (by its
- * HTTP status), or a network error (by its Node/axios code). Returns null for anything else, which
- * is a programming error and must propagate.
+ * Classifies the error an HTTP exchange that got no answer failed with, by its Node code
+ * (`ECONNREFUSED`, `ENOTFOUND`, a TLS code...). Returns null for an error without a code or with
+ * the code of a request that could not even be built: a programming error, which must propagate.
  */
-export function classifyTransportError(error: unknown): Failure | null {
-  if (typeof error !== 'object' || error === null) {
-    return null
-  }
-  const fault = soapFaultOf(error)
-  if (fault) {
-    return classifyFaultCode(fault.faultcode, fault.faultstring)
-  }
-  const status = httpStatusOf(error)
-  if (status !== null) {
-    return classifyHttpStatus(status, bodyOf(error))
-  }
-  return classifyNetworkError(error)
-}
-
-function classifyNetworkError(error: object): Failure | null {
+export function classifyNetworkError(error: unknown): Failure | null {
   const code = stringProperty(error, 'code')
-  const message = stringProperty(error, 'message') ?? 'network error'
-  const isNetwork = property(error, 'isAxiosError') === true || stringProperty(error, 'syscall')
-  if (code === null || PROGRAMMING_ERROR_CODES.has(code) || !isNetwork) {
+  if (code === null || PROGRAMMING_ERROR_CODES.has(code)) {
     return null
   }
+  const message = stringProperty(error, 'message') ?? 'network error'
   const rule = Object.hasOwn(CLASSIFICATION_TABLE.networkCodes, code)
     ? (CLASSIFICATION_TABLE.networkCodes[code] as Rule)
     : TLS_CODE.test(code)
@@ -206,53 +188,10 @@ function classifyNetworkError(error: object): Failure | null {
   return { ...rule, errorDescription: `${message} (${code})` }
 }
 
-/** The body of a node-soap error that carries the answer, as a string, or null. */
-export function bodyOf(error: unknown): string | null {
-  if (typeof error !== 'object' || error === null) {
-    return null
-  }
-  const body = property(error, 'body')
-  if (typeof body === 'string') {
-    return body
-  }
-  const data = property(property(error, 'response'), 'data')
-  return typeof data === 'string' ? data : null
-}
-
-/** The HTTP status of the answer a node-soap error carries, or null when no answer came. */
-function httpStatusOf(error: object): number | null {
-  const status = property(property(error, 'response'), 'status')
-  return typeof status === 'number' ? status : null
-}
-
-/** faultcode and faultstring of a parsed SOAP 1.1 or 1.2 fault (node-soap's `err.root`). */
-function soapFaultOf(error: object): { faultcode: string; faultstring: string } | null {
-  const fault = property(property(property(property(error, 'root'), 'Envelope'), 'Body'), 'Fault')
-  if (typeof fault !== 'object' || fault === null) {
-    return null
-  }
-  const faultcode =
-    textOf(property(fault, 'faultcode')) ?? textOf(property(property(fault, 'Code'), 'Value'))
-  const faultstring =
-    textOf(property(fault, 'faultstring')) ?? textOf(property(property(fault, 'Reason'), 'Text'))
-  return faultcode === null ? null : { faultcode, faultstring: faultstring ?? '' }
-}
-
-function textOf(value: unknown): string | null {
-  if (typeof value === 'string') {
-    return value
-  }
-  const inner = property(value, '$value')
-  return typeof inner === 'string' ? inner : null
-}
-
-function property(value: unknown, key: string): unknown {
-  return typeof value === 'object' && value !== null
-    ? (value as Record<string, unknown>)[key]
-    : undefined
-}
-
 function stringProperty(value: unknown, key: string): string | null {
-  const found = property(value, key)
+  const found =
+    typeof value === 'object' && value !== null
+      ? (value as Record<string, unknown>)[key]
+      : undefined
   return typeof found === 'string' ? found : null
 }

@@ -1,7 +1,7 @@
 /**
- * The {@link CaReader} port on top of the delivery gateway (node-soap), for when the fast reader
- * is not wanted (a custom gateway, a CA that only the WSDL-driven client talks to). It fails as
- * the fast reader does: same validation, same error codes, same messages.
+ * The {@link CaReader} port on top of the delivery gateway (the Conax client, or a custom
+ * gateway), for when the fast reader is not wanted. It fails as the fast reader does: same
+ * validation, same error codes, same messages.
  * @module
  */
 import type { CaGateway, DeliveryOutcome } from '../../application/ports.js'
