@@ -3,6 +3,7 @@ import { dirname, join } from 'node:path'
 import { Command, CommanderError, InvalidArgumentError, Option } from 'commander'
 import { errorLine } from '../../../common/coded-error.js'
 import { processIo, writeLine, type CliIo } from '../../../common/cli-io.js'
+import { printVersion, withVersion } from '../../../common/cli-commands.js'
 import { DeviceMapError, loadDeviceMap, type DeviceMap } from '../engine/devices.js'
 import { explore, type ExploreProgress, type ExploreResult } from '../explore/explore.js'
 import { renderConsoleScenario, renderConsoleSummary } from '../report/console.js'
@@ -251,7 +252,7 @@ function reportOptions(command: Command): Command {
 
 /** The `conax-conformance` command line; `exit` receives the process exit code. */
 export function buildConformanceCommand(io: CliIo, exit: (code: number) => void): Command {
-  const program = new Command('conax-conformance')
+  const program = withVersion(new Command('conax-conformance'))
     .configureOutput({
       writeOut: (text) => io.stdout.write(text),
       writeErr: (text) => io.stderr.write(text),
@@ -379,6 +380,10 @@ export function buildConformanceCommand(io: CliIo, exit: (code: number) => void)
         exit(await exploreCommand(io, options))
       },
     )
+  program
+    .command('version')
+    .description('print the version (as --version)')
+    .action(() => exit(printVersion(io)))
   program
     .command('schema')
     .description('print the JSON Schema of scenario files')

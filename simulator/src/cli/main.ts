@@ -1,4 +1,3 @@
-/* eslint-disable no-console -- the CLI talks to a terminal */
 import { readFileSync } from 'node:fs'
 import { Command, InvalidArgumentError, Option } from 'commander'
 import {
@@ -8,6 +7,13 @@ import {
   type HttpCliOptions,
 } from '../../../common/http-cli.js'
 import { errorLine } from '../../../common/coded-error.js'
+import { processIo, writeLine, type CliIo } from '../../../common/cli-io.js'
+import {
+  firstOperand,
+  printVersion,
+  refuseUnknownCommand,
+  withVersion,
+} from '../../../common/cli-commands.js'
 import { checkInventoryShape } from '../admin/admin-requests.js'
 import { SERVICE_NAMES } from '../contract/namespaces.js'
 import {
@@ -100,7 +106,8 @@ interface CliOptions extends HttpCliOptions {
 
 /** The `conax-sim` command line. */
 export function buildCommand(): Command {
-  const command = new Command('conax-sim')
+  const command = withVersion(new Command('conax-sim'))
+    .usage('[options] | version')
     .description(
       'A Conax Contego CA simulator: the five SOAP services of the wire contract, plus a JSON admin API.',
     )
@@ -218,6 +225,9 @@ export function buildCommand(): Command {
   return addHttpOptions(command, SIMULATOR_HTTP_DEFAULTS).addHelpText(
     'after',
     `
+Commands:
+  version                                    print the version (as --version)
+
 Examples:
   conax-sim --fixtures                       in memory, 200 generated cards and STBs, port ${DEFAULT_PORT}
   conax-sim --data .data/sim.json --fixtures state kept in a file across restarts
@@ -332,9 +342,40 @@ function toSimulatorOptions(cli: CliOptions): SimulatorOptions {
   }
 }
 
-/** Runs the CLI; resolves with the exit code once the simulator has stopped (or failed to start). */
-export async function runCli(argv: readonly string[]): Promise<number> {
-  const command = buildCommand().exitOverride()
+/** The subcommands of `conax-sim`; without one, it serves. */
+const COMMANDS = ['version']
+
+/** `command` writing its help and errors to `io`, and throwing rather than exiting. */
+function toIo(command: Command, io: CliIo): Command {
+  return command.exitOverride().configureOutput({
+    writeOut: (text) => io.stdout.write(text),
+    writeErr: (text) => io.stderr.write(text),
+  })
+}
+
+/**
+ * Runs the CLI on `argv` (node, script, ...), writing to `io`; resolves with the exit code once the
+ * simulator has stopped (or failed to start), or once `version` has printed.
+ */
+export async function runCli(argv: readonly string[], io: CliIo = processIo()): Promise<number> {
+  const silent: CliIo = {
+    ...io,
+    stdout: { write: () => undefined },
+    stderr: { write: () => undefined },
+  }
+  let word: string | undefined
+  try {
+    word = firstOperand(toIo(buildCommand(), silent), argv.slice(2))
+  } catch {
+    // An option value that does not parse: the parse below reports it.
+  }
+  if (word === 'version') {
+    return printVersion(io)
+  }
+  if (word !== undefined) {
+    return refuseUnknownCommand(io, 'conax-sim', word, COMMANDS)
+  }
+  const command = toIo(buildCommand(), io)
   let cli: CliOptions
   try {
     cli = command.parse(argv).opts<CliOptions>()
@@ -345,19 +386,25 @@ export async function runCli(argv: readonly string[]): Promise<number> {
   try {
     const sim = await startSimulator(toSimulatorOptions(cli))
     const stats = sim.model.stats()
-    console.log(`Conax Contego simulator listening on ${sim.url}`)
+    writeLine(io.stdout, `Conax Contego simulator listening on ${sim.url}`)
     for (const service of SERVICE_NAMES) {
-      console.log(`  SOAP ${sim.serviceUrl(service).padEnd(70)} WSDL ${sim.wsdlUrl(service)}`)
+      writeLine(
+        io.stdout,
+        `  SOAP ${sim.serviceUrl(service).padEnd(70)} WSDL ${sim.wsdlUrl(service)}`,
+      )
     }
-    console.log(
+    writeLine(
+      io.stdout,
       `  Admin ${sim.url}/admin/journal, ${sim.url}/admin/cards/:caClientId, health ${sim.url}/healthz`,
     )
-    console.log(
+    writeLine(
+      io.stdout,
       sim.adminTokenGenerated
         ? `  Admin token (generated): ${sim.adminToken}  — export CONTEGO_SIM_ADMIN_TOKEN=${sim.adminToken} to choose your own (send it as 'Authorization: Bearer <token>')`
         : '  Admin token: the configured one (CONTEGO_SIM_ADMIN_TOKEN or --admin-token)',
     )
-    console.log(
+    writeLine(
+      io.stdout,
       `  Users: ${Object.keys(cli.users).join(', ')} | store: ${sim.storeDescription} | ${stats.smartcards} cards, ${stats.pairingModules} STBs, ${stats.products} products`,
     )
     await new Promise<void>((resolve) => {
@@ -373,11 +420,11 @@ export async function runCli(argv: readonly string[]): Promise<number> {
     return 0
   } catch (error) {
     if (error instanceof SimulatorError && error.code === 'STORE_WRITE_FAILED') {
-      console.error(`${errorLine('conax-sim', error)} The last changes may be lost.`)
+      writeLine(io.stderr, `${errorLine('conax-sim', error)} The last changes may be lost.`)
       return 1
     }
     if (error instanceof SimulatorError) {
-      console.error(errorLine('conax-sim', error))
+      writeLine(io.stderr, errorLine('conax-sim', error))
       return 2
     }
     throw error
