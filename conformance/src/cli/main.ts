@@ -1,5 +1,5 @@
 import { mkdir, writeFile } from 'node:fs/promises'
-import { dirname, join } from 'node:path'
+import { dirname } from 'node:path'
 import { Command, CommanderError, InvalidArgumentError, Option } from 'commander'
 import { errorLine } from '../../../common/coded-error.js'
 import { processIo, writeLine, type CliIo } from '../../../common/cli-io.js'
@@ -12,14 +12,14 @@ import { renderJunit } from '../report/junit.js'
 import { exitCodeOf, type RunResult } from '../result.js'
 import { runScenarios, type Target } from '../runner.js'
 import { scenarioJsonSchema } from '../scenario/json-schema.js'
-import { packageRoot } from './package-root.js'
+import { shippedScenarioFolder } from './package-root.js'
 
 const SCENARIO_PATHS_HELP =
   'scenario files or folders (searched for .yaml/.yml, except under providers/ and *.provider.yaml; default: the shipped fixtures/scenarios)'
 
 /** The shipped scenarios, used when `run` names no path. */
 export function defaultScenarioFolder(): string {
-  return join(packageRoot(), 'fixtures', 'scenarios')
+  return shippedScenarioFolder()
 }
 
 interface ReportOptions {
