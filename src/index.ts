@@ -44,7 +44,7 @@ export type { ProvisioningProvider, Subscription } from './domain/crm.js'
 export { createConaxClient } from './infrastructure/conax/conax-client.js'
 export { MemoryProvisioningStore } from './infrastructure/store/memory-provisioning-store.js'
 export { LowdbProvisioningStore } from './infrastructure/store/lowdb-provisioning-store.js'
-export { requestJson } from './api/adapter-app.js'
+export { requestJson } from './api/request-json.js'
 export { crmActionSchema, utilityRequestSchema } from './api/schemas.js'
 export { RunService } from './application/runs/run-service.js'
 export type {
