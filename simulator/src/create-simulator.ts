@@ -105,6 +105,12 @@ export interface SimulatorOptions {
   readonly adminPageLimit?: number
   /** Connection cap and timeouts (see {@link SIMULATOR_HTTP_DEFAULTS}). */
   readonly http?: Partial<HttpServerSettings>
+  /**
+   * Behind a reverse proxy: the WSDLs' `soap:address` takes the scheme and host of the
+   * X-Forwarded-Proto and X-Forwarded-Host headers (default false: they are ignored, since any
+   * client can send them).
+   */
+  readonly trustProxy?: boolean
 }
 
 /**
@@ -461,6 +467,7 @@ export async function startSimulator(options: SimulatorOptions = {}): Promise<Si
     now,
     newTransactionId: options.newTransactionId ?? randomUUID,
     scheme: options.tls ? 'https' : 'http',
+    trustProxy: options.trustProxy === true,
     ownHost: () => ownHost,
     persist,
     persistSoon,

@@ -102,6 +102,7 @@ interface CliOptions extends HttpCliOptions {
   tlsClientCa?: string
   adminToken?: string
   adminBodyLimit?: number
+  trustProxy?: boolean
 }
 
 /** The `conax-sim` command line. */
@@ -222,6 +223,12 @@ export function buildCommand(): Command {
         'admin API JSON body limit (default 33554432, an inventory of 100,000 cards and STBs)',
       ).argParser(integer('--admin-body-limit', 1024)),
     )
+    .addOption(
+      new Option(
+        '--trust-proxy',
+        "behind a reverse proxy: the WSDLs' soap:address takes X-Forwarded-Proto and X-Forwarded-Host (off: they are ignored)",
+      ).env('CONTEGO_SIM_TRUST_PROXY'),
+    )
   return addHttpOptions(command, SIMULATOR_HTTP_DEFAULTS).addHelpText(
     'after',
     `
@@ -336,6 +343,7 @@ function toSimulatorOptions(cli: CliOptions): SimulatorOptions {
     ...(cli.journalLimit ? { journalLimit: cli.journalLimit } : {}),
     ...(cli.adminToken === undefined ? {} : { adminToken: cli.adminToken }),
     ...(cli.adminBodyLimit ? { adminBodyLimitBytes: cli.adminBodyLimit } : {}),
+    ...(cli.trustProxy ? { trustProxy: true } : {}),
     ...guardListsOf(cli),
     http: httpSettingsOf(cli),
     ...tlsOptions(cli),

@@ -29,6 +29,8 @@ export interface SoapEndpointDeps {
   readonly newTransactionId: () => string
   /** The scheme the WSDLs advertise in `soap:address`. */
   readonly scheme: 'http' | 'https'
+  /** Whether the WSDLs' `soap:address` follows X-Forwarded-Proto and X-Forwarded-Host. */
+  readonly trustProxy?: boolean
   /**
    * Resolves once the state changed by a write is stored. Rejects when storing failed: the change
    * has then been undone, with `onRollback` undoing what the endpoint itself recorded for it.
@@ -64,7 +66,7 @@ const UNPARSEABLE = "Couldn't parse stream."
  */
 export function createSoapEndpoint(deps: SoapEndpointDeps): SoapEndpoint {
   const inFlight = new Set<Promise<void>>()
-  const serveWsdl = createWsdlRoute(deps.scheme, deps.ownHost)
+  const serveWsdl = createWsdlRoute(deps.scheme, deps.ownHost, deps.trustProxy === true)
   const dispatch = createDispatch(deps)
 
   function finish(call: Call, res: ServerResponse, answer: Answer): void {
