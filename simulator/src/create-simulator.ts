@@ -25,6 +25,7 @@ import {
 } from '../../common/http-server.js'
 import { checkInventoryShape } from './admin/admin-requests.js'
 import { createAdminRouter } from './admin/admin-router.js'
+import { createSimulatorMetrics } from './runtime/metrics.js'
 import { SERVICE_BASE_PATH, type ServiceName } from './contract/namespaces.js'
 import { isOperationName, type OperationName } from './operations/operation-table.js'
 import { fixtureInventory } from './fixtures/inventory.js'
@@ -454,6 +455,10 @@ export async function startSimulator(options: SimulatorOptions = {}): Promise<Si
   }
 
   const startedAt = now()
+  const metrics = createSimulatorMetrics(() => ({
+    smartcards: model.stats().smartcards,
+    journalEntries: journal.size(),
+  }))
   let ownHost = '127.0.0.1'
   const soap = createSoapEndpoint({
     state,
@@ -474,6 +479,8 @@ export async function startSimulator(options: SimulatorOptions = {}): Promise<Si
     closing: () => life.closing,
     sleep: (ms) => life.sleep(ms),
     logger,
+    onAnswered: (call, answer, seconds) =>
+      metrics.observe(call.service, call.operation, answer.statusCode, seconds),
   })
   const admin = express()
   admin.disable('x-powered-by')
@@ -489,6 +496,7 @@ export async function startSimulator(options: SimulatorOptions = {}): Promise<Si
       advanceClock: (ms) => clock.advance(ms),
       bodyLimitBytes: options.adminBodyLimitBytes ?? DEFAULT_ADMIN_BODY_LIMIT,
       pageLimit: options.adminPageLimit ?? DEFAULT_ADMIN_PAGE_LIMIT,
+      metrics,
     }),
   )
 

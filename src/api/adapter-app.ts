@@ -90,6 +90,8 @@ export interface AdapterAppDeps {
   readonly limits: AdapterLimits
   /** JSON body limit in bytes. */
   readonly bodyLimitBytes: number
+  /** What `GET /metrics` answers (Prometheus' text format); no such route when absent. */
+  readonly metrics?: { readonly contentType: string; render(): Promise<string> }
 }
 
 /**
@@ -125,6 +127,13 @@ export function createAdapterApp(deps: AdapterAppDeps): express.Express {
   app.get('/openapi.json', (_req, res) => {
     res.json(openApi)
   })
+
+  const { metrics } = deps
+  if (metrics) {
+    app.get('/metrics', async (_req, res) => {
+      res.type(metrics.contentType).send(await metrics.render())
+    })
+  }
 
   app.get('/healthz', (_req, res) => {
     res.json({

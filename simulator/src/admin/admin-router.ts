@@ -28,6 +28,8 @@ export interface AdminDeps {
   readonly bodyLimitBytes: number
   /** Most entries one page of cards or journal holds. */
   readonly pageLimit: number
+  /** What `GET /metrics` answers (Prometheus' text format); no such route when absent. */
+  readonly metrics?: { readonly contentType: string; render(): Promise<string> }
 }
 
 /** True when the request carries a body (body-parser's test: a Transfer-Encoding or a Content-Length above 0). */
@@ -96,6 +98,13 @@ export function createAdminRouter(deps: AdminDeps): express.Router {
   router.get('/healthz', (_req, res) => {
     res.json({ status: 'ok' })
   })
+
+  const { metrics } = deps
+  if (metrics) {
+    router.get('/metrics', async (_req, res) => {
+      res.type(metrics.contentType).send(await metrics.render())
+    })
+  }
 
   router.post('/admin/inventory', async (req, res) => {
     const outcome = deps.model.registerInventory(checkInventoryShape(req.body))

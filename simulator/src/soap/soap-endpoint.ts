@@ -45,6 +45,8 @@ export interface SoapEndpointDeps {
   /** Waits `ms`, or less when the simulator starts closing. */
   readonly sleep: (ms: number) => Promise<void>
   readonly logger: Logger
+  /** Told of every answered call (the metrics), with the time it took. */
+  readonly onAnswered?: (call: Call, answer: Answer, seconds: number) => void
 }
 
 /** The SOAP request handler and a way to wait for the calls in flight. */
@@ -74,6 +76,7 @@ export function createSoapEndpoint(deps: SoapEndpointDeps): SoapEndpoint {
       recordCall(deps.journal, deps.logger, call, answer)
       deps.persistSoon()
     }
+    deps.onAnswered?.(call, answer, (performance.now() - call.started) / 1000)
     if (answer.statusCode === 'RESET' || answer.dropAnswer) {
       res.socket?.destroy()
       return
