@@ -24,6 +24,7 @@ import {
   type HttpServerSettings,
 } from '../../common/http-server.js'
 import { checkInventoryShape } from './admin/admin-requests.js'
+import { OPEN_ADMIN_PATHS } from './admin/admin-openapi.js'
 import { createAdminRouter } from './admin/admin-router.js'
 import { createSimulatorMetrics } from './runtime/metrics.js'
 import { SERVICE_BASE_PATH, type ServiceName } from './contract/namespaces.js'
@@ -537,7 +538,7 @@ export async function startSimulator(options: SimulatorOptions = {}): Promise<Si
     // paths case-insensitively, so the token is not tied to an `/admin` prefix.
     const admission = service
       ? SOAP_ADMISSION
-      : pathname === '/healthz'
+      : OPEN_ADMIN_PATHS.has(pathname)
         ? OPEN_ADMISSION
         : ADMIN_ADMISSION
     if (!admitted(req, res, admission, pathname)) {

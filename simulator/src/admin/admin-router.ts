@@ -1,5 +1,6 @@
 import express, { type NextFunction, type Request, type Response } from 'express'
 import { errorBody } from '../../../common/coded-error.js'
+import { adminOpenApiDocument } from './admin-openapi.js'
 import type { CaModel } from '../model/ca-model.js'
 import { parseFaultRule, type FaultInjector } from '../runtime/fault-injector.js'
 import type { Journal } from '../runtime/journal.js'
@@ -97,6 +98,11 @@ export function createAdminRouter(deps: AdminDeps): express.Router {
 
   router.get('/healthz', (_req, res) => {
     res.json({ status: 'ok' })
+  })
+
+  const openApi = adminOpenApiDocument()
+  router.get('/admin/openapi.json', (_req, res) => {
+    res.json(openApi)
   })
 
   const { metrics } = deps

@@ -243,7 +243,8 @@ Examples:
 Endpoints (HTTP Basic auth, SOAP 1.1 or 1.2; GET <endpoint>?wsdl for the WSDL):
 ${SERVICE_NAMES.map((s) => `  /ca-server/webservices/caclient/${s}`).join('\n')}
 Admin API (JSON, header 'Authorization: Bearer <admin token>'): /admin/inventory, /admin/cards/:id,
-  /admin/journal, /admin/reset, /admin/faults; /healthz needs no token`,
+  /admin/journal, /admin/reset, /admin/faults, /metrics (Prometheus); /healthz and
+  /admin/openapi.json (the admin API described in OpenAPI 3.1) need no token`,
   )
 }
 
