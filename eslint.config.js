@@ -1,7 +1,16 @@
 import tseslint from 'typescript-eslint'
 
 export default tseslint.config(
-  { ignores: ['dist/**', 'coverage/**', 'fixtures/**', 'node_modules/**', '.data/**'] },
+  {
+    ignores: [
+      'dist/**',
+      'coverage/**',
+      'fixtures/**',
+      'node_modules/**',
+      '.data/**',
+      'scripts/pack-consumer/**',
+    ],
+  },
   ...tseslint.configs.recommendedTypeChecked,
   {
     languageOptions: {

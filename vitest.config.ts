@@ -10,6 +10,11 @@ export default defineConfig({
       { extends: true, test: { name: 'simulator', include: ['simulator/src/**/*.test.ts'] } },
       // Needs python3-zeep and libxml2-utils (Debian); run with npm run test:interop.
       { extends: true, test: { name: 'interop', include: ['simulator/interop/**/*.test.ts'] } },
+      // Packs the package and installs it in a scratch project; run with npm run test:pack.
+      {
+        extends: true,
+        test: { name: 'pack', include: ['scripts/**/*.test.ts'], testTimeout: 300_000 },
+      },
       {
         extends: true,
         test: {

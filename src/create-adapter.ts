@@ -33,6 +33,7 @@ import { RunService } from './application/runs/run-service.js'
 import { classifiedReader } from './infrastructure/conax/card-read-failure.js'
 import { createFastCaReader } from './infrastructure/conax/fast-reader.js'
 import { gatewayCaReader } from './infrastructure/conax/gateway-reader.js'
+import { createAdapterMetrics } from './infrastructure/metrics/adapter-metrics.js'
 import { LowdbRunStore } from './infrastructure/runs/lowdb-run-store.js'
 import { MemoryRunStore } from './infrastructure/runs/memory-run-store.js'
 import { loadProvider } from './config/load-provider.js'
@@ -376,7 +377,9 @@ export async function startAdapter(options: AdapterOptions): Promise<Adapter> {
   const clock = options.clock ?? systemClock
   const store = await openStore(options, logger)
   const client = options.gateway ? null : await createConaxClient(provider.connection)
-  const gateway: CaGateway = options.gateway ?? (client as CaGateway)
+  let runService: RunService | null = null
+  const metrics = createAdapterMetrics({ store, runs: () => runService })
+  const gateway: CaGateway = metrics.metered(options.gateway ?? (client as CaGateway))
   const dispatcher = new Dispatcher({
     store,
     gateway,
@@ -408,6 +411,7 @@ export async function startAdapter(options: AdapterOptions): Promise<Adapter> {
     clock,
     logger,
   })
+  runService = runs
   const interrupted = await runs.recover()
   if (interrupted > 0) {
     logger.warn({ interrupted }, 'run executions were interrupted by the last stop; resume them')
@@ -449,6 +453,7 @@ export async function startAdapter(options: AdapterOptions): Promise<Adapter> {
       store,
       limits,
       bodyLimitBytes: options.bodyLimitBytes ?? DEFAULT_BODY_LIMIT,
+      metrics,
     })
     // A port in use must not leave the store and the clients open behind the error.
     api = await serveApi(options, app, apiToken).catch(async (error: unknown) => {

@@ -46,7 +46,7 @@ export { MemoryProvisioningStore } from './infrastructure/store/memory-provision
 export { FileProvisioningStore } from './infrastructure/store/file-provisioning-store.js'
 export type { FileStoreOptions } from './infrastructure/store/file-provisioning-store.js'
 export type { FsyncMode } from './infrastructure/store/durable-files.js'
-export { requestJson } from './api/adapter-app.js'
+export { requestJson } from './api/request-json.js'
 export { crmActionSchema, utilityRequestSchema } from './api/schemas.js'
 export { RunService } from './application/runs/run-service.js'
 export type {

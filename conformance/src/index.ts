@@ -14,3 +14,17 @@ export type {
 } from './explore/explore.js'
 export { INVARIANTS } from './explore/invariants.js'
 export type { InvariantName, Violation } from './explore/invariants.js'
+export { exitCodeOf, summaryOf } from './result.js'
+export type {
+  CheckFailure,
+  CheckResult,
+  CheckSide,
+  RunResult,
+  ScenarioErrorInfo,
+  ScenarioResult,
+  SequenceDiff,
+  Verdict,
+} from './result.js'
+export { renderHtml } from './report/html.js'
+export { renderJunit } from './report/junit.js'
+export { shippedScenarioFolder } from './cli/package-root.js'

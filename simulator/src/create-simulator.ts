@@ -24,8 +24,10 @@ import {
   type HttpServerSettings,
 } from '../../common/http-server.js'
 import { checkInventoryShape } from './admin/admin-requests.js'
+import { OPEN_ADMIN_PATHS } from './admin/admin-openapi.js'
 import { createAdminRouter } from './admin/admin-router.js'
 import { JournalStreams } from './admin/journal-stream.js'
+import { createSimulatorMetrics } from './runtime/metrics.js'
 import { SERVICE_BASE_PATH, type ServiceName } from './contract/namespaces.js'
 import { isOperationName, type OperationName } from './operations/operation-table.js'
 import { fixtureInventory } from './fixtures/inventory.js'
@@ -134,6 +136,12 @@ export interface SimulatorOptions {
   readonly adminPageLimit?: number
   /** Connection cap and timeouts (see {@link SIMULATOR_HTTP_DEFAULTS}). */
   readonly http?: Partial<HttpServerSettings>
+  /**
+   * Behind a reverse proxy: the WSDLs' `soap:address` takes the scheme and host of the
+   * X-Forwarded-Proto and X-Forwarded-Host headers (default false: they are ignored, since any
+   * client can send them).
+   */
+  readonly trustProxy?: boolean
   /**
    * Tenants under `/t/<name>/` (see {@link TENANT_DEFAULTS}): each an in-memory simulator of its
    * own, with this one's options, users and admin token; `max: 0` turns them off.
@@ -532,6 +540,10 @@ async function openSimulator(
   }
 
   const startedAt = now()
+  const metrics = createSimulatorMetrics(() => ({
+    smartcards: model.stats().smartcards,
+    journalEntries: journal.size(),
+  }))
   let ownHost = embedding?.parentHost ?? '127.0.0.1'
   const soap = createSoapEndpoint({
     state,
@@ -545,6 +557,7 @@ async function openSimulator(
     now,
     newTransactionId: options.newTransactionId ?? randomUUID,
     scheme: options.tls ? 'https' : 'http',
+    trustProxy: options.trustProxy === true,
     ownHost: () => ownHost,
     pathPrefix: embedding?.prefix ?? '',
     persist,
@@ -552,6 +565,8 @@ async function openSimulator(
     closing: () => life.closing,
     sleep: (ms) => life.sleep(ms),
     logger,
+    onAnswered: (call, answer, seconds) =>
+      metrics.observe(call.service, call.operation, answer.statusCode, seconds),
   })
   const journalStreams = new JournalStreams(journal, {
     limit: options.journalStreamLimit ?? 16,
@@ -575,6 +590,7 @@ async function openSimulator(
       bodyLimitBytes: options.adminBodyLimitBytes ?? DEFAULT_ADMIN_BODY_LIMIT,
       pageLimit: options.adminPageLimit ?? DEFAULT_ADMIN_PAGE_LIMIT,
       tenants: () => tenants,
+      metrics,
     }),
   )
 
@@ -641,7 +657,11 @@ async function openSimulator(
     const service = pathname.startsWith(SERVICE_BASE_PATH) ? serviceForPath(pathname) : null
     // Everything that is neither SOAP nor the health check is the admin API's: express matches
     // paths case-insensitively, so the token is not tied to an `/admin` prefix.
-    return service ? SOAP_ADMISSION : pathname === '/healthz' ? OPEN_ADMISSION : ADMIN_ADMISSION
+    return service
+      ? SOAP_ADMISSION
+      : OPEN_ADMIN_PATHS.has(pathname)
+        ? OPEN_ADMISSION
+        : ADMIN_ADMISSION
   }
 
   const route = (req: IncomingMessage, res: ServerResponse): void => {

@@ -6,7 +6,6 @@ import type { ProvisioningService, SendOptions } from '../application/provisioni
 import type { RunService } from '../application/runs/run-service.js'
 import type { UtilityService } from '../application/utility-service.js'
 import type { ConaxCommand } from '../domain/commands.js'
-import { parametersSet, type ProvisioningRequest } from '../domain/provisioning-request.js'
 import { codedErrorOf, errorAnswer } from './error-answer.js'
 import {
   checkActionBody,
@@ -16,6 +15,7 @@ import {
   type AdapterLimits,
 } from './limits.js'
 import { openApiDocument } from './openapi.js'
+import { requestJson } from './request-json.js'
 import { runRoutes } from './runs-routes.js'
 import {
   createPairingSchema,
@@ -27,38 +27,6 @@ import {
 } from './schemas.js'
 
 const BASE = '/conax_web_services/provisioning_requests'
-
-/** A request as CRM.COM's API shows it (snake_case, docs/domain.md §2.6). */
-export function requestJson(request: ProvisioningRequest): Record<string, unknown> {
-  return {
-    id: request.id,
-    number: request.number,
-    type: request.type,
-    sequence_number: request.sequenceNumber,
-    scheduled_date: request.scheduledDate,
-    executed_date: request.executedDate,
-    priority: request.priority,
-    process_immediately: request.processImmediately,
-    life_cycle_state: request.lifeCycleState,
-    request: request.request,
-    response: request.response,
-    reference_number: request.referenceNumber,
-    error_code: request.errorCode,
-    error_description: request.errorDescription,
-    process_name: request.processName,
-    process_id: request.processId,
-    subscription: request.subscriptionId === null ? null : { id: request.subscriptionId },
-    parameters_set: parametersSet(request.command),
-    result: request.result,
-    attempts: request.attempts,
-    next_attempt_at: request.nextAttemptAt,
-    error_class: request.errorClass,
-    split_from: request.splitFrom,
-    split_into: request.splitInto,
-    action_id: request.actionId,
-    log_information: { created_date: request.createdAt, updated_date: request.updatedAt },
-  }
-}
 
 const ok = (
   data: unknown,
@@ -122,6 +90,8 @@ export interface AdapterAppDeps {
   readonly limits: AdapterLimits
   /** JSON body limit in bytes. */
   readonly bodyLimitBytes: number
+  /** What `GET /metrics` answers (Prometheus' text format); no such route when absent. */
+  readonly metrics?: { readonly contentType: string; render(): Promise<string> }
 }
 
 /**
@@ -157,6 +127,13 @@ export function createAdapterApp(deps: AdapterAppDeps): express.Express {
   app.get('/openapi.json', (_req, res) => {
     res.json(openApi)
   })
+
+  const { metrics } = deps
+  if (metrics) {
+    app.get('/metrics', async (_req, res) => {
+      res.type(metrics.contentType).send(await metrics.render())
+    })
+  }
 
   app.get('/healthz', (_req, res) => {
     res.json({

@@ -1,4 +1,5 @@
 import { z } from 'zod'
+import { packageVersion } from '../../common/package-info.js'
 import { DEFAULT_LIMITS, type AdapterLimits } from './limits.js'
 import {
   communicationsQuerySchema,
@@ -58,25 +59,57 @@ const post = (summary: string, body: z.ZodType, created = true): Record<string, 
 /** Paths that need no token. */
 const OPEN_PATHS = new Set(['/healthz', '/openapi.json'])
 
-/** Adds the guard's answers (401 without the token, 403 for a foreign Host or origin) to each operation. */
+/** The operationId of each operation, by `method path` (a missing one fails the document's test). */
+const OPERATION_IDS: Readonly<Record<string, string>> = {
+  'post /crm/actions': 'applyCrmAction',
+  'post /crm/utilities': 'runUtility',
+  'get /crm/subscriptions/{id}': 'getSubscription',
+  [`get ${BASE}/show`]: 'showProvisioningRequest',
+  [`get ${BASE}/list`]: 'listProvisioningRequests',
+  [`post ${BASE}/add_subscriptions`]: 'createAddSubscriptionsRequest',
+  [`post ${BASE}/cancel_subscriptions`]: 'createCancelSubscriptionsRequest',
+  [`post ${BASE}/create_pairing`]: 'createPairingRequest',
+  'post /runs': 'defineRun',
+  'get /runs': 'listRuns',
+  'get /runs/{idOrCode}': 'getRun',
+  'post /runs/{idOrCode}/preview': 'previewRun',
+  'post /runs/{idOrCode}/executions': 'startExecution',
+  'get /runs/{idOrCode}/executions': 'listExecutionsOfRun',
+  'get /runs/executions': 'listExecutions',
+  'get /runs/executions/{id}': 'getExecution',
+  'post /runs/executions/{id}/stop': 'stopExecution',
+  'post /runs/executions/{id}/resume': 'resumeExecution',
+  'get /runs/executions/{id}/requests': 'listExecutionRequests',
+  'post /communications': 'enqueueCommunications',
+  'get /communications': 'listCommunications',
+  'post /crm/subscriptions/{id}/reset': 'resetSubscription',
+  'get /healthz': 'getHealth',
+  'get /openapi.json': 'getOpenApiDocument',
+  'get /metrics': 'getMetrics',
+}
+
+/**
+ * Adds each operation's id and the guard's answers: 403 for a foreign Host or origin on every
+ * path, and 401 without the token on every path but the open ones.
+ */
 function withGuardAnswers(paths: Record<string, unknown>): Record<string, unknown> {
   return Object.fromEntries(
     Object.entries(paths).map(([path, item]) => [
       path,
       Object.fromEntries(
-        Object.entries(item as Record<string, Record<string, unknown>>).map(([method, op]) => [
-          method,
-          OPEN_PATHS.has(path)
-            ? { ...op, security: [] }
-            : {
-                ...op,
-                responses: {
-                  ...(op.responses as Record<string, unknown>),
-                  '401': error,
-                  '403': error,
-                },
-              },
-        ]),
+        Object.entries(item as Record<string, Record<string, unknown>>).map(([method, op]) => {
+          const operationId = OPERATION_IDS[`${method} ${path}`]
+          if (operationId === undefined) {
+            throw new Error(`The OpenAPI operation ${method} ${path} has no operationId.`)
+          }
+          const responses = { ...(op.responses as Record<string, unknown>), '403': error }
+          return [
+            method,
+            OPEN_PATHS.has(path)
+              ? { operationId, ...op, responses, security: [] }
+              : { operationId, ...op, responses: { ...responses, '401': error } },
+          ]
+        }),
       ),
     ]),
   )
@@ -219,9 +252,14 @@ export function openApiDocument(limits: AdapterLimits = DEFAULT_LIMITS): Record<
     openapi: '3.1.0',
     info: {
       title: 'Conax Contego provisioning adapter',
-      version: '0.1.0',
+      version: packageVersion(),
+      license: { name: 'MIT', identifier: 'MIT' },
       description: `CRM actions to Conax command sequences, kept as provisioning requests. See src/README.md. Every path but /healthz and /openapi.json needs 'Authorization: Bearer <API token>' (401 UNAUTHORIZED without it); a Host header that does not name the adapter and writes from other origins get 403 (HOST_NOT_ALLOWED, CROSS_ORIGIN_REFUSED). Lists above these limits are refused with 422 LIMIT_EXCEEDED: ${bounds}.`,
     },
+    servers: [
+      { url: '/', description: 'the adapter that serves this document' },
+      { url: 'http://127.0.0.1:8380', description: "conax-adapter's default address" },
+    ],
     security: [{ bearerAuth: [] }],
     paths: withGuardAnswers({
       '/crm/actions': post(
@@ -269,6 +307,17 @@ export function openApiDocument(limits: AdapterLimits = DEFAULT_LIMITS): Record<
       },
       '/openapi.json': {
         get: { summary: 'This document', responses: { '200': { description: 'OpenAPI 3.1' } } },
+      },
+      '/metrics': {
+        get: {
+          summary: 'Prometheus metrics: SOAP calls, PENDING requests, run progress',
+          responses: {
+            '200': {
+              description: "Prometheus' text exposition format",
+              content: { 'text/plain': { schema: { type: 'string' } } },
+            },
+          },
+        },
       },
     }),
     components: {

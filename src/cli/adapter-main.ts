@@ -8,6 +8,12 @@ import {
 } from '../../common/http-cli.js'
 import { errorLine } from '../../common/coded-error.js'
 import { processIo, writeLine, type CliIo } from '../../common/cli-io.js'
+import {
+  firstOperand,
+  printVersion,
+  refuseUnknownCommand,
+  withVersion,
+} from '../../common/cli-commands.js'
 import { HTTP_DEFAULTS } from '../../common/http-server.js'
 import { isCodedError } from '../api/error-answer.js'
 import { DEFAULT_LIMITS, type AdapterLimits } from '../api/limits.js'
@@ -81,19 +87,21 @@ Commands for a running adapter (--url, default http://127.0.0.1:8380, env CONAX_
   communications add <file> | list [--external-system x] [--state s]
   reset-subscription <subscriptionId> [--preview]
   utility <json-or-@file>
+  version (as --version) prints the version.
 See conax-adapter <command> --help.`
 
 /** The `conax-adapter [serve]` command line: starts the adapter; it writes to `io`. */
 export function buildAdapterCommand(io: CliIo): Command {
-  const command = useIo(new Command('conax-adapter'), io)
+  const command = useIo(withVersion(new Command('conax-adapter')), io)
     .usage('[serve] --provider <file> [options]')
     .description(
       'The CRM-side Conax Contego provisioning adapter: CRM actions to Conax commands, delivered without loss, behind a JSON API.',
     )
     .addHelpText('after', CLIENT_HELP)
-    .requiredOption(
+    // Checked after the parse (not requiredOption), so that a misspelt option is named first.
+    .option(
       '--provider <file>',
-      'provisioning provider file (YAML or JSON), e.g. fixtures/scenarios/providers/conax-ws.yaml',
+      'provisioning provider file (YAML or JSON), e.g. fixtures/scenarios/providers/conax-ws.yaml (required)',
     )
     .addOption(
       envOption(
@@ -168,6 +176,26 @@ export function buildAdapterCommand(io: CliIo): Command {
   return addHttpOptions(command, HTTP_DEFAULTS)
 }
 
+/** Every first word `conax-adapter` knows; any other word is refused with a suggestion. */
+const COMMAND_WORDS: readonly string[] = ['serve', ...CLIENT_COMMANDS, 'version']
+
+/**
+ * The first word of `argv` (node, script, ...) after the client's own global options (`--url
+ * <url>`, `--token <t>`, their `=` forms, `--json`, which `serve` does not have): a command word,
+ * or an option of `serve`, or undefined.
+ */
+function firstWord(argv: readonly string[]): string | undefined {
+  for (let i = 2; i < argv.length; i++) {
+    const word = argv[i] as string
+    if (word === '--url' || word === '--token') {
+      i += 1
+    } else if (word !== '--json' && !word.startsWith('--url=') && !word.startsWith('--token=')) {
+      return word
+    }
+  }
+  return undefined
+}
+
 /**
  * Whether `argv` (node, script, ...) is a client command: its first word after the client's own
  * global options (`--url <url>`, `--token <t>`, their `=` forms, `--json`, which `serve` does not have) is one of
@@ -175,15 +203,7 @@ export function buildAdapterCommand(io: CliIo): Command {
  * command, as the client's help shows it, and not a start of the adapter without --provider.
  */
 export function isClientCommand(argv: readonly string[]): boolean {
-  for (let i = 2; i < argv.length; i++) {
-    const word = argv[i] as string
-    if (word === '--url' || word === '--token') {
-      i += 1
-    } else if (word !== '--json' && !word.startsWith('--url=') && !word.startsWith('--token=')) {
-      return CLIENT_COMMANDS.has(word)
-    }
-  }
-  return false
+  return CLIENT_COMMANDS.has(firstWord(argv) ?? '')
 }
 
 /** Resolves when the adapter should stop: at the first SIGINT or SIGTERM of `signals`. */
@@ -214,6 +234,20 @@ function startLines(adapter: Adapter, cli: CliOptions): string[] {
   ]
 }
 
+/** A word among the `serve` options of `argv` that is no option's value (`--memory runz`). */
+function serveOperand(argv: readonly string[], io: CliIo): string | undefined {
+  const silent = { write: () => undefined }
+  try {
+    return firstOperand(
+      buildAdapterCommand({ ...io, stdout: silent, stderr: silent }).exitOverride(),
+      argv.slice(2),
+    )
+  } catch {
+    // An option value that does not parse: the parse of serveOptions reports it.
+    return undefined
+  }
+}
+
 /** The `serve` options of `argv`, or the exit code when they are not usable (or were only --help). */
 function serveOptions(
   argv: readonly string[],
@@ -223,6 +257,9 @@ function serveOptions(
   try {
     command.parse(argv)
     applyEnv(command, io.env)
+    if (command.opts<Partial<CliOptions>>().provider === undefined) {
+      command.error("error: required option '--provider <file>' not specified")
+    }
   } catch (error) {
     if (error instanceof CommanderError) {
       return error.code === 'commander.helpDisplayed' || error.code === 'commander.version' ? 0 : 2
@@ -249,8 +286,20 @@ export async function runAdapterCli(
     return runClientCli(argv, io, runtime)
   }
   // `serve` is the default command: `conax-adapter [options]` starts the adapter as it always has,
-  // so the client commands are dispatched on their first word rather than by commander.
+  // so the client commands are dispatched on their first word rather than by commander, and a word
+  // that is no command is refused here (commander would take it for an excess argument of serve).
+  const first = firstWord(argv)
+  if (first === 'version') {
+    return printVersion(io)
+  }
+  if (first !== undefined && first !== 'serve' && !first.startsWith('-')) {
+    return refuseUnknownCommand(io, 'conax-adapter', first, COMMAND_WORDS)
+  }
   const serveArgv = argv[2] === 'serve' ? [...argv.slice(0, 2), ...argv.slice(3)] : argv
+  const operand = serveOperand(serveArgv, io)
+  if (operand !== undefined) {
+    return refuseUnknownCommand(io, 'conax-adapter', operand, COMMAND_WORDS)
+  }
   const options = serveOptions(serveArgv, io)
   if (typeof options === 'number') {
     return options

@@ -8,6 +8,7 @@ import { COMMUNICATION_STATES, type Communication } from '../application/runs/ru
 import type { RunPreview, RunStatus } from '../application/runs/run-service.js'
 import type { RunFailure } from '../domain/run-tally.js'
 import type { RunDefinition, RunKind } from '../domain/runs.js'
+import { withVersion } from '../../common/cli-commands.js'
 import { applyEnv, envOption, processRuntime, useIo, type CliRuntime } from './cli-support.js'
 
 /**
@@ -815,7 +816,7 @@ export function buildClientCommand(
   runtime: CliRuntime,
   onExit: (code: number) => void,
 ): Command {
-  const program = useIo(new Command('conax-adapter'), io)
+  const program = useIo(withVersion(new Command('conax-adapter')), io)
     .description('Talks to a running conax-adapter over its HTTP API.')
     .addOption(envOption('--url <url>', 'the running adapter', 'CONAX_ADAPTER_URL', DEFAULT_URL))
     .addOption(

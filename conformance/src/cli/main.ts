@@ -1,8 +1,9 @@
 import { mkdir, writeFile } from 'node:fs/promises'
-import { dirname, join } from 'node:path'
+import { dirname } from 'node:path'
 import { Command, CommanderError, InvalidArgumentError, Option } from 'commander'
 import { errorLine, isCodedError } from '../../../common/coded-error.js'
 import { processIo, writeLine, type CliIo } from '../../../common/cli-io.js'
+import { printVersion, withVersion } from '../../../common/cli-commands.js'
 import { DeviceMapError, loadDeviceMap, type DeviceMap } from '../engine/devices.js'
 import { startDemo } from '../demo/demo.js'
 import { explore, type ExploreProgress, type ExploreResult } from '../explore/explore.js'
@@ -12,14 +13,14 @@ import { renderJunit } from '../report/junit.js'
 import { exitCodeOf, type RunResult } from '../result.js'
 import { runScenarios, type Target } from '../runner.js'
 import { scenarioJsonSchema } from '../scenario/json-schema.js'
-import { packageRoot } from './package-root.js'
+import { shippedScenarioFolder } from './package-root.js'
 
 const SCENARIO_PATHS_HELP =
   'scenario files or folders (searched for .yaml/.yml, except under providers/ and *.provider.yaml; default: the shipped fixtures/scenarios)'
 
 /** The shipped scenarios, used when `run` names no path. */
 export function defaultScenarioFolder(): string {
-  return join(packageRoot(), 'fixtures', 'scenarios')
+  return shippedScenarioFolder()
 }
 
 interface ReportOptions {
@@ -288,7 +289,7 @@ export function buildConformanceCommand(
   exit: (code: number) => void,
   untilStopped: () => Promise<void> = stopSignal,
 ): Command {
-  const program = new Command('conax-conformance')
+  const program = withVersion(new Command('conax-conformance'))
     .configureOutput({
       writeOut: (text) => io.stdout.write(text),
       writeErr: (text) => io.stderr.write(text),
@@ -438,6 +439,10 @@ export function buildConformanceCommand(
     .action(async (options: { simPort: number; adapterPort: number }) => {
       exit(await demoCommand(io, options, untilStopped))
     })
+  program
+    .command('version')
+    .description('print the version (as --version)')
+    .action(() => exit(printVersion(io)))
   program
     .command('schema')
     .description('print the JSON Schema of scenario files')

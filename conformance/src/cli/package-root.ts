@@ -16,3 +16,8 @@ export function packageRoot(): string {
     dir = parent
   }
 }
+
+/** The scenarios shipped with the package (`fixtures/scenarios`): `conax-conformance run`'s default. */
+export function shippedScenarioFolder(): string {
+  return join(packageRoot(), 'fixtures', 'scenarios')
+}

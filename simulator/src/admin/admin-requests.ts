@@ -45,6 +45,8 @@ const dateTime = z
       typeof value === 'string' && ISO_DATE_TIME.test(value) && !Number.isNaN(Date.parse(value)),
     'must be an ISO-8601 date-time with a zone, e.g. 2026-11-26T10:00:00Z',
   )
+  // What the OpenAPI document shows of the check, which JSON Schema cannot express.
+  .meta({ type: 'string', format: 'date-time' })
   .transform((value) => new Date(Date.parse(value)).toISOString())
   .nullish()
   .transform((value) => value ?? null)
@@ -156,12 +158,14 @@ const queryInt = (min: number) =>
       }
       return number
     })
+    .meta({ type: 'integer', minimum: min })
 
 /** A text query parameter; a repeated one (an array) is not a filter and is left out. */
 const queryText = z
   .unknown()
   .optional()
   .transform((value) => (typeof value === 'string' ? value : undefined))
+  .meta({ type: 'string' })
 
 const cardsQuery = z.object({ offset: queryInt(0), limit: queryInt(1) })
 const journalQuery = z.object({
@@ -211,3 +215,13 @@ export function readJournalQuery(query: unknown, maxPage: number) {
   }
   return { ...read, after: after ?? since, limit: pageSize(read.limit, maxPage) ?? maxPage }
 }
+
+/** The schemas the admin API reads its bodies and queries with, for its OpenAPI document. */
+export const ADMIN_REQUEST_SCHEMAS = {
+  activation: activationSchema,
+  reset: resetSchema,
+  clock: clockSchema,
+  inventory: inventorySchema,
+  cardsQuery,
+  journalQuery,
+} as const

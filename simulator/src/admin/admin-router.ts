@@ -1,5 +1,6 @@
 import express, { type NextFunction, type Request, type Response } from 'express'
 import { errorBody } from '../../../common/coded-error.js'
+import { adminOpenApiDocument } from './admin-openapi.js'
 import type { CaModel } from '../model/ca-model.js'
 import { parseFaultRule, type FaultInjector } from '../runtime/fault-injector.js'
 import type { Journal } from '../runtime/journal.js'
@@ -38,6 +39,8 @@ export interface AdminDeps {
   readonly pageLimit: number
   /** The tenants under `/t/<name>/`: none in a tenant, or when they are turned off. */
   readonly tenants?: () => TenantRegistry | null
+  /** What `GET /metrics` answers (Prometheus' text format); no such route when absent. */
+  readonly metrics?: { readonly contentType: string; render(): Promise<string> }
 }
 
 /** True when the request carries a body (body-parser's test: a Transfer-Encoding or a Content-Length above 0). */
@@ -112,6 +115,18 @@ export function createAdminRouter(deps: AdminDeps): express.Router {
   router.get('/healthz', (_req, res) => {
     res.json({ status: 'ok' })
   })
+
+  const openApi = adminOpenApiDocument()
+  router.get('/admin/openapi.json', (_req, res) => {
+    res.json(openApi)
+  })
+
+  const { metrics } = deps
+  if (metrics) {
+    router.get('/metrics', async (_req, res) => {
+      res.type(metrics.contentType).send(await metrics.render())
+    })
+  }
 
   router.post('/admin/inventory', async (req, res) => {
     const outcome = deps.model.registerInventory(checkInventoryShape(req.body))

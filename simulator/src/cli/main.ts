@@ -16,6 +16,12 @@ import {
   useIo,
   type SignalSource,
 } from '../../../common/cli-options.js'
+import {
+  firstOperand,
+  printVersion,
+  refuseUnknownCommand,
+  withVersion,
+} from '../../../common/cli-commands.js'
 import { checkInventoryShape } from '../admin/admin-requests.js'
 import { SERVICE_NAMES } from '../contract/namespaces.js'
 import {
@@ -126,11 +132,13 @@ interface CliOptions extends HttpCliOptions {
   tlsClientCa?: string
   adminToken?: string
   adminBodyLimit?: number
+  trustProxy?: boolean
 }
 
 /** The `conax-sim` command line, writing its help and usage errors to `io`. */
 export function buildCommand(io: CliIo = processIo()): Command {
-  const command = useIo(new Command('conax-sim'), io)
+  const command = withVersion(useIo(new Command('conax-sim'), io))
+    .usage('[options] | version')
     .description(
       'A Conax Contego CA simulator: the five SOAP services of the wire contract, plus a JSON admin API.',
     )
@@ -281,9 +289,18 @@ export function buildCommand(io: CliIo = processIo()): Command {
         'admin API JSON body limit (default 33554432, an inventory of 100,000 cards and STBs)',
       ).argParser(integer('--admin-body-limit', 1024)),
     )
+    .addOption(
+      new Option(
+        '--trust-proxy',
+        "behind a reverse proxy: the WSDLs' soap:address takes X-Forwarded-Proto and X-Forwarded-Host (off: they are ignored)",
+      ).env('CONTEGO_SIM_TRUST_PROXY'),
+    )
   return addHttpOptions(command, SIMULATOR_HTTP_DEFAULTS).addHelpText(
     'after',
     `
+Commands:
+  version                                    print the version (as --version)
+
 Examples:
   conax-sim --fixtures                       in memory, 200 generated cards and STBs, port ${DEFAULT_PORT}
   conax-sim --data .data/sim.json --fixtures state kept in a file (and its log) across restarts
@@ -292,7 +309,8 @@ Examples:
 Endpoints (HTTP Basic auth, SOAP 1.1 or 1.2; GET <endpoint>?wsdl for the WSDL):
 ${SERVICE_NAMES.map((s) => `  /ca-server/webservices/caclient/${s}`).join('\n')}
 Admin API (JSON, header 'Authorization: Bearer <admin token>'): /admin/inventory, /admin/cards/:id,
-  /admin/journal, /admin/reset, /admin/faults; /healthz needs no token`,
+  /admin/journal, /admin/reset, /admin/faults, /metrics (Prometheus); /healthz and
+  /admin/openapi.json (the admin API described in OpenAPI 3.1) need no token`,
   )
 }
 
@@ -399,21 +417,31 @@ function toSimulatorOptions(cli: CliOptions, io: CliIo): SimulatorOptions {
     ...(cli.disable ? { disabledOperations: cli.disable } : {}),
     ...(cli.bodyLimit ? { bodyLimitBytes: cli.bodyLimit } : {}),
     ...(cli.journalLimit ? { journalLimit: cli.journalLimit } : {}),
-    ...(cli.tenants === undefined && cli.tenantIdle === undefined
-      ? {}
-      : {
-          tenants: {
-            ...(cli.tenants === undefined ? {} : { max: cli.tenants }),
-            ...(cli.tenantIdle === undefined ? {} : { idleMs: cli.tenantIdle * 1000 }),
-          },
-        }),
+    ...tenantsOf(cli),
     ...(cli.adminToken === undefined ? {} : { adminToken: cli.adminToken }),
     ...(cli.adminBodyLimit ? { adminBodyLimitBytes: cli.adminBodyLimit } : {}),
+    ...(cli.trustProxy ? { trustProxy: true } : {}),
     ...guardListsOf(cli),
     http: httpSettingsOf(cli),
     ...tlsOptions(cli),
   }
 }
+
+/** `{ tenants }` of --tenants and --tenant-idle, when either is given. */
+function tenantsOf(cli: CliOptions): Pick<SimulatorOptions, 'tenants'> {
+  if (cli.tenants === undefined && cli.tenantIdle === undefined) {
+    return {}
+  }
+  return {
+    tenants: {
+      ...(cli.tenants === undefined ? {} : { max: cli.tenants }),
+      ...(cli.tenantIdle === undefined ? {} : { idleMs: cli.tenantIdle * 1000 }),
+    },
+  }
+}
+
+/** The subcommands of `conax-sim`; without one, it serves. */
+const COMMANDS = ['version']
 
 /** Resolves at the first SIGINT or SIGTERM of `signals`. */
 function stopRequested(signals: SignalSource): Promise<void> {
@@ -460,6 +488,23 @@ export async function runCli(
   io: CliIo = processIo(),
   signals: SignalSource = processSignals,
 ): Promise<number> {
+  const silent: CliIo = {
+    ...io,
+    stdout: { write: () => undefined },
+    stderr: { write: () => undefined },
+  }
+  let word: string | undefined
+  try {
+    word = firstOperand(buildCommand(silent).exitOverride(), argv.slice(2))
+  } catch {
+    // An option value that does not parse: the parse below reports it.
+  }
+  if (word === 'version') {
+    return printVersion(io)
+  }
+  if (word !== undefined) {
+    return refuseUnknownCommand(io, 'conax-sim', word, COMMANDS)
+  }
   const command = buildCommand(io).exitOverride()
   let cli: CliOptions
   try {

@@ -52,7 +52,8 @@ const between = (min: number, max: number) => {
   return z.number({ error }).int({ error }).min(min, { error }).max(max, { error })
 }
 
-const faultRuleSchema = z.strictObject(
+/** A fault rule as the admin API reads it (`POST /admin/faults`). */
+export const faultRuleSchema = z.strictObject(
   {
     kind: z.enum(FAULT_KINDS, { error: `must be one of ${FAULT_KINDS.join(', ')}` }),
     service: z

@@ -29,6 +29,8 @@ export interface SoapEndpointDeps {
   readonly newTransactionId: () => string
   /** The scheme the WSDLs advertise in `soap:address`. */
   readonly scheme: 'http' | 'https'
+  /** Whether the WSDLs' `soap:address` follows X-Forwarded-Proto and X-Forwarded-Host. */
+  readonly trustProxy?: boolean
   /**
    * Resolves once the state changed by a write is stored. Rejects when storing failed: the change
    * has then been undone, with `onRollback` undoing what the endpoint itself recorded for it.
@@ -45,6 +47,8 @@ export interface SoapEndpointDeps {
   /** Waits `ms`, or less when the simulator starts closing. */
   readonly sleep: (ms: number) => Promise<void>
   readonly logger: Logger
+  /** Told of every answered call (the metrics), with the time it took. */
+  readonly onAnswered?: (call: Call, answer: Answer, seconds: number) => void
 }
 
 /** The SOAP request handler and a way to wait for the calls in flight. */
@@ -66,7 +70,12 @@ const UNPARSEABLE = "Couldn't parse stream."
  */
 export function createSoapEndpoint(deps: SoapEndpointDeps): SoapEndpoint {
   const inFlight = new Set<Promise<void>>()
-  const serveWsdl = createWsdlRoute(deps.scheme, deps.ownHost, deps.pathPrefix)
+  const serveWsdl = createWsdlRoute(
+    deps.scheme,
+    deps.ownHost,
+    deps.pathPrefix,
+    deps.trustProxy === true,
+  )
   const dispatch = createDispatch(deps)
 
   function finish(call: Call, res: ServerResponse, answer: Answer): void {
@@ -74,6 +83,7 @@ export function createSoapEndpoint(deps: SoapEndpointDeps): SoapEndpoint {
       recordCall(deps.journal, deps.logger, call, answer)
       deps.persistSoon()
     }
+    deps.onAnswered?.(call, answer, (performance.now() - call.started) / 1000)
     if (answer.statusCode === 'RESET' || answer.dropAnswer) {
       res.socket?.destroy()
       return

@@ -78,22 +78,58 @@ export function readBody(
   })
 }
 
-/** Answers `GET <service>?wsdl` with the service's WSDL, advertising the address the client used. */
+/** The first value of a header that a proxy may have sent several times or as a list. */
+function firstValue(header: string | string[] | undefined): string {
+  const value = Array.isArray(header) ? header[0] : header
+  return (value ?? '').split(',')[0]?.trim() ?? ''
+}
+
+/**
+ * The scheme and host a client used to reach the server. Behind a reverse proxy that terminates
+ * TLS or changes the host (`trustProxy`), they are the proxy's `X-Forwarded-Proto` and
+ * `X-Forwarded-Host` (the first of each, as the proxy nearest the client set it); otherwise, or
+ * when a forwarded value is not a plain scheme or host[:port], the connection's scheme and the
+ * Host header. Without `trustProxy` the forwarded headers are ignored: any client could send them.
+ */
+export function clientAddress(
+  req: IncomingMessage,
+  scheme: 'http' | 'https',
+  ownHost: () => string,
+  trustProxy: boolean,
+): { scheme: 'http' | 'https'; host: string } {
+  const given = req.headers.host ?? ''
+  const host = HOST.test(given) ? given : ownHost()
+  if (!trustProxy) {
+    return { scheme, host }
+  }
+  const proto = firstValue(req.headers['x-forwarded-proto']).toLowerCase()
+  const forwardedHost = firstValue(req.headers['x-forwarded-host'])
+  return {
+    scheme: proto === 'http' || proto === 'https' ? proto : scheme,
+    host: HOST.test(forwardedHost) ? forwardedHost : host,
+  }
+}
+
+/**
+ * Answers `GET <service>?wsdl` with the service's WSDL, advertising the address the client used
+ * (see {@link clientAddress}).
+ */
 export function createWsdlRoute(
   scheme: 'http' | 'https',
   ownHost: () => string,
   pathPrefix = '',
+  trustProxy = false,
 ): (req: IncomingMessage, res: ServerResponse, service: ServiceName) => void {
   const cache = new Map<string, string>()
   return (req, res, service) => {
-    // The Host header names the address the client used; anything that is not host[:port] is
-    // ignored, and at most a few hosts are cached, so a hostile header costs nothing.
-    const given = req.headers.host ?? ''
-    const host = HOST.test(given) ? given : ownHost()
+    // Anything that is not host[:port] is ignored, and at most a few addresses are cached, so a
+    // hostile header costs nothing.
+    const address = clientAddress(req, scheme, ownHost, trustProxy)
+    const host = `${address.scheme}://${address.host}`
     const key = `${service}@${host}`
     let wsdl = cache.get(key)
     if (wsdl === undefined) {
-      wsdl = generateWsdl(service, `${scheme}://${host}${pathPrefix}${SERVICE_BASE_PATH}${service}`)
+      wsdl = generateWsdl(service, `${host}${pathPrefix}${SERVICE_BASE_PATH}${service}`)
       if (cache.size >= WSDL_CACHE_HOSTS) {
         cache.clear()
       }
