@@ -1,6 +1,7 @@
 import express, { type NextFunction, type Request, type Response } from 'express'
 import { errorBody } from '../../../common/coded-error.js'
 import type { CaModel } from '../model/ca-model.js'
+import { screenAt } from '../model/screen.js'
 import { parseFaultRule, type FaultInjector } from '../runtime/fault-injector.js'
 import type { Journal } from '../runtime/journal.js'
 import { SimulatorError } from '../runtime/simulator-error.js'
@@ -107,8 +108,8 @@ export function createAdminRouter(deps: AdminDeps): express.Router {
   })
 
   router.get('/admin/cards', (req, res) => {
-    const { offset, limit } = readCardsQuery(req.query, deps.pageLimit)
-    res.json(deps.model.cardIds(offset, limit))
+    const { offset, limit, contains } = readCardsQuery(req.query, deps.pageLimit)
+    res.json(deps.model.cardIds(offset, limit, contains))
   })
 
   router.get('/admin/cards/:caClientId', (req, res) => {
@@ -120,6 +121,17 @@ export function createAdminRouter(deps: AdminDeps): express.Router {
       )
     }
     res.json(card)
+  })
+
+  router.get('/admin/cards/:caClientId/screen', (req, res) => {
+    const card = deps.model.card(req.params.caClientId)
+    if (!card) {
+      throw new SimulatorError(
+        'NOT_FOUND',
+        `Card '${req.params.caClientId}' is not known to the simulator. Register it with POST /admin/inventory.`,
+      )
+    }
+    res.json(screenAt(card, deps.now().toISOString()))
   })
 
   router.put('/admin/cards/:caClientId/subscriptions/:productId', async (req, res) => {

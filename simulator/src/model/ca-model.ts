@@ -65,9 +65,9 @@ export class CaModel {
     return inventory.catalogue(this.state)
   }
 
-  /** Ids of known cards, in registration order, with paging. */
-  cardIds(offset: number, limit: number): { total: number; ids: string[] } {
-    return inventory.cardIds(this.state, offset, limit)
+  /** Ids of known cards (those containing `contains` when given), in registration order, with paging. */
+  cardIds(offset: number, limit: number, contains?: string): { total: number; ids: string[] } {
+    return inventory.cardIds(this.state, offset, limit, contains)
   }
 
   /** The model's own copy of an id string when it knows the id, else the given string. */
