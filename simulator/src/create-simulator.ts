@@ -5,6 +5,7 @@ import { createServer as createTlsServer } from 'node:https'
 import express from 'express'
 import { pino, type Logger } from 'pino'
 import { errorBody } from '../../common/coded-error.js'
+import { ConsoleFiles, isConsolePath } from '../../common/console-server.js'
 import {
   RequestGuard,
   generateToken,
@@ -485,6 +486,7 @@ export async function startSimulator(options: SimulatorOptions = {}): Promise<Si
     }),
   )
 
+  const consoleFiles = new ConsoleFiles('simulator/console')
   const adminToken = options.adminToken ?? generateToken()
   const guard = createGuard(options, adminToken)
   /** Every guard refusal is logged: a client that is refused should be visible to the operator. */
@@ -518,6 +520,13 @@ export async function startSimulator(options: SimulatorOptions = {}): Promise<Si
       return
     }
     logHttp(logger, req, res, pathname)
+    if (isConsolePath(pathname)) {
+      // The console's files are public; its calls to /admin carry the token like any client's.
+      if (admitted(req, res, OPEN_ADMISSION, pathname)) {
+        consoleFiles.handle(req, res, pathname)
+      }
+      return
+    }
     // Everything that is neither SOAP nor the health check is the admin API's: express matches
     // paths case-insensitively, so the token is not tied to an `/admin` prefix.
     const admission = service
