@@ -10,6 +10,11 @@ export default defineConfig({
       { extends: true, test: { name: 'simulator', include: ['simulator/src/**/*.test.ts'] } },
       // Needs python3-zeep and libxml2-utils (Debian); run with npm run test:interop.
       { extends: true, test: { name: 'interop', include: ['simulator/interop/**/*.test.ts'] } },
+      // Needs Chromium (Debian's chromium, or CHROMIUM_PATH); run with npm run test:browser.
+      {
+        extends: true,
+        test: { name: 'browser', include: ['browser/**/*.test.ts'], testTimeout: 60_000 },
+      },
       {
         extends: true,
         test: {

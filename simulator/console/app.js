@@ -146,8 +146,7 @@ function CardView({ api, route, navigate }) {
   const id = route.card ?? ''
   const { data: card, error } = useLoad(() => api('GET', `/admin/cards/${enc(id)}`), id, 3000)
   return html`<h1>Card ${id}</h1>
-    <p><${Link} to=${{ view: 'screen', card: id }} navigate=${navigate}>Show the virtual screen</${Link}>
-      · <${Link} to=${{ view: 'journal', card: id }} navigate=${navigate}>SOAP calls for this card</${Link}></p>
+    <p><${Link} to=${{ view: 'screen', card: id }} navigate=${navigate}>Show the virtual screen</${Link}>${' · '}<${Link} to=${{ view: 'journal', card: id }} navigate=${navigate}>SOAP calls for this card</${Link}></p>
     <${ErrorNote} error=${error} />
     ${
       card &&

@@ -168,12 +168,12 @@ function RequestsView({ api, route, navigate }) {
     }`
 }
 
-/** The CA IDs a request names, from its parameters_set. */
+/** The CA IDs a request names, from its parameters_set (an object of name to value). */
 function parameters(request) {
-  const set = request.parameters_set ?? []
-  return set
-    .filter((p) => /ca_id|smartcard|stb/i.test(p.name ?? ''))
-    .map((p) => String(p.value))
+  return Object.entries(request.parameters_set ?? {})
+    .filter(([name]) => /ca_id|smartcard|stb/i.test(name))
+    .flatMap(([, value]) => (Array.isArray(value) ? value : [value]))
+    .filter((value) => value !== null)
     .slice(0, 4)
     .join(', ')
 }
@@ -234,11 +234,11 @@ function RequestView({ api, route, navigate }) {
             </tr>
           </thead>
           <tbody>
-            ${(request.parameters_set ?? []).map(
-              (p) =>
+            ${Object.entries(request.parameters_set ?? {}).map(
+              ([name, value]) =>
                 html`<tr>
-                  <td>${p.name}</td>
-                  <td>${String(p.value)}</td>
+                  <td>${name}</td>
+                  <td>${scalar(value)}</td>
                 </tr>`,
             )}
           </tbody>
@@ -405,14 +405,12 @@ function ExecutionView({ api, route, navigate }) {
   const done = execution ? execution.counts.processed : 0
   const total = execution?.total ?? null
   return html`<h1>Execution ${id}</h1>
-    <p><${Link} to=${{ view: 'runs' }} navigate=${navigate}>All runs</${Link}>
-      · <${Link} to=${{ view: 'requests', process_id: id }} navigate=${navigate}>its requests</${Link}></p>
+    <p><${Link} to=${{ view: 'runs' }} navigate=${navigate}>All runs</${Link}>${' · '}<${Link} to=${{ view: 'requests', process_id: id }} navigate=${navigate}>its requests</${Link}></p>
     <${ErrorNote} error=${error ?? problem} />
     ${
       execution &&
       html`<p>
-          State:
-          <strong class=${`state-${execution.state}`} data-testid="execution-state"
+          State:${' '}<strong class=${`state-${execution.state}`} data-testid="execution-state"
             >${execution.state}</strong
           >
           ${FINAL_EXECUTION.includes(execution.state) ? '' : html` <span class="hint">(updating)</span>`}
