@@ -15,14 +15,17 @@ export interface LoadOptions {
 
 /** A server under test: its process, its ready line and its own request counter. */
 export interface Target {
-  readonly kind: 'simulator' | 'bare'
+  /** What the tables call it: `simulator`, `bare`, `memory`, `durable`... */
+  readonly kind: string
+  /** The number the workload's request counter starts at (default 0). */
+  readonly startAt?: number
   readonly server: ServerProcess
   readonly ready: ReadyLine
 }
 
 /** The figures of one server under one workload, over all of its rounds. */
 export interface RunFigures {
-  readonly server: 'simulator' | 'bare'
+  readonly server: string
   readonly requestsPerSec: number
   readonly p50Ms: number
   readonly p99Ms: number
@@ -220,7 +223,7 @@ export async function measureWorkload(
   workload: Workload,
   options: LoadOptions,
 ): Promise<RunFigures[]> {
-  const counters = targets.map(() => ({ next: 0 }))
+  const counters = targets.map((target) => ({ next: target.startAt ?? 0 }))
   const samples: number[] = []
   for (const [i, target] of targets.entries()) {
     samples.push(await verifySample(target, workload, counters[i]!))

@@ -13,9 +13,13 @@ export interface ReadyLine {
   readonly afterLoad: MemoryReading
   readonly beforeLoad?: MemoryReading
   readonly loadMs?: number
+  /** CPU time of the start, all threads (simulator children only). */
+  readonly loadCpuMs?: number
   readonly cards?: number
   readonly products?: readonly string[]
   readonly cardIds?: readonly string[]
+  /** What a simulator's log store found at start (durable children only). */
+  readonly store?: unknown
 }
 
 type Line = { readonly type: string } & Record<string, unknown>

@@ -1,6 +1,7 @@
 import { availableParallelism } from 'node:os'
 import { parseArgs } from 'node:util'
 import type { ChildReport } from './child-protocol.js'
+import { runDurable } from './durable-runs.js'
 import { measureWorkload, type LoadOptions, type RunFigures, type Target } from './measure.js'
 import { ServerProcess, type ReadyLine } from './server-process.js'
 import {
@@ -17,6 +18,9 @@ import {
  *
  * Flags: --duration <s> (10, per server and workload), --connections <n> (50), --warmup <s> (2),
  * --rounds <n> (5: the measured seconds alternate between the servers), --cards <n> (100000).
+ *
+ * With --durable: the log store instead (durable-runs.ts): durable against in memory, an empty
+ * log against one grown to --grow-mb <MB> (100), and the start time of the grown store.
  */
 
 const TARGET_ADD_RATIO = 0.35
@@ -24,6 +28,8 @@ const TARGET_RSS_MB = 200
 
 interface BenchOptions extends LoadOptions {
   readonly cards: number
+  readonly durable: boolean
+  readonly growMb: number
 }
 
 interface WorkloadFigures {
@@ -57,6 +63,8 @@ function readOptions(): BenchOptions {
       warmup: { type: 'string' },
       rounds: { type: 'string' },
       cards: { type: 'string' },
+      durable: { type: 'boolean' },
+      'grow-mb': { type: 'string' },
     },
     strict: true,
   })
@@ -66,6 +74,8 @@ function readOptions(): BenchOptions {
     warmup: positiveNumber('warmup', values.warmup, 2),
     rounds: positiveNumber('rounds', values.rounds, 5),
     cards: positiveNumber('cards', values.cards, 100_000),
+    durable: values.durable ?? false,
+    growMb: positiveNumber('grow-mb', values['grow-mb'], 100),
   }
   for (const name of ['connections', 'rounds', 'cards'] as const) {
     if (!Number.isInteger(options[name])) {
@@ -264,6 +274,10 @@ function printResults(servers: Servers, options: BenchOptions, all: WorkloadFigu
 
 async function main(): Promise<void> {
   const options = readOptions()
+  if (options.durable) {
+    await runDurable(options)
+    return
+  }
   const started: ServerProcess[] = []
   try {
     console.error(`starting the simulator with ${options.cards} cards ...`)

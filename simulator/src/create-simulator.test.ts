@@ -290,10 +290,9 @@ describe('persistence', () => {
     const sim = await startSimulator({ dataFile: file, inventory: TEST_INVENTORY })
     onTestFinished(() => sim.close())
     await callSoap(sim, 'ca-pin', 'UpdateCaPinToGivenValue', { CaClientId: CARD_B, Pin: '9876' })
-    const stored = JSON.parse(readFileSync(file, 'utf8')) as {
-      model: { cards: { caClientId: string; pin: string }[] }
-    }
-    expect(stored.model.cards.find((c) => c.caClientId === CARD_B)?.pin).toBe('9876')
+    // The log's first segment: the inventory was group 1, the PIN change group 2.
+    const log = readFileSync(`${file}.000000000001.log`, 'utf8').split('\n')
+    expect(log[1]).toContain(`["card","${CARD_B}",{"pin":"9876"}]`)
   })
 
   it('refuses to start on a file that is not a simulator store, and leaves it untouched', async () => {

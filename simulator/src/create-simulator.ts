@@ -26,6 +26,7 @@ import {
 } from '../../common/http-server.js'
 import { checkInventoryShape } from './admin/admin-requests.js'
 import { createAdminRouter } from './admin/admin-router.js'
+import { JournalStreams } from './admin/journal-stream.js'
 import { SERVICE_BASE_PATH, type ServiceName } from './contract/namespaces.js'
 import { isOperationName, type OperationName } from './operations/operation-table.js'
 import { fixtureInventory } from './fixtures/inventory.js'
@@ -41,15 +42,15 @@ import { createSoapEndpoint } from './soap/soap-endpoint.js'
 import { serviceForPath } from './soap/transport.js'
 import type { XmlLimits } from './soap/xml-input.js'
 import {
-  LowdbFileStore,
-  MemoryStore,
-  SNAPSHOT_FORMAT,
-  WriteCoalescer,
-  unreadableStore,
-  type SimulatorSnapshot,
-  type SimulatorStore,
-} from './store/simulator-store.js'
-import { checkSnapshot } from './store/snapshot-schema.js'
+  DEFAULT_COMPACT_AT_BYTES,
+  DEFAULT_JOURNAL_RETAIN_BYTES,
+  type CompactionPoint,
+  type FsyncMode,
+  type LogStoreStats,
+  type RecoveryReport,
+} from './store/log-store.js'
+import { isDurable, openPersistence, type PersistenceChoice } from './store/persistence.js'
+import { WriteCoalescer, type SimulatorStore } from './store/simulator-store.js'
 
 export type LogLevel = 'trace' | 'debug' | 'info' | 'warn' | 'error' | 'fatal' | 'silent'
 
@@ -61,10 +62,26 @@ export interface SimulatorOptions {
   readonly host?: string
   /** SMS users allowed in by HTTP Basic auth, user name to password (default `{ sms: 'sms' }`). */
   readonly users?: Readonly<Record<string, string>>
-  /** A lowdb JSON file to keep state and journal in; in memory when absent. */
+  /**
+   * A file to keep state and journal in: its snapshot, with the log of changes since in segment
+   * files next to it (docs/decisions/0013; a `conax-sim/1` lowdb file of an earlier version
+   * loads and goes on as the first snapshot). In memory when absent.
+   */
   readonly dataFile?: string
   /** Create the folder of `dataFile` when it is missing (default false: refused, STORE_FOLDER_MISSING). */
   readonly createDataFolder?: boolean
+  /**
+   * With `dataFile`: `group` (default) flushes each commit group to disk (fdatasync) before its
+   * writes are answered; `never` leaves that to the operating system, so acknowledged writes
+   * survive a crash of the process but not of the machine (power loss).
+   */
+  readonly fsync?: FsyncMode
+  /** With `dataFile`: compact (write a snapshot) when the log since the last one reaches this many bytes (default 64 MiB). */
+  readonly compactAtBytes?: number
+  /** With `dataFile`: bytes of older log segments kept for the journal after a compaction (default 64 MiB; 0 keeps none). */
+  readonly journalRetainBytes?: number
+  /** Test hook of the log store: awaited at each point of a compaction. */
+  readonly onCompactionPoint?: (point: CompactionPoint) => Promise<void> | void
   /** Another store (a custom {@link SimulatorStore}); wins over `dataFile`. */
   readonly store?: SimulatorStore
   /** Settings where the real system is unknown (see simulator/README.md "Profile"). */
@@ -75,8 +92,12 @@ export interface SimulatorOptions {
   readonly bodyLimitBytes?: number
   /** Nesting depth and element count limits of one SOAP message (default 32 and 20,000). */
   readonly xmlLimits?: Partial<XmlLimits>
-  /** Journal entries kept, oldest dropped first (default 10,000). */
+  /** Journal entries kept in memory, oldest dropped first (default 10,000); a log store keeps older ones on disk. */
   readonly journalLimit?: number
+  /** Clients following `GET /admin/journal/stream` at once (default 16); more are refused with 503. */
+  readonly journalStreamLimit?: number
+  /** Interval of the event stream's keep-alive comments in ms (default 15,000). */
+  readonly journalStreamHeartbeatMs?: number
   /** SequenceNumber replay records kept (default 100,000). */
   readonly replayLimit?: number
   /** Inventory to register at start (idempotent: known devices keep their state). */
@@ -141,6 +162,15 @@ export interface Simulator {
   readonly faults: FaultInjector
   /** Where state is kept: `memory` or the store file. */
   readonly storeDescription: string
+  /** What the log store (`dataFile`) found at start: snapshot, groups replayed, tails repaired; null otherwise. */
+  readonly storeRecovery: RecoveryReport | null
+  /** The log store's figures (segments, bytes, compactions); null without `dataFile`. */
+  storeStats(): LogStoreStats | null
+  /**
+   * Writes a snapshot of the state now and starts a new log segment, as happens by itself when
+   * the log passes `compactAtBytes` (`dataFile` only; resolves at once otherwise).
+   */
+  compact(): Promise<void>
   /** The admin API's bearer token: the configured one, or the one generated at start. */
   readonly adminToken: string
   /** Whether {@link adminToken} was generated (no `adminToken` option). */
@@ -168,19 +198,43 @@ export interface Simulator {
 
 const DEFAULT_XML_LIMITS: XmlLimits = { maxDepth: 32, maxElements: 20_000 }
 
-function checkOptions(options: SimulatorOptions): void {
-  const positive = (name: string, value: number | undefined): void => {
-    if (value !== undefined && (!Number.isInteger(value) || value < 1)) {
-      throw new SimulatorError(
-        'INVALID_OPTION',
-        `Option ${name} must be a positive integer, not ${value}.`,
-      )
-    }
+function positive(name: string, value: number | undefined): void {
+  if (value !== undefined && (!Number.isInteger(value) || value < 1)) {
+    throw new SimulatorError(
+      'INVALID_OPTION',
+      `Option ${name} must be a positive integer, not ${value}.`,
+    )
   }
+}
+
+/** The log store's options (they are checked even without `dataFile`: a typo should not wait). */
+function checkStoreOptions(options: SimulatorOptions): void {
+  positive('compactAtBytes', options.compactAtBytes)
+  if (
+    options.journalRetainBytes !== undefined &&
+    (!Number.isInteger(options.journalRetainBytes) || options.journalRetainBytes < 0)
+  ) {
+    throw new SimulatorError(
+      'INVALID_OPTION',
+      `Option journalRetainBytes must be a whole number of bytes, 0 or more, not ${options.journalRetainBytes}.`,
+    )
+  }
+  if (options.fsync !== undefined && options.fsync !== 'group' && options.fsync !== 'never') {
+    throw new SimulatorError(
+      'INVALID_OPTION',
+      `Option fsync must be 'group' or 'never', not ${JSON.stringify(options.fsync)}.`,
+    )
+  }
+}
+
+function checkOptions(options: SimulatorOptions): void {
   positive('bodyLimitBytes', options.bodyLimitBytes)
   positive('adminBodyLimitBytes', options.adminBodyLimitBytes)
   positive('adminPageLimit', options.adminPageLimit)
   positive('journalLimit', options.journalLimit)
+  positive('journalStreamLimit', options.journalStreamLimit)
+  positive('journalStreamHeartbeatMs', options.journalStreamHeartbeatMs)
+  checkStoreOptions(options)
   positive('replayLimit', options.replayLimit)
   positive('rules.maxCardsPerRequest', options.rules?.maxCardsPerRequest)
   positive('rules.maxMessagesPerCard', options.rules?.maxMessagesPerCard)
@@ -304,14 +358,26 @@ function createParts(options: SimulatorOptions) {
     clock: new SimulatorClock(options.now ?? (() => new Date())),
     state,
     model: new CaModel(state),
-    journal: new Journal(options.journalLimit ?? 10_000),
+    journal: new Journal(options.journalLimit ?? 10_000, {
+      durableOnAppend: !isDurable(options),
+    }),
     replays: new ReplayCache(options.replayLimit ?? 100_000),
     faults: new FaultInjector(),
-    store:
-      options.store ??
-      (options.dataFile
-        ? new LowdbFileStore(options.dataFile, { createFolder: options.createDataFolder ?? false })
-        : new MemoryStore()),
+  }
+}
+
+/** Where to keep the state, with the log store's settings and their defaults. */
+function storeChoice(options: SimulatorOptions): PersistenceChoice {
+  return {
+    store: options.store,
+    dataFile: options.dataFile,
+    log: {
+      createFolder: options.createDataFolder ?? false,
+      fsync: options.fsync ?? 'group',
+      compactAtBytes: options.compactAtBytes ?? DEFAULT_COMPACT_AT_BYTES,
+      journalRetainBytes: options.journalRetainBytes ?? DEFAULT_JOURNAL_RETAIN_BYTES,
+      ...(options.onCompactionPoint ? { onCompactionPoint: options.onCompactionPoint } : {}),
+    },
   }
 }
 
@@ -360,26 +426,6 @@ function createHttpServer(options: SimulatorOptions, settings: HttpServerSetting
     : createServer(httpServerOptions(settings))
 }
 
-/** Loads what the store holds; a damaged store is refused before anything is loaded, never written to. */
-async function loadStored(parts: {
-  readonly store: SimulatorStore
-  readonly model: CaModel
-  readonly journal: Journal
-  readonly replays: ReplayCache
-}): Promise<void> {
-  const stored = await parts.store.load()
-  if (stored === null || stored === undefined) {
-    return
-  }
-  const checked = checkSnapshot(stored)
-  if (!checked.ok) {
-    throw unreadableStore(parts.store.description, checked.problem)
-  }
-  parts.model.loadSnapshot(checked.snapshot.model)
-  parts.journal.loadSnapshot(checked.snapshot.journal)
-  parts.replays.loadSnapshot(checked.snapshot.replays)
-}
-
 /**
  * Starts a Conax Contego simulator: the five SOAP services of the wire contract on a plain
  * `node:http` server (the hot path never touches express), and the JSON admin API on express.
@@ -391,25 +437,24 @@ async function loadStored(parts: {
  */
 export async function startSimulator(options: SimulatorOptions = {}): Promise<Simulator> {
   checkOptions(options)
-  const { users, logger, clock, state, model, journal, replays, faults, store } =
-    createParts(options)
+  const { users, logger, clock, state, model, journal, replays, faults } = createParts(options)
   const now = clock.now
-  await loadStored({ store, model, journal, replays })
-  const snapshot = (): SimulatorSnapshot => ({
-    format: SNAPSHOT_FORMAT,
-    savedAt: now().toISOString(),
-    model: model.toSnapshot(),
-    journal: journal.toSnapshot(),
-    replays: replays.toSnapshot(),
+  const store = await openPersistence(storeChoice(options), {
+    state,
+    journal,
+    replays,
+    now,
+    logger,
   })
-  const inMemory = store instanceof MemoryStore
+  const inMemory = !store.durable
   if (!inMemory) {
     // A change is applied only once stored: the model records what each change touched, so a
-    // failed write can be undone. In memory nothing can fail, and nothing is recorded.
+    // failed write can be undone and a stored one logged. In memory nothing can fail, and
+    // nothing is recorded.
     model.trackChanges()
   }
   const writer = new WriteCoalescer(
-    () => store.save(snapshot()),
+    () => store.write(),
     (error) =>
       logger.error({ err: error, store: store.description }, 'failed to store the simulator state'),
     inMemory ? null : model,
@@ -469,12 +514,19 @@ export async function startSimulator(options: SimulatorOptions = {}): Promise<Si
     sleep: (ms) => life.sleep(ms),
     logger,
   })
+  const journalStreams = new JournalStreams(journal, {
+    limit: options.journalStreamLimit ?? 16,
+    heartbeatMs: options.journalStreamHeartbeatMs ?? 15_000,
+  })
   const admin = express()
   admin.disable('x-powered-by')
   admin.use(
     createAdminRouter({
       model,
       journal,
+      journalStreams,
+      storeStats: () => store.stats(),
+      storeDescription: store.description,
       faults,
       persist,
       reset,
@@ -557,6 +609,8 @@ export async function startSimulator(options: SimulatorOptions = {}): Promise<Si
 
   const close = async (): Promise<void> => {
     life.startClosing()
+    // Streams never end by themselves: end them first, or the server would wait for them.
+    journalStreams.close()
     // New connections stop at once, idle keep-alive sockets close; calls in flight finish (a
     // DELAY fault ends early and refuses) and are stored before close resolves.
     await new Promise<void>((resolve) => {
@@ -572,7 +626,7 @@ export async function startSimulator(options: SimulatorOptions = {}): Promise<Si
     life.closed = true
     if (!inMemory) {
       const position = model.undoPosition()
-      await store.save(snapshot()).then(
+      await store.write().then(
         () => model.commitUndo(position),
         (error: unknown) => {
           throw new SimulatorError(
@@ -582,6 +636,7 @@ export async function startSimulator(options: SimulatorOptions = {}): Promise<Si
           )
         },
       )
+      await store.close()
     }
   }
   let closing: Promise<void> | null = null
@@ -593,6 +648,9 @@ export async function startSimulator(options: SimulatorOptions = {}): Promise<Si
     journal,
     faults,
     storeDescription: store.description,
+    storeRecovery: store.recovery,
+    storeStats: () => store.stats(),
+    compact: () => store.compact(() => writer.request()),
     adminToken,
     adminTokenGenerated: options.adminToken === undefined,
     connectionStats: () => connections.stats(),

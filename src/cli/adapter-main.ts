@@ -1,4 +1,5 @@
 import { Command, CommanderError, InvalidArgumentError, Option } from 'commander'
+import { pino } from 'pino'
 import {
   addHttpOptions,
   guardListsOf,
@@ -245,7 +246,8 @@ export async function runAdapterCli(
       host: cli.host,
       concurrency: cli.concurrency,
       autoDeliver: cli.deliver,
-      logger: cli.logLevel,
+      // The log goes to the CLI's own output, so a caller of runAdapterCli captures it too.
+      logger: pino({ level: cli.logLevel }, { write: (line: string) => io.stdout.write(line) }),
       // The default store (.data/ from a fresh clone) gets its folder; a path given on purpose
       // must name an existing folder, or --create-data-dir must say so.
       ...(cli.memory

@@ -1,8 +1,12 @@
 import { spawn } from 'node:child_process'
-import { EventEmitter } from 'node:events'
 import { join } from 'node:path'
-import { capturedIo, type CapturedIo } from '../../common/test-support/captured-io.js'
-import type { CliRuntime, StopSignal } from '../cli/cli-support.js'
+import {
+  TestSignals,
+  capturedIo,
+  watchedIo,
+  type WatchedIo,
+} from '../../common/test-support/captured-io.js'
+import type { CliRuntime } from '../cli/cli-support.js'
 import { runAdapterCli } from '../cli/adapter-main.js'
 
 /**
@@ -22,57 +26,7 @@ export interface CliResult {
   readonly stderr: string
 }
 
-/** Signals a test sends to a CLI running in process. */
-export class TestSignals extends EventEmitter {
-  /** Sends `signal` as the process would on Ctrl-C (SIGINT) or `kill` (SIGTERM). */
-  send(signal: StopSignal): void {
-    this.emit(signal)
-  }
-
-  /** How many listeners wait for `signal` (the CLI listens only while it serves or watches). */
-  listening(signal: StopSignal): number {
-    return this.listenerCount(signal)
-  }
-}
-
-/** Captured output that a test can wait on, line by line as the CLI prints it. */
-export interface WatchedIo extends CapturedIo {
-  /** Resolves with the first match of `pattern` in stdout, as soon as it has been printed. */
-  printed(pattern: RegExp): Promise<RegExpExecArray>
-}
-
-/** Buffers for stdout and stderr (not a terminal) and the given environment, watched. */
-export function watchedIo(env: Record<string, string | undefined> = {}): WatchedIo {
-  const io = capturedIo(env)
-  const waiting = new Set<() => boolean>()
-  return {
-    ...io,
-    stdout: {
-      ...io.stdout,
-      write: (text) => {
-        io.stdout.write(text)
-        for (const check of waiting) {
-          if (check()) {
-            waiting.delete(check)
-          }
-        }
-      },
-    },
-    printed: (pattern) =>
-      new Promise((resolve) => {
-        const check = (): boolean => {
-          const match = pattern.exec(io.out())
-          if (match) {
-            resolve(match)
-          }
-          return match !== null
-        }
-        if (!check()) {
-          waiting.add(check)
-        }
-      }),
-  }
-}
+export { TestSignals, watchedIo, type WatchedIo }
 
 /** A CLI's runtime in a test: its signals from `signals`, and --watch polling at once. */
 export function testRuntime(signals: TestSignals = new TestSignals()): CliRuntime {

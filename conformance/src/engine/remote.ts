@@ -18,7 +18,7 @@ import { ScenarioRunError } from './run-error.js'
 import { comparableLines } from './effective-calls.js'
 import { driftOf, planOf, type DriftAction } from './plan.js'
 import { compareCalls, devicesOfJournal, statusOf, wireLinesOfCommand } from './wire.js'
-import type { JournalEntryLike } from './wire-types.js'
+import { commandFields, type JournalEntryLike } from './wire-types.js'
 
 const DEFAULT_NOW = '2026-11-26T10:00:00.000Z'
 
@@ -464,7 +464,11 @@ async function clearCard(
 /** Where a running simulator's journal is, and which entries to look at. */
 export interface JournalTarget {
   readonly url: string
-  /** Only entries after this journal sequence number. */
+  /**
+   * Only entries after this journal sequence number: take the simulator's `lastSeq`
+   * (`GET /admin/stats`, or the `X-Journal-Last-Seq` header of any admin answer) before a run,
+   * and pass it here after it, to check everything the run did and nothing before.
+   */
   readonly since?: number
   /** The simulator's admin token (sent as `Authorization: Bearer <token>`). */
   readonly adminToken?: string
@@ -495,18 +499,42 @@ export async function verifyJournal(
   }
 }
 
+/** Entries asked for per journal page (the simulator's default adminPageLimit is 10,000). */
+const JOURNAL_PAGE = 1000
+
+/**
+ * Every journal entry after `target.since`, page by page (`after=<last seq of the page>`) until a
+ * page comes back short. `since` goes along with `after`, so that a simulator older than `after`
+ * pages the same way (a newer one checks they agree).
+ */
+async function journalAfter(target: JournalTarget): Promise<JournalEntryLike[]> {
+  const entries: JournalEntryLike[] = []
+  let after = target.since ?? 0
+  for (;;) {
+    const page = (await admin(
+      target,
+      'GET',
+      `/admin/journal?after=${after}&since=${after}&limit=${JOURNAL_PAGE}`,
+    )) as JournalEntryLike[] | null
+    if (!Array.isArray(page)) {
+      throw new ScenarioRunError(
+        'CA_ADMIN_FAILED',
+        `${target.url} has no journal at /admin/journal: is it a conax-sim?`,
+      )
+    }
+    entries.push(...page)
+    const last = page.at(-1)?.seq
+    if (page.length < JOURNAL_PAGE || last === undefined || last <= after) {
+      return entries
+    }
+    after = last
+  }
+}
+
 async function journalChecks(scenario: Scenario, target: JournalTarget): Promise<CheckResult[]> {
   const plan = planOf(scenario.data)
   const { devices } = target
-  const query = target.since === undefined ? '' : `?since=${target.since}`
-  const entries = (await admin(target, 'GET', `/admin/journal${query}`)) as
-    JournalEntryLike[] | null
-  if (!Array.isArray(entries)) {
-    throw new ScenarioRunError(
-      'CA_ADMIN_FAILED',
-      `${target.url} has no journal at /admin/journal: is it a conax-sim?`,
-    )
-  }
+  const entries = await journalAfter(target)
   // The scenario's devices: those of the expected calls, and those it registers or checks, so that
   // a scenario expecting nothing (a refusal) still sees a call its CRM should not have made.
   const scenarioDevices = new Set<string>(Object.keys(scenario.data.then.ca?.cards ?? {}))
@@ -518,7 +546,7 @@ async function journalChecks(scenario: Scenario, target: JournalTarget): Promise
     scenarioDevices.add(stb.pairingModuleId)
   }
   for (const item of plan.replay) {
-    const command = item.expectation.command as unknown as Record<string, unknown>
+    const command = commandFields(item.expectation.command)
     for (const key of ['smartcardCaId', 'pairedSmartcardCaId', 'stbCaId']) {
       if (typeof command[key] === 'string') {
         scenarioDevices.add(command[key])

@@ -117,10 +117,15 @@ describe('admin query parameters', () => {
     expect(
       readJournalQuery({ since: '3', operation: 'CreatePairing', service: ['a', 'b'] }, 10),
     ).toEqual({
-      since: 3,
-      limit: undefined,
+      after: 3,
+      limit: 10,
       operation: 'CreatePairing',
       service: undefined,
+    })
+    expect(readJournalQuery({ after: '4', limit: '2' }, 10)).toMatchObject({ after: 4, limit: 2 })
+    expect(refusal(() => readJournalQuery({ after: '4', since: '5' }, 10))).toMatchObject({
+      code: 'INVALID_REQUEST',
+      message: expect.stringContaining('after (4) and since (5) disagree') as string,
     })
   })
 

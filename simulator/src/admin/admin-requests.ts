@@ -165,6 +165,7 @@ const queryText = z
 
 const cardsQuery = z.object({ offset: queryInt(0), limit: queryInt(1), contains: queryText })
 const journalQuery = z.object({
+  after: queryInt(0),
   since: queryInt(0),
   limit: queryInt(1),
   operation: queryText,
@@ -184,7 +185,7 @@ function pageSize(limit: number | undefined, max: number): number | undefined {
   if (limit !== undefined && limit > max) {
     throw new SimulatorError(
       'LIMIT_EXCEEDED',
-      `Query parameter limit is ${limit}, above the maximum of ${max} per page (adminPageLimit). Ask for at most ${max} and page on with offset (cards) or since (journal).`,
+      `Query parameter limit is ${limit}, above the maximum of ${max} per page (adminPageLimit). Ask for at most ${max} and page on with offset (cards) or after (journal).`,
     )
   }
   return limit
@@ -199,8 +200,17 @@ export function readCardsQuery(
   return { offset: offset ?? 0, limit: pageSize(limit ?? 100, maxPage) ?? 100, contains }
 }
 
-/** `GET /admin/journal?since=&limit=&operation=&service=`: every entry unless asked. */
+/**
+ * `GET /admin/journal?after=&limit=&operation=&service=` (`since` is the older name of `after`):
+ * a page of at most `limit` entries, `maxPage` unless asked.
+ */
 export function readJournalQuery(query: unknown, maxPage: number) {
-  const read = readQuery(journalQuery, query)
-  return { ...read, limit: pageSize(read.limit, maxPage) }
+  const { after, since, ...read } = readQuery(journalQuery, query)
+  if (after !== undefined && since !== undefined && after !== since) {
+    throw new SimulatorError(
+      'INVALID_REQUEST',
+      `Query parameters after (${after}) and since (${since}) disagree; since is the older name of after: send one of them.`,
+    )
+  }
+  return { ...read, after: after ?? since, limit: pageSize(read.limit, maxPage) ?? maxPage }
 }

@@ -5,6 +5,8 @@ import { screenAt } from '../model/screen.js'
 import { parseFaultRule, type FaultInjector } from '../runtime/fault-injector.js'
 import type { Journal } from '../runtime/journal.js'
 import { SimulatorError } from '../runtime/simulator-error.js'
+import type { LogStoreStats } from '../store/log-store.js'
+import type { JournalStreams } from './journal-stream.js'
 import {
   checkInventoryShape,
   readActivation,
@@ -18,6 +20,11 @@ import {
 export interface AdminDeps {
   readonly model: CaModel
   readonly journal: Journal
+  readonly journalStreams: JournalStreams
+  /** The log store's figures, or null without one. */
+  readonly storeStats: () => LogStoreStats | null
+  /** Where state is kept (`memory` or a file). */
+  readonly storeDescription: string
   readonly faults: FaultInjector
   readonly persist: () => Promise<void>
   readonly reset: (keepInventory: boolean) => Promise<void>
@@ -78,6 +85,12 @@ function toAdminError(error: unknown, bodyLimitBytes: number): SimulatorError {
  */
 export function createAdminRouter(deps: AdminDeps): express.Router {
   const router = express.Router()
+  // Every admin answer says how far the journal goes, so a client (CI) can take "everything after
+  // now" from any call, without clocks.
+  router.use((_req, res, next) => {
+    res.setHeader('X-Journal-Last-Seq', String(deps.journal.lastSeq()))
+    next()
+  })
   router.use(express.json({ limit: deps.bodyLimitBytes }))
   // A body that is not JSON is not parsed: refuse it rather than act as if none had been sent
   // (`curl -d '{"keepInventory":true}'` sends a form, and would otherwise wipe the inventory).
@@ -194,8 +207,18 @@ export function createAdminRouter(deps: AdminDeps): express.Router {
     res.json({ products: deps.model.catalogue() })
   })
 
-  router.get('/admin/journal', (req, res) => {
-    res.json(deps.journal.list(readJournalQuery(req.query, deps.pageLimit)))
+  router.get('/admin/journal', async (req, res) => {
+    const query = readJournalQuery(req.query, deps.pageLimit)
+    const page = await deps.journal.page(query)
+    // The body stays the contract's list; where the page ended and whether more may follow go in headers.
+    res.setHeader('X-Journal-Last-Seq', String(deps.journal.lastSeq()))
+    res.setHeader('X-Journal-Page-Through', String(page.through))
+    res.json(page.entries)
+  })
+
+  router.get('/admin/journal/stream', (req, res) => {
+    const { limit: _limit, ...query } = readJournalQuery(req.query, deps.pageLimit)
+    deps.journalStreams.open(req, res, query)
   })
 
   router.post('/admin/reset', async (req, res) => {
@@ -241,7 +264,10 @@ export function createAdminRouter(deps: AdminDeps): express.Router {
       ...deps.model.stats(),
       journalEntries: deps.journal.size(),
       journalDropped: deps.journal.droppedCount(),
+      lastSeq: deps.journal.lastSeq(),
+      journalStreams: deps.journalStreams.count(),
       startedAt: deps.startedAt.toISOString(),
+      store: { description: deps.storeDescription, log: deps.storeStats() },
     })
   })
 

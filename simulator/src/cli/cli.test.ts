@@ -1,16 +1,36 @@
 import { spawn, type ChildProcess } from 'node:child_process'
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { createServer } from 'node:net'
 import { createInterface } from 'node:readline'
 import { describe, expect, it, onTestFinished } from 'vitest'
-import { packageRoot } from '../runtime/package-root.js'
+import { SIM_BIN as BIN, serveSim, simCli, type ServingSim } from '../test-support/sim-cli.js'
 import { requestEnvelope } from '../test-support/soap.js'
 
-// These tests run the built CLI (bin/conax-sim.js -> dist/), as `npx conax-sim` does; npm test builds first.
-const BIN = join(packageRoot(), 'bin', 'conax-sim.js')
+// `conax-sim` through its main function in process (captured output, an environment of the
+// test's own, SIGTERM sent by the test); the last block runs the built launcher in a child process
+// for what only a real process shows: a real signal, and a SIGKILL in the middle of writes.
+
 const AUTH = `Basic ${Buffer.from('sms:sms').toString('base64')}`
+
+/** A simulator served by the CLI in process: its URL and admin token, read from what it printed. */
+interface Served {
+  readonly cli: ServingSim
+  readonly url: string
+  readonly token: string
+}
+
+async function serve(args: string[], env: Record<string, string> = {}): Promise<Served> {
+  const cli = serveSim(['--port', '0', '--log-level', 'silent', ...args], env)
+  onTestFinished(async () => {
+    await cli.stop()
+  })
+  const [, url] = await cli.printed(/listening on (http:\/\/\S+)/)
+  const [line] = await cli.printed(/Admin token.*\n/)
+  const token = /Admin token \(generated\): (\S+)/.exec(line)?.[1] ?? env.CONTEGO_SIM_ADMIN_TOKEN
+  return { cli, url: url as string, token: token ?? '' }
+}
 
 interface Running {
   readonly child: ChildProcess
@@ -52,29 +72,20 @@ function startCli(args: string[], env: Record<string, string> = {}): Promise<Run
   })
 }
 
-function runCli(args: string[]): Promise<{ code: number | null; stdout: string; stderr: string }> {
-  const child = spawn(process.execPath, [BIN, ...args], {
-    stdio: ['ignore', 'pipe', 'pipe'],
-    env: withoutToken(),
-  })
-  let stdout = ''
-  let stderr = ''
-  child.stdout.on('data', (chunk: Buffer) => (stdout += chunk.toString()))
-  child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()))
-  return new Promise((resolve) => child.on('exit', (code) => resolve({ code, stdout, stderr })))
-}
-
 function tempDir(): string {
   const dir = mkdtempSync(join(tmpdir(), 'conax-cli-'))
   onTestFinished(() => rmSync(dir, { recursive: true, force: true }))
   return dir
 }
 
-const bearer = (sim: Running): Record<string, string> => ({
+const bearer = (sim: { readonly token: string }): Record<string, string> => ({
   Authorization: `Bearer ${sim.token}`,
 })
 
-async function firstCards(sim: Running, count: number): Promise<string[]> {
+async function firstCards(
+  sim: { readonly url: string; readonly token: string },
+  count: number,
+): Promise<string[]> {
   const res = await fetch(`${sim.url}/admin/cards?limit=${count}`, { headers: bearer(sim) })
   return ((await res.json()) as { ids: string[] }).ids
 }
@@ -97,53 +108,73 @@ function addSubscription(
 
 describe('conax-sim CLI', () => {
   it('documents every option in --help', async () => {
-    const { code, stdout } = await runCli(['--help'])
+    const { code, stdout } = await simCli(['--help'])
+    const help = stdout.replace(/\s+/g, ' ')
     expect(code).toBe(0)
     for (const option of [
       '--port',
       '--host',
       '--data',
+      '--fsync',
+      '--compact-at',
+      '--journal-retain',
       '--users',
       '--fixtures',
       '--log-level',
       '--profile',
+      'env: CONTEGO_SIM_PORT',
     ]) {
-      expect(stdout).toContain(option)
+      expect(help).toContain(option)
     }
   })
 
   it('refuses bad options with exit code 2 and a message naming the option', async () => {
-    const port = await runCli(['--port', 'eighty'])
+    const port = await simCli(['--port', 'eighty'])
     expect(port.code).toBe(2)
     expect(port.stderr).toContain('--port must be an integer')
-    const users = await runCli(['--users', 'nopassword'])
+    const users = await simCli(['--users', 'nopassword'])
     expect(users.code).toBe(2)
     expect(users.stderr).toContain('user:password')
+    const fromEnv = await simCli([], { CONTEGO_SIM_PORT: 'eighty' })
+    expect(fromEnv.code).toBe(2)
+    expect(fromEnv.stderr).toContain("from env 'CONTEGO_SIM_PORT' is invalid")
   })
 
-  it('prints the generated admin token once, and the admin API needs it', async () => {
-    const lines: string[] = []
-    const sim = await startCli(['--fixtures', '1'])
-    sim.child.stdout?.on('data', (chunk: Buffer) => lines.push(chunk.toString()))
+  it('prints the generated admin token once, keeps it out of the request log, and the admin API needs it', async () => {
+    const sim = await serve(['--fixtures', '1', '--log-level', 'info'])
     expect(sim.token).toMatch(/^[A-Za-z0-9_-]{43}$/)
     const without = await fetch(`${sim.url}/admin/cards`)
     expect(without.status).toBe(401)
     expect(((await without.json()) as { error: { code: string } }).error.code).toBe('UNAUTHORIZED')
     expect((await fetch(`${sim.url}/admin/cards`, { headers: bearer(sim) })).status).toBe(200)
-    sim.child.kill('SIGTERM')
-    expect(await sim.exited).toBe(0)
-    expect(lines.join('')).not.toContain(sim.token)
+    expect(await sim.cli.stop()).toBe(0)
+    const lines = sim.cli.io.out().split('\n')
+    // The request log was on: it logged the two admin requests, without the token.
+    expect(lines.filter((line) => line.includes('/admin/cards')).length).toBeGreaterThanOrEqual(2)
+    expect(lines.filter((line) => line.includes(sim.token))).toEqual([
+      expect.stringContaining('Admin token (generated)'),
+    ])
   })
 
-  it('uses the token of CONTEGO_SIM_ADMIN_TOKEN and does not print it', async () => {
+  it('takes the port and the token from its environment, and does not print the token', async () => {
     const token = 'cli-test-token-0123456789'
-    const sim = await startCli(['--fixtures', '1'], { CONTEGO_SIM_ADMIN_TOKEN: token })
+    const sim = await serve(['--fixtures', '1'], { CONTEGO_SIM_ADMIN_TOKEN: token })
     expect(sim.token).toBe(token)
+    expect(sim.cli.io.out()).not.toContain(token)
     expect((await fetch(`${sim.url}/admin/cards`, { headers: bearer(sim) })).status).toBe(200)
+    const taken = createServer()
+    await new Promise<void>((resolve) => taken.listen(0, '127.0.0.1', resolve))
+    onTestFinished(() => {
+      taken.close()
+    })
+    const port = String((taken.address() as { port: number }).port)
+    const { code, stderr } = await simCli(['--log-level', 'silent'], { CONTEGO_SIM_PORT: port })
+    expect(code).toBe(2)
+    expect(stderr).toContain(`port ${port} is already in use`)
   })
 
   it('refuses to listen on a non-loopback host without a configured token, exit code 2', async () => {
-    const { code, stdout, stderr } = await runCli(['--host', '0.0.0.0', '--port', '0'])
+    const { code, stdout, stderr } = await simCli(['--host', '0.0.0.0', '--port', '0'])
     expect(code).toBe(2)
     expect(stdout).toBe('')
     expect(stderr).toMatch(
@@ -158,7 +189,7 @@ describe('conax-sim CLI', () => {
       taken.close()
     })
     const port = (taken.address() as { port: number }).port
-    const { code, stderr } = await runCli(['--port', String(port)])
+    const { code, stderr } = await simCli(['--port', String(port)])
     expect(code).toBe(2)
     expect(stderr).toBe(
       `conax-sim: PORT_IN_USE: Failed to listen on 127.0.0.1:${port}: port ${port} is already in use (another instance or another program holds it). Choose another --port, or --port 0 to pick a free one.\n`,
@@ -171,7 +202,7 @@ describe('conax-sim CLI', () => {
       profile,
       JSON.stringify({ rules: { reusedSequenceNumber: 'SYSTEM_ERROR', stbOwnership: 'off' } }),
     )
-    const sim = await startCli(['--fixtures', '2', '--profile', profile])
+    const sim = await serve(['--fixtures', '2', '--profile', profile])
     const [card] = await firstCards(sim, 1)
     const first = await addSubscription(sim.url, card as string, 'GFA1', 5)
     const reused = await addSubscription(sim.url, card as string, 'EFA2', 5)
@@ -180,16 +211,43 @@ describe('conax-sim CLI', () => {
     const text = await reused.text()
     expect(text).toContain('<StatusCode>SYSTEM_ERROR</StatusCode>')
     expect(text).toContain('SequenceNumber 5 of AddSubscriptions was already used')
-    sim.child.kill('SIGTERM')
-    expect(await sim.exited).toBe(0)
   })
 
   it('starts with fixtures, prints its URLs, serves SOAP and stops cleanly on SIGTERM', async () => {
-    const sim = await startCli(['--fixtures', '5'])
+    const sim = await serve(['--fixtures', '5'])
+    expect(sim.cli.io.out()).toContain(
+      `SOAP ${sim.url}/ca-server/webservices/caclient/subscription`,
+    )
     const cards = await firstCards(sim, 5)
     expect(cards).toHaveLength(5)
     const res = await addSubscription(sim.url, cards[0] as string, 'GFA1')
     expect(await res.text()).toContain('<StatusCode>OK</StatusCode>')
+    expect(await sim.cli.stop()).toBe(0)
+  })
+
+  it('replays its store at start and says so, then stops without losing a write', async () => {
+    const file = join(tempDir(), 'sim.json')
+    const first = await serve(['--data', file, '--fixtures', '3'])
+    const [card] = await firstCards(first, 1)
+    const res = await addSubscription(first.url, card as string, 'GFA1')
+    expect(await res.text()).toContain('<StatusCode>OK</StatusCode>')
+    expect(await first.cli.stop()).toBe(0)
+
+    const second = await serve(['--data', file])
+    expect(second.cli.io.out()).toMatch(
+      /Store: snapshot .* log groups \(\d+ bytes\) replayed in \d+ ms, fsync group/,
+    )
+    const view = (await (
+      await fetch(`${second.url}/admin/cards/${card}`, { headers: bearer(second) })
+    ).json()) as { subscriptions: { productId: string }[] }
+    expect(view.subscriptions.map((s) => s.productId)).toContain('GFA1')
+  })
+})
+
+describe('conax-sim CLI (real process)', () => {
+  it('starts from the built launcher and stops on a real SIGTERM with exit code 0', async () => {
+    const sim = await startCli(['--fixtures', '2'])
+    expect((await fetch(`${sim.url}/admin/cards`, { headers: bearer(sim) })).status).toBe(200)
     sim.child.kill('SIGTERM')
     expect(await sim.exited).toBe(0)
   })
@@ -219,8 +277,6 @@ describe('conax-sim CLI', () => {
       sim.child.kill('SIGKILL')
       await sim.exited
       expect(answered).toBeGreaterThanOrEqual(killAfter)
-      const stored = JSON.parse(readFileSync(file, 'utf8')) as { format: string }
-      expect(stored.format).toBe('conax-sim/1')
     }
     const sim = await startCli(['--data', file])
     for (const { card, product } of acknowledged) {

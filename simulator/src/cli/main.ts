@@ -1,6 +1,6 @@
-/* eslint-disable no-console -- the CLI talks to a terminal */
 import { readFileSync } from 'node:fs'
-import { Command, InvalidArgumentError, Option } from 'commander'
+import { Command, CommanderError, InvalidArgumentError, Option } from 'commander'
+import pino from 'pino'
 import {
   addHttpOptions,
   guardListsOf,
@@ -8,6 +8,14 @@ import {
   type HttpCliOptions,
 } from '../../../common/http-cli.js'
 import { errorLine } from '../../../common/coded-error.js'
+import { processIo, writeLine, type CliIo } from '../../../common/cli-io.js'
+import {
+  applyEnv,
+  envOption,
+  processSignals,
+  useIo,
+  type SignalSource,
+} from '../../../common/cli-options.js'
 import { checkInventoryShape } from '../admin/admin-requests.js'
 import { SERVICE_NAMES } from '../contract/namespaces.js'
 import {
@@ -19,6 +27,7 @@ import {
   SIMULATOR_HTTP_DEFAULTS,
   startSimulator,
   type LogLevel,
+  type Simulator,
   type SimulatorOptions,
 } from '../create-simulator.js'
 import { DEFAULT_INVENTORY_SEED } from '../fixtures/inventory.js'
@@ -36,6 +45,22 @@ function integer(name: string, min: number, max = Number.MAX_SAFE_INTEGER) {
       throw new InvalidArgumentError(`${name} must be an integer from ${min} to ${max}.`)
     }
     return number
+  }
+}
+
+const UNITS: Readonly<Record<string, number>> = { '': 1, k: 1024, m: 1024 ** 2, g: 1024 ** 3 }
+
+/** A size in bytes: a whole number, optionally with k, m or g (binary: 64m is 64 MiB). */
+export function byteSize(name: string, min: number) {
+  return (value: string): number => {
+    const match = /^(\d+)\s*([kmg]?)(?:i?b)?$/i.exec(value.trim())
+    const bytes = match ? Number(match[1]) * (UNITS[(match[2] ?? '').toLowerCase()] ?? 1) : NaN
+    if (!Number.isSafeInteger(bytes) || bytes < min) {
+      throw new InvalidArgumentError(
+        `${name} must be a size in bytes of at least ${min}, as a number with k, m or g for KiB, MiB or GiB (e.g. 64m), not '${value}'.`,
+      )
+    }
+    return bytes
   }
 }
 
@@ -80,6 +105,9 @@ interface CliOptions extends HttpCliOptions {
   host: string
   data?: string
   createDataDir?: boolean
+  fsync: 'group' | 'never'
+  compactAt?: number
+  journalRetain?: number
   users: Record<string, string>
   fixtures?: number | true
   seed: number
@@ -98,28 +126,49 @@ interface CliOptions extends HttpCliOptions {
   adminBodyLimit?: number
 }
 
-/** The `conax-sim` command line. */
-export function buildCommand(): Command {
-  const command = new Command('conax-sim')
+/** The `conax-sim` command line, writing its help and usage errors to `io`. */
+export function buildCommand(io: CliIo = processIo()): Command {
+  const command = useIo(new Command('conax-sim'), io)
     .description(
       'A Conax Contego CA simulator: the five SOAP services of the wire contract, plus a JSON admin API.',
     )
     .addOption(
-      new Option('-p, --port <port>', 'TCP port (0 picks a free one)')
-        .argParser(integer('--port', 0, 65535))
-        .env('CONTEGO_SIM_PORT')
-        .default(DEFAULT_PORT),
+      envOption(
+        '-p, --port <port>',
+        'TCP port (0 picks a free one)',
+        'CONTEGO_SIM_PORT',
+        DEFAULT_PORT,
+      ).argParser(integer('--port', 0, 65535)),
     )
     .addOption(
-      new Option('-H, --host <host>', 'interface to listen on')
-        .env('CONTEGO_SIM_HOST')
-        .default('127.0.0.1'),
+      envOption('-H, --host <host>', 'interface to listen on', 'CONTEGO_SIM_HOST', '127.0.0.1'),
+    )
+    .addOption(
+      envOption(
+        '-d, --data <file>',
+        'keep state and journal across restarts: a JSON snapshot at <file> and a log of changes in <file>.<n>.log next to it (in memory when omitted)',
+        'CONTEGO_SIM_DATA',
+      ),
     )
     .addOption(
       new Option(
-        '-d, --data <file>',
-        'lowdb JSON file that keeps state and journal across restarts (in memory when omitted)',
-      ).env('CONTEGO_SIM_DATA'),
+        '--fsync <mode>',
+        'with --data: group flushes each commit group to disk before answering its writes; never leaves it to the OS (faster; acknowledged writes survive a crash of the simulator, not a power failure)',
+      )
+        .choices(['group', 'never'])
+        .default('group'),
+    )
+    .addOption(
+      new Option(
+        '--compact-at <bytes>',
+        'with --data: write a new snapshot in the background when the log since the last one reaches this size (default 64m)',
+      ).argParser(byteSize('--compact-at', 4096)),
+    )
+    .addOption(
+      new Option(
+        '--journal-retain <bytes>',
+        'with --data: log segments older than the snapshot kept for GET /admin/journal (default 64m; 0 keeps none)',
+      ).argParser(byteSize('--journal-retain', 0)),
     )
     .addOption(
       new Option(
@@ -198,16 +247,19 @@ export function buildCommand(): Command {
       ),
     )
     .addOption(
-      new Option('-l, --log-level <level>', 'log level of the JSON request log on stdout')
-        .choices(['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent'])
-        .env('CONTEGO_SIM_LOG_LEVEL')
-        .default('info'),
+      envOption(
+        '-l, --log-level <level>',
+        'log level of the JSON request log on stdout',
+        'CONTEGO_SIM_LOG_LEVEL',
+        'info',
+      ).choices(['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent']),
     )
     .addOption(
-      new Option(
+      envOption(
         '--admin-token <token>',
         'bearer token of the admin API (at least 16 characters); generated and printed at start when absent, required with a non-loopback --host. Prefer the variable: options show in ps',
-      ).env('CONTEGO_SIM_ADMIN_TOKEN'),
+        'CONTEGO_SIM_ADMIN_TOKEN',
+      ),
     )
     .addOption(
       new Option(
@@ -220,7 +272,7 @@ export function buildCommand(): Command {
     `
 Examples:
   conax-sim --fixtures                       in memory, 200 generated cards and STBs, port ${DEFAULT_PORT}
-  conax-sim --data .data/sim.json --fixtures state kept in a file across restarts
+  conax-sim --data .data/sim.json --fixtures state kept in a file (and its log) across restarts
   conax-sim --port 0 --users sms:sms,crm2:secret --product-ids digits
 
 Endpoints (HTTP Basic auth, SOAP 1.1 or 1.2; GET <endpoint>?wsdl for the WSDL):
@@ -297,7 +349,7 @@ function readInventory(file: string): InventoryInput {
   }
 }
 
-function toSimulatorOptions(cli: CliOptions): SimulatorOptions {
+function toSimulatorOptions(cli: CliOptions, io: CliIo): SimulatorOptions {
   const profile = cli.profile ? readProfile(cli.profile) : {}
   const rules: Partial<ModelRules> = {
     ...profile.rules,
@@ -310,8 +362,17 @@ function toSimulatorOptions(cli: CliOptions): SimulatorOptions {
     host: cli.host,
     users: cli.users,
     rules,
-    logger: cli.logLevel,
-    ...(cli.data ? { dataFile: cli.data, createDataFolder: cli.createDataDir ?? false } : {}),
+    // The request log goes to the CLI's own output, so a caller of runCli captures it too.
+    logger: pino({ level: cli.logLevel }, { write: (line: string) => io.stdout.write(line) }),
+    ...(cli.data
+      ? {
+          dataFile: cli.data,
+          createDataFolder: cli.createDataDir ?? false,
+          fsync: cli.fsync,
+          ...(cli.compactAt === undefined ? {} : { compactAtBytes: cli.compactAt }),
+          ...(cli.journalRetain === undefined ? {} : { journalRetainBytes: cli.journalRetain }),
+        }
+      : {}),
     ...(cli.fixtures
       ? {
           fixtures: {
@@ -332,52 +393,85 @@ function toSimulatorOptions(cli: CliOptions): SimulatorOptions {
   }
 }
 
-/** Runs the CLI; resolves with the exit code once the simulator has stopped (or failed to start). */
-export async function runCli(argv: readonly string[]): Promise<number> {
-  const command = buildCommand().exitOverride()
+/** Resolves at the first SIGINT or SIGTERM of `signals`. */
+function stopRequested(signals: SignalSource): Promise<void> {
+  return new Promise((resolve) => {
+    const stop = (): void => {
+      signals.off('SIGINT', stop)
+      signals.off('SIGTERM', stop)
+      resolve()
+    }
+    signals.on('SIGINT', stop)
+    signals.on('SIGTERM', stop)
+  })
+}
+
+/** The lines that say where the simulator listens, what it holds and how to call it. */
+function startLines(sim: Simulator, cli: CliOptions): string[] {
+  const stats = sim.model.stats()
+  const lines = [
+    `Conax Contego simulator listening on ${sim.url}`,
+    ...SERVICE_NAMES.map(
+      (service) => `  SOAP ${sim.serviceUrl(service).padEnd(70)} WSDL ${sim.wsdlUrl(service)}`,
+    ),
+    `  Admin ${sim.url}/admin/journal, ${sim.url}/admin/cards/:caClientId, health ${sim.url}/healthz`,
+    sim.adminTokenGenerated
+      ? `  Admin token (generated): ${sim.adminToken}  — export CONTEGO_SIM_ADMIN_TOKEN=${sim.adminToken} to choose your own (send it as 'Authorization: Bearer <token>')`
+      : '  Admin token: the configured one (CONTEGO_SIM_ADMIN_TOKEN or --admin-token)',
+    `  Users: ${Object.keys(cli.users).join(', ')} | store: ${sim.storeDescription} | ${stats.smartcards} cards, ${stats.pairingModules} STBs, ${stats.products} products | journal lastSeq ${sim.journal.lastSeq()}`,
+  ]
+  const recovery = sim.storeRecovery
+  if (recovery) {
+    lines.push(
+      `  Store: snapshot ${recovery.snapshotFormat ?? 'none'} at group ${recovery.position}, ${recovery.groupsReplayed} log groups (${recovery.bytesReplayed} bytes) replayed in ${Math.round(recovery.durationMs)} ms, fsync ${cli.fsync}`,
+    )
+  }
+  return lines
+}
+
+/**
+ * Runs the CLI on `argv` (node, script, ...), writing to `io`; resolves with the exit code once
+ * the simulator has stopped (at a SIGINT or SIGTERM of `signals`) or failed to start.
+ */
+export async function runCli(
+  argv: readonly string[],
+  io: CliIo = processIo(),
+  signals: SignalSource = processSignals,
+): Promise<number> {
+  const command = buildCommand(io).exitOverride()
   let cli: CliOptions
   try {
-    cli = command.parse(argv).opts<CliOptions>()
+    command.parse(argv)
+    applyEnv(command, io.env)
+    cli = command.opts<CliOptions>()
   } catch (error) {
-    const code = (error as { code?: string }).code
-    return code === 'commander.helpDisplayed' || code === 'commander.version' ? 0 : 2
+    if (error instanceof CommanderError) {
+      return error.code === 'commander.helpDisplayed' || error.code === 'commander.version' ? 0 : 2
+    }
+    throw error
   }
   try {
-    const sim = await startSimulator(toSimulatorOptions(cli))
-    const stats = sim.model.stats()
-    console.log(`Conax Contego simulator listening on ${sim.url}`)
-    for (const service of SERVICE_NAMES) {
-      console.log(`  SOAP ${sim.serviceUrl(service).padEnd(70)} WSDL ${sim.wsdlUrl(service)}`)
+    const sim = await startSimulator(toSimulatorOptions(cli, io))
+    const stopped = stopRequested(signals)
+    for (const line of startLines(sim, cli)) {
+      writeLine(io.stdout, line)
     }
-    console.log(
-      `  Admin ${sim.url}/admin/journal, ${sim.url}/admin/cards/:caClientId, health ${sim.url}/healthz`,
-    )
-    console.log(
-      sim.adminTokenGenerated
-        ? `  Admin token (generated): ${sim.adminToken}  — export CONTEGO_SIM_ADMIN_TOKEN=${sim.adminToken} to choose your own (send it as 'Authorization: Bearer <token>')`
-        : '  Admin token: the configured one (CONTEGO_SIM_ADMIN_TOKEN or --admin-token)',
-    )
-    console.log(
-      `  Users: ${Object.keys(cli.users).join(', ')} | store: ${sim.storeDescription} | ${stats.smartcards} cards, ${stats.pairingModules} STBs, ${stats.products} products`,
-    )
-    await new Promise<void>((resolve) => {
-      const stop = (): void => {
-        process.off('SIGINT', stop)
-        process.off('SIGTERM', stop)
-        resolve()
-      }
-      process.on('SIGINT', stop)
-      process.on('SIGTERM', stop)
-    })
+    for (const tail of sim.storeRecovery?.repaired ?? []) {
+      writeLine(
+        io.stderr,
+        `conax-sim: warning: dropped bytes ${tail.from} to ${tail.to} (${tail.bytes} bytes) at the end of ${tail.file}: ${tail.reason}. A write cut short by a crash ends this way (its group was never acknowledged), and so does damage to the file; every whole group before it was kept.`,
+      )
+    }
+    await stopped
     await sim.close()
     return 0
   } catch (error) {
     if (error instanceof SimulatorError && error.code === 'STORE_WRITE_FAILED') {
-      console.error(`${errorLine('conax-sim', error)} The last changes may be lost.`)
+      writeLine(io.stderr, `${errorLine('conax-sim', error)} The last changes may be lost.`)
       return 1
     }
     if (error instanceof SimulatorError) {
-      console.error(errorLine('conax-sim', error))
+      writeLine(io.stderr, errorLine('conax-sim', error))
       return 2
     }
     throw error

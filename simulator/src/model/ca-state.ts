@@ -11,7 +11,7 @@ import {
 export const NONE: readonly never[] = Object.freeze([])
 
 /** The state of one thing before a change touched it (undefined: it did not exist). */
-type UndoEntry =
+export type UndoEntry =
   | { readonly kind: 'card'; readonly id: string; readonly before: Smartcard | undefined }
   | { readonly kind: 'module'; readonly id: string; readonly before: PairingModule | undefined }
   | { readonly kind: 'product'; readonly id: string; readonly before: Product | undefined }
@@ -19,6 +19,9 @@ type UndoEntry =
   | { readonly kind: 'counter'; readonly before: number }
   | {
       readonly kind: 'all'
+      /** How the reset ran, so that a stored change can run it again (redo.ts). */
+      readonly keepInventory: boolean
+      readonly defaultPin: string
       readonly cards: Map<string, Smartcard>
       readonly modules: Map<string, PairingModule>
       readonly products: Map<string, Product>
@@ -71,6 +74,8 @@ export class CaState {
   private readonly distributors = new Map<string, string>()
   /** Before-images of what changes touched since the last commit; null while not tracking. */
   private undo: UndoEntry[] | null = null
+  /** The state as it was when a snapshot of it started being written; null when none is. */
+  private capture: ModelCapture | null = null
 
   constructor(options: CaStateOptions = {}) {
     this.rules = { ...DEFAULT_RULES, ...options.rules }
@@ -111,39 +116,26 @@ export class CaState {
 
   /** Records a card's before-image; call it before changing the card (or adding it). */
   touchCard(id: string, card: Smartcard | undefined): void {
-    if (this.undo) {
-      this.undo.push({
-        kind: 'card',
-        id,
-        before: card && {
-          ...card,
-          // Active products are changed in place (dates, distributor); messages are frozen.
-          products:
-            card.products === NONE ? NONE : card.products.map((product) => ({ ...product })),
-          inbox: copyList(card.inbox),
-          screen: copyList(card.screen),
-          fingerprints: copyList(card.fingerprints),
-        },
-      })
+    if (card && this.capture?.cards.get(id) === card) {
+      this.capture.keepCard(id, copyCard(card))
     }
+    this.undo?.push({ kind: 'card', id, before: card && copyCard(card) })
   }
 
   /** Records an STB's before-image; call it before changing the STB (or adding it). */
   touchModule(id: string, stb: PairingModule | undefined): void {
+    if (stb && this.capture?.modules.get(id) === stb) {
+      this.capture.keepModule(id, { ...stb })
+    }
     this.undo?.push({ kind: 'module', id, before: stb && { ...stb } })
   }
 
   /** Records a pairing's before-image; call it before changing or removing the pairing. */
   touchPairing(pairing: Pairing): void {
-    this.undo?.push({
-      kind: 'pairing',
-      id: pairing.id,
-      before: {
-        ...pairing,
-        caClientIds: [...pairing.caClientIds],
-        pairingModuleIds: [...pairing.pairingModuleIds],
-      },
-    })
+    if (this.capture?.pairings.get(pairing.id) === pairing) {
+      this.capture.keepPairing(pairing.id, copyPairing(pairing))
+    }
+    this.undo?.push({ kind: 'pairing', id: pairing.id, before: copyPairing(pairing) })
   }
 
   /** Adds a card that is not known yet. */
@@ -265,35 +257,39 @@ export class CaState {
   /**
    * Replaces the whole state with a snapshot taken by {@link toSnapshot} (of this or an earlier
    * version: an STB stored without an owner belongs to the SMS user of its pairing's first card).
-   * Not undoable: it forgets what was not committed.
+   * Not undoable: it forgets what was not committed. With `owned`, the snapshot's objects become
+   * the model's own instead of being copied (for data freshly read from a store, which nobody
+   * else holds).
    */
-  loadSnapshot(given: StoredModelSnapshot): void {
-    const snapshot = structuredClone(given)
+  loadSnapshot(given: StoredModelSnapshot, options: { readonly owned?: boolean } = {}): void {
+    const snapshot = options.owned ? given : structuredClone(given)
     const shared = <T>(list: readonly T[]): readonly T[] => (list.length === 0 ? NONE : list)
     if (this.undo) {
       this.undo = []
     }
-    this.cardMap = new Map(
-      snapshot.cards.map((c) => [
-        c.caClientId,
-        {
-          ...c,
-          products: shared(c.products),
-          inbox: shared(c.inbox),
-          screen: shared(c.screen),
-          fingerprints: shared(c.fingerprints),
-        },
-      ]),
-    )
+    this.cardMap = new Map()
+    for (const c of snapshot.cards) {
+      this.cardMap.set(c.caClientId, {
+        caClientId: c.caClientId,
+        sms: c.sms,
+        pin: c.pin,
+        products: shared(c.products),
+        pairingId: c.pairingId,
+        inbox: shared(c.inbox),
+        screen: shared(c.screen),
+        fingerprints: shared(c.fingerprints),
+      })
+    }
     this.productMap = new Map(snapshot.products.map((p) => [p.productId, { ...p }]))
     this.pairingMap = new Map(snapshot.pairings.map((p) => [p.id, { ...p }]))
     this.pairingNumber = snapshot.nextPairingNumber
-    this.moduleMap = new Map(
-      snapshot.pairingModules.map((m) => [
-        m.pairingModuleId,
-        { ...m, sms: m.sms === undefined ? this.ownerByPairing(m.pairingId) : m.sms },
-      ]),
-    )
+    this.moduleMap = new Map()
+    for (const m of snapshot.pairingModules) {
+      this.moduleMap.set(m.pairingModuleId, {
+        ...m,
+        sms: m.sms === undefined ? this.ownerByPairing(m.pairingId) : m.sms,
+      })
+    }
   }
 
   private ownerByPairing(pairingId: string | null): string | null {
@@ -303,11 +299,14 @@ export class CaState {
 
   /**
    * Forgets everything; with `keepInventory`, cards, STBs and products stay (with their owners) but
-   * lose their state. New maps replace the old ones, which stay intact as the undo record.
+   * lose their state, the cards' PIN becoming `defaultPin` (the rule's, unless a stored reset is
+   * run again). New maps replace the old ones, which stay intact as the undo record.
    */
-  reset(keepInventory: boolean): void {
+  reset(keepInventory: boolean, defaultPin = this.rules.defaultPin): void {
     this.undo?.push({
       kind: 'all',
+      keepInventory,
+      defaultPin,
       cards: this.cardMap,
       modules: this.moduleMap,
       products: this.productMap,
@@ -319,7 +318,7 @@ export class CaState {
     const products = new Map<string, Product>()
     if (keepInventory) {
       for (const [id, card] of this.cardMap) {
-        cards.set(id, this.newCard(id, card.sms))
+        cards.set(id, { ...this.newCard(id, card.sms), pin: defaultPin })
       }
       for (const [id, stb] of this.moduleMap) {
         modules.set(id, { ...stb, pairingId: null })
@@ -333,6 +332,66 @@ export class CaState {
     this.productMap = products
     this.pairingMap = new Map()
     this.pairingNumber = 1
+  }
+
+  // ----- replaying stored changes (redo.ts) -------------------------------------------------
+
+  /** The undo records before `position`: what the changes a store write now covers touched, oldest first. */
+  changesUpTo(position: number): readonly UndoEntry[] {
+    return this.undo?.slice(0, position) ?? []
+  }
+
+  /** Puts a card as stored (replaying a stored change: not recorded, not undoable). */
+  replaceCard(card: Smartcard): void {
+    this.cardMap.set(card.caClientId, card)
+  }
+
+  /** Puts or removes an STB as stored (not recorded). */
+  replaceModule(id: string, stb: PairingModule | null): void {
+    setOrDelete(this.moduleMap, id, stb)
+  }
+
+  /** Puts or removes a product as stored (not recorded). */
+  replaceProduct(id: string, product: Product | null): void {
+    setOrDelete(this.productMap, id, product)
+  }
+
+  /** Puts or removes a pairing as stored (not recorded); a new one goes last, as `addPairing` puts it. */
+  replacePairing(id: string, pairing: Pairing | null): void {
+    setOrDelete(this.pairingMap, id, pairing)
+  }
+
+  /** Sets the number the next pairing gets (not recorded). */
+  replacePairingNumber(next: number): void {
+    this.pairingNumber = next
+  }
+
+  /** The number the next pairing gets. */
+  get nextPairingNumber(): number {
+    return this.pairingNumber
+  }
+
+  // ----- capture for snapshots ---------------------------------------------------------------
+
+  /**
+   * Freezes the state as it is now for a snapshot written over many turns of the event loop, while
+   * changes go on: the maps are copied (not their objects), and the first change to a captured
+   * card, STB or pairing after this keeps a copy of it first (copy on write, in the `touch` calls).
+   * One capture at a time; {@link endCapture} when written.
+   */
+  beginCapture(): ModelCapture {
+    if (this.capture) {
+      throw new Error('Model invariant broken: a snapshot capture is already running.')
+    }
+    this.capture = new ModelCapture(this)
+    return this.capture
+  }
+
+  /** The snapshot of `capture` is written (or abandoned): changes stop keeping copies for it. */
+  endCapture(capture: ModelCapture): void {
+    if (this.capture === capture) {
+      this.capture = null
+    }
   }
 
   // ----- undo log --------------------------------------------------------------------------
@@ -414,6 +473,97 @@ function existing<T>(map: ReadonlyMap<string, T>, id: string, what: string): T {
     throw new Error(`Model invariant broken: ${what} '${id}' was checked but is not known.`)
   }
   return found
+}
+
+/** A copy of a card that later changes to the card do not reach (messages are frozen, so shared). */
+function copyCard(card: Smartcard): Smartcard {
+  return {
+    ...card,
+    // Active products are changed in place (dates, distributor); messages are frozen.
+    products: card.products === NONE ? NONE : card.products.map((product) => ({ ...product })),
+    inbox: copyList(card.inbox),
+    screen: copyList(card.screen),
+    fingerprints: copyList(card.fingerprints),
+  }
+}
+
+function copyPairing(pairing: Pairing): Pairing {
+  return {
+    ...pairing,
+    caClientIds: [...pairing.caClientIds],
+    pairingModuleIds: [...pairing.pairingModuleIds],
+  }
+}
+
+function keepFirst<T>(map: Map<string, T>, id: string, value: T): void {
+  if (!map.has(id)) {
+    map.set(id, value)
+  }
+}
+
+function setOrDelete<T>(map: Map<string, T>, id: string, value: T | null): void {
+  if (value === null) {
+    map.delete(id)
+  } else {
+    map.set(id, value)
+  }
+}
+
+/**
+ * The model's state at the moment {@link CaState.beginCapture} was called, readable while the
+ * model goes on changing: a card, STB or pairing changed since is read from the copy kept before
+ * its first change.
+ */
+export class ModelCapture {
+  readonly cards: ReadonlyMap<string, Smartcard>
+  readonly modules: ReadonlyMap<string, PairingModule>
+  readonly products: ReadonlyMap<string, Product>
+  readonly pairings: ReadonlyMap<string, Pairing>
+  readonly nextPairingNumber: number
+  private readonly kept = {
+    cards: new Map<string, Smartcard>(),
+    modules: new Map<string, PairingModule>(),
+    pairings: new Map<string, Pairing>(),
+  }
+
+  constructor(state: CaState) {
+    this.cards = new Map(state.cards)
+    this.modules = new Map(state.modules)
+    // Products are replaced, never changed in place: the map copy is enough.
+    this.products = new Map(state.products)
+    this.pairings = new Map(state.pairings)
+    this.nextPairingNumber = state.nextPairingNumber
+  }
+
+  /** Keeps the captured value of a card about to change (the first copy wins). */
+  keepCard(id: string, value: Smartcard): void {
+    keepFirst(this.kept.cards, id, value)
+  }
+
+  /** Keeps the captured value of an STB about to change. */
+  keepModule(id: string, value: PairingModule): void {
+    keepFirst(this.kept.modules, id, value)
+  }
+
+  /** Keeps the captured value of a pairing about to change. */
+  keepPairing(id: string, value: Pairing): void {
+    keepFirst(this.kept.pairings, id, value)
+  }
+
+  /** A card as captured. */
+  card(id: string, live: Smartcard): Smartcard {
+    return this.kept.cards.get(id) ?? live
+  }
+
+  /** An STB as captured. */
+  module(id: string, live: PairingModule): PairingModule {
+    return this.kept.modules.get(id) ?? live
+  }
+
+  /** A pairing as captured. */
+  pairing(id: string, live: Pairing): Pairing {
+    return this.kept.pairings.get(id) ?? live
+  }
 }
 
 /** A copy of a card's list; the shared empty list stays shared. */

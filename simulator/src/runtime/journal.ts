@@ -1,8 +1,9 @@
 import type { ReadObject } from '../contract/schema.js'
+import { SimulatorError } from './simulator-error.js'
 
 /** One SOAP call as the simulator received and answered it (contract section 4). */
 export interface JournalEntry {
-  /** Monotonic number of the entry; `GET /admin/journal?since=n` returns entries after n. */
+  /** Monotonic number of the entry; `GET /admin/journal?after=n` returns entries after n. */
   readonly seq: number
   readonly at: string
   readonly user: string | null
@@ -19,39 +20,96 @@ export interface JournalEntry {
 }
 
 export interface JournalQuery {
+  /** Only entries after this sequence number (`since` is the older name of the same thing). */
+  readonly after?: number | undefined
   readonly since?: number | undefined
   readonly operation?: string | undefined
   readonly service?: string | undefined
   readonly limit?: number | undefined
 }
 
-/** The request journal: newest last, capped at `limit` entries (the oldest are dropped first). */
+/** A page of the journal, and how far it looked: every entry up to `through` was considered. */
+export interface JournalPage {
+  readonly entries: JournalEntry[]
+  readonly through: number
+}
+
+/**
+ * Where entries older than those kept in memory can still be read (the log of a durable store).
+ * It holds every durable entry from {@link oldestSeq} on.
+ */
+export interface JournalArchive {
+  /** The lowest seq the archive can still read, or null when it holds none. */
+  oldestSeq(): Promise<number | null>
+  /**
+   * Calls `visit` with each stored entry whose seq is `from` or more, oldest first, until `visit`
+   * answers false or the stored entries end.
+   */
+  scan(from: number, visit: (entry: JournalEntry) => boolean): Promise<void>
+}
+
+/** What {@link Journal.clear} forgot, to put back if the reset that cleared it is undone. */
+export interface ClearedJournal {
+  readonly entries: JournalEntry[]
+  readonly dropped: number
+  readonly floor: number
+}
+
+/** The journal as a store keeps it: the newest entries, the next number and the reset floor. */
+export interface JournalSnapshot {
+  readonly entries: JournalEntry[]
+  readonly nextSeq: number
+  /** Entries below this seq were forgotten by a reset (absent in stores before format 2). */
+  readonly floor?: number
+}
+
+/**
+ * The request journal, newest last. Memory holds at most `limit` entries that are stored (older
+ * ones are dropped, or left to the store's archive); entries not yet stored are never dropped.
+ *
+ * An entry is durable once the store write carrying it succeeded (at once in memory): only then
+ * is it shown to followers ({@link subscribe}, the admin API's event stream), so a follower never
+ * sees an outcome that a failed store write changes afterwards.
+ */
 export class Journal {
   private entries: JournalEntry[] = []
   private nextSeq = 1
   private dropped = 0
+  /** Entries below this seq were forgotten by a reset, on purpose. */
+  private floor = 1
+  /** The floor the store holds; differs from {@link floor} after a reset not yet stored. */
+  private storedFloor = 1
+  private durableThrough = 0
+  private archive: JournalArchive | null = null
+  private readonly listeners = new Set<(entries: readonly JournalEntry[]) => void>()
 
   private readonly limit: number
+  private readonly durableOnAppend: boolean
 
-  constructor(limit: number) {
+  /**
+   * `durableOnAppend`: entries are durable as soon as they are recorded (a simulator without a
+   * store); otherwise the store calls {@link markDurable}.
+   */
+  constructor(limit: number, options: { readonly durableOnAppend?: boolean } = {}) {
     this.limit = limit
+    this.durableOnAppend = options.durableOnAppend ?? true
   }
 
   /** Records one call and returns it with its sequence number. */
   append(entry: Omit<JournalEntry, 'seq'>): JournalEntry {
     const full = { seq: this.nextSeq++, ...entry }
     this.entries.push(full)
-    // Trim in chunks so a full journal does not pay an O(n) splice on every call.
-    const slack = Math.max(1, Math.floor(this.limit / 10))
-    if (this.entries.length >= this.limit + slack) {
-      const excess = this.entries.length - this.limit
-      this.entries.splice(0, excess)
-      this.dropped += excess
+    if (this.durableOnAppend) {
+      this.durableThrough = full.seq
+      this.trim()
+      this.emit([full])
+    } else {
+      this.trim()
     }
     return full
   }
 
-  /** Corrects the outcome of an entry (a write that was applied but could not be stored). */
+  /** Corrects the outcome of an entry not yet durable (a write that could not be stored). */
   amend(seq: number, change: { statusCode: string; message: string }): void {
     const index = this.entries.findLastIndex((entry) => entry.seq === seq)
     const entry = this.entries[index]
@@ -60,23 +118,28 @@ export class Journal {
     }
   }
 
-  /** Entries kept. */
+  /** Entries in memory. */
   size(): number {
-    return Math.min(this.entries.length, this.limit)
+    return this.entries.length
   }
 
-  /** Entries matching the query, oldest first. */
+  /** The newest seq given out so far (0: none yet). */
+  lastSeq(): number {
+    return this.nextSeq - 1
+  }
+
+  /** The newest durable seq (what followers have been shown). */
+  durableSeq(): number {
+    return this.durableThrough
+  }
+
+  /** Entries in memory matching the query, oldest first. */
   list(query: JournalQuery = {}): JournalEntry[] {
-    const start = Math.max(0, this.entries.length - this.limit)
+    const after = query.after ?? query.since
     const result: JournalEntry[] = []
-    for (let index = start; index < this.entries.length; index++) {
+    for (let index = this.firstAfter(after ?? 0); index < this.entries.length; index++) {
       const entry = this.entries[index]
-      if (
-        entry !== undefined &&
-        (query.since === undefined || entry.seq > query.since) &&
-        (query.operation === undefined || entry.operation === query.operation) &&
-        (query.service === undefined || entry.service === query.service)
-      ) {
+      if (entry !== undefined && matches(entry, query)) {
         result.push(entry)
         if (query.limit !== undefined && result.length >= query.limit) {
           break
@@ -86,31 +149,239 @@ export class Journal {
     return result
   }
 
-  /** How many entries were dropped because the journal was full. */
+  /**
+   * A page of entries after `query.after` (or `since`), from memory and, for older ones, the
+   * archive; at most `query.limit`. With `durableOnly`, entries not yet stored are left out.
+   * Refuses with JOURNAL_ENTRIES_DROPPED when entries after `after` are gone (dropped from memory
+   * past the journal limit, or from the archive past its retention), rather than answering as if
+   * there had been none.
+   */
+  async page(query: JournalQuery, durableOnly = false): Promise<JournalPage> {
+    const limit = query.limit ?? Number.POSITIVE_INFINITY
+    const start = Math.max((query.after ?? query.since ?? 0) + 1, this.floor)
+    const result: JournalEntry[] = []
+    const full = (): JournalPage => ({ entries: result, through: result.at(-1)?.seq ?? start - 1 })
+    let next = start
+    if (start < this.oldestInMemory()) {
+      const archived = this.archive === null ? null : await this.archive.oldestSeq()
+      if (archived === null || archived > start) {
+        throw this.dropped_(start, archived)
+      }
+      await this.archive?.scan(start, (entry) => {
+        // Memory takes over where it starts (it may start later than when the scan began).
+        if (entry.seq >= this.oldestInMemory() || result.length >= limit) {
+          return false
+        }
+        next = entry.seq + 1
+        if (entry.seq >= this.floor && matches(entry, query)) {
+          result.push(entry)
+        }
+        return true
+      })
+      if (result.length >= limit) {
+        return full()
+      }
+      if (next < this.oldestInMemory()) {
+        throw this.dropped_(next, archived)
+      }
+    }
+    for (let index = this.firstAfter(next - 1); index < this.entries.length; index++) {
+      const entry = this.entries[index]
+      if (entry === undefined || (durableOnly && entry.seq > this.durableThrough)) {
+        break
+      }
+      if (matches(entry, query)) {
+        result.push(entry)
+        if (result.length >= limit) {
+          return full()
+        }
+      }
+    }
+    return {
+      entries: result,
+      through: Math.max(next - 1, durableOnly ? this.durableThrough : this.lastSeq()),
+    }
+  }
+
+  /** How many entries were dropped from memory because the journal was full. */
   droppedCount(): number {
     return this.dropped
   }
 
+  /** Follows the journal: `listener` gets entries as they become durable. Returns the unsubscribe. */
+  subscribe(listener: (entries: readonly JournalEntry[]) => void): () => void {
+    this.listeners.add(listener)
+    return () => {
+      this.listeners.delete(listener)
+    }
+  }
+
+  /** Lets {@link page} read entries older than memory from a durable store. */
+  setArchive(archive: JournalArchive): void {
+    this.archive = archive
+  }
+
   /** Forgets every entry (sequence numbers go on); returns what it forgot, for {@link unclear}. */
-  clear(): { readonly entries: JournalEntry[]; readonly dropped: number } {
-    const cleared = { entries: this.entries, dropped: this.dropped }
+  clear(): ClearedJournal {
+    const cleared = {
+      entries: this.entries,
+      dropped: this.dropped,
+      floor: this.floor,
+    }
     this.entries = []
     this.dropped = 0
+    this.floor = this.nextSeq
     return cleared
   }
 
   /** Puts back what {@link clear} forgot, before the entries made since (a reset that was undone). */
-  unclear(cleared: { readonly entries: JournalEntry[]; readonly dropped: number }): void {
+  unclear(cleared: ClearedJournal): void {
     this.entries = [...cleared.entries, ...this.entries]
     this.dropped += cleared.dropped
+    this.floor = cleared.floor
   }
 
-  toSnapshot(): { entries: JournalEntry[]; nextSeq: number } {
-    return { entries: this.list(), nextSeq: this.nextSeq }
+  // ----- the store's side ----------------------------------------------------------------------
+
+  /**
+   * What a store write starting now must carry: the entries not yet durable, and the reset floor
+   * when a reset since the last write forgot the entries below it.
+   */
+  pending(): { readonly entries: JournalEntry[]; readonly floor: number | null } {
+    return {
+      entries: this.entries.slice(this.firstAfter(this.durableThrough)),
+      floor: this.floor === this.storedFloor ? null : this.floor,
+    }
   }
 
-  loadSnapshot(snapshot: { entries: JournalEntry[]; nextSeq: number }): void {
+  /** A store write carrying entries through `seq` and the reset floor `floor` succeeded. */
+  markDurable(seq: number, floor: number | null): void {
+    if (floor !== null) {
+      this.storedFloor = floor
+    }
+    if (seq <= this.durableThrough) {
+      return
+    }
+    const from = this.firstAfter(this.durableThrough)
+    this.durableThrough = seq
+    const durable = this.entries.slice(from, this.firstAfter(seq))
+    this.trim()
+    if (durable.length > 0) {
+      this.emit(durable)
+    }
+  }
+
+  /** Puts back a stored entry (replaying a store): durable, with its own seq. */
+  restore(entry: JournalEntry): void {
+    this.entries.push(entry)
+    this.nextSeq = Math.max(this.nextSeq, entry.seq + 1)
+    this.durableThrough = Math.max(this.durableThrough, entry.seq)
+    this.trim()
+  }
+
+  /**
+   * Notes stored entries up to `seq` without holding them (replaying a store reads only the
+   * entries memory keeps): the next seq follows them, and they count as durable.
+   */
+  restoreSeq(seq: number): void {
+    this.nextSeq = Math.max(this.nextSeq, seq + 1)
+    this.durableThrough = Math.max(this.durableThrough, seq)
+  }
+
+  /** How many stored entries memory holds at most (the journal limit). */
+  capacity(): number {
+    return this.limit
+  }
+
+  /** Replays a stored reset: entries below `floor` are forgotten. */
+  restoreReset(floor: number): void {
+    this.clear()
+    this.floor = floor
+    this.storedFloor = floor
+    this.nextSeq = Math.max(this.nextSeq, floor)
+  }
+
+  /** The newest entries (at most the limit), the next seq and the floor, as stored now. */
+  toSnapshot(): { entries: JournalEntry[]; nextSeq: number; floor: number } {
+    return {
+      entries: this.entries.slice(Math.max(0, this.entries.length - this.limit)),
+      nextSeq: this.nextSeq,
+      floor: this.floor,
+    }
+  }
+
+  /** Replaces everything with a stored journal; every entry of it is durable. */
+  loadSnapshot(snapshot: JournalSnapshot): void {
     this.entries = [...snapshot.entries]
     this.nextSeq = snapshot.nextSeq
+    // A store before format 2 does not say: take its entries as all there are.
+    this.floor = snapshot.floor ?? this.entries[0]?.seq ?? snapshot.nextSeq
+    this.storedFloor = this.floor
+    this.durableThrough = this.nextSeq - 1
+    this.dropped = 0
   }
+
+  // ----- internals -----------------------------------------------------------------------------
+
+  private oldestInMemory(): number {
+    return this.entries[0]?.seq ?? this.nextSeq
+  }
+
+  /** The index of the first entry in memory whose seq is above `seq` (entries are in seq order). */
+  private firstAfter(seq: number): number {
+    const entries = this.entries
+    let low = 0
+    let high = entries.length
+    while (low < high) {
+      const middle = (low + high) >>> 1
+      if ((entries[middle]?.seq ?? Number.POSITIVE_INFINITY) <= seq) {
+        low = middle + 1
+      } else {
+        high = middle
+      }
+    }
+    return low
+  }
+
+  /** Trims in chunks, so a full journal does not pay an O(n) splice on every call. */
+  private trim(): void {
+    const slack = Math.max(1, Math.floor(this.limit / 10))
+    if (this.entries.length < this.limit + slack) {
+      return
+    }
+    // Only durable entries go: the others are still to be written.
+    const excess = Math.min(this.entries.length - this.limit, this.firstAfter(this.durableThrough))
+    if (excess > 0) {
+      this.entries.splice(0, excess)
+      this.dropped += excess
+    }
+  }
+
+  private emit(entries: readonly JournalEntry[]): void {
+    for (const listener of this.listeners) {
+      listener(entries)
+    }
+  }
+
+  private dropped_(from: number, archived: number | null): SimulatorError {
+    const kept = Math.min(this.oldestInMemory(), archived ?? Number.POSITIVE_INFINITY)
+    return new SimulatorError(
+      'JOURNAL_ENTRIES_DROPPED',
+      `The journal entries from seq ${from} to ${kept - 1} are no longer kept: ${
+        this.archive === null
+          ? `memory holds the newest ${this.limit} entries (journalLimit)`
+          : 'they are older than what the store keeps (journal retention)'
+      }. The oldest entry kept is ${kept}; ask with after=${kept - 1} to read on from there, and raise ${
+        this.archive === null ? '--journal-limit' : '--journal-retain'
+      } to keep more.`,
+      { details: { from, oldestKept: kept, lastSeq: this.lastSeq() } },
+    )
+  }
+}
+
+function matches(entry: JournalEntry, query: JournalQuery): boolean {
+  return (
+    (query.operation === undefined || entry.operation === query.operation) &&
+    (query.service === undefined || entry.service === query.service)
+  )
 }

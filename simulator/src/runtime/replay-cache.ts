@@ -10,6 +10,12 @@ export interface ReplayRecord {
   readonly message: string
 }
 
+/** What {@link ReplayCache.clear} forgot, to put back if the reset is undone. */
+export interface ClearedReplays {
+  readonly records: ReadonlyMap<string, ReplayRecord>
+  readonly pending: ReadonlyMap<string, ReplayRecord>
+}
+
 /**
  * SequenceNumber replay detection. A write that repeats the user, operation, SequenceNumber and
  * payload of the last successful write with that SequenceNumber is a replay; the same key with
@@ -18,6 +24,8 @@ export interface ReplayRecord {
  */
 export class ReplayCache {
   private records = new Map<string, ReplayRecord>()
+  /** Records made since the last {@link takePending}: what the next store write must carry. */
+  private pending = new Map<string, ReplayRecord>()
 
   private readonly limit: number
 
@@ -54,6 +62,18 @@ export class ReplayCache {
   /** Keeps a record; returns the one it replaces (with the same key), so that it can be put back. */
   remember(record: ReplayRecord): ReplayRecord | undefined {
     const replaced = this.records.get(record.key)
+    this.put(record)
+    this.pending.delete(record.key)
+    this.pending.set(record.key, record)
+    return replaced
+  }
+
+  /** Puts back a stored record (replaying a store). */
+  restore(record: ReplayRecord): void {
+    this.put(record)
+  }
+
+  private put(record: ReplayRecord): void {
     this.records.delete(record.key)
     this.records.set(record.key, record)
     if (this.records.size > this.limit) {
@@ -62,7 +82,6 @@ export class ReplayCache {
         this.records.delete(oldest)
       }
     }
-    return replaced
   }
 
   /**
@@ -74,21 +93,46 @@ export class ReplayCache {
       return
     }
     this.records.delete(record.key)
+    if (this.pending.get(record.key) === record) {
+      this.pending.delete(record.key)
+    }
     if (replaced) {
       this.records.set(replaced.key, replaced)
     }
   }
 
   /** Forgets every record; returns them, for {@link unclear}. */
-  clear(): ReadonlyMap<string, ReplayRecord> {
-    const cleared = this.records
+  clear(): ClearedReplays {
+    const cleared = { records: this.records, pending: this.pending }
     this.records = new Map()
+    this.pending = new Map()
     return cleared
   }
 
   /** Puts back what {@link clear} forgot; records made since win. */
-  unclear(cleared: ReadonlyMap<string, ReplayRecord>): void {
-    this.records = new Map([...cleared, ...this.records])
+  unclear(cleared: ClearedReplays): void {
+    this.records = new Map([...cleared.records, ...this.records])
+    this.pending = new Map([...cleared.pending, ...this.pending])
+  }
+
+  /**
+   * The records made since the last call, still held, oldest first: what a store write starting
+   * now carries. If that write fails, the writes that made them are undone (and forget them).
+   */
+  takePending(): ReplayRecord[] {
+    const taken = [...this.pending.values()].filter((r) => this.records.get(r.key) === r)
+    this.pending = new Map()
+    return taken
+  }
+
+  /** How many records are held. */
+  size(): number {
+    return this.records.size
+  }
+
+  /** The records held now, oldest first; later changes do not alter the copy. */
+  capture(): ReplayRecord[] {
+    return [...this.records.values()]
   }
 
   toSnapshot(): ReplayRecord[] {
@@ -97,5 +141,6 @@ export class ReplayCache {
 
   loadSnapshot(records: readonly ReplayRecord[]): void {
     this.records = new Map(records.map((r) => [r.key, r]))
+    this.pending = new Map()
   }
 }

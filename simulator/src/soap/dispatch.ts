@@ -82,8 +82,17 @@ export function createDispatch(deps: DispatchDeps): Dispatch {
     }
   }
 
-  /** Runs the operation (or answers a replay or a reused SequenceNumber), storing a write before answering. */
-  async function apply(call: Call, op: Operation, request: ReadObject): Promise<Answer> {
+  /**
+   * Runs the operation (or answers a replay or a reused SequenceNumber), storing a write before
+   * answering. `dropNote`: the answer will be dropped (fault RESET_AFTER_APPLY), which its journal
+   * entry says from the start: a stored entry is never changed afterwards.
+   */
+  async function apply(
+    call: Call,
+    op: Operation,
+    request: ReadObject,
+    dropNote: string | null,
+  ): Promise<Answer> {
     if (deps.closing()) {
       return statusOnlyAnswer(call, op, SHUTTING_DOWN, deps.newTransactionId())
     }
@@ -98,7 +107,7 @@ export function createDispatch(deps: DispatchDeps): Dispatch {
         earlier.transactionId,
       )
       // The first answer may still be on its way to the store: a replay is acknowledged no sooner.
-      return storeThenAnswer(call, op, { ...replay, replay: true })
+      return storeThenAnswer(call, op, { ...replay, replay: true }, { dropNote })
     }
     const reused = deps.state.rules.reusedSequenceNumber
     if (earlier && reused !== 'apply') {
@@ -122,7 +131,7 @@ export function createDispatch(deps: DispatchDeps): Dispatch {
       // A write undone because it could not be stored is no replay target: a retry applies it.
       onRollback = () => deps.replays.forget(remembered, replaced)
     }
-    return storeThenAnswer(call, op, answer, onRollback)
+    return storeThenAnswer(call, op, answer, { dropNote, onRollback })
   }
 
   /** The operation's handler on the CA state; a throw is undone and answered SYSTEM_ERROR. */
@@ -152,16 +161,24 @@ export function createDispatch(deps: DispatchDeps): Dispatch {
     call: Call,
     op: Operation,
     answer: Answer,
-    onRollback?: () => void,
+    after: { readonly dropNote: string | null; readonly onRollback?: (() => void) | undefined },
   ): Promise<Answer> {
-    const entry = recordCall(deps.journal, deps.logger, call, answer)
+    const { dropNote, onRollback } = after
+    const entry = recordCall(deps.journal, deps.logger, call, {
+      ...answer,
+      message: withNote(answer.message, dropNote),
+    })
     try {
       await deps.persist(onRollback)
       return { ...answer, journalled: entry }
     } catch (error) {
       const cause = error instanceof Error && error.cause instanceof Error ? error.cause : error
       const message = `The write was not applied: the simulator could not store it (${cause instanceof Error ? cause.message : String(cause)}), so nothing was changed. Check the simulator's --data file and disk, then send the write again.`
-      deps.journal.amend(entry.seq, { statusCode: 'SYSTEM_ERROR', message })
+      // Not yet durable: the store write carrying it failed, so the entry can still change.
+      deps.journal.amend(entry.seq, {
+        statusCode: 'SYSTEM_ERROR',
+        message: dropNote === null ? message : `${message} ${dropNote}`,
+      })
       const transactionId = answer.transactionId ?? deps.newTransactionId()
       const failed = statusOnlyAnswer(
         call,
@@ -190,16 +207,21 @@ export function createDispatch(deps: DispatchDeps): Dispatch {
         return answer
       }
     }
-    const answer = await apply(call, op, request)
-    if (rule?.kind !== 'RESET_AFTER_APPLY') {
+    const dropNote =
+      rule?.kind === 'RESET_AFTER_APPLY'
+        ? `The answer was dropped: ${rule.message} (fault RESET_AFTER_APPLY).`
+        : null
+    const answer = await apply(call, op, request, dropNote)
+    if (dropNote === null) {
       return answer
     }
-    const message = `${answer.message ?? ''} The answer was dropped: ${rule.message} (fault RESET_AFTER_APPLY).`
-    if (answer.journalled) {
-      deps.journal.amend(answer.journalled.seq, { statusCode: answer.statusCode, message })
-    }
-    return { ...answer, message, dropAnswer: true }
+    return { ...answer, message: withNote(answer.message, dropNote), dropAnswer: true }
   }
+}
+
+/** A message with the note of a dropped answer after it. */
+function withNote(message: string | null, note: string | null): string | null {
+  return note === null ? message : `${message ?? ''} ${note}`
 }
 
 /**

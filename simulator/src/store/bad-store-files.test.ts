@@ -10,7 +10,8 @@ import {
 } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import { beforeAll, describe, expect, it, onTestFinished, vi } from 'vitest'
+import { beforeAll, describe, expect, it, onTestFinished } from 'vitest'
+import { capturedIo } from '../../../common/test-support/captured-io.js'
 import { runCli } from '../cli/main.js'
 import { startSimulator } from '../create-simulator.js'
 import { packageRoot } from '../runtime/package-root.js'
@@ -27,19 +28,16 @@ function tempDir(): string {
   return dir
 }
 
-/** Runs the CLI in-process; returns its exit code and what it wrote to stderr. */
+/** Runs the CLI in process; returns its exit code and the lines it wrote to stderr. */
 async function cli(args: string[]): Promise<{ code: number; errors: string[] }> {
-  const errors: string[] = []
-  const spy = vi.spyOn(console, 'error').mockImplementation((...parts: unknown[]) => {
-    errors.push(parts.map(String).join(' '))
-  })
-  const log = vi.spyOn(console, 'log').mockImplementation(() => undefined)
-  try {
-    const code = await runCli(['node', 'conax-sim', '--port', '0', '-l', 'silent', ...args])
-    return { code, errors }
-  } finally {
-    spy.mockRestore()
-    log.mockRestore()
+  const io = capturedIo()
+  const code = await runCli(['node', 'conax-sim', '--port', '0', '-l', 'silent', ...args], io)
+  return {
+    code,
+    errors: io
+      .err()
+      .split('\n')
+      .filter((line) => line !== ''),
   }
 }
 
@@ -61,6 +59,7 @@ beforeAll(async () => {
       CaClientIds: { CaClientId: [CARD_A] },
       PairingModuleIds: { PairingModuleId: [STB_1] },
     })
+    await sim.compact()
     await sim.close()
     goodStore = JSON.parse(readFileSync(file, 'utf8')) as Json
   } finally {
@@ -214,8 +213,10 @@ describe('a --data path whose folder is missing', () => {
       inventory: TEST_INVENTORY,
     })
     await sim.close()
+    const again = await startSimulator({ dataFile: file })
+    onTestFinished(() => again.close())
 
-    expect(JSON.parse(readFileSync(file, 'utf8'))).toMatchObject({ format: 'conax-sim/1' })
+    expect(again.model.card(CARD_A)).not.toBeNull()
   })
 })
 

@@ -1,5 +1,4 @@
-import { mkdir, readFile, stat } from 'node:fs/promises'
-import { dirname, resolve } from 'node:path'
+import { resolve } from 'node:path'
 import { Low } from 'lowdb'
 import { DataFile } from 'lowdb/node'
 import type { ModelSnapshot } from '../model/ca-state.js'
@@ -7,6 +6,8 @@ import type { JournalEntry } from '../runtime/journal.js'
 import type { ReplayRecord } from '../runtime/replay-cache.js'
 import { SimulatorError } from '../runtime/simulator-error.js'
 import { SNAPSHOT_FORMAT } from './snapshot-schema.js'
+import { readSnapshotFile } from './snapshot-file.js'
+import { checkFolder } from './store-files.js'
 
 export { SNAPSHOT_FORMAT } from './snapshot-schema.js'
 
@@ -31,23 +32,7 @@ export interface SimulatorStore {
   save(snapshot: SimulatorSnapshot): Promise<void>
 }
 
-/** STORE_UNREADABLE for a store that cannot be used as it is: one line naming it and the problem. */
-export function unreadableStore(store: string, problem: string, cause?: unknown): SimulatorError {
-  return new SimulatorError(
-    'STORE_UNREADABLE',
-    `Failed to read the simulator store ${store}: ${problem}. It was left untouched; repair or move it away, or point --data at another file.`,
-    cause === undefined ? {} : { cause },
-  )
-}
-
-function errorCode(error: unknown): string | undefined {
-  return (error as NodeJS.ErrnoException | null)?.code
-}
-
-/** A message on one line, so the CLI prints one line whatever the parser put in it. */
-function oneLine(error: unknown): string {
-  return (error instanceof Error ? error.message : String(error)).replace(/\s+/g, ' ').trim()
-}
+export { unreadableStore } from './store-files.js'
 
 /** Keeps nothing: state lives as long as the process (the default in tests). */
 export class MemoryStore implements SimulatorStore {
@@ -97,71 +82,13 @@ export class LowdbFileStore implements SimulatorStore {
    * folder, a directory, an unreadable, empty or truncated file, and a file holding `null`.
    */
   async load(): Promise<unknown> {
-    await this.checkFolder()
-    let text: string
-    try {
-      text = await readFile(this.file, 'utf8')
-    } catch (error) {
-      if (errorCode(error) === 'ENOENT') {
-        return null
-      }
-      throw unreadableStore(
-        this.file,
-        errorCode(error) === 'EISDIR'
-          ? 'it is a directory, not a file'
-          : `it cannot be read (${oneLine(error)})`,
-        error,
-      )
-    }
-    if (text.trim() === '') {
-      throw unreadableStore(this.file, `it is empty, not a ${SNAPSHOT_FORMAT} store`)
-    }
-    let data: unknown
-    try {
-      data = JSON.parse(text)
-    } catch (error) {
-      throw unreadableStore(
-        this.file,
-        `it is not valid JSON (${oneLine(error)}), e.g. cut short by a full disk or an interrupted copy`,
-        error,
-      )
-    }
-    if (data === null) {
-      throw unreadableStore(this.file, `it holds null, not a ${SNAPSHOT_FORMAT} store`)
-    }
-    return data
+    await checkFolder(this.file, this.createFolder)
+    return readSnapshotFile(this.file)
   }
 
   async save(snapshot: SimulatorSnapshot): Promise<void> {
     this.db.data = snapshot
     await this.db.write()
-  }
-
-  private async checkFolder(): Promise<void> {
-    const folder = dirname(this.file)
-    try {
-      if (this.createFolder) {
-        await mkdir(folder, { recursive: true })
-      }
-      if (!(await stat(folder)).isDirectory()) {
-        throw unreadableStore(this.file, `its folder ${folder} is a file`)
-      }
-    } catch (error) {
-      if (error instanceof SimulatorError) {
-        throw error
-      }
-      if (errorCode(error) === 'ENOENT') {
-        throw new SimulatorError(
-          'STORE_FOLDER_MISSING',
-          `Failed to open the simulator store ${this.file}: its folder ${folder} does not exist. Create it (mkdir -p ${folder}) or pass --create-data-dir; nothing was written.`,
-        )
-      }
-      throw unreadableStore(
-        this.file,
-        `its folder ${folder} cannot be used (${oneLine(error)})`,
-        error,
-      )
-    }
   }
 }
 
