@@ -95,7 +95,7 @@ describe('simulator console', () => {
     const { context, page, problems } = await newPage(browser!)
     const card = sim.model.cardIds(5, 1).ids[0]!
     await page.goto(`${sim.url}/console/?view=journal&card=${card}#token=${sim.adminToken}`)
-    await page.getByRole('heading', { name: 'Journal' }).waitFor()
+    await page.getByTestId('journal-state').filter({ hasText: 'live' }).waitFor()
     expect(await page.getByTestId('journal-row').count()).toBe(0)
     await callSoap(sim, 'subscription', 'AddSubscriptions', {
       Subscriptions: {
@@ -112,7 +112,9 @@ describe('simulator console', () => {
     expect(await rows.first().textContent()).toContain('PRODUCT_NOT_FOUND')
     expect(page.url()).toContain('status=failed')
     await rows.first().locator('summary').click()
-    expect(await rows.first().locator('pre').textContent()).toContain('NOPE-1')
+    expect(await rows.first().locator('pre').textContent()).toContain(
+      '<ProductId>NOPE-1</ProductId>',
+    )
     await expectAccessible(page, 'the journal')
     await screenshot(page, 'sim-journal')
 

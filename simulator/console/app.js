@@ -398,7 +398,11 @@ function useJournal(api, tokens) {
       }
     }
     const start = async () => {
-      const outcome = await followEvents(tokens, '/admin/journal/stream?after=0', {
+      // Start with the last JOURNAL_KEEP entries, not a journal kept on disk since the beginning.
+      const stats = await api('GET', '/admin/stats').catch(() => null)
+      const after = Math.max(0, (stats?.lastSeq ?? 0) - JOURNAL_KEEP)
+      last = after
+      const outcome = await followEvents(tokens, `/admin/journal/stream?after=${after}`, {
         signal: abort.signal,
         onState: setState,
         onEvent: (event) => {
@@ -419,6 +423,36 @@ function useJournal(api, tokens) {
 }
 
 const isOk = (entry) => entry.statusCode === 'OK'
+
+const escapeXml = (text) =>
+  String(text).replace(/[<>&]/g, (c) => ({ '<': '&lt;', '>': '&gt;', '&': '&amp;' })[c])
+
+/** One element and its children, indented; a list is the element repeated. */
+function xmlOf(name, value, depth) {
+  const pad = '  '.repeat(depth)
+  if (Array.isArray(value)) {
+    return value.map((item) => xmlOf(name, item, depth)).join('\n')
+  }
+  if (value === null || value === undefined) {
+    return `${pad}<${name}/>`
+  }
+  if (typeof value === 'object') {
+    const children = Object.entries(value).map(([child, item]) => xmlOf(child, item, depth + 1))
+    return `${pad}<${name}>\n${children.join('\n')}\n${pad}</${name}>`
+  }
+  return `${pad}<${name}>${escapeXml(value)}</${name}>`
+}
+
+/**
+ * The request of a journal entry as XML: the elements the simulator read, without namespaces or
+ * the envelope (the journal keeps the parsed request, not the bytes received).
+ */
+function requestXml(entry) {
+  if (entry.request === null) {
+    return '(the request could not be read)'
+  }
+  return xmlOf(`${entry.operation ?? 'Request'}Request`, entry.request, 0)
+}
 
 function matches(entry, { operation, card, status }) {
   if (operation && entry.operation !== operation) {
@@ -514,7 +548,7 @@ function JournalView({ api, tokens, route, navigate }) {
               <td>
                 <${Folded}
                   summary=${`${entry.httpStatus} · ${entry.transactionId ?? 'no TransactionId'}`}
-                  text=${JSON.stringify(entry.request, null, 2)}
+                  text=${requestXml(entry)}
                 />
               </td>
             </tr>`,
