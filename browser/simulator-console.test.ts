@@ -154,6 +154,27 @@ describe('simulator console', () => {
     await context.close()
   })
 
+  it('imports an inventory from a CSV file and resets keeping the inventory', async () => {
+    const { context, page, problems } = await newPage(browser!)
+    await page.goto(`${sim.url}/console/?view=faults#token=${sim.adminToken}`)
+    await page.getByLabel(/Inventory file/).setInputFiles({
+      name: 'cards.csv',
+      mimeType: 'text/csv',
+      buffer: Buffer.from('caClientId,sms\n09000000001,\n09000000002,sms\n'),
+    })
+    await page.getByRole('button', { name: 'Import' }).click()
+    await page.getByRole('status').filter({ hasText: 'Registered 2 cards' }).waitFor()
+    expect(sim.model.card('09000000002')).not.toBeNull()
+
+    await page.getByLabel('I mean it: state and journal are forgotten').check()
+    await page.getByRole('button', { name: 'Reset' }).click()
+    await page.getByRole('status').filter({ hasText: 'inventory kept' }).waitFor()
+    expect(sim.model.card('09000000002')).not.toBeNull()
+    expect(sim.journal.size()).toBe(0)
+    expect(problems).toEqual([])
+    await context.close()
+  })
+
   it('shows the products and statistics', async () => {
     const { context, page, problems } = await newPage(browser!)
     await page.goto(`${sim.url}/console/?view=products#token=${sim.adminToken}`)
