@@ -59,6 +59,31 @@ describe('simulator console', () => {
     await expectAccessible(page, 'a card')
     await screenshot(page, 'sim-card')
 
+    // Card, STB and pairing link to each other.
+    await sim.loadInventory({
+      pairingModules: [
+        {
+          pairingModuleId: '1999999999',
+          serialNumber: 'SN1',
+          productCode: 'P',
+          productDescription: 'An STB',
+        },
+      ],
+    })
+    const paired = await callSoap(sim, 'pairing', 'CreatePairing', {
+      CaClientIds: { CaClientId: [card] },
+      PairingModuleIds: { PairingModuleId: ['1999999999'] },
+    })
+    expect(paired.statusCode).toBe('OK')
+    await page.getByRole('link', { name: '1999999999' }).click()
+    await page.getByRole('heading', { name: 'STB 1999999999' }).waitFor()
+    const pairingId = sim.model.pairingModule('1999999999')!.pairingId!
+    await page.getByRole('link', { name: pairingId }).click()
+    await page.getByRole('heading', { name: `Pairing ${pairingId}` }).waitFor()
+    await expectAccessible(page, 'a pairing')
+    await page.getByRole('link', { name: card }).click()
+    await page.getByRole('heading', { name: `Card ${card}` }).waitFor()
+
     await page.getByRole('link', { name: 'Show the virtual screen' }).click()
     await page.getByTestId('screen-empty').waitFor()
     const sent = await callSoap(sim, 'user-text-messaging', 'SendBarkMessageToClients', {
@@ -178,7 +203,8 @@ describe('simulator console', () => {
   it('shows the products and statistics', async () => {
     const { context, page, problems } = await newPage(browser!)
     await page.goto(`${sim.url}/console/?view=products#token=${sim.adminToken}`)
-    await page.getByTestId('stats').getByText('100000').first().waitFor()
+    const cards = String(sim.model.stats().smartcards)
+    await page.getByTestId('stats').getByText(cards, { exact: true }).first().waitFor()
     await page.getByRole('heading', { name: 'Catalogue' }).waitFor()
     await expectAccessible(page, 'products and statistics')
     await screenshot(page, 'sim-products')

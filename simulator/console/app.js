@@ -58,11 +58,12 @@ const enc = encodeURIComponent
 function App({ api, tokens, onLogout }) {
   const [route, navigate] = useRoute()
   const view = route.view ?? 'cards'
-  const current = ['card', 'stb', 'screen'].includes(view) ? 'cards' : view
+  const current = ['card', 'stb', 'pairing', 'screen'].includes(view) ? 'cards' : view
   const pages = {
     cards: CardsView,
     card: CardView,
     stb: StbView,
+    pairing: PairingView,
     screen: ScreenView,
     journal: JournalView,
     faults: FaultsView,
@@ -248,7 +249,7 @@ function Inbox({ inbox }) {
     }`
 }
 
-function StbView({ api, route }) {
+function StbView({ api, route, navigate }) {
   const id = route.stb ?? ''
   const { data: stb, error } = useLoad(() => api('GET', `/admin/pairing-modules/${enc(id)}`), id)
   return html`<h1>STB ${id}</h1>
@@ -263,8 +264,51 @@ function StbView({ api, route }) {
         <dt>SMS user</dt>
         <dd>${stb.sms ?? '–'}</dd>
         <dt>Pairing</dt>
-        <dd>${stb.pairingId ?? 'not paired'}</dd>
+        <dd>
+          ${
+            stb.pairingId === null
+              ? 'not paired'
+              : html`<${Link} to=${{ view: 'pairing', pairing: stb.pairingId }} navigate=${navigate}
+                >${stb.pairingId}</${Link}
+              >`
+          }
+        </dd>
       </dl>`
+    }`
+}
+
+function PairingView({ api, route, navigate }) {
+  const id = route.pairing ?? ''
+  const { data: pairing, error } = useLoad(() => api('GET', `/admin/pairings/${enc(id)}`), id)
+  const links = (ids, view) =>
+    ids.map(
+      (value) =>
+        html`<li><${Link} to=${{ view, [view]: value }} navigate=${navigate}>${value}</${Link}></li>`,
+    )
+  return html`<h1>Pairing ${id}</h1>
+    <${ErrorNote} error=${error} />
+    ${
+      pairing &&
+      html`<dl class="panel">
+          <dt>Distributor</dt>
+          <dd>${pairing.distributor ?? '–'}</dd>
+          <dt>Created</dt>
+          <dd>${when(pairing.createdAt)}</dd>
+        </dl>
+        <div class="grid">
+          <section aria-labelledby="pairing-cards">
+            <h2 id="pairing-cards">Cards</h2>
+            <ul>
+              ${links(pairing.caClientIds, 'card')}
+            </ul>
+          </section>
+          <section aria-labelledby="pairing-stbs">
+            <h2 id="pairing-stbs">STBs</h2>
+            <ul>
+              ${links(pairing.pairingModuleIds, 'stb')}
+            </ul>
+          </section>
+        </div>`
     }`
 }
 

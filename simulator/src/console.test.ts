@@ -1,7 +1,14 @@
 import request from 'supertest'
 import { afterEach, beforeEach, describe, expect, it } from 'vitest'
 import type { Simulator } from './create-simulator.js'
-import { CARD_A, CARD_B, adminApi, callSoap, startTestSimulator } from './test-support/soap.js'
+import {
+  CARD_A,
+  CARD_B,
+  STB_1,
+  adminApi,
+  callSoap,
+  startTestSimulator,
+} from './test-support/soap.js'
 
 // The console's files on the simulator: public and locked down by headers; the admin endpoints
 // it reads (card search, a card's screen now) behind the token like the rest of /admin.
@@ -65,6 +72,19 @@ describe('admin endpoints of the console', () => {
     expect(page.body).toEqual({ total: 4, ids: [CARD_B] })
     const none = await adminApi(sim).get('/admin/cards?contains=zzz').expect(200)
     expect(none.body).toEqual({ total: 0, ids: [] })
+  })
+
+  it('answers a pairing with its cards and STBs', async () => {
+    const paired = await callSoap(sim, 'pairing', 'CreatePairing', {
+      CaClientIds: { CaClientId: [CARD_A] },
+      PairingModuleIds: { PairingModuleId: [STB_1] },
+    })
+    expect(paired.statusCode).toBe('OK')
+    const stb = await adminApi(sim).get(`/admin/pairing-modules/${STB_1}`).expect(200)
+    const pairing = await adminApi(sim).get(`/admin/pairings/${stb.body.pairingId}`).expect(200)
+    expect(pairing.body).toMatchObject({ caClientIds: [CARD_A], pairingModuleIds: [STB_1] })
+    const unknown = await adminApi(sim).get('/admin/pairings/P-nope')
+    expect([unknown.status, unknown.body.error.code]).toEqual([404, 'NOT_FOUND'])
   })
 
   it("answers a card's screen now, following the simulator's clock", async () => {

@@ -203,6 +203,17 @@ export function createAdminRouter(deps: AdminDeps): express.Router {
     res.json(stb)
   })
 
+  router.get('/admin/pairings/:pairingId', (req, res) => {
+    const pairing = deps.model.pairing(req.params.pairingId)
+    if (!pairing) {
+      throw new SimulatorError(
+        'NOT_FOUND',
+        `Pairing '${req.params.pairingId}' is not known to the simulator (cancelled, or never made).`,
+      )
+    }
+    res.json(pairing)
+  })
+
   router.get('/admin/products', (_req, res) => {
     res.json({ products: deps.model.catalogue() })
   })

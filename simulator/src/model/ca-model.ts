@@ -19,6 +19,7 @@ import type {
   ModelRules,
   OperationContext,
   Outcome,
+  Pairing,
   PairingModule,
   Product,
 } from './types.js'
@@ -58,6 +59,11 @@ export class CaModel {
   /** A pairing module with its owner and the id of its pairing, or null when unknown. */
   pairingModule(pairingModuleId: string): PairingModule | null {
     return inventory.pairingModuleView(this.state, pairingModuleId)
+  }
+
+  /** A pairing with its cards and STBs, or null when unknown. */
+  pairing(pairingId: string): Pairing | null {
+    return inventory.pairingView(this.state, pairingId)
   }
 
   /** Every product of the catalogue. */

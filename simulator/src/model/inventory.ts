@@ -6,6 +6,7 @@ import type {
   Fingerprint,
   MailMessage,
   Outcome,
+  Pairing,
   PairingModule,
   Product,
   ScreenMessage,
@@ -159,6 +160,18 @@ export function cardView(state: CaState, caClientId: string): CardView | null {
 export function pairingModuleView(state: CaState, pairingModuleId: string): PairingModule | null {
   const stb = state.modules.get(pairingModuleId)
   return stb ? { ...stb } : null
+}
+
+/** A pairing: its cards, STBs, distributor and creation time, or null when unknown. */
+export function pairingView(state: CaState, pairingId: string): Pairing | null {
+  const pairing = state.pairings.get(pairingId)
+  return pairing
+    ? {
+        ...pairing,
+        caClientIds: [...pairing.caClientIds],
+        pairingModuleIds: [...pairing.pairingModuleIds],
+      }
+    : null
 }
 
 /** Every product of the catalogue. */
