@@ -136,9 +136,16 @@ describe('simulator console', () => {
     expect(await rows.count()).toBe(1)
     expect(await rows.first().textContent()).toContain('PRODUCT_NOT_FOUND')
     expect(page.url()).toContain('status=failed')
-    await rows.first().locator('summary').click()
-    expect(await rows.first().locator('pre').textContent()).toContain(
+    await rows.first().getByText('Request', { exact: true }).click()
+    expect(await rows.first().locator('pre').first().textContent()).toContain(
       '<ProductId>NOPE-1</ProductId>',
+    )
+    await rows
+      .first()
+      .getByText(/^Answer: HTTP 200/)
+      .click()
+    expect(await rows.first().locator('pre').last().textContent()).toContain(
+      '<StatusCode>PRODUCT_NOT_FOUND</StatusCode>',
     )
     await expectAccessible(page, 'the journal')
     await screenshot(page, 'sim-journal')
@@ -196,6 +203,31 @@ describe('simulator console', () => {
     await page.getByRole('status').filter({ hasText: 'inventory kept' }).waitFor()
     expect(sim.model.card('09000000002')).not.toBeNull()
     expect(sim.journal.size()).toBe(0)
+    expect(problems).toEqual([])
+    await context.close()
+  })
+
+  it('works from the keyboard: skip link, search with Enter, links and buttons by Tab', async () => {
+    const card = sim.model.cardIds(12, 1).ids[0]!
+    const { context, page, problems } = await newPage(browser!)
+    await page.goto(`${sim.url}/console/#token=${sim.adminToken}`)
+    await page.getByText('1–25 of').waitFor()
+    await page.keyboard.press('Tab')
+    expect(await page.evaluate('document.activeElement.textContent')).toBe('Skip to content')
+    await page.keyboard.press('Enter')
+    expect(await page.evaluate('document.activeElement.id')).toBe('main')
+
+    await page.keyboard.press('Tab')
+    expect(await page.evaluate('document.activeElement.id')).toBe('card-search')
+    await page.keyboard.type(card)
+    await page.keyboard.press('Enter')
+    await page.getByText('1–1 of 1').waitFor()
+    // Search button, Previous and Next (disabled, skipped), then the card's link.
+    await page.keyboard.press('Tab')
+    await page.keyboard.press('Tab')
+    expect(await page.evaluate('document.activeElement.textContent')).toBe(card)
+    await page.keyboard.press('Enter')
+    await page.getByRole('heading', { name: `Card ${card}` }).waitFor()
     expect(problems).toEqual([])
     await context.close()
   })

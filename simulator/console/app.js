@@ -498,6 +498,25 @@ function requestXml(entry) {
   return xmlOf(`${entry.operation ?? 'Request'}Request`, entry.request, 0)
 }
 
+/**
+ * The answer's TransactionStatus as XML, from what the journal keeps of it (status, TransactionId,
+ * message); a fault, HTTP error or dropped connection is said as such. Query results are not kept.
+ */
+function answerXml(entry) {
+  if (!/^[A-Z_]+$/.test(entry.statusCode) || entry.statusCode === 'RESET') {
+    return `(no TransactionStatus: ${entry.statusCode}, HTTP ${entry.httpStatus}${entry.message ? `: ${entry.message}` : ''})`
+  }
+  return xmlOf(
+    'TransactionStatus',
+    {
+      StatusCode: entry.statusCode,
+      TransactionId: entry.transactionId,
+      ...(entry.message ? { Message: entry.message } : {}),
+    },
+    0,
+  )
+}
+
 function matches(entry, { operation, card, status }) {
   if (operation && entry.operation !== operation) {
     return false
@@ -567,7 +586,7 @@ function JournalView({ api, tokens, route, navigate }) {
     </form>
     <table>
       <thead><tr><th scope="col">#</th><th scope="col">At</th><th scope="col">Operation</th>
-        <th scope="col">Cards</th><th scope="col">Status</th><th scope="col">ms</th><th scope="col">Request</th></tr></thead>
+        <th scope="col">Cards</th><th scope="col">Status</th><th scope="col">ms</th><th scope="col">Request and answer</th></tr></thead>
       <tbody data-testid="journal-rows">
         ${shown.map(
           (entry) =>
@@ -590,9 +609,10 @@ function JournalView({ api, tokens, route, navigate }) {
               </td>
               <td>${entry.durationMs}</td>
               <td>
+                <${Folded} summary="Request" text=${requestXml(entry)} />
                 <${Folded}
-                  summary=${`${entry.httpStatus} · ${entry.transactionId ?? 'no TransactionId'}`}
-                  text=${requestXml(entry)}
+                  summary=${`Answer: HTTP ${entry.httpStatus} · ${entry.transactionId ?? 'no TransactionId'}`}
+                  text=${answerXml(entry)}
                 />
               </td>
             </tr>`,
