@@ -140,8 +140,20 @@ describe('adapter console', () => {
     await expectAccessible(page, 'the utilities')
     await screenshot(page, 'adapter-utilities')
 
+    await apiAgent(adapter)
+      .post('/communications')
+      .send({
+        communications: [
+          {
+            externalSystem: 'CRM',
+            message: 'New channels from Monday',
+            recipients: { subscriptionIds: ['S1'] },
+          },
+        ],
+      })
+      .expect(201)
     await page.getByRole('link', { name: 'Communications' }).click()
-    await page.getByRole('heading', { name: 'Communications queue' }).waitFor()
+    await page.getByRole('cell', { name: 'New channels from Monday' }).waitFor()
     await expectAccessible(page, 'the communications')
     await screenshot(page, 'adapter-communications')
     expect(problems).toEqual([])

@@ -77,6 +77,7 @@ describe('simulator console', () => {
     expect(paired.statusCode).toBe('OK')
     await page.getByRole('link', { name: '1999999999' }).click()
     await page.getByRole('heading', { name: 'STB 1999999999' }).waitFor()
+    await expectAccessible(page, 'an STB')
     const pairingId = sim.model.pairingModule('1999999999')!.pairingId!
     await page.getByRole('link', { name: pairingId }).click()
     await page.getByRole('heading', { name: `Pairing ${pairingId}` }).waitFor()
