@@ -137,6 +137,11 @@ describe('adapter console', () => {
     await page.getByLabel('message (required)').fill('Your subscription renews tomorrow')
     await page.getByRole('button', { name: 'Run SEND_MESSAGE' }).click()
     await page.getByRole('heading', { name: /Done: SEND_MESSAGE/ }).waitFor()
+    // The outcome goes below the form (a view that first rendered without the schema once put it on top).
+    expect(await page.locator('main h1, main h2').allTextContents()).toEqual([
+      'Utilities',
+      'Done: SEND_MESSAGE (MAIL_BARK_MESSAGE_UTILITY)',
+    ])
     await expectAccessible(page, 'the utilities')
     await screenshot(page, 'adapter-utilities')
 

@@ -611,8 +611,10 @@ function UtilitiesView({ api, route, navigate }) {
   const [outcome, setOutcome] = useState(null)
   const [problem, setProblem] = useState(null)
   if (!openapi) {
-    return html`<h1>Utilities</h1>
-      <${ErrorNote} error=${error} />`
+    return html`<div class="view">
+      <h1>Utilities</h1>
+      <${ErrorNote} error=${error} />
+    </div>`
   }
   const utilities = utilitySchemas(openapi)
   const chosen = utilities.find((u) => u.name === route.utility) ?? utilities[0]
@@ -645,7 +647,8 @@ function UtilitiesView({ api, route, navigate }) {
       setProblem(failure)
     }
   }
-  return html`<h1>Utilities</h1>
+  return html`<div class="view">
+    <h1>Utilities</h1>
     <form class="filters" onSubmit=${(event) => event.preventDefault()}>
       <${Labeled} id="utility" label="Utility">
         <select id="utility" value=${chosen.name} onChange=${(event) => {
@@ -657,12 +660,14 @@ function UtilitiesView({ api, route, navigate }) {
         </select>
       </${Labeled}>
     </form>
-    <form key=${chosen.name} class="utility" onSubmit=${submit} aria-label=${`Run ${chosen.name}`}>
-      <div class="grid">
-        ${chosen.fields.map(([name, schema]) => html`<${Field} name=${name} schema=${schema} required=${chosen.required.has(name)} />`)}
-      </div>
-      <p><button type="submit">Run ${chosen.name}</button></p>
-    </form>
+    <div>
+      <form key=${chosen.name} class="utility" onSubmit=${submit} aria-label=${`Run ${chosen.name}`}>
+        <div class="grid">
+          ${chosen.fields.map(([name, schema]) => html`<${Field} name=${name} schema=${schema} required=${chosen.required.has(name)} />`)}
+        </div>
+        <p><button type="submit">Run ${chosen.name}</button></p>
+      </form>
+    </div>
     <${ErrorNote} error=${problem} />
     ${
       outcome &&
@@ -671,7 +676,8 @@ function UtilitiesView({ api, route, navigate }) {
         <${RequestsList} requests=${outcome.requests} navigate=${navigate} />
         ${outcome.result !== null && outcome.result !== undefined && html`<${DataView} value=${outcome.result} />`}
       </section>`
-    }`
+    }
+  </div>`
 }
 
 function Field({ name, schema, required }) {
@@ -709,7 +715,7 @@ function RequestsList({ requests, navigate }) {
     ${requests.map(
       (
         request,
-      ) => html`<li><${Link} to=${{ view: 'request', id: request.id }} navigate=${navigate}>${request.number}</${Link}>
+      ) => html`<li><${Link} to=${{ view: 'request', id: request.id }} navigate=${navigate}>${request.number}</${Link}>${' '}
       ${request.type}: ${request.life_cycle_state}</li>`,
     )}
   </ul>`
