@@ -116,6 +116,9 @@ describe('adapter console', () => {
     expect(page.url()).toContain('view=execution')
     const sent = page.getByTestId('execution-counts').locator('[data-count="sent"]')
     expect(Number(await sent.textContent())).toBe(2)
+    // A COMPLETED execution can be neither stopped nor resumed (the API would refuse).
+    expect(await page.getByRole('button', { name: 'Stop' }).isDisabled()).toBe(true)
+    expect(await page.getByRole('button', { name: 'Resume' }).isDisabled()).toBe(true)
     await expectAccessible(page, 'an execution')
     await screenshot(page, 'adapter-execution')
     expect(problems).toEqual([])

@@ -424,11 +424,16 @@ function ExecutionView({ api, route, navigate }) {
           max=${total ?? 1}
           value=${total === null ? undefined : done}
         ></progress>
+        <p class="hint">
+          Stop works while the execution is RUNNING (creating requests); once DELIVERING, its
+          requests are stored and it completes by itself. A STOPPED or FAILED one resumes from its
+          cursor.
+        </p>
         <p>
           <button
             type="button"
             class="danger"
-            disabled=${!['RUNNING', 'DELIVERING'].includes(execution.state)}
+            disabled=${execution.state !== 'RUNNING'}
             onClick=${() => act('stop')}
           >
             Stop
