@@ -44,6 +44,7 @@ import type { XmlLimits } from './soap/xml-input.js'
 import {
   DEFAULT_COMPACT_AT_BYTES,
   DEFAULT_JOURNAL_RETAIN_BYTES,
+  type AppendFile,
   type CompactionPoint,
   type FsyncMode,
   type LogStoreStats,
@@ -82,6 +83,8 @@ export interface SimulatorOptions {
   readonly journalRetainBytes?: number
   /** Test hook of the log store: awaited at each point of a compaction. */
   readonly onCompactionPoint?: (point: CompactionPoint) => Promise<void> | void
+  /** Test hook of the log store: wraps each log segment opened for appending (failure injection). */
+  readonly appendFile?: (file: AppendFile, path: string) => AppendFile
   /** Another store (a custom {@link SimulatorStore}); wins over `dataFile`. */
   readonly store?: SimulatorStore
   /** Settings where the real system is unknown (see simulator/README.md "Profile"). */
@@ -377,6 +380,7 @@ function storeChoice(options: SimulatorOptions): PersistenceChoice {
       compactAtBytes: options.compactAtBytes ?? DEFAULT_COMPACT_AT_BYTES,
       journalRetainBytes: options.journalRetainBytes ?? DEFAULT_JOURNAL_RETAIN_BYTES,
       ...(options.onCompactionPoint ? { onCompactionPoint: options.onCompactionPoint } : {}),
+      ...(options.appendFile ? { appendFile: options.appendFile } : {}),
     },
   }
 }
@@ -454,10 +458,11 @@ export async function startSimulator(options: SimulatorOptions = {}): Promise<Si
     model.trackChanges()
   }
   const writer = new WriteCoalescer(
-    () => store.write(),
+    (from) => store.write(from),
     (error) =>
       logger.error({ err: error, store: store.description }, 'failed to store the simulator state'),
     inMemory ? null : model,
+    store.groupsInFlight,
   )
   const life = new Lifecycle()
   const persist = (onRollback?: () => void): Promise<void> =>
@@ -626,7 +631,7 @@ export async function startSimulator(options: SimulatorOptions = {}): Promise<Si
     life.closed = true
     if (!inMemory) {
       const position = model.undoPosition()
-      await store.write().then(
+      await store.write(0).then(
         () => model.commitUndo(position),
         (error: unknown) => {
           throw new SimulatorError(
