@@ -15,6 +15,11 @@ export default defineConfig({
         extends: true,
         test: { name: 'pack', include: ['scripts/**/*.test.ts'], testTimeout: 300_000 },
       },
+      // Needs Chromium (Debian's chromium, or CHROMIUM_PATH); run with npm run test:browser.
+      {
+        extends: true,
+        test: { name: 'browser', include: ['browser/**/*.test.ts'], testTimeout: 60_000 },
+      },
       {
         extends: true,
         test: {

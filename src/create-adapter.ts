@@ -9,6 +9,7 @@ import {
   guardOptionsProblem,
   isLoopbackAddress,
 } from '../common/http-guard.js'
+import { ConsoleFiles, isConsolePath } from '../common/console-server.js'
 import {
   ConnectionGuard,
   HTTP_DEFAULTS,
@@ -292,6 +293,7 @@ async function serveApi(
         : 'the one the adapter was started with (CONAX_ADAPTER_API_TOKEN, --api-token or the apiToken option)',
     jsonError: (code, message) => errorAnswer(new AdapterError(code, message)),
   })
+  const consoleFiles = new ConsoleFiles('src/console')
   const settings = { ...HTTP_DEFAULTS, ...options.http }
   const server = createServer(httpServerOptions(settings))
   // Before the request handler, so that it sees each request start.
@@ -300,6 +302,13 @@ async function serveApi(
     const url = req.url ?? '/'
     const queryAt = url.indexOf('?')
     const path = queryAt === -1 ? url : url.slice(0, queryAt)
+    if (isConsolePath(path)) {
+      // The console's files are public; its calls to the API carry the token like any client's.
+      if (guard.admit(req, res, { token: false, format: 'json' })) {
+        consoleFiles.handle(req, res, path)
+      }
+      return
+    }
     if (guard.admit(req, res, { token: !OPEN_PATHS.has(path), format: 'json' })) {
       void app(req, res)
     }

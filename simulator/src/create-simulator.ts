@@ -5,6 +5,7 @@ import { createServer as createTlsServer } from 'node:https'
 import express from 'express'
 import { pino, type Logger } from 'pino'
 import { errorBody } from '../../common/coded-error.js'
+import { ConsoleFiles, isConsolePath } from '../../common/console-server.js'
 import {
   RequestGuard,
   generateToken,
@@ -53,6 +54,7 @@ import type { XmlLimits } from './soap/xml-input.js'
 import {
   DEFAULT_COMPACT_AT_BYTES,
   DEFAULT_JOURNAL_RETAIN_BYTES,
+  type AppendFile,
   type CompactionPoint,
   type FsyncMode,
   type LogStoreStats,
@@ -91,6 +93,8 @@ export interface SimulatorOptions {
   readonly journalRetainBytes?: number
   /** Test hook of the log store: awaited at each point of a compaction. */
   readonly onCompactionPoint?: (point: CompactionPoint) => Promise<void> | void
+  /** Test hook of the log store: wraps each log segment opened for appending (failure injection). */
+  readonly appendFile?: (file: AppendFile, path: string) => AppendFile
   /** Another store (a custom {@link SimulatorStore}); wins over `dataFile`. */
   readonly store?: SimulatorStore
   /** Settings where the real system is unknown (see simulator/README.md "Profile"). */
@@ -408,6 +412,7 @@ function storeChoice(options: SimulatorOptions): PersistenceChoice {
       compactAtBytes: options.compactAtBytes ?? DEFAULT_COMPACT_AT_BYTES,
       journalRetainBytes: options.journalRetainBytes ?? DEFAULT_JOURNAL_RETAIN_BYTES,
       ...(options.onCompactionPoint ? { onCompactionPoint: options.onCompactionPoint } : {}),
+      ...(options.appendFile ? { appendFile: options.appendFile } : {}),
     },
   }
 }
@@ -510,10 +515,11 @@ async function openSimulator(
     model.trackChanges()
   }
   const writer = new WriteCoalescer(
-    () => store.write(),
+    (from) => store.write(from),
     (error) =>
       logger.error({ err: error, store: store.description }, 'failed to store the simulator state'),
     inMemory ? null : model,
+    store.groupsInFlight,
   )
   const life = new Lifecycle()
   const persist = (onRollback?: () => void): Promise<void> =>
@@ -594,6 +600,7 @@ async function openSimulator(
     }),
   )
 
+  const consoleFiles = new ConsoleFiles('simulator/console')
   const adminToken = options.adminToken ?? generateToken()
   let server: Server | null = null
   let connections: ConnectionGuard | null = null
@@ -722,6 +729,13 @@ async function openSimulator(
       return
     }
     logHttp(logger, req, res, pathname)
+    if (isConsolePath(pathname)) {
+      // The console's files are public; its calls to /admin carry the token like any client's.
+      if (admitted(req, res, OPEN_ADMISSION, pathname)) {
+        consoleFiles.handle(req, res, pathname)
+      }
+      return
+    }
     if (!admitted(req, res, admissionOf(pathname), pathname)) {
       return
     }
@@ -758,7 +772,7 @@ async function openSimulator(
     life.closed = true
     if (!inMemory) {
       const position = model.undoPosition()
-      await store.write().then(
+      await store.write(0).then(
         () => model.commitUndo(position),
         (error: unknown) => {
           throw new SimulatorError(

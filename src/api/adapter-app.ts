@@ -163,6 +163,9 @@ export function createAdapterApp(deps: AdapterAppDeps): express.Express {
       lifeCycleState: query.life_cycle_state,
       referenceNumber: query.reference_number,
       subscriptionId: query.subscription_id,
+      processName: query.process_name,
+      processId: query.process_id,
+      caId: query.ca_id,
       offset: query.offset ?? 0,
       limit: query.number_of_results ?? 100,
     })

@@ -2,7 +2,7 @@ import { z } from 'zod'
 import { COMMUNICATION_STATES } from '../application/runs/run-ports.js'
 import { distributorField as distributor, nonEmpty } from '../domain/actions/action-definition.js'
 import { crmActionSchemaWith } from '../domain/actions/crm-actions.js'
-import { LIFE_CYCLE_STATES, PRIORITIES } from '../domain/provisioning-request.js'
+import { LIFE_CYCLE_STATES, PRIORITIES, PROCESS_NAMES } from '../domain/provisioning-request.js'
 import { REQUEST_TYPES } from '../domain/commands.js'
 import { MESSAGE_TYPES } from '../domain/utilities.js'
 
@@ -78,6 +78,9 @@ export const listQuerySchema = z.strictObject({
   life_cycle_state: z.enum(LIFE_CYCLE_STATES).optional(),
   reference_number: z.string().optional(),
   subscription_id: z.string().optional(),
+  process_name: z.enum(PROCESS_NAMES).optional(),
+  process_id: z.string().optional(),
+  ca_id: z.string().describe('a smartcard or STB CA ID the request names').optional(),
   number_of_results: z.coerce
     .number()
     .int()

@@ -32,6 +32,8 @@ export interface RequestFilter {
   readonly subscriptionId?: string | undefined
   readonly processName?: ProcessName | undefined
   readonly processId?: string | undefined
+  /** Requests whose command names this smartcard or STB CA ID. */
+  readonly caId?: string | undefined
   /** Results to skip (CRM.COM's offset: 0 skips nothing). */
   readonly offset?: number | undefined
   /** At most this many results (CRM.COM's number_of_results). */

@@ -228,6 +228,7 @@ function startLines(adapter: Adapter, cli: CliOptions): string[] {
     `  Provider ${provider.name} (${provider.lifeCycleState}) -> ${provider.connection.endpoint}`,
     `  Store: ${adapter.store.description} | delivery: ${cli.deliver ? `on, ${cli.concurrency} at a time` : 'off'}`,
     `  API: POST ${url}/crm/actions, ${url}/conax_web_services/provisioning_requests/{list,show,add_subscriptions,cancel_subscriptions,create_pairing}`,
+    `  Console ${url}/console/ (sign in with the API token)`,
     adapter.apiTokenGenerated
       ? `  API token (generated): ${adapter.apiToken}  — export CONAX_ADAPTER_API_TOKEN=${adapter.apiToken} to choose your own (send it as 'Authorization: Bearer <token>')`
       : '  API token: the configured one (CONAX_ADAPTER_API_TOKEN or --api-token)',

@@ -152,6 +152,32 @@ const OPERATIONS: Readonly<Record<string, Readonly<Record<string, Operation>>>> 
       },
     },
   },
+  '/admin/pairings/{pairingId}': {
+    get: {
+      operationId: 'getPairing',
+      summary: 'A pairing: its cards and STBs',
+      tag: 'state',
+      parameters: [pathParameter('pairingId', 'the pairing id')],
+      responses: {
+        '200': json('the pairing: its id, smartcards and STBs'),
+        '404': NOT_FOUND,
+      },
+    },
+  },
+  '/admin/cards/{caClientId}/screen': {
+    get: {
+      operationId: 'getCardScreen',
+      summary: "What the card's set-top box shows now, by the simulator's clock",
+      tag: 'state',
+      parameters: [CARD],
+      responses: {
+        '200': json(
+          '{ at, barks, fingerprints, nextChangeAt }: the barks and fingerprints on screen now',
+        ),
+        '404': NOT_FOUND,
+      },
+    },
+  },
   '/admin/products': {
     get: {
       operationId: 'listProducts',

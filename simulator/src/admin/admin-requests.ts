@@ -167,7 +167,7 @@ const queryText = z
   .transform((value) => (typeof value === 'string' ? value : undefined))
   .meta({ type: 'string' })
 
-const cardsQuery = z.object({ offset: queryInt(0), limit: queryInt(1) })
+const cardsQuery = z.object({ offset: queryInt(0), limit: queryInt(1), contains: queryText })
 const journalQuery = z.object({
   after: queryInt(0),
   since: queryInt(0),
@@ -195,10 +195,13 @@ function pageSize(limit: number | undefined, max: number): number | undefined {
   return limit
 }
 
-/** `GET /admin/cards?offset=&limit=`: offset 0 and 100 cards unless asked. */
-export function readCardsQuery(query: unknown, maxPage: number): { offset: number; limit: number } {
-  const { offset, limit } = readQuery(cardsQuery, query)
-  return { offset: offset ?? 0, limit: pageSize(limit ?? 100, maxPage) ?? 100 }
+/** `GET /admin/cards?offset=&limit=&contains=`: offset 0 and 100 cards unless asked, every card unless searched. */
+export function readCardsQuery(
+  query: unknown,
+  maxPage: number,
+): { offset: number; limit: number; contains: string | undefined } {
+  const { offset, limit, contains } = readQuery(cardsQuery, query)
+  return { offset: offset ?? 0, limit: pageSize(limit ?? 100, maxPage) ?? 100, contains }
 }
 
 /**

@@ -2,6 +2,7 @@ import express, { type NextFunction, type Request, type Response } from 'express
 import { errorBody } from '../../../common/coded-error.js'
 import { adminOpenApiDocument } from './admin-openapi.js'
 import type { CaModel } from '../model/ca-model.js'
+import { screenAt } from '../model/screen.js'
 import { parseFaultRule, type FaultInjector } from '../runtime/fault-injector.js'
 import type { Journal } from '../runtime/journal.js'
 import { SimulatorError } from '../runtime/simulator-error.js'
@@ -138,8 +139,8 @@ export function createAdminRouter(deps: AdminDeps): express.Router {
   })
 
   router.get('/admin/cards', (req, res) => {
-    const { offset, limit } = readCardsQuery(req.query, deps.pageLimit)
-    res.json(deps.model.cardIds(offset, limit))
+    const { offset, limit, contains } = readCardsQuery(req.query, deps.pageLimit)
+    res.json(deps.model.cardIds(offset, limit, contains))
   })
 
   router.get('/admin/cards/:caClientId', (req, res) => {
@@ -151,6 +152,17 @@ export function createAdminRouter(deps: AdminDeps): express.Router {
       )
     }
     res.json(card)
+  })
+
+  router.get('/admin/cards/:caClientId/screen', (req, res) => {
+    const card = deps.model.card(req.params.caClientId)
+    if (!card) {
+      throw new SimulatorError(
+        'NOT_FOUND',
+        `Card '${req.params.caClientId}' is not known to the simulator. Register it with POST /admin/inventory.`,
+      )
+    }
+    res.json(screenAt(card, deps.now().toISOString()))
   })
 
   router.put('/admin/cards/:caClientId/subscriptions/:productId', async (req, res) => {
@@ -207,6 +219,17 @@ export function createAdminRouter(deps: AdminDeps): express.Router {
       )
     }
     res.json(stb)
+  })
+
+  router.get('/admin/pairings/:pairingId', (req, res) => {
+    const pairing = deps.model.pairing(req.params.pairingId)
+    if (!pairing) {
+      throw new SimulatorError(
+        'NOT_FOUND',
+        `Pairing '${req.params.pairingId}' is not known to the simulator (cancelled, or never made).`,
+      )
+    }
+    res.json(pairing)
   })
 
   router.get('/admin/products', (_req, res) => {

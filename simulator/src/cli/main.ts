@@ -465,6 +465,7 @@ function startLines(sim: Simulator, cli: CliOptions): string[] {
       (service) => `  SOAP ${sim.serviceUrl(service).padEnd(70)} WSDL ${sim.wsdlUrl(service)}`,
     ),
     `  Admin ${sim.url}/admin/journal, ${sim.url}/admin/cards/:caClientId, health ${sim.url}/healthz`,
+    `  Console ${sim.url}/console/ (sign in with the admin token)`,
     sim.adminTokenGenerated
       ? `  Admin token (generated): ${sim.adminToken}  — export CONTEGO_SIM_ADMIN_TOKEN=${sim.adminToken} to choose your own (send it as 'Authorization: Bearer <token>')`
       : '  Admin token: the configured one (CONTEGO_SIM_ADMIN_TOKEN or --admin-token)',

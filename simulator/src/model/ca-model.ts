@@ -19,6 +19,7 @@ import type {
   ModelRules,
   OperationContext,
   Outcome,
+  Pairing,
   PairingModule,
   Product,
 } from './types.js'
@@ -60,14 +61,19 @@ export class CaModel {
     return inventory.pairingModuleView(this.state, pairingModuleId)
   }
 
+  /** A pairing with its cards and STBs, or null when unknown. */
+  pairing(pairingId: string): Pairing | null {
+    return inventory.pairingView(this.state, pairingId)
+  }
+
   /** Every product of the catalogue. */
   catalogue(): readonly Product[] {
     return inventory.catalogue(this.state)
   }
 
-  /** Ids of known cards, in registration order, with paging. */
-  cardIds(offset: number, limit: number): { total: number; ids: string[] } {
-    return inventory.cardIds(this.state, offset, limit)
+  /** Ids of known cards (those containing `contains` when given), in registration order, with paging. */
+  cardIds(offset: number, limit: number, contains?: string): { total: number; ids: string[] } {
+    return inventory.cardIds(this.state, offset, limit, contains)
   }
 
   /** The model's own copy of an id string when it knows the id, else the given string. */

@@ -336,9 +336,12 @@ export class CaState {
 
   // ----- replaying stored changes (redo.ts) -------------------------------------------------
 
-  /** The undo records before `position`: what the changes a store write now covers touched, oldest first. */
-  changesUpTo(position: number): readonly UndoEntry[] {
-    return this.undo?.slice(0, position) ?? []
+  /**
+   * The undo records from `from` to before `position`: what the changes a store write now covers
+   * touched, oldest first (those before `from` belong to writes already running).
+   */
+  changesBetween(from: number, position: number): readonly UndoEntry[] {
+    return this.undo?.slice(from, position) ?? []
   }
 
   /** Puts a card as stored (replaying a stored change: not recorded, not undoable). */

@@ -6,6 +6,7 @@ import type {
   Fingerprint,
   MailMessage,
   Outcome,
+  Pairing,
   PairingModule,
   Product,
   ScreenMessage,
@@ -161,27 +162,53 @@ export function pairingModuleView(state: CaState, pairingModuleId: string): Pair
   return stb ? { ...stb } : null
 }
 
+/** A pairing: its cards, STBs, distributor and creation time, or null when unknown. */
+export function pairingView(state: CaState, pairingId: string): Pairing | null {
+  const pairing = state.pairings.get(pairingId)
+  return pairing
+    ? {
+        ...pairing,
+        caClientIds: [...pairing.caClientIds],
+        pairingModuleIds: [...pairing.pairingModuleIds],
+      }
+    : null
+}
+
 /** Every product of the catalogue. */
 export function catalogue(state: CaState): readonly Product[] {
   return [...state.products.values()].map((p) => ({ ...p }))
 }
 
-/** Ids of known cards, in registration order, with paging. */
+/** Ids of known cards (those containing `contains` when given), in registration order, with paging. */
 export function cardIds(
   state: CaState,
   offset: number,
   limit: number,
+  contains?: string,
 ): { total: number; ids: string[] } {
   const ids: string[] = []
-  let index = 0
-  for (const id of state.cards.keys()) {
-    if (index >= offset + limit) {
-      break
+  if (contains === undefined || contains === '') {
+    let index = 0
+    for (const id of state.cards.keys()) {
+      if (index >= offset + limit) {
+        break
+      }
+      if (index >= offset) {
+        ids.push(id)
+      }
+      index++
     }
-    if (index >= offset) {
-      ids.push(id)
-    }
-    index++
+    return { total: state.cards.size, ids }
   }
-  return { total: state.cards.size, ids }
+  // A search reads every id once to count the matches, so a pager knows its last page.
+  let matches = 0
+  for (const id of state.cards.keys()) {
+    if (id.includes(contains)) {
+      if (matches >= offset && matches < offset + limit) {
+        ids.push(id)
+      }
+      matches++
+    }
+  }
+  return { total: matches, ids }
 }

@@ -93,14 +93,15 @@ function first<T>(map: Map<string, T | undefined>, id: string, before: T | undef
 }
 
 /**
- * The redo record of the changes before undo position `position` (what a store write starting
- * now covers), or null when they changed nothing. Values are read now: serialise the record
+ * The redo record of the changes from undo position `from` to before `position` (what a store
+ * write starting now covers; the records before `from` belong to writes already running), or null
+ * when they changed nothing. Values are read now: serialise the record
  * before the model changes again.
  */
-export function buildRedo(state: CaState, position: number): RedoRecord | null {
+export function buildRedo(state: CaState, position: number, from = 0): RedoRecord | null {
   const builder = new RedoBuilder()
   let stretch = newStretch()
-  for (const entry of state.changesUpTo(position)) {
+  for (const entry of state.changesBetween(from, position)) {
     record(stretch, entry, builder, () => (stretch = newStretch()))
   }
   builder.flush(stretch, {

@@ -28,7 +28,10 @@ import { checkFolder, errorCode, oneLine, unreadableStore } from './store-files.
  *
  * Start = load the snapshot, then replay the log lines after its position. A commit group is one
  * line, written with one `write` and, with `fsync: 'group'`, one `fdatasync` before the group is
- * acknowledged. When the log since the snapshot passes `compactAtBytes`, a new snapshot is written
+ * acknowledged. Groups are pipelined: the next group's line is written after the one before (so
+ * lines stay in order) while that one is still being flushed, and a group is acknowledged only
+ * once it and every group before it are durable. A group that fails is cut off the file again
+ * together with every group written after it. When the log since the snapshot passes `compactAtBytes`, a new snapshot is written
  * in the background from a capture of one group's end (temp file, fsync, rename, fsync of the
  * folder), new groups go to a new segment, and segments the snapshot covers are kept as the
  * journal's archive up to `journalRetainBytes`, oldest deleted first.
@@ -51,6 +54,22 @@ export type CompactionPoint = (typeof COMPACTION_POINTS)[number]
 export const DEFAULT_COMPACT_AT_BYTES = 64 * 1024 * 1024
 export const DEFAULT_JOURNAL_RETAIN_BYTES = 64 * 1024 * 1024
 
+/**
+ * What the store does with the segment it appends to (a `FileHandle` does it): a seam where a
+ * test makes a write or a flush fail or wait.
+ */
+export interface AppendFile {
+  write(
+    buffer: Buffer,
+    offset: number,
+    length: number,
+    position: number,
+  ): Promise<{ bytesWritten: number }>
+  datasync(): Promise<void>
+  truncate(length: number): Promise<void>
+  close(): Promise<void>
+}
+
 /** How a {@link LogStore} works. */
 export interface LogStoreOptions {
   /** Create the folder of the file when it is missing (default false: STORE_FOLDER_MISSING). */
@@ -63,6 +82,8 @@ export interface LogStoreOptions {
   readonly logger?: Logger
   /** Test hook: awaited at each point of a compaction (a promise that never settles stops it there). */
   readonly onCompactionPoint?: (point: CompactionPoint) => Promise<void> | void
+  /** Test hook: wraps each segment opened for appending (to make its writes or flushes fail). */
+  readonly appendFile?: (file: AppendFile, path: string) => AppendFile
 }
 
 /** What the store loads into and replays into. */
@@ -152,10 +173,26 @@ export class LogStore implements JournalArchive {
   private readonly retain: number
   private readonly logger: Logger | undefined
   private readonly hook: ((point: CompactionPoint) => Promise<void> | void) | undefined
+  private readonly wrap: (file: AppendFile, path: string) => AppendFile
 
   private segments: Segment[] = []
-  private active: FileHandle | null = null
+  private active: AppendFile | null = null
+  /** The last durable group. */
   private lastGroup: number
+  /** The last group handed to {@link append} (durable or in flight). */
+  private assigned: number
+  /** Where the next line goes in the active segment: after every line written, durable or not. */
+  private writeEnd = 0
+  /** The groups in flight: each resolves once it and every group before it are durable. */
+  private readonly inFlight = new Map<number, Promise<void>>()
+  /** Settles when the last line handed to {@link append} has been written (or abandoned). */
+  private writes: Promise<void> = Promise.resolve()
+  /** True once every group handed to {@link append} so far is written and flushed. */
+  private flushes: Promise<boolean> = Promise.resolve(true)
+  /** Counts failures: a group assigned before a failure that is not written yet is abandoned. */
+  private epoch = 0
+  /** Settles once every group in flight at the last failure has settled. */
+  private draining: Promise<void> | null = null
   private snapshotPosition: number
   /** Bytes of log lines appended (or replayed) since the start, and the count at the snapshot. */
   private appended = 0
@@ -178,8 +215,10 @@ export class LogStore implements JournalArchive {
     this.retain = options.journalRetainBytes ?? DEFAULT_JOURNAL_RETAIN_BYTES
     this.logger = options.logger
     this.hook = options.onCompactionPoint
+    this.wrap = options.appendFile ?? ((file) => file)
     this.snapshotPosition = position
     this.lastGroup = position
+    this.assigned = position
   }
 
   /**
@@ -277,6 +316,7 @@ export class LogStore implements JournalArchive {
     }
     this.segments = segments
     this.lastGroup = Math.max(progress.expected - 1, after)
+    this.assigned = this.lastGroup
     this.appended = progress.bytesReplayed
     if (progress.expected <= after) {
       // The log ends before the snapshot's position (its tail was lost): the next group must
@@ -295,6 +335,7 @@ export class LogStore implements JournalArchive {
     progress: ReplayProgress,
   ): Promise<void> {
     const file = await open(segment.path, last ? 'r+' : 'r')
+    let kept = false
     try {
       const size = (await file.stat()).size
       segment.index = []
@@ -309,11 +350,13 @@ export class LogStore implements JournalArchive {
       }
       segment.size = valid
       if (last) {
-        this.active = file
+        this.active = this.wrap(file, segment.path)
+        this.writeEnd = valid
+        kept = true
       }
     } finally {
       // The last segment stays open only when it was read through; a failed start closes it.
-      if (this.active !== file) {
+      if (!kept) {
         await file.close()
       }
     }
@@ -472,24 +515,88 @@ export class LogStore implements JournalArchive {
 
   // ----- commit groups -------------------------------------------------------------------------
 
-  /** The number the next commit group gets. */
+  /** The number the next commit group gets (the groups in flight count). */
   nextGroup(): number {
-    return this.lastGroup + 1
+    return this.assigned + 1
   }
 
   /**
-   * Appends the line of commit group `group` (its bytes, newline included) and, with `fsync:
-   * 'group'`, flushes it to disk; resolves once it is durable. A failed write is cut off the file
-   * again (so the log stays whole) and rethrown; when even that fails, every later write fails.
+   * Resolves once group `group` and every group before it are durable; rejects if one of them
+   * failed (and was cut off).
    */
-  async append(line: Buffer, group: number, firstSeq: number | null): Promise<void> {
+  whenDurable(group: number): Promise<void> {
+    if (group <= this.lastGroup) {
+      return Promise.resolve()
+    }
+    return (
+      this.inFlight.get(group) ??
+      Promise.reject(new Error(`group ${group} was not stored: an earlier write failed`))
+    )
+  }
+
+  /**
+   * Appends the line of commit group `group` (its bytes, newline included) after the lines of
+   * the groups in flight and, with `fsync: 'group'`, flushes it to disk; resolves once it and
+   * every earlier group are durable. When a group's write or flush fails, the file is cut back
+   * to that group's start (so the log stays whole and holds none of the failed group nor of the
+   * groups after it), its promise rejects with the error, and so do those of the groups after
+   * it; the next group takes the failed group's number. When even the cut fails, every later
+   * write fails.
+   */
+  append(line: Buffer, group: number, firstSeq: number | null): Promise<void> {
     if (this.broken) {
-      throw new Error(
-        `the log could not be repaired after an earlier failed write (${this.broken.message}); restart the simulator`,
+      return Promise.reject(
+        new Error(
+          `the log could not be repaired after an earlier failed write (${this.broken.message}); restart the simulator`,
+        ),
       )
     }
-    if (group !== this.lastGroup + 1) {
-      throw new Error(`group ${group} out of order: group ${this.lastGroup + 1} is due`)
+    if (this.draining) {
+      // Not reached through the write coalescer, which waits for every group in flight to
+      // settle after a failure before it hands in the next.
+      return Promise.reject(
+        new Error('an earlier write failed and the groups in flight are still being cut off'),
+      )
+    }
+    if (group !== this.assigned + 1) {
+      return Promise.reject(
+        new Error(`group ${group} out of order: group ${this.assigned + 1} is due`),
+      )
+    }
+    this.assigned = group
+    const earlier = this.whenDurable(group - 1)
+    // A rejection of `earlier` is this group's failure too, handled through `durable` below.
+    earlier.catch(() => undefined)
+    let flushed!: (ok: boolean) => void
+    const own = new Promise<boolean>((resolve) => (flushed = resolve))
+    const before = this.flushes
+    this.flushes = Promise.all([before, own]).then(([a, b]) => a && b)
+    const pass: GroupPass = { line, group, firstSeq, epoch: this.epoch, earlier, before, flushed }
+    const written = this.writes.then(() => this.writeLine(pass))
+    this.writes = written.then(
+      () => undefined,
+      () => undefined,
+    )
+    const durable = this.flushLine(written, pass)
+    this.inFlight.set(group, durable)
+    const forget = (): void => {
+      if (this.inFlight.get(group) === durable) {
+        this.inFlight.delete(group)
+      }
+    }
+    durable.then(forget, forget)
+    return durable
+  }
+
+  /**
+   * Writes a group's line after every line written before it (writes run one at a time, so the
+   * lines stay in order); answers where it went, or null when the group was abandoned because an
+   * earlier one failed.
+   */
+  private async writeLine(pass: GroupPass): Promise<LinePlace | null> {
+    const { line, group, epoch } = pass
+    if (epoch !== this.epoch) {
+      return null
     }
     if (this.rotateAt !== null && group >= this.rotateAt && this.segments.at(-1)?.first === group) {
       // The active segment starts with this very group (it was created, then the process
@@ -497,11 +604,20 @@ export class LogStore implements JournalArchive {
       this.rotateAt = null
     }
     if (this.active === null || (this.rotateAt !== null && group >= this.rotateAt)) {
-      await this.startSegment(group)
+      // A new segment starts only once the groups before it are flushed: a failed group is then
+      // always cut off the active segment.
+      if (!(await pass.before) || epoch !== this.epoch) {
+        return null
+      }
+      try {
+        await this.startSegment(group)
+      } catch (error) {
+        throw new LineFailed(error, this.active, this.writeEnd)
+      }
     }
-    const file = this.active as FileHandle
+    const file = this.active as AppendFile
     const segment = this.segments.at(-1) as Segment
-    const at = segment.size
+    const start = this.writeEnd
     try {
       let written = 0
       while (written < line.length) {
@@ -509,24 +625,48 @@ export class LogStore implements JournalArchive {
           line,
           written,
           line.length - written,
-          at + written,
+          start + written,
         )
         written += bytesWritten
       }
-      if (this.fsync === 'group') {
-        await file.datasync()
+    } catch (error) {
+      throw new LineFailed(error, file, start)
+    }
+    this.writeEnd = start + line.length
+    return { file, segment, start }
+  }
+
+  /** Flushes a written line, then waits for the groups before it: the group's durable promise. */
+  private async flushLine(written: Promise<LinePlace | null>, pass: GroupPass): Promise<void> {
+    const { line, group, firstSeq, earlier } = pass
+    let at: LinePlace | null
+    try {
+      at = await written
+      if (at !== null && this.fsync === 'group') {
+        const { file, start } = at
+        await file.datasync().catch((error: unknown) => {
+          throw new LineFailed(error, file, start)
+        })
       }
     } catch (error) {
-      try {
-        await file.truncate(at)
-      } catch (repair) {
-        this.broken = repair instanceof Error ? repair : new Error(String(repair))
+      pass.flushed(false)
+      if (!(error instanceof LineFailed)) {
+        throw error
       }
-      throw error
+      await this.cutOff(pass, error)
+      throw error.cause
     }
-    segment.size += line.length
+    pass.flushed(at !== null)
+    // An abandoned group (at === null) fails with the earlier group's error.
+    await earlier
+    if (at === null) {
+      throw new Error(`group ${group} was not stored: an earlier write failed`)
+    }
+    // The group's own segment: a later group may already have started the next one.
+    const { segment } = at
+    segment.size = at.start + line.length
     if (firstSeq !== null) {
-      addPoint(segment, at, firstSeq)
+      addPoint(segment, at.start, firstSeq)
     }
     this.lastGroup = group
     this.appended += line.length
@@ -535,12 +675,46 @@ export class LogStore implements JournalArchive {
     }
   }
 
+  /**
+   * Cuts a failed group and every line written after it off the file. The cut runs in the
+   * queue of writes, after every write already queued (the later groups' writes, abandoned if not
+   * started) and before any write of a group that comes after the failure; the next group takes
+   * the failed group's number.
+   */
+  private cutOff(pass: GroupPass, failure: LineFailed): Promise<void> {
+    this.epoch++
+    this.assigned = Math.min(this.assigned, pass.group - 1)
+    // No group is handed in until every group in flight has settled: each failed one cuts the
+    // file back to its start (the lowest start wins), and the next group starts afresh.
+    const drain = Promise.allSettled([...this.inFlight.values()]).then(() => {
+      if (this.draining === drain) {
+        this.draining = null
+        this.flushes = Promise.resolve(true)
+      }
+    })
+    this.draining = drain
+    const cut = this.writes.then(async () => {
+      if (failure.file === null || failure.file !== this.active || failure.start >= this.writeEnd) {
+        return
+      }
+      try {
+        await failure.file.truncate(failure.start)
+        this.writeEnd = failure.start
+      } catch (repair) {
+        this.broken = repair instanceof Error ? repair : new Error(String(repair))
+      }
+    })
+    this.writes = cut
+    return cut
+  }
+
   /** Closes the active segment and starts the next at `group` (its name says so). */
   private async startSegment(group: number): Promise<void> {
     const path = this.segmentPath(group)
-    const file = await open(path, 'wx+')
+    const file = this.wrap(await open(path, 'wx+'), path)
     const previous = this.active
     this.active = file
+    this.writeEnd = 0
     this.rotateAt = null
     this.segments.push({ first: group, path, size: 0, index: [], firstSeq: null })
     await previous?.close()
@@ -806,6 +980,40 @@ export class LogStore implements JournalArchive {
     await this.active?.close()
     this.active = null
     await unlink(lockPath(this.file)).catch(() => undefined)
+  }
+}
+
+/** One commit group on its way through {@link LogStore.append}. */
+interface GroupPass {
+  readonly line: Buffer
+  readonly group: number
+  readonly firstSeq: number | null
+  /** The store's failure count when the group was handed in. */
+  readonly epoch: number
+  /** The groups before it are durable. */
+  readonly earlier: Promise<void>
+  /** The groups before it are written and flushed (false: one failed). */
+  readonly before: Promise<boolean>
+  /** Says whether this group's own write and flush succeeded. */
+  readonly flushed: (ok: boolean) => void
+}
+
+/** Where a group's line went. */
+interface LinePlace {
+  readonly file: AppendFile
+  readonly segment: Segment
+  readonly start: number
+}
+
+/** A group's write or flush failed: where its line started, to cut it off again. */
+class LineFailed extends Error {
+  readonly file: AppendFile | null
+  readonly start: number
+
+  constructor(cause: unknown, file: AppendFile | null, start: number) {
+    super(cause instanceof Error ? cause.message : String(cause), { cause })
+    this.file = file
+    this.start = start
   }
 }
 

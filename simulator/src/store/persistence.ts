@@ -1,8 +1,8 @@
 import type { Logger } from 'pino'
 import type { CaState } from '../model/ca-state.js'
-import { buildRedo } from '../model/redo.js'
+import { buildRedo, type RedoRecord } from '../model/redo.js'
 import type { Journal } from '../runtime/journal.js'
-import type { ReplayCache } from '../runtime/replay-cache.js'
+import type { ReplayCache, ReplayRecord } from '../runtime/replay-cache.js'
 import { encodeLine } from './log-lines.js'
 import {
   LogStore,
@@ -23,9 +23,9 @@ import {
 /**
  * How a simulator keeps its state: nowhere (memory), in a custom whole-snapshot
  * {@link SimulatorStore}, or in a log store (`dataFile`). Each stores one commit group per
- * `write()`, which the write coalescer calls with at most one running at a time; `write()` takes
- * what changed synchronously when called, so the undo position read just before it is what a
- * successful write makes durable.
+ * `write()`, which the write coalescer calls with at most {@link Persistence.groupsInFlight}
+ * running at a time; `write()` takes what changed synchronously when called, so the undo records
+ * from `from` up to the position read just before it are what a successful write makes durable.
  */
 export interface Persistence {
   /** `memory`, the store's description, or the data file's path. */
@@ -34,8 +34,18 @@ export interface Persistence {
   readonly durable: boolean
   /** What the log store found and repaired at start (null for other stores). */
   readonly recovery: RecoveryReport | null
-  /** Stores every change, journal entry and replay record made since the last write. */
-  write(): Promise<void>
+  /**
+   * How many writes may run at once: 2 for the log store (one group is written while the one
+   * before is flushed; they are acknowledged in order), 1 for the others.
+   */
+  readonly groupsInFlight: number
+  /**
+   * Stores every change, journal entry and replay record made since the last write started. The
+   * undo records before `from` belong to writes still running. Resolves once this write and every
+   * earlier one are durable; when one fails, every write started after it fails too and none of
+   * them is left in the store.
+   */
+  write(from: number): Promise<void>
   /**
    * Writes a snapshot and starts a new log segment (a log store; a no-op otherwise). `trigger`
    * asks the writer for a commit group, at which the state is captured.
@@ -91,6 +101,7 @@ const MEMORY: Persistence = {
   description: 'memory',
   durable: false,
   recovery: null,
+  groupsInFlight: 1,
   write: () => Promise.resolve(),
   compact: () => Promise.resolve(),
   stats: () => null,
@@ -101,6 +112,8 @@ const MEMORY: Persistence = {
 class SnapshotPersistence implements Persistence {
   readonly durable = true
   readonly recovery = null
+  // Whole snapshots saved by a store of unknown make: one at a time, so they land in order.
+  readonly groupsInFlight = 1
   readonly description: string
   private readonly store: SimulatorStore
   private readonly targets: PersistenceTargets
@@ -163,10 +176,17 @@ class SnapshotPersistence implements Persistence {
 /** The log store of `dataFile`: one log line per commit group, snapshots in the background. */
 class LogPersistence implements Persistence {
   readonly durable = true
+  readonly groupsInFlight = 2
   readonly description: string
   readonly recovery: RecoveryReport
   private readonly store: LogStore
   private readonly targets: PersistenceTargets
+  /**
+   * What the writes in flight carry of the journal (not yet durable, so the journal's pending
+   * part still holds it): the last seq and the reset floor. Null when nothing is in flight, or a
+   * write failed: the failed entries, amended, are carried again by the next write.
+   */
+  private taken: { seq: number; floor: number | null } | null = null
 
   constructor(store: LogStore, recovery: RecoveryReport, targets: PersistenceTargets) {
     this.store = store
@@ -175,10 +195,10 @@ class LogPersistence implements Persistence {
     this.description = store.description
   }
 
-  write(): Promise<void> {
+  write(from: number): Promise<void> {
     const { state, journal, replays } = this.targets
-    const redo = buildRedo(state, state.undoPosition())
-    const pending = journal.pending()
+    const redo = buildRedo(state, state.undoPosition(), from)
+    const pending = this.untaken(journal.pending())
     const records = replays.takePending()
     const group = this.store.nextGroup()
     const empty =
@@ -188,32 +208,55 @@ class LogPersistence implements Persistence {
       records.length === 0
     const capture = this.store.wantsCompaction() ? this.capture(empty ? group - 1 : group) : null
     if (empty) {
+      // Nothing to write, but the writes in flight must still be durable before this one is.
+      const earlier = this.store.whenDurable(group - 1)
       if (capture) {
-        this.store.startCompaction(capture.state, Promise.resolve(), capture.release)
+        this.store.startCompaction(capture.state, earlier, capture.release)
       }
-      return Promise.resolve()
+      return earlier
     }
-    const entries = pending.entries
-    // The first seq and the count come first, so a reader finds them at the line's start.
-    const line = encodeLine(
-      {
-        g: group,
-        ...(entries.length > 0 ? { s: entries[0]?.seq ?? 0, n: entries.length } : {}),
-        ...(pending.floor === null ? {} : { x: pending.floor }),
-        ...(records.length > 0 ? { r: records } : {}),
-        ...(redo === null
-          ? {}
-          : { ...(redo.messages.length > 0 ? { m: redo.messages } : {}), o: redo.ops }),
-      },
-      entries,
-    )
+    const line = encodeGroup(group, pending, records, redo)
     const written = this.store.append(line, group, pending.entries[0]?.seq ?? null)
     if (capture) {
       this.store.startCompaction(capture.state, written, capture.release)
     }
-    return written.then(() => {
-      journal.markDurable(pending.entries.at(-1)?.seq ?? 0, pending.floor)
-    })
+    return this.track(written, pending)
+  }
+
+  /**
+   * Notes what a write in flight carries of the journal; once it is durable, marks its entries
+   * (and reset floor) durable. A failed write takes nothing: the next write carries it again.
+   */
+  private track(written: Promise<void>, pending: ReturnType<Journal['pending']>): Promise<void> {
+    const { journal } = this.targets
+    const lastSeq = pending.entries.at(-1)?.seq ?? this.taken?.seq ?? journal.durableSeq()
+    const taken = { seq: lastSeq, floor: pending.floor ?? this.taken?.floor ?? null }
+    this.taken = taken
+    return written.then(
+      () => {
+        journal.markDurable(lastSeq, pending.floor)
+        if (this.taken === taken) {
+          this.taken = null
+        }
+      },
+      (error: unknown) => {
+        this.taken = null
+        throw error
+      },
+    )
+  }
+
+  /** The journal's pending part less what the writes in flight already carry. */
+  private untaken(pending: ReturnType<Journal['pending']>): ReturnType<Journal['pending']> {
+    const taken = this.taken
+    if (taken === null) {
+      return pending
+    }
+    const first = pending.entries.findIndex((entry) => entry.seq > taken.seq)
+    return {
+      entries: first === -1 ? [] : pending.entries.slice(first),
+      floor: pending.floor === taken.floor ? null : pending.floor,
+    }
   }
 
   async compact(trigger: () => Promise<void>): Promise<void> {
@@ -246,4 +289,27 @@ class LogPersistence implements Persistence {
       release: () => state.endCapture(model),
     }
   }
+}
+
+/** The log line of commit group `group`. */
+function encodeGroup(
+  group: number,
+  pending: ReturnType<Journal['pending']>,
+  records: readonly ReplayRecord[],
+  redo: RedoRecord | null,
+): Buffer {
+  const { entries } = pending
+  // The first seq and the count come first, so a reader finds them at the line's start.
+  return encodeLine(
+    {
+      g: group,
+      ...(entries.length > 0 ? { s: entries[0]?.seq ?? 0, n: entries.length } : {}),
+      ...(pending.floor === null ? {} : { x: pending.floor }),
+      ...(records.length > 0 ? { r: records } : {}),
+      ...(redo === null
+        ? {}
+        : { ...(redo.messages.length > 0 ? { m: redo.messages } : {}), o: redo.ops }),
+    },
+    entries,
+  )
 }

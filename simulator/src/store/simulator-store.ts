@@ -107,36 +107,54 @@ interface Batch {
   readonly rollbacks: (() => void)[]
 }
 
+/** A batch whose write has started: the undo records before `position` are what it covers. */
+interface Flight {
+  readonly batch: Batch
+  position: number
+  readonly written: Promise<void>
+  outcome: { readonly ok: true } | { readonly ok: false; readonly error: unknown } | null
+}
+
 /**
- * Coalesces saves (group commit): at most one write runs at a time, and every change requested
- * while it runs is carried by the single next write. `request()` resolves once a write that
- * started after the call has finished, so an answer sent after it is durable.
+ * Coalesces saves (group commit): every change requested while the writes in flight run is
+ * carried by the single next write. Up to `depth` writes run at once (a pipeline: the next group
+ * is taken and written while the one before is still being flushed), and they finish strictly in
+ * order: `request()` resolves once the write carrying its change and every write before it have
+ * succeeded, so an answer sent after it is durable.
  *
  * A change is applied only once it is durable. When a write fails, every change not yet durable
- * is undone: the model rolls back everything recorded since the last successful write (the
- * failed write's changes and those waiting for the next one), each change's own `onRollback`
- * runs (newest first), and every waiting `request()` rejects with STORE_WRITE_FAILED.
+ * is undone: once every write in flight has settled (the store cut them all off again), the model
+ * rolls back everything recorded since the last successful write (the failed write's changes,
+ * those of the writes behind it and those waiting), each change's own `onRollback` runs (newest
+ * first), and every one of those `request()`s rejects with STORE_WRITE_FAILED.
  */
 export class WriteCoalescer {
-  private running: Promise<void> | null = null
+  private flights: Flight[] = []
   private waiting: Batch | null = null
+  /** A failed write is being cut off: no write starts until everything is undone. */
+  private failing = false
 
-  private readonly write: () => Promise<void>
+  private readonly write: (from: number) => Promise<void>
   private readonly onError: (error: unknown) => void
   private readonly undo: UndoLog | null
+  private readonly depth: number
 
   /**
-   * `write` must take its snapshot synchronously when called: the undo position read just before
-   * it is what a successful write makes durable.
+   * `write(from)` must take what changed synchronously when called: the undo records from `from`
+   * (those before it belong to writes in flight) up to the position read just before it are what
+   * a successful write makes durable. A write that fails must leave the store without the writes
+   * that started after it, too (the log store cuts the file back to the failed group's start).
    */
   constructor(
-    write: () => Promise<void>,
+    write: (from: number) => Promise<void>,
     onError: (error: unknown) => void,
     undo: UndoLog | null = null,
+    depth = 1,
   ) {
     this.write = write
     this.onError = onError
     this.undo = undo
+    this.depth = Math.max(1, depth)
   }
 
   /** Asks for a write carrying every change made so far; `onRollback` runs if it fails. */
@@ -146,45 +164,72 @@ export class WriteCoalescer {
       this.waiting.rollbacks.push(onRollback)
     }
     const { promise } = this.waiting
-    if (!this.running) {
-      this.start()
-    }
+    this.pump()
     return promise
   }
 
   /** Resolves when nothing is being written or waiting to be written. */
   async flush(): Promise<void> {
-    while (this.running ?? this.waiting) {
-      await (this.running ?? this.waiting?.promise.catch(() => undefined))
+    while (this.flights.length > 0 || this.waiting) {
+      const next = this.flights.at(-1)?.batch ?? this.waiting
+      await next?.promise.catch(() => undefined)
     }
   }
 
-  private start(): void {
-    const batch = this.waiting
-    this.waiting = null
-    const position = this.undo?.undoPosition() ?? 0
-    this.running = this.write()
-      .then(
-        () => {
-          this.undo?.commitUndo(position)
-          batch?.resolve()
-        },
-        (error: unknown) => {
-          this.onError(error)
-          this.undoAll(batch, error)
-        },
+  /** Starts writes for the waiting batch while there is room in the pipeline. */
+  private pump(): void {
+    while (!this.failing && this.waiting && this.flights.length < this.depth) {
+      const batch = this.waiting
+      this.waiting = null
+      const from = this.flights.at(-1)?.position ?? 0
+      const position = this.undo?.undoPosition() ?? 0
+      let written: Promise<void>
+      try {
+        written = this.write(from)
+      } catch (error) {
+        written = Promise.reject(error instanceof Error ? error : new Error(String(error)))
+      }
+      const flight: Flight = { batch, position, written, outcome: null }
+      this.flights.push(flight)
+      written.then(
+        () => this.settle(flight, { ok: true }),
+        (error: unknown) => this.settle(flight, { ok: false, error }),
       )
-      .finally(() => {
-        this.running = null
-        if (this.waiting) {
-          this.start()
-        }
-      })
+    }
   }
 
-  /** The failed batch and the one waiting behind it are undone, newest change first. */
-  private undoAll(failed: Batch | null, error: unknown): void {
-    const batches = [failed, this.waiting].filter((batch) => batch !== null)
+  /** Finishes the writes at the head of the pipeline that have settled, in order. */
+  private settle(flight: Flight, outcome: NonNullable<Flight['outcome']>): void {
+    flight.outcome = outcome
+    while (!this.failing && this.flights[0]?.outcome) {
+      const head = this.flights[0]
+      const done = head.outcome as NonNullable<Flight['outcome']>
+      if (!done.ok) {
+        this.failing = true
+        this.onError(done.error)
+        void this.undoAll(done.error)
+        return
+      }
+      this.flights.shift()
+      this.undo?.commitUndo(head.position)
+      for (const later of this.flights) {
+        later.position -= head.position
+      }
+      head.batch.resolve()
+    }
+    this.pump()
+  }
+
+  /**
+   * The failed write, the writes behind it and the batch waiting are undone, newest change
+   * first, once every write in flight has settled: none of them may land after the undo.
+   */
+  private async undoAll(error: unknown): Promise<void> {
+    await Promise.allSettled(this.flights.map((flight) => flight.written))
+    const batches = [...this.flights.map((flight) => flight.batch), this.waiting].filter(
+      (batch) => batch !== null,
+    )
+    this.flights = []
     this.waiting = null
     this.undo?.rollback()
     for (const batch of [...batches].reverse()) {
@@ -200,6 +245,8 @@ export class WriteCoalescer {
     for (const batch of batches) {
       batch.reject(failure)
     }
+    this.failing = false
+    this.pump()
   }
 }
 

@@ -5,6 +5,7 @@ import type {
   RequestUpdate,
   SubscriptionFilter,
 } from '../../application/ports.js'
+import { cardsOf, stbsOf } from '../../domain/commands.js'
 import type { Subscription } from '../../domain/crm.js'
 import type {
   NewProvisioningRequest,
@@ -225,7 +226,10 @@ export class ProvisioningState {
         request.referenceNumber === filter.referenceNumber) &&
       (filter.subscriptionId === undefined || request.subscriptionId === filter.subscriptionId) &&
       (filter.processName === undefined || request.processName === filter.processName) &&
-      (filter.processId === undefined || request.processId === filter.processId)
+      (filter.processId === undefined || request.processId === filter.processId) &&
+      (filter.caId === undefined ||
+        cardsOf(request.command).includes(filter.caId) ||
+        stbsOf(request.command).includes(filter.caId))
     return pageOf(
       candidates === null ? this.requests : indexed(this.requests, candidates),
       matches,
