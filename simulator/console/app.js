@@ -340,7 +340,7 @@ function ScreenView({ api, route, navigate }) {
     ${
       screen &&
       html`<p>
-          Simulator time:
+          Simulator time:${' '}
           <time data-testid="sim-now" datetime=${screen.at}>${when(screen.at)}</time>
           ${screen.nextChangeAt ? html` · next change at ${when(screen.nextChangeAt)}` : ''}
         </p>
