@@ -105,6 +105,8 @@ interface Batch {
   readonly reject: (error: unknown) => void
   /** What each change of the batch undoes outside the model (replay records...), oldest first. */
   readonly rollbacks: (() => void)[]
+  /** How many requests it carries. */
+  requests: number
 }
 
 /** A batch whose write has started: the undo records before `position` are what it covers. */
@@ -118,8 +120,8 @@ interface Flight {
 /**
  * Coalesces saves (group commit): every change requested while the writes in flight run is
  * carried by the single next write. Up to `depth` writes run at once (a pipeline: the next group
- * is taken and written while the one before is still being flushed), and they finish strictly in
- * order: `request()` resolves once the write carrying its change and every write before it have
+ * is taken and written while the one before is still being flushed), a further one only once its
+ * batch has as many requests as the write before it, and they finish strictly in order: `request()` resolves once the write carrying its change and every write before it have
  * succeeded, so an answer sent after it is durable.
  *
  * A change is applied only once it is durable. When a write fails, every change not yet durable
@@ -160,6 +162,7 @@ export class WriteCoalescer {
   /** Asks for a write carrying every change made so far; `onRollback` runs if it fails. */
   request(onRollback?: () => void): Promise<void> {
     this.waiting ??= newBatch()
+    this.waiting.requests++
     if (onRollback) {
       this.waiting.rollbacks.push(onRollback)
     }
@@ -179,6 +182,13 @@ export class WriteCoalescer {
   /** Starts writes for the waiting batch while there is room in the pipeline. */
   private pump(): void {
     while (!this.failing && this.waiting && this.flights.length < this.depth) {
+      // A group joins one in flight only once it carries as many requests: each flush costs
+      // about the same, so smaller groups would only add flushes. Otherwise it starts when the
+      // group in flight is done.
+      const last = this.flights.at(-1)
+      if (last && this.waiting.requests < last.batch.requests) {
+        return
+      }
       const batch = this.waiting
       this.waiting = null
       const from = this.flights.at(-1)?.position ?? 0
@@ -257,5 +267,5 @@ function newBatch(): Batch {
     resolve = ok
     reject = fail
   })
-  return { promise, resolve, reject, rollbacks: [] }
+  return { promise, resolve, reject, rollbacks: [], requests: 0 }
 }
