@@ -223,6 +223,7 @@ export class LowdbProvisioningStore extends StateReads implements ProvisioningSt
   ): Promise<ProvisioningRequest> {
     this.life.assertWritable()
     const updated = this.state.update(id, update, now)
+    this.endClaim(id)
     this.changedRequests.set(Number(updated.number) - 1, updated)
     await this.group.request()
     return copyJson(updated)
@@ -237,6 +238,7 @@ export class LowdbProvisioningStore extends StateReads implements ProvisioningSt
     this.life.assertWritable()
     // Parent and parts are captured by the same write cycle: one rename makes both durable.
     const { parent, children } = this.state.split(id, update, parts, now)
+    this.endClaim(id)
     this.changedRequests.set(Number(parent.number) - 1, parent)
     for (const child of children) {
       this.changedRequests.set(Number(child.number) - 1, child)

@@ -13,7 +13,7 @@ import type {
 import { StoreError } from './store-error.js'
 
 /** The request fields `updateRequest` may change; anything else in an update is ignored. */
-const UPDATABLE_FIELDS = [
+export const UPDATABLE_FIELDS = [
   'lifeCycleState',
   'executedDate',
   'request',
@@ -467,7 +467,7 @@ function withDefaults(request: ProvisioningRequest): ProvisioningRequest {
       }
 }
 
-function newRequest(
+export function newRequest(
   given: NewProvisioningRequest,
   number: string,
   sequenceNumber: number,
