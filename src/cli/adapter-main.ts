@@ -47,6 +47,13 @@ function limit(
   return { ...previous, [name]: Number(match[2]) }
 }
 
+function leaseMs(value: string): number {
+  if (!/^\d+$/.test(value) || Number(value) < 100) {
+    throw new InvalidArgumentError('--lease-ms must be an integer of at least 100 (milliseconds).')
+  }
+  return Number(value)
+}
+
 function bytes(value: string): number {
   if (!/^\d+$/.test(value) || Number(value) < 1024) {
     throw new InvalidArgumentError('--body-limit must be an integer of at least 1024 (bytes).')
@@ -61,6 +68,9 @@ interface CliOptions extends HttpCliOptions {
   data: string
   createDataDir?: boolean
   memory?: boolean
+  databaseUrl?: string
+  instanceId?: string
+  leaseMs?: number
   concurrency: number
   deliver: boolean
   logLevel: 'trace' | 'debug' | 'info' | 'warn' | 'error' | 'silent'
@@ -118,6 +128,27 @@ export function buildAdapterCommand(io: CliIo): Command {
       ),
     )
     .addOption(new Option('--memory', 'keep everything in memory instead (lost on exit)'))
+    .addOption(
+      envOption(
+        '--database-url <url>',
+        'PostgreSQL database instead of --data (postgres://user:password@host:5432/name), shared by several adapter instances',
+        'DATABASE_URL',
+      ).conflicts('memory'),
+    )
+    .addOption(
+      envOption(
+        '--instance-id <id>',
+        "this instance's name in the shared database (default: host:pid:random)",
+        'CONAX_ADAPTER_INSTANCE_ID',
+      ),
+    )
+    .addOption(
+      envOption(
+        '--lease-ms <ms>',
+        "how long an instance's claim on a request it sends holds; a dead instance's requests go to another after it (default 60000)",
+        'CONAX_ADAPTER_LEASE_MS',
+      ).argParser(leaseMs),
+    )
     .addOption(
       new Option('--concurrency <n>', 'requests in flight to Conax at once')
         .argParser(concurrency)
@@ -250,10 +281,14 @@ export async function runAdapterCli(
       // must name an existing folder, or --create-data-dir must say so.
       ...(cli.memory
         ? {}
-        : {
-            dataFile: cli.data,
-            createDataFolder: cli.createDataDir === true || dataFromDefault,
-          }),
+        : cli.databaseUrl !== undefined && cli.databaseUrl !== ''
+          ? { databaseUrl: cli.databaseUrl }
+          : {
+              dataFile: cli.data,
+              createDataFolder: cli.createDataDir === true || dataFromDefault,
+            }),
+      ...(cli.instanceId === undefined ? {} : { instanceId: cli.instanceId }),
+      ...(cli.leaseMs === undefined ? {} : { leaseMs: cli.leaseMs }),
       ...(cli.apiToken === undefined ? {} : { apiToken: cli.apiToken }),
       ...(cli.bodyLimit === undefined ? {} : { bodyLimitBytes: cli.bodyLimit }),
       ...(cli.limit === undefined ? {} : { limits: cli.limit }),

@@ -5,7 +5,7 @@ import { StoreError } from '../store/store-error.js'
 
 /** Advisory lock keys (any constant pair; named so that a DBA reading pg_locks can tell them). */
 export const MIGRATION_LOCK = 0x636f6e61 // 'cona'
-export const COMMIT_LOCK = 0x636f6e62
+export const COMMUNICATION_LOCK = 0x636f6e62
 
 /**
  * The migrations folder: beside this module when run from source, under `src/` when run from the
@@ -62,7 +62,7 @@ export async function openDatabase(
   url: string,
   options: { readonly max?: number } = {},
 ): Promise<pg.Pool> {
-  const pool = new pg.Pool({ connectionString: url, max: options.max ?? 10 })
+  const pool = new pg.Pool({ connectionString: url, max: options.max ?? 20 })
   // An idle client that loses its server must not crash the process; the next query reports it.
   pool.on('error', () => undefined)
   let client: pg.PoolClient

@@ -18,7 +18,8 @@ import {
   newRequest,
 } from '../store/provisioning-state.js'
 import { StoreError } from '../store/store-error.js'
-import { COMMIT_LOCK, describeUrl, inTransaction, message, openDatabase } from './pg-database.js'
+import { cardsOf, stbsOf } from '../../domain/commands.js'
+import { describeUrl, inTransaction, message, openDatabase } from './pg-database.js'
 
 type Queryable = Pick<pg.PoolClient, 'query'>
 
@@ -34,7 +35,7 @@ const REQUEST_COLUMNS =
 export class PostgresProvisioningStore implements ProvisioningStore {
   readonly description: string
   private closed = false
-  /** Writes not yet answered: reads and close() wait for them (a read sees every earlier write). */
+  /** Writes not yet answered: lists and close() wait for them (they see every earlier write). */
   private readonly inflight = new Set<Promise<unknown>>()
 
   private readonly pool: pg.Pool
@@ -70,7 +71,7 @@ export class PostgresProvisioningStore implements ProvisioningStore {
     }
     return this.write('commit', () =>
       inTransaction(this.pool, async (tx) => {
-        await tx.query('SELECT pg_advisory_xact_lock($1)', [COMMIT_LOCK])
+        await lockLanes(tx, change.subscription?.id ?? null, change.requests)
         if (change.subscription !== undefined) {
           await upsertSubscription(tx, change.subscription)
         }
@@ -112,7 +113,6 @@ export class PostgresProvisioningStore implements ProvisioningStore {
     this.checkOpen()
     return this.write('split a request', () =>
       inTransaction(this.pool, async (tx) => {
-        await tx.query('SELECT pg_advisory_xact_lock($1)', [COMMIT_LOCK])
         const found = await tx.query<{ doc: ProvisioningRequest }>(
           'SELECT doc FROM requests WHERE id = $1 FOR UPDATE',
           [id],
@@ -192,7 +192,7 @@ export class PostgresProvisioningStore implements ProvisioningStore {
 
   async getRequest(idOrNumber: string): Promise<ProvisioningRequest | null> {
     const number = /^[1-9][0-9]{0,15}$/.test(idOrNumber) ? idOrNumber : null
-    const found = await this.read(() =>
+    const found = await this.read(false, () =>
       this.pool.query<{ doc: ProvisioningRequest }>(
         'SELECT doc FROM requests WHERE id = $1 OR number = $2::bigint ORDER BY (id = $1) DESC LIMIT 1',
         [idOrNumber, number],
@@ -217,20 +217,20 @@ export class PostgresProvisioningStore implements ProvisioningStore {
     where('process_name', filter.processName)
     where('process_id', filter.processId)
     const clause = conditions.length === 0 ? '' : `WHERE ${conditions.join(' AND ')}`
-    return this.page({ table: 'requests', clause, values, order: 'number' }, filter)
+    return this.page({ table: 'requests', clause, values, order: 'sequence_number' }, filter)
   }
 
   async pendingRequests(): Promise<readonly ProvisioningRequest[]> {
-    const found = await this.read(() =>
+    const found = await this.read(true, () =>
       this.pool.query<{ doc: ProvisioningRequest }>(
-        "SELECT doc FROM requests WHERE life_cycle_state = 'PENDING' ORDER BY number",
+        "SELECT doc FROM requests WHERE life_cycle_state = 'PENDING' ORDER BY sequence_number",
       ),
     )
     return found.rows.map((row) => row.doc)
   }
 
   async countPending(processId: string): Promise<number> {
-    const found = await this.read(() =>
+    const found = await this.read(true, () =>
       this.pool.query<{ count: string }>(
         "SELECT count(*) AS count FROM requests WHERE process_id = $1 AND life_cycle_state = 'PENDING'",
         [processId],
@@ -240,14 +240,14 @@ export class PostgresProvisioningStore implements ProvisioningStore {
   }
 
   async getSubscription(id: string): Promise<Subscription | null> {
-    const found = await this.read(() =>
+    const found = await this.read(false, () =>
       this.pool.query<{ doc: Subscription }>('SELECT doc FROM subscriptions WHERE id = $1', [id]),
     )
     return found.rows[0]?.doc ?? null
   }
 
   async subscriptionHolding(caId: string): Promise<string | null> {
-    const found = await this.read(() =>
+    const found = await this.read(false, () =>
       this.pool.query<{ subscription_id: string }>(
         'SELECT subscription_id FROM installed_items WHERE ca_id = $1',
         [caId],
@@ -300,7 +300,7 @@ export class PostgresProvisioningStore implements ProvisioningStore {
     const { table, clause, values, order } = query
     const offset = Math.max(0, Math.trunc(paging.offset ?? 0))
     const limit = paging.limit === undefined ? null : Math.max(0, Math.trunc(paging.limit))
-    const [count, items] = await this.read(() =>
+    const [count, items] = await this.read(true, () =>
       Promise.all([
         this.pool.query<{ count: string }>(`SELECT count(*) AS count FROM ${table} ${clause}`, [
           ...values,
@@ -336,14 +336,19 @@ export class PostgresProvisioningStore implements ProvisioningStore {
     return done
   }
 
-  private async read<T>(work: () => Promise<T>): Promise<T> {
+  /**
+   * A read; `consistent` reads (lists, pending requests, counts) first wait for the writes this
+   * store has in flight, so they see every write made before them, as the embedded store's do.
+   * Point reads do not: a caller reading one record has awaited the write it depends on.
+   */
+  private async read<T>(consistent: boolean, work: () => Promise<T>): Promise<T> {
     if (this.closed) {
       throw new StoreError(
         'STORE_UNREADABLE',
         `Failed to read the provisioning store ${this.description}: it is closed. Open a new store.`,
       )
     }
-    if (this.inflight.size > 0) {
+    if (consistent && this.inflight.size > 0) {
       await Promise.allSettled([...this.inflight])
     }
     try {
@@ -406,7 +411,44 @@ async function upsertSubscription(tx: Queryable, subscription: Subscription): Pr
   }
 }
 
-/** Creates requests with the next numbers and SequenceNumbers; the caller holds the commit lock. */
+/**
+ * Takes the locks of a commit's lanes for its transaction: its subscription and every smartcard and
+ * STB its requests touch, in one order (no deadlock between two commits). Two commits of one card
+ * then draw their SequenceNumbers in the order they become visible, so delivery, which reads what
+ * is visible, never sends a card's later request before an earlier one; commits of other cards do
+ * not wait. (A request's action lane is within one commit.)
+ */
+async function lockLanes(
+  tx: Queryable,
+  subscriptionId: string | null,
+  requests: readonly NewProvisioningRequest[],
+): Promise<void> {
+  const lanes = new Set<string>(subscriptionId === null ? [] : [`subscription:${subscriptionId}`])
+  for (const request of requests) {
+    cardsOf(request.command).forEach((id) => lanes.add(`card:${id}`))
+    stbsOf(request.command).forEach((id) => lanes.add(`stb:${id}`))
+  }
+  if (lanes.size === 0) {
+    return
+  }
+  const keys = [...new Set([...lanes].map(laneKey))].sort((a, b) => (a < b ? -1 : a > b ? 1 : 0))
+  await tx.query(
+    'SELECT count(pg_advisory_xact_lock(key)) FROM (SELECT unnest($1::bigint[]) AS key ORDER BY 1) AS lanes',
+    [keys.map(String)],
+  )
+}
+
+/** A lane's advisory lock key: FNV-1a, 64 bits, as a signed bigint. */
+function laneKey(lane: string): bigint {
+  let hash = 0xcbf29ce484222325n
+  for (let i = 0; i < lane.length; i++) {
+    hash ^= BigInt(lane.charCodeAt(i))
+    hash = (hash * 0x100000001b3n) & 0xffffffffffffffffn
+  }
+  return BigInt.asIntN(64, hash)
+}
+
+/** Creates requests with the next numbers and SequenceNumbers; the caller holds their lanes' locks. */
 async function insertRequests(
   tx: Queryable,
   given: readonly NewProvisioningRequest[],
@@ -415,17 +457,15 @@ async function insertRequests(
   if (given.length === 0) {
     return []
   }
-  const last = await tx.query<{ last: string }>(
-    'SELECT coalesce(max(number), 0) AS last FROM requests',
-  )
-  const first = Number(last.rows[0]?.last ?? 0) + 1
   let sequences: number[]
+  let numbers: number[]
   try {
-    const drawn = await tx.query<{ n: number }>(
-      "SELECT nextval('conax_sequence_number')::integer AS n FROM generate_series(1, $1)",
+    const drawn = await tx.query<{ n: string; s: number }>(
+      "SELECT nextval('request_number') AS n, nextval('conax_sequence_number')::integer AS s FROM generate_series(1, $1)",
       [given.length],
     )
-    sequences = drawn.rows.map((row) => row.n).sort((a, b) => a - b)
+    numbers = drawn.rows.map((row) => Number(row.n)).sort((a, b) => a - b)
+    sequences = drawn.rows.map((row) => row.s).sort((a, b) => a - b)
   } catch (error) {
     if ((error as { code?: string }).code === '2200H') {
       throw new StoreError(
@@ -437,7 +477,7 @@ async function insertRequests(
     throw error
   }
   const requests = given.map((request, offset) =>
-    newRequest(request, String(first + offset), sequences[offset] as number, now),
+    newRequest(request, String(numbers[offset]), sequences[offset] as number, now),
   )
   await tx.query(
     `INSERT INTO requests (${REQUEST_COLUMNS})

@@ -10,7 +10,7 @@ import type { RunDefinition } from '../../domain/runs.js'
 import type { CommunicationChange } from '../runs/memory-run-store.js'
 import { copyJson } from '../store/provisioning-state.js'
 import { StoreError } from '../store/store-error.js'
-import { COMMIT_LOCK, inTransaction, message } from './pg-database.js'
+import { COMMUNICATION_LOCK, inTransaction, message } from './pg-database.js'
 
 /**
  * Run definitions, executions and the communication queue on PostgreSQL, in the database of the
@@ -87,8 +87,8 @@ export class PostgresRunStore implements RunStore {
     }
     return this.write(() =>
       inTransaction(this.pool, async (tx) => {
-        // The commit lock numbers communications without gaps, whichever instance adds them.
-        await tx.query('SELECT pg_advisory_xact_lock($1)', [COMMIT_LOCK + 1])
+        // The lock numbers communications without gaps, whichever instance adds them.
+        await tx.query('SELECT pg_advisory_xact_lock($1)', [COMMUNICATION_LOCK])
         const last = await tx.query<{ last: string }>(
           'SELECT coalesce(max(number), 0) AS last FROM communications',
         )
