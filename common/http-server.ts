@@ -1,6 +1,7 @@
 import type { IncomingMessage, Server, ServerOptions, ServerResponse } from 'node:http'
 import type { AddressInfo, Socket } from 'node:net'
 import { Server as TlsServer, type TLSSocket } from 'node:tls'
+import { CodedError } from './coded-error.js'
 
 /**
  * Connection bounds and timeouts both HTTP servers share: a cap on open connections where a new
@@ -206,13 +207,12 @@ function quadruple(socket: Socket): string {
 }
 
 /** Why a server could not listen: the port is taken, or something else (a bad address, no permission). */
-export class ListenError extends Error {
+export class ListenError extends CodedError<'PORT_IN_USE' | 'LISTEN_FAILED'> {
   override readonly name = 'ListenError'
-  readonly code: 'PORT_IN_USE' | 'LISTEN_FAILED'
 
   constructor(code: 'PORT_IN_USE' | 'LISTEN_FAILED', message: string, cause: unknown) {
-    super(message, { cause })
-    this.code = code
+    // 503: nothing is serving; only a start-up path sees this, never an HTTP client.
+    super(code, 503, message, { cause })
   }
 }
 

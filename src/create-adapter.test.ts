@@ -1,3 +1,7 @@
+import { appendFileSync, mkdtempSync, rmSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { pino } from 'pino'
 import { afterEach, beforeEach, describe, expect, it, onTestFinished } from 'vitest'
 import type { Simulator } from '../simulator/src/index.js'
 import type { Adapter } from './create-adapter.js'
@@ -5,6 +9,7 @@ import { startAdapter } from './create-adapter.js'
 import type { ProvisioningRequest } from './domain/provisioning-request.js'
 import {
   ManualClock,
+  PROVIDER_FILE,
   apiAgent,
   card,
   cardItem,
@@ -435,5 +440,36 @@ describe('HTTP API', () => {
     })
     await adapter.deliverDue()
     expect(sim.journal.list({ operation: 'CreatePairing' })).toEqual([])
+  })
+})
+
+describe('the file store', () => {
+  it('logs, at start, the torn bytes it cut off the end of the log', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'conax-adapter-store-'))
+    onTestFinished(() => rmSync(dir, { recursive: true, force: true }))
+    const dataFile = join(dir, 'adapter.json')
+    const first = await startAdapter({
+      provider: PROVIDER_FILE,
+      port: null,
+      dataFile,
+      fsync: 'never',
+    })
+    await first.service.applyAction(bundleA('S1', 1))
+    await first.close()
+    // A write the process did not finish: half a line at the end of the log.
+    appendFileSync(join(`${dataFile}.d`, 'log-000001.jsonl'), '0badc0de {"r":[')
+    const lines: string[] = []
+    const logger = pino({ level: 'warn' }, { write: (line: string) => lines.push(line) })
+
+    const second = await startAdapter({ provider: PROVIDER_FILE, port: null, dataFile, logger })
+    onTestFinished(() => second.close())
+
+    expect((await second.store.listRequests({})).total).toBe(3)
+    expect(lines.map((line) => JSON.parse(line) as { level: number; msg: string })).toEqual([
+      expect.objectContaining({
+        level: 40,
+        msg: expect.stringMatching(/^Cut off the last 15 byte\(s\) of .*log-000001\.jsonl/),
+      }),
+    ])
   })
 })

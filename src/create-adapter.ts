@@ -40,9 +40,10 @@ import { MemoryRunStore } from './infrastructure/runs/memory-run-store.js'
 import { loadProvider } from './config/load-provider.js'
 import type { ProvisioningProvider } from './domain/crm.js'
 import { createConaxClient } from './infrastructure/conax/conax-client.js'
-import { LowdbProvisioningStore } from './infrastructure/store/lowdb-provisioning-store.js'
 import { PostgresProvisioningStore } from './infrastructure/postgres/pg-provisioning-store.js'
 import { PostgresRunStore } from './infrastructure/postgres/pg-run-store.js'
+import type { FsyncMode } from './infrastructure/store/durable-files.js'
+import { FileProvisioningStore } from './infrastructure/store/file-provisioning-store.js'
 import { MemoryProvisioningStore } from './infrastructure/store/memory-provisioning-store.js'
 import { StoreError } from './infrastructure/store/store-error.js'
 
@@ -50,8 +51,17 @@ import { StoreError } from './infrastructure/store/store-error.js'
 export interface AdapterOptions {
   /** The provisioning provider, or the path of its YAML/JSON file. */
   readonly provider: ProvisioningProvider | string
-  /** A lowdb file for subscriptions and provisioning requests; in memory when absent. */
+  /**
+   * The file store of subscriptions and provisioning requests (a snapshot, with its log and archive
+   * files in `<dataFile>.d/`); in memory when absent. A store of the earlier lowdb layout is
+   * converted once.
+   */
   readonly dataFile?: string
+  /**
+   * `group` (default): every group commit of the file stores is fsynced before it is acknowledged;
+   * `never`: left to the operating system (survives a killed process, not a power cut).
+   */
+  readonly fsync?: FsyncMode
   /**
    * Create the folder of `dataFile` when it is missing (default false: refused with
    * STORE_FOLDER_MISSING, since a missing folder usually means a mistyped path).
@@ -218,7 +228,9 @@ async function createRuns(
     (parts.store instanceof PostgresProvisioningStore
       ? new PostgresRunStore(parts.store.database)
       : options.dataFile
-        ? await LowdbRunStore.open(`${options.dataFile.replace(/\.json$/, '')}.runs.json`)
+        ? await LowdbRunStore.open(`${options.dataFile.replace(/\.json$/, '')}.runs.json`, {
+            fsync: options.fsync ?? 'group',
+          })
         : new MemoryRunStore())
   // Every reader's rejections are classified for the runs: a card fails, or the run stops.
   const reader: CaReader = classifiedReader(
@@ -320,8 +332,8 @@ async function serveApi(
   return { server, url, connections }
 }
 
-/** The store the options name: the given one, a lowdb file (its folder must exist), or memory. */
-async function openStore(options: AdapterOptions): Promise<ProvisioningStore> {
+/** The store the options name: the given one, a file store (its folder must exist), or memory. */
+async function openStore(options: AdapterOptions, logger: Logger): Promise<ProvisioningStore> {
   if (options.store) {
     return options.store
   }
@@ -334,7 +346,10 @@ async function openStore(options: AdapterOptions): Promise<ProvisioningStore> {
   if (options.createDataFolder !== true) {
     await refuseMissingFolder(options.dataFile)
   }
-  return LowdbProvisioningStore.open(options.dataFile)
+  return FileProvisioningStore.open(options.dataFile, {
+    fsync: options.fsync ?? 'group',
+    onWarning: (message) => logger.warn({ store: options.dataFile }, message),
+  })
 }
 
 /**
@@ -355,7 +370,7 @@ export async function startAdapter(options: AdapterOptions): Promise<Adapter> {
       ? options.logger
       : pino({ level: options.logger ?? 'silent' })
   const clock = options.clock ?? systemClock
-  const store = await openStore(options)
+  const store = await openStore(options, logger)
   const client = options.gateway ? null : await createConaxClient(provider.connection)
   const gateway: CaGateway = options.gateway ?? (client as CaGateway)
   const dispatcher = new Dispatcher({

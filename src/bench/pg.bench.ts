@@ -148,8 +148,7 @@ benchMain('pg', async (dir, sims) => {
   }
   let server: LocalPostgres | null = null
   const serverUrl =
-    values['database-url'] ??
-    (server = await startLocalPostgres({ durable: true })).url
+    values['database-url'] ?? (server = await startLocalPostgres({ durable: true })).url
   try {
     const load = loadavg()
       .map((l) => l.toFixed(2))

@@ -7,7 +7,7 @@ import { parseArgs } from 'node:util'
 import { setFlagsFromString } from 'node:v8'
 import { runInNewContext } from 'node:vm'
 import {
-  LowdbProvisioningStore,
+  FileProvisioningStore,
   MemoryProvisioningStore,
   loadProvider,
   startAdapter,
@@ -41,7 +41,7 @@ import { benchMain, positiveInteger } from './bench-main.js'
 /**
  * `npm run bench:runs`: the batch runs over a whole subscriber base. N subscriptions (faker, fixed
  * seed; two viewing points, Main and TWIN1, each one smartcard and one STB; three services) are
- * loaded into the adapter's store (in this process, default lowdb file store, background
+ * loaded into the adapter's store (in this process, default file store, background
  * delivery), and their CA state into the simulator CLI in a child process (in memory; over SOAP),
  * with a share of subscriptions out of sync on purpose (a missing product, a stray product, a
  * product on the wrong distributor, a missing pairing). Then:
@@ -61,7 +61,7 @@ import { benchMain, positiveInteger } from './bench-main.js'
  * CreatePairing per card), which is set-up and timed apart.
  *
  * Flags: --subscriptions <n> (100000), --out-of-sync-percent <p> (1), --memory-store
- * (MemoryProvisioningStore and MemoryRunStore instead of the lowdb files), --page-size <n> (the
+ * (MemoryProvisioningStore and MemoryRunStore instead of the files), --page-size <n> (the
  * adapter's default, 500), --read-concurrency <n> (default 64), --concurrency <n> (16, delivery),
  * --reader fast|gateway (fast), --plain (hand dataFile and reader to startAdapter as they are,
  * without the timing wrappers: no phase breakdown), --spot-checks <n> (20), --poll-ms <n> (50),
@@ -420,7 +420,7 @@ async function adapterParts(
   }
   const store: ProvisioningStore = options.memoryStore
     ? new MemoryProvisioningStore()
-    : await LowdbProvisioningStore.open(dataFile)
+    : await FileProvisioningStore.open(dataFile)
   // As startAdapter places it beside dataFile.
   const runStore: RunStore = options.memoryStore
     ? new MemoryRunStore()
@@ -540,7 +540,7 @@ function printResults(
     checks.barkProblems.length === 0 &&
     checks.spotFailures.length === 0 &&
     setUp.loadProblems.length === 0
-  const store = options.memoryStore ? 'memory' : 'lowdb files (default)'
+  const store = options.memoryStore ? 'memory' : 'files (default)'
   const rows: [string, string][] = [
     ['store / reader', `${store} / ${options.reader}${options.plain ? ' (plain)' : ''}`],
     [

@@ -67,7 +67,7 @@ describe('conax-adapter CLI', () => {
       '--data',
       join(dir, 'store.json'),
       '-l',
-      'silent',
+      'info',
     ])
     onTestFinished(async () => {
       await serving.stop()
@@ -99,6 +99,8 @@ describe('conax-adapter CLI', () => {
       'COMPLETED',
     ])
     expect(sim.model.card(card(1))?.subscriptions.map((s) => s.productId)).toEqual(['GFA1'])
+    // The log is the CLI's output too, so a caller running the CLI in process captures it.
+    await serving.printed(/"level":30,.*"msg":"provisioning request completed"/)
     expect(await serving.stop()).toBe(0)
     expect(serving.io.err()).toBe('')
     // Stopped: the port is free again.

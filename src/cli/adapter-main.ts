@@ -1,4 +1,5 @@
 import { Command, CommanderError, InvalidArgumentError, Option } from 'commander'
+import { pino } from 'pino'
 import {
   addHttpOptions,
   guardListsOf,
@@ -71,6 +72,7 @@ interface CliOptions extends HttpCliOptions {
   databaseUrl?: string
   instanceId?: string
   leaseMs?: number
+  fsync: 'group' | 'never'
   concurrency: number
   deliver: boolean
   logLevel: 'trace' | 'debug' | 'info' | 'warn' | 'error' | 'silent'
@@ -116,7 +118,7 @@ export function buildAdapterCommand(io: CliIo): Command {
     .addOption(
       envOption(
         '-d, --data <file>',
-        'lowdb store of subscriptions and provisioning requests',
+        'store of subscriptions and provisioning requests (a JSON snapshot; its log beside it)',
         'CONAX_ADAPTER_DATA',
         '.data/conax-adapter.json',
       ),
@@ -148,6 +150,14 @@ export function buildAdapterCommand(io: CliIo): Command {
         "how long an instance's claim on a request it sends holds; a dead instance's requests go to another after it (default 60000)",
         'CONAX_ADAPTER_LEASE_MS',
       ).argParser(leaseMs),
+    )
+    .addOption(
+      new Option(
+        '--fsync <mode>',
+        'fsync each group commit of the store (group) or leave it to the OS (never: survives a killed process, not a power cut)',
+      )
+        .choices(['group', 'never'])
+        .default('group'),
     )
     .addOption(
       new Option('--concurrency <n>', 'requests in flight to Conax at once')
@@ -276,7 +286,8 @@ export async function runAdapterCli(
       host: cli.host,
       concurrency: cli.concurrency,
       autoDeliver: cli.deliver,
-      logger: cli.logLevel,
+      // The log goes to the CLI's own output, so a caller of runAdapterCli captures it too.
+      logger: pino({ level: cli.logLevel }, { write: (line: string) => io.stdout.write(line) }),
       // The default store (.data/ from a fresh clone) gets its folder; a path given on purpose
       // must name an existing folder, or --create-data-dir must say so.
       ...(cli.memory
@@ -285,6 +296,7 @@ export async function runAdapterCli(
           ? { databaseUrl: cli.databaseUrl }
           : {
               dataFile: cli.data,
+              fsync: cli.fsync,
               createDataFolder: cli.createDataDir === true || dataFromDefault,
             }),
       ...(cli.instanceId === undefined ? {} : { instanceId: cli.instanceId }),

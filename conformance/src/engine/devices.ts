@@ -4,7 +4,7 @@ import { CodedError } from '../../../common/coded-error.js'
 import type { InventoryInput } from '../../../simulator/src/index.js'
 import type { HarnessClient, Outcome } from './given.js'
 import type { CardViewLike } from './card-checks.js'
-import type { ConaxCommand, JournalEntryLike } from './wire-types.js'
+import { commandFields, type ConaxCommand, type JournalEntryLike } from './wire-types.js'
 
 /**
  * A device map (`--devices map.yaml`): the smartcard and STB CA IDs of the scenarios and the IDs
@@ -98,7 +98,7 @@ export class DeviceMap {
   /** A command with the real devices in place of the scenario's. */
   command<C extends ConaxCommand>(command: C): C {
     const mapped: Record<string, unknown> = { ...command }
-    const fields = command as unknown as Record<string, unknown>
+    const fields = commandFields(command)
     for (const key of CARD_FIELDS) {
       if (typeof fields[key] === 'string') {
         mapped[key] = this.card(fields[key])

@@ -1,5 +1,6 @@
 import type { ConaxCommand, ProvisioningRequest } from '../../../src/index.js'
 import type { ExpectedRequest } from '../scenario/schema.js'
+import { commandFields } from './wire-types.js'
 
 /**
  * One-line renderings of provisioning requests (CRM.COM's type and parameters_set, with the final
@@ -99,7 +100,7 @@ function formatValue(value: unknown): string {
 
 /** `ADD_SUBSCRIPTIONS smartcardCaId=01450250001 serviceCaId=GFA1 distributor=Main`. */
 export function commandLine(command: ConaxCommand): string {
-  const fields = command as unknown as Record<string, unknown>
+  const fields = commandFields(command)
   const parts: string[] = [command.type]
   for (const key of PARAMETER_ORDER) {
     const value = fields[key]

@@ -18,7 +18,7 @@ import { ScenarioRunError } from './run-error.js'
 import { comparableLines } from './effective-calls.js'
 import { driftOf, planOf, type DriftAction } from './plan.js'
 import { compareCalls, devicesOfJournal, statusOf, wireLinesOfCommand } from './wire.js'
-import type { JournalEntryLike } from './wire-types.js'
+import { commandFields, type JournalEntryLike } from './wire-types.js'
 
 const DEFAULT_NOW = '2026-11-26T10:00:00.000Z'
 
@@ -518,7 +518,7 @@ async function journalChecks(scenario: Scenario, target: JournalTarget): Promise
     scenarioDevices.add(stb.pairingModuleId)
   }
   for (const item of plan.replay) {
-    const command = item.expectation.command as unknown as Record<string, unknown>
+    const command = commandFields(item.expectation.command)
     for (const key of ['smartcardCaId', 'pairedSmartcardCaId', 'stbCaId']) {
       if (typeof command[key] === 'string') {
         scenarioDevices.add(command[key])

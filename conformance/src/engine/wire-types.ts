@@ -10,3 +10,11 @@ export interface JournalEntryLike {
   /** True when the CA answered the call as a replay of an earlier write. */
   readonly replay?: boolean
 }
+
+/**
+ * A command's fields by name, for code that walks the parameters of any command type (device maps,
+ * report lines) without a switch over the union.
+ */
+export function commandFields(command: object): Readonly<Record<string, unknown>> {
+  return Object.fromEntries(Object.entries(command))
+}

@@ -5,6 +5,7 @@ import {
   type Subscription,
 } from '../../../src/index.js'
 import type { CardView, JournalEntry } from '../../../simulator/src/index.js'
+import { commandFields } from '../engine/wire-types.js'
 
 /**
  * The invariants the explorer checks once a history is quiescent (faults cleared, the CA up,
@@ -86,7 +87,7 @@ function text(value: unknown): string {
 
 /** A request in one line: `#3 CANCEL_SUBSCRIPTIONS card 01460000001 product GFA1 (Main)`. */
 export function describeRequest(request: Pick<RequestView, 'number' | 'command'>): string {
-  const c = request.command as unknown as Record<string, unknown>
+  const c = commandFields(request.command)
   const parts = [`#${request.number}`, String(c.type)]
   const cards = c.smartcardCaId ?? c.smartcardCaIds
   if (cards !== undefined) {
@@ -302,13 +303,7 @@ export function perActionOrder(
           message: `the action's ${describeRequest(request)} reached the CA (journal #${entry.seq}) before its earlier ${describeRequest(overtaken.request)} (journal #${overtaken.entry.seq}); the planned order is ${planned.map((r) => `#${r.number}`).join(', ')}`,
           actionId,
           requests: planned.map((r) => r.number),
-          cards: [
-            ...new Set(
-              planned.flatMap((r) =>
-                cardsOfCommand(r.command as unknown as Record<string, unknown>),
-              ),
-            ),
-          ],
+          cards: [...new Set(planned.flatMap((r) => cardsOfCommand(commandFields(r.command))))],
         })
         break
       }
@@ -318,7 +313,7 @@ export function perActionOrder(
   return violations
 }
 
-function cardsOfCommand(command: Record<string, unknown>): string[] {
+function cardsOfCommand(command: Readonly<Record<string, unknown>>): string[] {
   const value = command.smartcardCaId ?? command.smartcardCaIds
   return value === undefined ? [] : text(value).split(',')
 }

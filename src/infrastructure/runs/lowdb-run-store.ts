@@ -8,15 +8,14 @@
  * stringified once: records are immutable, so each record's JSON is cached by identity.
  *
  * Durability: a change resolves once the write that carries it has been renamed into place (group
- * commit, one write at a time: GroupCommit; steno writes a temporary file and renames it). steno
- * does not fsync, so this survives a killed process, not a power cut. After a failed write the
- * store refuses further changes, because memory may then hold changes the file lacks; a restart
- * reloads the file. Reads never touch the file.
+ * commit, one write at a time: GroupCommit). The file is written as `<file>.tmp`, fsynced, renamed
+ * over the file and the folder fsynced (durable-files.ts), so an acknowledged change survives a
+ * power cut; with `fsync: 'never'` nothing is fsynced and only a killed process is survived. After
+ * a failed write the store refuses further changes, because memory may then hold changes the
+ * file lacks; a restart reloads the file. Reads never touch the file.
  */
 import { mkdir } from 'node:fs/promises'
 import { dirname, resolve } from 'node:path'
-import { Low } from 'lowdb'
-import { DataFile } from 'lowdb/node'
 import {
   COMMUNICATION_STATES,
   EXECUTION_STATES,
@@ -27,6 +26,7 @@ import {
   type RunStore,
 } from '../../application/runs/run-ports.js'
 import { RUN_KINDS, type RunDefinition } from '../../domain/runs.js'
+import { replaceFile, type FsyncMode } from '../store/durable-files.js'
 import { GroupCommit } from '../store/group-commit.js'
 import { StoreError } from '../store/store-error.js'
 import { readJson, reason, releaseLock, StoreFileLife, takeLock } from '../store/store-files.js'
@@ -44,7 +44,8 @@ export class LowdbRunStore implements RunStore {
   /** Human description for logs: the file path. */
   readonly description: string
   private readonly state: RunState
-  private readonly db: Low<RunFile>
+  private readonly path: string
+  private readonly fsync: FsyncMode
   private readonly group: GroupCommit
   /** Each record's JSON, made once: records are frozen, so a record's text never goes stale. */
   private readonly texts = new WeakMap<object, string>()
@@ -52,26 +53,25 @@ export class LowdbRunStore implements RunStore {
   private readonly notDurable = new Set<string>()
   private readonly life: StoreFileLife
 
-  private constructor(file: string, state: RunState) {
+  private constructor(file: string, state: RunState, fsync: FsyncMode) {
     this.description = file
+    this.path = file
+    this.fsync = fsync
     this.life = new StoreFileLife(file, 'run store', 'LowdbRunStore.open')
     this.state = state
-    this.db = new Low<RunFile>(
-      new DataFile<RunFile>(file, {
-        parse: (text) => JSON.parse(text) as RunFile,
-        stringify: (data) => this.stringify(data),
-      }),
-      { version: RUN_STORE_VERSION, ...state.snapshot() },
-    )
     this.group = new GroupCommit(() => this.writeCycle())
   }
 
   /**
    * Opens the store in `file`, creating its folder and an empty store if the file does not exist.
    * Refuses a file another process holds (STORE_LOCKED) and, leaving it untouched, a file that is
-   * not a run store of this version (STORE_UNREADABLE).
+   * not a run store of this version (STORE_UNREADABLE). `fsync` as the provisioning store's
+   * (default `group`: each write is fsynced before it is acknowledged).
    */
-  static async open(file: string): Promise<LowdbRunStore> {
+  static async open(
+    file: string,
+    options: { readonly fsync?: FsyncMode } = {},
+  ): Promise<LowdbRunStore> {
     const path = resolve(file)
     await mkdir(dirname(path), { recursive: true })
     await takeLock(`${path}.lock`, 'run store')
@@ -85,6 +85,7 @@ export class LowdbRunStore implements RunStore {
       store = new LowdbRunStore(
         path,
         new RunState(existing === null ? undefined : check(path, existing)),
+        options.fsync ?? 'group',
       )
     } catch (error) {
       await releaseLock(`${path}.lock`)
@@ -195,9 +196,9 @@ export class LowdbRunStore implements RunStore {
   /** One group commit: the snapshot is taken synchronously, so it holds every change made so far. */
   private async writeCycle(): Promise<void> {
     this.life.assertNotFailed()
-    this.db.data = { version: RUN_STORE_VERSION, ...this.state.snapshot() }
+    const text = this.stringify({ version: RUN_STORE_VERSION, ...this.state.snapshot() })
     try {
-      await this.db.write()
+      await replaceFile(this.path, [text], { sync: this.fsync === 'group' })
     } catch (error) {
       throw this.life.fail(error)
     }

@@ -10,7 +10,12 @@ import type {
   NewProvisioningRequest,
   ProvisioningRequest,
 } from '../../domain/provisioning-request.js'
+import { copyJson, deepFreeze, indexed, pageOf } from './records.js'
 import { StoreError } from './store-error.js'
+import { SubscriptionTable, type PlacedSubscription } from './subscription-table.js'
+
+export { copyJson, deepFreeze } from './records.js'
+export type { PlacedSubscription } from './subscription-table.js'
 
 /** The request fields `updateRequest` may change; anything else in an update is ignored. */
 export const UPDATABLE_FIELDS = [
@@ -27,12 +32,6 @@ export const UPDATABLE_FIELDS = [
   'errorClass',
 ] as const satisfies readonly (keyof RequestUpdate)[]
 
-/** A subscription and its place in creation order. */
-export interface PlacedSubscription {
-  readonly ordinal: number
-  readonly subscription: Subscription
-}
-
 /** What splitting a request changed: the parent, now final, and the requests it was split into. */
 export interface SplitOutcome {
   readonly parent: ProvisioningRequest
@@ -43,25 +42,6 @@ export interface SplitOutcome {
 export interface CommitOutcome {
   readonly subscription: PlacedSubscription | null
   readonly requests: readonly ProvisioningRequest[]
-}
-
-/**
- * A deep copy through JSON. JSON rather than structuredClone because the file store keeps JSON:
- * both stores then hand back exactly what a reopened file store would (no Dates, no undefined).
- */
-/** Freezes a JSON-like value and everything in it. */
-export function deepFreeze<T>(value: T): T {
-  if (typeof value === 'object' && value !== null && !Object.isFrozen(value)) {
-    for (const child of Object.values(value)) {
-      deepFreeze(child)
-    }
-    Object.freeze(value)
-  }
-  return value
-}
-
-export function copyJson<T>(value: T): T {
-  return JSON.parse(JSON.stringify(value)) as T
 }
 
 /**
@@ -101,10 +81,7 @@ export class ProvisioningState {
   private pending = new Set<number>()
   private pendingSorted = true
   private pendingMax = -1
-  private readonly subscriptions: Subscription[] = []
-  private readonly subscriptionOrdinalById = new Map<string, number>()
-  /** Which subscription holds each installed item's CA ID (a card or STB is on one subscription). */
-  private readonly holderByCaId = new Map<string, string>()
+  private readonly subscriptions = new SubscriptionTable()
   private sequence: number
 
   /** A fresh state starts its sequence numbers at {@link freshSequenceOrigin}; a restored one where it left off. */
@@ -122,7 +99,7 @@ export class ProvisioningState {
   }
 
   get subscriptionCount(): number {
-    return this.subscriptions.length
+    return this.subscriptions.count
   }
 
   /**
@@ -144,15 +121,7 @@ export class ProvisioningState {
       state.addRequest(withDefaults(request))
       maxSequence = Math.max(maxSequence, request.sequenceNumber)
     }
-    for (let ordinal = 0; ordinal < subscriptions.length; ordinal++) {
-      const subscription = subscriptions[ordinal]
-      if (subscription === undefined) {
-        throw new Error(`subscription number ${String(ordinal + 1)} in creation order is missing`)
-      }
-      state.subscriptions.push(subscription)
-      state.subscriptionOrdinalById.set(subscription.id, ordinal)
-      state.indexItems(undefined, subscription)
-    }
+    state.subscriptions.restore(subscriptions)
     // Never go below what was handed out: a counter that moved back would reuse sequence numbers.
     state.sequence = Math.max(nextSequence, maxSequence + 1)
     return state
@@ -165,9 +134,9 @@ export class ProvisioningState {
     },
     now: string,
   ): CommitOutcome {
-    this.checkSequenceRoom(change.requests.length)
+    checkSequenceRoom(this.sequence, change.requests.length)
     const subscription =
-      change.subscription === undefined ? null : this.upsertSubscription(change.subscription)
+      change.subscription === undefined ? null : this.subscriptions.upsert(change.subscription)
     return { subscription, requests: this.create(change.requests, now) }
   }
 
@@ -184,25 +153,16 @@ export class ProvisioningState {
   ): SplitOutcome {
     const current = this.findRequest(id)
     if (current?.id !== id) {
-      return this.notFound(id)
+      throw requestNotFound(id)
     }
     if (current.lifeCycleState !== 'PENDING') {
-      throw new StoreError(
-        'REQUEST_NOT_PENDING',
-        `Failed to split provisioning request ${current.number}: it is ${current.lifeCycleState}, and only a PENDING request can be split. Nothing was changed.`,
-      )
+      throw requestNotPending(current)
     }
-    this.checkSequenceRoom(parts.length)
+    checkSequenceRoom(this.sequence, parts.length)
     const first = this.requests.length + 1
     const numbers = parts.map((_part, offset) => String(first + offset))
     const parent = this.update(id, { ...update, lifeCycleState: 'REJECTED' }, now, numbers)
-    const children = this.create(
-      parts.map((part) => ({
-        ...part,
-        splitOf: { number: parent.number, precedence: parent.precedence },
-      })),
-      now,
-    )
+    const children = this.create(partsOf(parent, parts), now)
     return { parent, children }
   }
 
@@ -215,23 +175,6 @@ export class ProvisioningState {
     })
   }
 
-  /** Refuses, before anything changes, a commit that would go past the largest SequenceNumber. */
-  private checkSequenceRoom(count: number): void {
-    if (this.sequence + count - 1 > MAX_SEQUENCE_NUMBER) {
-      throw new StoreError(
-        'SEQUENCE_NUMBERS_EXHAUSTED',
-        `Failed to create ${count} provisioning request(s): this store has used its SequenceNumbers up to ${this.sequence - 1}, and the next would pass ${MAX_SEQUENCE_NUMBER}, the largest the Conax contract carries (xs:int). Nothing was stored. Start a new store (it takes a new random origin; see docs/decisions/0004).`,
-      )
-    }
-  }
-
-  private notFound(id: string): never {
-    throw new StoreError(
-      'REQUEST_NOT_FOUND',
-      `Failed to update provisioning request ${JSON.stringify(id)}: no request has this id. Pass the request's 32-hex id (not its number), as returned by commit or getRequest.`,
-    )
-  }
-
   /** Replaces a request with its updated version; throws REQUEST_NOT_FOUND for an unknown id. */
   update(
     id: string,
@@ -242,20 +185,9 @@ export class ProvisioningState {
     const index = this.requestIndexById.get(id)
     const current = index === undefined ? undefined : this.requests[index]
     if (index === undefined || current === undefined) {
-      return this.notFound(id)
+      throw requestNotFound(id)
     }
-    const changes: Record<string, unknown> = {}
-    for (const field of UPDATABLE_FIELDS) {
-      // undefined means "not given": exactOptionalPropertyTypes keeps it out of every field but
-      // `result` (unknown), and JSON could not keep it anyway.
-      if (update[field] !== undefined) {
-        changes[field] = field === 'result' ? copyJson(update[field]) : update[field]
-      }
-    }
-    if (splitInto !== undefined) {
-      changes.splitInto = [...splitInto]
-    }
-    const updated = deepFreeze({ ...current, ...changes, updatedAt: now })
+    const updated = updatedRequest(current, update, now, splitInto)
     this.requests[index] = updated
     if (current.lifeCycleState === 'PENDING' && updated.lifeCycleState !== 'PENDING') {
       this.pending.delete(index)
@@ -274,8 +206,7 @@ export class ProvisioningState {
   }
 
   findSubscription(id: string): Subscription | undefined {
-    const ordinal = this.subscriptionOrdinalById.get(id)
-    return ordinal === undefined ? undefined : this.subscriptions[ordinal]
+    return this.subscriptions.find(id)
   }
 
   listRequests(filter: RequestFilter): Page<ProvisioningRequest> {
@@ -310,46 +241,9 @@ export class ProvisioningState {
     return [...indexed(this.requests, this.pendingIndexes())]
   }
 
-  /**
-   * Subscriptions in creation order (the order of their first commit). `createdFrom`/`createdTo`
-   * compare instants, so `...Z` and `...+00:00` spellings agree. An empty `types` or `ids` list
-   * matches nothing: a given list is a constraint; leave it out to match any.
-   */
+  /** Subscriptions in creation order (see {@link SubscriptionTable.list}). */
   listSubscriptions(filter: SubscriptionFilter): Page<Subscription> {
-    const from = filter.createdFrom === undefined ? undefined : Date.parse(filter.createdFrom)
-    const to = filter.createdTo === undefined ? undefined : Date.parse(filter.createdTo)
-    const types = filter.types === undefined ? undefined : new Set(filter.types)
-    const dated = from !== undefined || to !== undefined
-    if (!dated && types === undefined && filter.ids === undefined) {
-      // Every subscription: a page is a slice, so a run paging through the whole base is linear.
-      const offset = Math.max(0, Math.trunc(filter.offset ?? 0))
-      const end =
-        filter.limit === undefined ? undefined : offset + Math.max(0, Math.trunc(filter.limit))
-      return {
-        total: this.subscriptions.length,
-        items: this.subscriptions.slice(offset, end).map((subscription) => copyJson(subscription)),
-      }
-    }
-    const matches = (subscription: Subscription): boolean => {
-      const created = dated ? Date.parse(subscription.createdAt) : 0
-      return (
-        (from === undefined || created >= from) &&
-        (to === undefined || created <= to) &&
-        (types === undefined || (subscription.type !== null && types.has(subscription.type)))
-      )
-    }
-    if (filter.ids === undefined) {
-      return pageOf(this.subscriptions, matches, filter)
-    }
-    const ordinals = new Set<number>()
-    for (const id of filter.ids) {
-      const ordinal = this.subscriptionOrdinalById.get(id)
-      if (ordinal !== undefined) {
-        ordinals.add(ordinal)
-      }
-    }
-    const sorted = [...ordinals].sort((a, b) => a - b)
-    return pageOf(indexed(this.subscriptions, sorted), matches, filter)
+    return this.subscriptions.list(filter)
   }
 
   /** Requests with numbers `first`..`first + count - 1` that exist, for a file segment. */
@@ -359,37 +253,12 @@ export class ProvisioningState {
 
   /** Subscriptions with ordinals `first`..`first + count - 1` that exist, for a file segment. */
   subscriptionRange(first: number, count: number): readonly Subscription[] {
-    return this.subscriptions.slice(first, first + count)
+    return this.subscriptions.range(first, count)
   }
 
   /** The subscription holding an installed item with this CA ID, if any. */
   holderOf(caId: string): string | undefined {
-    return this.holderByCaId.get(caId)
-  }
-
-  private indexItems(before: Subscription | undefined, after: Subscription): void {
-    for (const item of before?.installedItems ?? []) {
-      if (this.holderByCaId.get(item.caId) === before?.id) {
-        this.holderByCaId.delete(item.caId)
-      }
-    }
-    for (const item of after.installedItems) {
-      this.holderByCaId.set(item.caId, after.id)
-    }
-  }
-
-  private upsertSubscription(given: Subscription): PlacedSubscription {
-    const subscription = copyJson(given)
-    const known = this.subscriptionOrdinalById.get(subscription.id)
-    const ordinal = known ?? this.subscriptions.length
-    this.indexItems(known === undefined ? undefined : this.subscriptions[known], subscription)
-    if (known === undefined) {
-      this.subscriptions.push(subscription)
-      this.subscriptionOrdinalById.set(subscription.id, ordinal)
-    } else {
-      this.subscriptions[ordinal] = subscription
-    }
-    return { ordinal, subscription }
+    return this.subscriptions.holderOf(caId)
   }
 
   private addRequest(request: ProvisioningRequest): void {
@@ -453,7 +322,7 @@ function indexUnder(index: Map<string, number[]>, key: string, position: number)
 }
 
 /** A request as stored by an earlier version, with the fields added since at their defaults. */
-function withDefaults(request: ProvisioningRequest): ProvisioningRequest {
+export function withDefaults(request: ProvisioningRequest): ProvisioningRequest {
   const stored: Partial<ProvisioningRequest> = request
   return 'precedence' in stored && 'errorClass' in stored && 'actionId' in stored
     ? request
@@ -467,6 +336,7 @@ function withDefaults(request: ProvisioningRequest): ProvisioningRequest {
       }
 }
 
+/** A new PENDING request with its number and sequence number. */
 export function newRequest(
   given: NewProvisioningRequest,
   number: string,
@@ -510,32 +380,60 @@ function numberIndex(value: string): number | undefined {
   return /^[1-9][0-9]{0,15}$/.test(value) ? Number(value) - 1 : undefined
 }
 
-function* indexed<T>(items: readonly T[], indexes: Iterable<number>): Generator<T> {
-  for (const index of indexes) {
-    const item = items[index]
-    if (item !== undefined) {
-      yield item
-    }
+/** REQUEST_NOT_FOUND for an update or split of an id no request has. */
+export function requestNotFound(id: string): StoreError {
+  return new StoreError(
+    'REQUEST_NOT_FOUND',
+    `Failed to update provisioning request ${JSON.stringify(id)}: no request has this id. Pass the request's 32-hex id (not its number), as returned by commit or getRequest.`,
+  )
+}
+
+/** REQUEST_NOT_PENDING for a split of a request that is already final. */
+export function requestNotPending(current: ProvisioningRequest): StoreError {
+  return new StoreError(
+    'REQUEST_NOT_PENDING',
+    `Failed to split provisioning request ${current.number}: it is ${current.lifeCycleState}, and only a PENDING request can be split. Nothing was changed.`,
+  )
+}
+
+/** Refuses, before anything changes, a commit that would go past the largest SequenceNumber. */
+export function checkSequenceRoom(next: number, count: number): void {
+  if (next + count - 1 > MAX_SEQUENCE_NUMBER) {
+    throw new StoreError(
+      'SEQUENCE_NUMBERS_EXHAUSTED',
+      `Failed to create ${count} provisioning request(s): this store has used its SequenceNumbers up to ${next - 1}, and the next would pass ${MAX_SEQUENCE_NUMBER}, the largest the Conax contract carries (xs:int). Nothing was stored. Start a new store (it takes a new random origin; see docs/decisions/0004).`,
+    )
   }
 }
 
-/** Counts every match and copies only the page, so a large total costs no copying. */
-function pageOf<T>(
-  candidates: Iterable<T>,
-  matches: (item: T) => boolean,
-  paging: { readonly offset?: number | undefined; readonly limit?: number | undefined },
-): Page<T> {
-  const offset = Math.max(0, Math.trunc(paging.offset ?? 0))
-  const end = paging.limit === undefined ? Infinity : offset + Math.max(0, Math.trunc(paging.limit))
-  const items: T[] = []
-  let total = 0
-  for (const candidate of candidates) {
-    if (matches(candidate)) {
-      if (total >= offset && total < end) {
-        items.push(copyJson(candidate))
-      }
-      total += 1
+/** The new version of `current` with the delivery fields of `update` (frozen: records are never changed in place). */
+export function updatedRequest(
+  current: ProvisioningRequest,
+  update: RequestUpdate,
+  now: string,
+  splitInto?: readonly string[],
+): ProvisioningRequest {
+  const changes: Record<string, unknown> = {}
+  for (const field of UPDATABLE_FIELDS) {
+    // undefined means "not given": exactOptionalPropertyTypes keeps it out of every field but
+    // `result` (unknown), and JSON could not keep it anyway.
+    if (update[field] !== undefined) {
+      changes[field] = field === 'result' ? copyJson(update[field]) : update[field]
     }
   }
-  return { total, items }
+  if (splitInto !== undefined) {
+    changes.splitInto = [...splitInto]
+  }
+  return deepFreeze({ ...current, ...changes, updatedAt: now })
+}
+
+/** The requests a split creates: each takes the parent's number as `splitFrom` and its precedence. */
+export function partsOf(
+  parent: ProvisioningRequest,
+  parts: readonly NewProvisioningRequest[],
+): NewProvisioningRequest[] {
+  return parts.map((part) => ({
+    ...part,
+    splitOf: { number: parent.number, precedence: parent.precedence },
+  }))
 }

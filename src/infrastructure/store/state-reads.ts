@@ -1,44 +1,37 @@
 import type { Page, RequestFilter, SubscriptionFilter } from '../../application/ports.js'
 import type { Subscription } from '../../domain/crm.js'
 import type { ProvisioningRequest } from '../../domain/provisioning-request.js'
+import { LocalClaims } from './local-claims.js'
 import { copyJson, type ProvisioningState } from './provisioning-state.js'
 
 /** The reads both stores answer from their in-memory state, the same way. */
 export abstract class StateReads {
   protected abstract readonly state: ProvisioningState
-  /** Claims of this process's dispatcher (one process per store: a lease only matters across owners). */
-  private readonly claims = new Map<string, { readonly owner: string; readonly until: number }>()
+  private readonly claims = new LocalClaims()
 
   claimRequests(
     ids: readonly string[],
     owner: string,
     leaseMs: number,
   ): Promise<readonly string[]> {
-    const now = Date.now()
-    const granted = ids.filter((id) => {
-      const claim = this.claims.get(id)
-      const free = claim === undefined || claim.owner === owner || claim.until < now
-      if (free && this.state.findRequest(id)?.lifeCycleState === 'PENDING') {
-        this.claims.set(id, { owner, until: now + leaseMs })
-        return true
-      }
-      return false
-    })
-    return Promise.resolve(granted)
+    return Promise.resolve(
+      this.claims.claim(
+        ids,
+        owner,
+        leaseMs,
+        (id) => this.state.findRequest(id)?.lifeCycleState === 'PENDING',
+      ),
+    )
   }
 
   releaseRequests(ids: readonly string[], owner: string): Promise<void> {
-    for (const id of ids) {
-      if (this.claims.get(id)?.owner === owner) {
-        this.claims.delete(id)
-      }
-    }
+    this.claims.release(ids, owner)
     return Promise.resolve()
   }
 
   /** An attempt on the request is over (its outcome is stored): its claim ends. */
   protected endClaim(id: string): void {
-    this.claims.delete(id)
+    this.claims.end(id)
   }
 
   getRequest(idOrNumber: string): Promise<ProvisioningRequest | null> {

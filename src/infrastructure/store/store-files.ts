@@ -2,7 +2,7 @@ import { readFile, unlink, writeFile } from 'node:fs/promises'
 import { DataFile } from 'lowdb/node'
 import { StoreError } from './store-error.js'
 
-/** File helpers both lowdb stores (provisioning requests, runs) share: the lock and JSON reads. */
+/** File helpers both file stores (provisioning requests, runs) share: the lock and JSON reads. */
 
 /** The message of an error, for texts. */
 export function reason(error: unknown): string {
@@ -77,7 +77,7 @@ export async function readJson(
 }
 
 /**
- * What both lowdb stores know about their file's life: once a write has failed, every later
+ * What both file stores know about their file's life: once a write has failed, every later
  * change is refused with that failure (what was not written is lost, and the store must not act
  * as if it were); once closed, changes are refused and the lock is given back.
  */
