@@ -185,7 +185,11 @@ async function runFleet(instances: number, seed: number): Promise<void> {
   }
   expect([...timesApplied.values()].filter((times) => times > 1)).toEqual([])
   expect(new Set(timesApplied.keys())).toEqual(new Set(requests.map((r) => r.sequence)))
-  expect(journal.some((e) => e.replay)).toBe(true)
+  // Replays come from the cut answers, timeouts and the dead instance's requests; instances that
+  // sent the same request at once (no claims) would replay about every request.
+  const replays = journal.filter((e) => e.replay).length
+  expect(replays).toBeGreaterThan(0)
+  expect(replays).toBeLessThan(requests.length * 0.25)
 
   // Order: each card's writes were applied in SequenceNumber order (every request of an action
   // names the subscription's card, so this is also each action's planned order).

@@ -102,7 +102,11 @@ export interface ProvisioningStore {
   getRequest(idOrNumber: string): Promise<ProvisioningRequest | null>
   /** Requests matching the filter, in sequence order. */
   listRequests(filter: RequestFilter): Promise<Page<ProvisioningRequest>>
-  /** Every PENDING request, in sequence order. */
+  /**
+   * Every PENDING request, in sequence order. A store shared by several instances may return only
+   * the first ones of a long queue in sending order (precedence, then sequence number): a prefix
+   * of that order is all delivery needs, since a request waits only for requests before it.
+   */
   pendingRequests(): Promise<readonly ProvisioningRequest[]>
   /** How many requests of a process id (a run execution) are PENDING, without listing them. */
   countPending(processId: string): Promise<number>

