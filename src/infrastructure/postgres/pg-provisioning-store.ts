@@ -481,7 +481,7 @@ async function insertRequests(
   let numbers: number[]
   try {
     const drawn = await tx.query<{ n: string; s: number }>(
-      "SELECT nextval('request_number') AS n, nextval('conax_sequence_number')::integer AS s FROM generate_series(1, $1)",
+      'SELECT number AS n, sequence_number AS s FROM conax_draw($1)',
       [given.length],
     )
     numbers = drawn.rows.map((row) => Number(row.n)).sort((a, b) => a - b)
