@@ -115,20 +115,27 @@ async function runFleet(instances: number, seed: number): Promise<void> {
   const kill = async (): Promise<readonly string[]> => {
     alive.delete(victim)
     await until(() => Promise.resolve(inFlightAt.get(victim) === 0), 10)
-    await until(async () => {
-      const held = await db.query(
-        "SELECT 1 FROM requests WHERE claimed_by = $1 AND life_cycle_state = 'PENDING' LIMIT 1",
-        [victim.name],
-      )
-      return held.rowCount === 1
-    }, 5)
+    // Frozen (SIGSTOP) while its claims are read, so it cannot finish them between the look and
+    // the kill; thawed and looked at again until it is caught holding some.
+    const heldNow = async (): Promise<{ id: string }[]> =>
+      (
+        await db.query<{ id: string }>(
+          "SELECT id FROM requests WHERE claimed_by = $1 AND life_cycle_state = 'PENDING'",
+          [victim.name],
+        )
+      ).rows
+    let held: { id: string }[] = []
+    while (held.length === 0) {
+      victim.child.kill('SIGSTOP')
+      held = await heldNow()
+      if (held.length === 0) {
+        victim.child.kill('SIGCONT')
+        await until(async () => (await heldNow()).length > 0, 5)
+      }
+    }
     victim.child.kill('SIGKILL')
     await victim.exited
-    const held = await db.query<{ id: string }>(
-      "SELECT id FROM requests WHERE claimed_by = $1 AND life_cycle_state = 'PENDING'",
-      [victim.name],
-    )
-    return held.rows.map((row) => row.id)
+    return held.map((row) => row.id)
   }
 
   let next = 1
