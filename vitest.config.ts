@@ -5,7 +5,12 @@ export default defineConfig({
     projects: [
       {
         extends: true,
-        test: { name: 'unit', include: ['common/**/*.test.ts', 'src/**/*.test.ts'] },
+        test: {
+          name: 'unit',
+          include: ['common/**/*.test.ts', 'src/**/*.test.ts'],
+          // One PostgreSQL server for the PostgreSQL store's tests (docs/decisions/0017).
+          globalSetup: ['src/test-support/postgres-global-setup.ts'],
+        },
       },
       { extends: true, test: { name: 'simulator', include: ['simulator/src/**/*.test.ts'] } },
       // Needs python3-zeep and libxml2-utils (Debian); run with npm run test:interop.

@@ -1,4 +1,6 @@
+import { randomUUID } from 'node:crypto'
 import { stat } from 'node:fs/promises'
+import { hostname } from 'node:os'
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http'
 import type { AddressInfo } from 'node:net'
 import { dirname, resolve } from 'node:path'
@@ -40,6 +42,8 @@ import { MemoryRunStore } from './infrastructure/runs/memory-run-store.js'
 import { loadProvider } from './config/load-provider.js'
 import type { ProvisioningProvider } from './domain/crm.js'
 import { createConaxClient } from './infrastructure/conax/conax-client.js'
+import { PostgresProvisioningStore } from './infrastructure/postgres/pg-provisioning-store.js'
+import { PostgresRunStore } from './infrastructure/postgres/pg-run-store.js'
 import type { FsyncMode } from './infrastructure/store/durable-files.js'
 import { FileProvisioningStore } from './infrastructure/store/file-provisioning-store.js'
 import { MemoryProvisioningStore } from './infrastructure/store/memory-provisioning-store.js'
@@ -65,7 +69,20 @@ export interface AdapterOptions {
    * STORE_FOLDER_MISSING, since a missing folder usually means a mistyped path).
    */
   readonly createDataFolder?: boolean
-  /** Another store; wins over `dataFile`. */
+  /**
+   * A PostgreSQL database (`postgres://user:password@host:5432/name`) for subscriptions, requests,
+   * runs and communications, shared by any number of adapter instances (docs/decisions/0017);
+   * wins over `dataFile`. Its schema is brought up to date at start.
+   */
+  readonly databaseUrl?: string
+  /** This instance's name among those sharing a database (default: host, process id and a random part). */
+  readonly instanceId?: string
+  /**
+   * How long an instance's claim on a request it sends holds (default 60 s): an instance that dies
+   * mid-send frees its requests after this. Keep it above the provider's `connection.timeoutMs`.
+   */
+  readonly leaseMs?: number
+  /** Another store; wins over `dataFile` and `databaseUrl`. */
   readonly store?: ProvisioningStore
   /**
    * A conax-sim tenant to provision (`/t/<name>/` in front of the provider's endpoint path), so
@@ -215,11 +232,13 @@ async function createRuns(
   const { provider, logger } = parts
   const runStore =
     options.runStore ??
-    (options.dataFile
-      ? await LowdbRunStore.open(`${options.dataFile.replace(/\.json$/, '')}.runs.json`, {
-          fsync: options.fsync ?? 'group',
-        })
-      : new MemoryRunStore())
+    (parts.store instanceof PostgresProvisioningStore
+      ? new PostgresRunStore(parts.store.database)
+      : options.dataFile
+        ? await LowdbRunStore.open(`${options.dataFile.replace(/\.json$/, '')}.runs.json`, {
+            fsync: options.fsync ?? 'group',
+          })
+        : new MemoryRunStore())
   // Every reader's rejections are classified for the runs: a card fails, or the run stops.
   const reader: CaReader = classifiedReader(
     typeof options.reader === 'object'
@@ -352,6 +371,9 @@ async function openStore(options: AdapterOptions, logger: Logger): Promise<Provi
   if (options.store) {
     return options.store
   }
+  if (options.databaseUrl !== undefined) {
+    return PostgresProvisioningStore.open(options.databaseUrl)
+  }
   if (options.dataFile === undefined) {
     return new MemoryProvisioningStore()
   }
@@ -401,6 +423,8 @@ export async function startAdapter(options: AdapterOptions): Promise<Adapter> {
       logger.error({ err: error }, 'delivery pass failed; retrying after the next wait'),
     splitMode: provider.delivery.splitRefusedBatches,
     ...(options.ordering ? { ordering: options.ordering } : {}),
+    owner: options.instanceId ?? `${hostname()}:${process.pid}:${randomUUID().slice(0, 8)}`,
+    ...(options.leaseMs === undefined ? {} : { leaseMs: options.leaseMs }),
     onOutcome: (request, outcome, parts) => logOutcome(logger, request, outcome, parts),
   })
   const service = new ProvisioningService({

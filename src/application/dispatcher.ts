@@ -2,6 +2,7 @@ import { cardsOf, stbsOf } from '../domain/commands.js'
 import type { NewProvisioningRequest, ProvisioningRequest } from '../domain/provisioning-request.js'
 import { planSplit, type SplitMode } from '../domain/split.js'
 import type { ConaxCommand } from '../domain/commands.js'
+import { randomUUID } from 'node:crypto'
 import type {
   CaGateway,
   Clock,
@@ -28,6 +29,17 @@ export interface DispatcherOptions {
   readonly ordering?: Ordering
   /** What happens to a message or fingerprint batch the CA refuses because of some of its cards (default `named-or-bisect`). */
   readonly splitMode?: SplitMode
+  /**
+   * Who this dispatcher is among the adapter instances that share the store (default: a random
+   * id): it claims each request before sending it (see {@link ProvisioningStore.claimRequests}).
+   */
+  readonly owner?: string
+  /**
+   * How long a claim holds (default 60 s): an instance that dies mid-send releases its requests
+   * after this, and another sends them again with the same SequenceNumber (a replay for the CA).
+   * Keep it well above the CA call timeout, or a slow call could be overtaken.
+   */
+  readonly leaseMs?: number
   /** Nothing is sent while this says no (the provider is Not Effective). */
   readonly enabled?: () => boolean
   /** Told when a pass fails (e.g. the store cannot be written); the loop goes on after its wait. */
@@ -39,6 +51,9 @@ export interface DispatcherOptions {
     parts: readonly ProvisioningRequest[],
   ) => void
 }
+
+/** How long a claim on a request holds by default (see {@link DispatcherOptions.leaseMs}). */
+export const DEFAULT_LEASE_MS = 60_000
 
 /** Which order delivery keeps (see {@link DispatcherOptions.ordering}). */
 export type Ordering = 'per-action' | 'per-device'
@@ -89,8 +104,11 @@ export class Dispatcher {
   private readonly waiters = new Map<string, ((request: ProvisioningRequest) => void)[]>()
   private readonly listeners = new Set<FinalListener>()
 
+  private readonly owner: string
+
   constructor(options: DispatcherOptions) {
     this.options = options
+    this.owner = options.owner ?? randomUUID()
   }
 
   /** The requests that may be sent now, in sending order. */
@@ -140,8 +158,11 @@ export class Dispatcher {
           break
         }
         const due = await this.dueRequests()
-        await this.sendAll(due, total)
-        this.again ||= due.length > 0
+        // Only what this instance got to send calls for another pass: requests another instance
+        // holds are looked at again on the next wake-up or timer (at most a second later).
+        const sent = await this.sendAll(due, total)
+        // Not `again ||= await ...`: that would read `again` before the wait, losing a wake-up.
+        this.again ||= sent > 0
       } while (this.again)
       return total
     } finally {
@@ -151,15 +172,46 @@ export class Dispatcher {
     }
   }
 
+  /**
+   * Sends the due requests this instance can claim, a few at a time (so that instances sharing the
+   * store split the work), and resolves to how many it sent.
+   */
   private async sendAll(
     due: readonly ProvisioningRequest[],
     total: { sent: number; completed: number; rejected: number; retrying: number },
-  ): Promise<void> {
+  ): Promise<number> {
+    const concurrency = this.options.concurrency ?? 8
+    const chunkSize = concurrency * 2
+    const leaseMs = this.options.leaseMs ?? DEFAULT_LEASE_MS
+    const ready: ProvisioningRequest[] = []
     let next = 0
+    let sent = 0
+    let claiming: Promise<void> | null = null
+    const claimMore = async (): Promise<void> => {
+      const chunk = due.slice(next, next + chunkSize)
+      next += chunk.length
+      const granted = new Set(
+        await this.options.store.claimRequests(
+          chunk.map((request) => request.id),
+          this.owner,
+          leaseMs,
+        ),
+      )
+      ready.push(...chunk.filter((request) => granted.has(request.id)))
+    }
+    const take = async (): Promise<ProvisioningRequest | undefined> => {
+      while (ready.length === 0 && next < due.length && !this.halted) {
+        claiming ??= claimMore().finally(() => {
+          claiming = null
+        })
+        await claiming
+      }
+      return this.halted ? undefined : ready.shift()
+    }
     const worker = async (): Promise<void> => {
-      while (next < due.length && !this.halted) {
-        const request = due[next++] as ProvisioningRequest
+      for (let request = await take(); request !== undefined; request = await take()) {
         const outcome = await this.deliver(request)
+        sent++
         total.sent++
         total[
           outcome.kind === 'COMPLETED'
@@ -170,16 +222,21 @@ export class Dispatcher {
         ]++
       }
     }
-    const workers = Array.from(
-      { length: Math.min(this.options.concurrency ?? 8, due.length) },
-      worker,
-    )
+    const workers = Array.from({ length: Math.min(concurrency, due.length) }, worker)
     // Every worker is waited for, so a failed one cannot leave others sending into the next pass.
     const results = await Promise.allSettled(workers)
+    // Claimed but not sent (stopped, or a worker failed): free them for the next pass or instance.
+    await this.options.store
+      .releaseRequests(
+        ready.map((request) => request.id),
+        this.owner,
+      )
+      .catch((error: unknown) => this.options.onError?.(error))
     const failed = results.find((r): r is PromiseRejectedResult => r.status === 'rejected')
     if (failed) {
       throw failed.reason
     }
+    return sent
   }
 
   private async deliver(request: ProvisioningRequest): Promise<DeliveryOutcome> {

@@ -89,11 +89,26 @@ export interface ProvisioningStore {
     readonly parent: ProvisioningRequest
     readonly children: readonly ProvisioningRequest[]
   }>
+  /**
+   * Claims PENDING requests for sending by `owner` (one adapter instance) for `leaseMs`, and
+   * resolves to the ids it got, in the order given. A request is not given while another owner's
+   * lease on it runs; `updateRequest` and `splitRequest` end a claim (the attempt is over), and so
+   * does the lease running out (its owner died: another instance sends it again, with the same
+   * SequenceNumber, which the CA takes as a replay). Single-process stores grant any PENDING request
+   * not claimed by another owner.
+   */
+  claimRequests(ids: readonly string[], owner: string, leaseMs: number): Promise<readonly string[]>
+  /** Ends `owner`'s claims on requests it did not send after all (delivery stopped). */
+  releaseRequests(ids: readonly string[], owner: string): Promise<void>
   /** A request by id or number, or null. */
   getRequest(idOrNumber: string): Promise<ProvisioningRequest | null>
   /** Requests matching the filter, in sequence order. */
   listRequests(filter: RequestFilter): Promise<Page<ProvisioningRequest>>
-  /** Every PENDING request, in sequence order. */
+  /**
+   * Every PENDING request, in sequence order. A store shared by several instances may return only
+   * the first ones of a long queue in sending order (precedence, then sequence number): a prefix
+   * of that order is all delivery needs, since a request waits only for requests before it.
+   */
   pendingRequests(): Promise<readonly ProvisioningRequest[]>
   /** How many requests of a process id (a run execution) are PENDING, without listing them. */
   countPending(processId: string): Promise<number>

@@ -17,7 +17,7 @@ import {
 import { HTTP_DEFAULTS } from '../../common/http-server.js'
 import { isCodedError } from '../api/error-answer.js'
 import { DEFAULT_LIMITS, type AdapterLimits } from '../api/limits.js'
-import { startAdapter, type Adapter } from '../create-adapter.js'
+import { startAdapter, type Adapter, type AdapterOptions } from '../create-adapter.js'
 import { applyEnv, envOption, processRuntime, useIo, type CliRuntime } from './cli-support.js'
 import { CLIENT_COMMANDS, runClientCli } from './runs-cli.js'
 
@@ -54,6 +54,13 @@ function limit(
   return { ...previous, [name]: Number(match[2]) }
 }
 
+function leaseMs(value: string): number {
+  if (!/^\d+$/.test(value) || Number(value) < 100) {
+    throw new InvalidArgumentError('--lease-ms must be an integer of at least 100 (milliseconds).')
+  }
+  return Number(value)
+}
+
 function bytes(value: string): number {
   if (!/^\d+$/.test(value) || Number(value) < 1024) {
     throw new InvalidArgumentError('--body-limit must be an integer of at least 1024 (bytes).')
@@ -68,6 +75,9 @@ interface CliOptions extends HttpCliOptions {
   data: string
   createDataDir?: boolean
   memory?: boolean
+  databaseUrl?: string
+  instanceId?: string
+  leaseMs?: number
   fsync: 'group' | 'never'
   concurrency: number
   tenant?: string
@@ -129,6 +139,27 @@ export function buildAdapterCommand(io: CliIo): Command {
       ),
     )
     .addOption(new Option('--memory', 'keep everything in memory instead (lost on exit)'))
+    .addOption(
+      envOption(
+        '--database-url <url>',
+        'PostgreSQL database instead of --data (postgres://user:password@host:5432/name), shared by several adapter instances',
+        'DATABASE_URL',
+      ).conflicts('memory'),
+    )
+    .addOption(
+      envOption(
+        '--instance-id <id>',
+        "this instance's name in the shared database (default: host:pid:random)",
+        'CONAX_ADAPTER_INSTANCE_ID',
+      ),
+    )
+    .addOption(
+      envOption(
+        '--lease-ms <ms>',
+        "how long an instance's claim on a request it sends holds; a dead instance's requests go to another after it (default 60000)",
+        'CONAX_ADAPTER_LEASE_MS',
+      ).argParser(leaseMs),
+    )
     .addOption(
       new Option(
         '--fsync <mode>',
@@ -273,6 +304,45 @@ function serveOptions(
   }
 }
 
+/** The store options: memory, PostgreSQL, or the file store (its folder created for the default). */
+function storeOptionsOf(cli: CliOptions, dataFromDefault: boolean): Partial<AdapterOptions> {
+  if (cli.memory) {
+    return {}
+  }
+  if (cli.databaseUrl !== undefined && cli.databaseUrl !== '') {
+    return { databaseUrl: cli.databaseUrl }
+  }
+  // The default store (.data/ from a fresh clone) gets its folder; a path given on purpose must
+  // name an existing folder, or --create-data-dir must say so.
+  return {
+    dataFile: cli.data,
+    fsync: cli.fsync,
+    createDataFolder: cli.createDataDir === true || dataFromDefault,
+  }
+}
+
+/** `startAdapter`'s options from the command line. */
+function adapterOptionsOf(cli: CliOptions, dataFromDefault: boolean, io: CliIo): AdapterOptions {
+  return {
+    provider: cli.provider,
+    port: cli.port,
+    host: cli.host,
+    concurrency: cli.concurrency,
+    ...(cli.tenant === undefined ? {} : { tenant: cli.tenant }),
+    autoDeliver: cli.deliver,
+    // The log goes to the CLI's own output, so a caller of runAdapterCli captures it too.
+    logger: pino({ level: cli.logLevel }, { write: (line: string) => io.stdout.write(line) }),
+    ...storeOptionsOf(cli, dataFromDefault),
+    ...(cli.instanceId === undefined ? {} : { instanceId: cli.instanceId }),
+    ...(cli.leaseMs === undefined ? {} : { leaseMs: cli.leaseMs }),
+    ...(cli.apiToken === undefined ? {} : { apiToken: cli.apiToken }),
+    ...(cli.bodyLimit === undefined ? {} : { bodyLimitBytes: cli.bodyLimit }),
+    ...(cli.limit === undefined ? {} : { limits: cli.limit }),
+    ...guardListsOf(cli),
+    http: httpSettingsOf(cli),
+  }
+}
+
 /**
  * Runs the CLI on `argv` (node, script, ...), writing to `io`; resolves with the exit code once
  * the adapter has stopped (at a SIGINT or SIGTERM of `runtime.signals`) or failed to start, or
@@ -307,30 +377,7 @@ export async function runAdapterCli(
   }
   const { cli, dataFromDefault } = options
   try {
-    const adapter = await startAdapter({
-      provider: cli.provider,
-      port: cli.port,
-      host: cli.host,
-      concurrency: cli.concurrency,
-      ...(cli.tenant === undefined ? {} : { tenant: cli.tenant }),
-      autoDeliver: cli.deliver,
-      // The log goes to the CLI's own output, so a caller of runAdapterCli captures it too.
-      logger: pino({ level: cli.logLevel }, { write: (line: string) => io.stdout.write(line) }),
-      // The default store (.data/ from a fresh clone) gets its folder; a path given on purpose
-      // must name an existing folder, or --create-data-dir must say so.
-      ...(cli.memory
-        ? {}
-        : {
-            dataFile: cli.data,
-            fsync: cli.fsync,
-            createDataFolder: cli.createDataDir === true || dataFromDefault,
-          }),
-      ...(cli.apiToken === undefined ? {} : { apiToken: cli.apiToken }),
-      ...(cli.bodyLimit === undefined ? {} : { bodyLimitBytes: cli.bodyLimit }),
-      ...(cli.limit === undefined ? {} : { limits: cli.limit }),
-      ...guardListsOf(cli),
-      http: httpSettingsOf(cli),
-    })
+    const adapter = await startAdapter(adapterOptionsOf(cli, dataFromDefault, io))
     const stopped = stopRequested(runtime.signals)
     for (const line of startLines(adapter, cli)) {
       writeLine(io.stdout, line)

@@ -37,7 +37,7 @@ export const stbItem = (n: number, distributor: string | null = 'Main'): ItemInp
 /** A simulator with cards 1..n, STBs 1..n and the seed catalogue. */
 export function startTestCa(
   count = 20,
-  options: { port?: number; dataFile?: string } = {},
+  options: { port?: number; dataFile?: string; journalLimit?: number } = {},
 ): Promise<Simulator> {
   const numbers = Array.from({ length: count }, (_, i) => i + 1)
   return startSimulator({

@@ -91,6 +91,7 @@ import {
 import { encodeGroup, parseGroup } from './log-group.js'
 import { copyJson, deepFreeze, pageBounds } from './records.js'
 import { keysOf, RequestColumns, type RequestKeys } from './request-columns.js'
+import { LocalClaims } from './local-claims.js'
 import { StoreError } from './store-error.js'
 import { reason, releaseLock, StoreFileLife, takeLock } from './store-files.js'
 import {
@@ -197,6 +198,8 @@ function corrupt(file: string, why: string): StoreError {
 /** The provisioning store in files (see the file comment). */
 export class FileProvisioningStore implements ProvisioningStore {
   readonly description: string
+  /** Claims of this process's dispatchers (see ProvisioningStore.claimRequests). */
+  private readonly claims = new LocalClaims()
   private readonly path: string
   private readonly folder: string
   private readonly fsync: FsyncMode
@@ -291,6 +294,7 @@ export class FileProvisioningStore implements ProvisioningStore {
     }
     const updated = updatedRequest(current, update, now)
     this.change(updated)
+    this.claims.end(id)
     await this.group.request()
     // Frozen (records are replaced, never changed in place): delivery updates every request, and
     // a copy of each would cost more than the rest of the store's work.
@@ -315,6 +319,7 @@ export class FileProvisioningStore implements ProvisioningStore {
     const numbers = parts.map((_part, offset) => String(this.requestCount + 1 + offset))
     const parent = updatedRequest(current, { ...update, lifeCycleState: 'REJECTED' }, now, numbers)
     this.change(parent)
+    this.claims.end(id)
     // Parent and parts go into the same group: one line makes both durable.
     const children = this.create(partsOf(parent, parts), now)
     return this.durably(children, () => ({
@@ -398,6 +403,26 @@ export class FileProvisioningStore implements ProvisioningStore {
   }
 
   // ----- reads -----------------------------------------------------------------------------
+
+  claimRequests(
+    ids: readonly string[],
+    owner: string,
+    leaseMs: number,
+  ): Promise<readonly string[]> {
+    return Promise.resolve(
+      this.claims.claim(
+        ids,
+        owner,
+        leaseMs,
+        (id) => this.findById(id)?.lifeCycleState === 'PENDING',
+      ),
+    )
+  }
+
+  releaseRequests(ids: readonly string[], owner: string): Promise<void> {
+    this.claims.release(ids, owner)
+    return Promise.resolve()
+  }
 
   getRequest(idOrNumber: string): Promise<ProvisioningRequest | null> {
     return new Promise((answer) => {

@@ -25,7 +25,11 @@ export class MemoryProvisioningStore extends StateReads implements ProvisioningS
   }
 
   updateRequest(id: string, update: RequestUpdate, now: string): Promise<ProvisioningRequest> {
-    return this.change(() => copyJson(this.state.update(id, update, now)))
+    return this.change(() => {
+      const updated = copyJson(this.state.update(id, update, now))
+      this.endClaim(id)
+      return updated
+    })
   }
 
   splitRequest(
@@ -36,6 +40,7 @@ export class MemoryProvisioningStore extends StateReads implements ProvisioningS
   ): Promise<{ parent: ProvisioningRequest; children: readonly ProvisioningRequest[] }> {
     return this.change(() => {
       const { parent, children } = this.state.split(id, update, parts, now)
+      this.endClaim(id)
       return { parent: copyJson(parent), children: children.map(copyJson) }
     })
   }

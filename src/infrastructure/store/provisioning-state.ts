@@ -19,7 +19,7 @@ export { copyJson, deepFreeze } from './records.js'
 export type { PlacedSubscription } from './subscription-table.js'
 
 /** The request fields `updateRequest` may change; anything else in an update is ignored. */
-const UPDATABLE_FIELDS = [
+export const UPDATABLE_FIELDS = [
   'lifeCycleState',
   'executedDate',
   'request',

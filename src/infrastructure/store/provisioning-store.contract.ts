@@ -542,6 +542,58 @@ export function describeProvisioningStoreContract(
       })
     })
 
+    describe('claims', () => {
+      it('gives a PENDING request to one owner at a time, until its attempt is stored or released', async () => {
+        const { store } = await fresh()
+        const [a, b, c] = await store.commit(
+          { requests: [aNewRequest('1'), aNewRequest('2'), aNewRequest('3')] },
+          T0,
+        )
+        const ids = [a!.id, b!.id, c!.id]
+
+        expect(await store.claimRequests([a!.id, b!.id], 'one', 60_000)).toEqual([a!.id, b!.id])
+        expect(await store.claimRequests(ids, 'two', 60_000)).toEqual([c!.id])
+        // Claiming again what one holds is allowed to its owner (a retry of the same pass).
+        expect(await store.claimRequests([a!.id], 'one', 60_000)).toEqual([a!.id])
+
+        await store.updateRequest(a!.id, { lifeCycleState: 'COMPLETED' }, T1)
+        await store.updateRequest(b!.id, { attempts: 1, nextAttemptAt: T2 }, T1)
+        await store.releaseRequests([c!.id], 'one')
+        // a is final: nobody gets it; b's attempt is over (still PENDING); c's release by another owner changed nothing.
+        expect(await store.claimRequests(ids, 'two', 60_000)).toEqual([b!.id, c!.id])
+        await store.releaseRequests([b!.id, c!.id], 'two')
+        expect(await store.claimRequests(ids, 'one', 60_000)).toEqual([b!.id, c!.id])
+      })
+
+      it('gives a request again once its lease has run out (its owner died)', async () => {
+        const { store } = await fresh()
+        const [a] = await store.commit({ requests: [aNewRequest('1')] }, T0)
+        expect(await store.claimRequests([a!.id], 'dead', 0)).toEqual([a!.id])
+        // A lease of 0 ms has run out by the next call, whatever the clock's resolution.
+        let taken: readonly string[] = []
+        while (taken.length === 0) {
+          taken = await store.claimRequests([a!.id], 'alive', 60_000)
+        }
+        expect(taken).toEqual([a!.id])
+        expect(await store.claimRequests([a!.id], 'dead', 60_000)).toEqual([])
+      })
+
+      it('ends the claim of a request that is split', async () => {
+        const { store } = await fresh()
+        const [batch] = await store.commit({ requests: [aNewRequest('1')] }, T0)
+        await store.claimRequests([batch!.id], 'one', 60_000)
+        const { children } = await store.splitRequest(
+          batch!.id,
+          { errorCode: 'X' },
+          [aNewRequest('1')],
+          T1,
+        )
+        expect(await store.claimRequests([batch!.id, children[0]!.id], 'two', 60_000)).toEqual([
+          children[0]!.id,
+        ])
+      })
+    })
+
     describe('installed items', () => {
       it('knows which subscription holds a CA ID, following moves and removals', async () => {
         const { store } = await fresh()

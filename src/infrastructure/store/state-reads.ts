@@ -1,11 +1,38 @@
 import type { Page, RequestFilter, SubscriptionFilter } from '../../application/ports.js'
 import type { Subscription } from '../../domain/crm.js'
 import type { ProvisioningRequest } from '../../domain/provisioning-request.js'
+import { LocalClaims } from './local-claims.js'
 import { copyJson, type ProvisioningState } from './provisioning-state.js'
 
 /** The reads both stores answer from their in-memory state, the same way. */
 export abstract class StateReads {
   protected abstract readonly state: ProvisioningState
+  private readonly claims = new LocalClaims()
+
+  claimRequests(
+    ids: readonly string[],
+    owner: string,
+    leaseMs: number,
+  ): Promise<readonly string[]> {
+    return Promise.resolve(
+      this.claims.claim(
+        ids,
+        owner,
+        leaseMs,
+        (id) => this.state.findRequest(id)?.lifeCycleState === 'PENDING',
+      ),
+    )
+  }
+
+  releaseRequests(ids: readonly string[], owner: string): Promise<void> {
+    this.claims.release(ids, owner)
+    return Promise.resolve()
+  }
+
+  /** An attempt on the request is over (its outcome is stored): its claim ends. */
+  protected endClaim(id: string): void {
+    this.claims.end(id)
+  }
 
   getRequest(idOrNumber: string): Promise<ProvisioningRequest | null> {
     const request = this.state.findRequest(idOrNumber)

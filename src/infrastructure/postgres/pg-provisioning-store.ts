@@ -1,0 +1,513 @@
+import type pg from 'pg'
+import type {
+  Page,
+  ProvisioningStore,
+  RequestFilter,
+  RequestUpdate,
+  SubscriptionFilter,
+} from '../../application/ports.js'
+import type { Subscription } from '../../domain/crm.js'
+import type {
+  NewProvisioningRequest,
+  ProvisioningRequest,
+} from '../../domain/provisioning-request.js'
+import {
+  MAX_SEQUENCE_NUMBER,
+  UPDATABLE_FIELDS,
+  copyJson,
+  newRequest,
+} from '../store/provisioning-state.js'
+import { StoreError } from '../store/store-error.js'
+import { cardsOf, stbsOf } from '../../domain/commands.js'
+import { describeUrl, inTransaction, message, openDatabase } from './pg-database.js'
+
+type Queryable = Pick<pg.PoolClient, 'query'>
+
+const REQUEST_COLUMNS =
+  'number, id, type, sequence_number, precedence, life_cycle_state, reference_number, subscription_id, process_name, process_id, doc'
+
+/**
+ * The provisioning store on PostgreSQL (docs/decisions/0017): several adapter instances share one
+ * database. Commits take one advisory lock for their transaction, so request numbers have no gaps
+ * and SequenceNumbers (a database sequence) grow in the order requests become visible; delivery
+ * claims requests with `FOR UPDATE SKIP LOCKED` and a lease, so one instance sends a request at a time.
+ */
+export class PostgresProvisioningStore implements ProvisioningStore {
+  readonly description: string
+  private closed = false
+  /** Writes not yet answered: lists and close() wait for them (they see every earlier write). */
+  private readonly inflight = new Set<Promise<unknown>>()
+
+  private readonly pool: pg.Pool
+  /**
+   * At most this many PENDING requests per `pendingRequests`, the first in sending order: every
+   * instance reads the queue on each delivery pass, and the head is what can be sent.
+   */
+  private readonly pendingWindow: number
+
+  private constructor(pool: pg.Pool, url: string, pendingWindow: number) {
+    this.pendingWindow = pendingWindow
+    this.pool = pool
+    this.description = describeUrl(url)
+  }
+
+  /** Connects and applies the schema migrations; rejects with STORE_UNREADABLE when it cannot. */
+  static async open(
+    url: string,
+    options: { readonly max?: number; readonly pendingWindow?: number } = {},
+  ): Promise<PostgresProvisioningStore> {
+    return new PostgresProvisioningStore(
+      await openDatabase(url, options),
+      url,
+      options.pendingWindow ?? 2000,
+    )
+  }
+
+  /** The pool, shared with the run store of the same database. */
+  get database(): pg.Pool {
+    return this.pool
+  }
+
+  async commit(
+    change: {
+      readonly subscription?: Subscription
+      readonly requests: readonly NewProvisioningRequest[]
+    },
+    now: string,
+  ): Promise<readonly ProvisioningRequest[]> {
+    this.checkOpen()
+    if (change.subscription === undefined && change.requests.length === 0) {
+      return []
+    }
+    const subscription = change.subscription
+    // Templates: the function gives each its number and SequenceNumber (and so its precedence).
+    const templates = change.requests.map((request) => newRequest(request, '0', 0, now))
+    const drawn = await this.write('commit', () =>
+      this.pool
+        .query<{ number: string; sequence_number: number }>(
+          'SELECT number, sequence_number FROM conax_commit($1::bigint[], $2::jsonb, $3::text[], $4::jsonb[])',
+          [
+            laneKeys(subscription?.id ?? null, change.requests),
+            subscription === undefined ? null : JSON.stringify(subscription),
+            subscription === undefined
+              ? null
+              : subscription.installedItems.map((item) => item.caId),
+            templates.map((template) => JSON.stringify(template)),
+          ],
+        )
+        .catch((error: unknown) => {
+          throw exhaustedOr(error, templates.length)
+        }),
+    )
+    return templates.map((template, index) => {
+      const row = drawn.rows[index] as { number: string; sequence_number: number }
+      return {
+        ...template,
+        number: String(row.number),
+        sequenceNumber: row.sequence_number,
+        precedence: row.sequence_number,
+      }
+    })
+  }
+
+  async updateRequest(
+    id: string,
+    update: RequestUpdate,
+    now: string,
+  ): Promise<ProvisioningRequest> {
+    this.checkOpen()
+    const patch = patchOf(update, now)
+    const rows = await this.write('update a request', () =>
+      this.pool.query<{ doc: ProvisioningRequest }>(
+        `UPDATE requests SET doc = doc || $2::jsonb,
+           life_cycle_state = coalesce($2::jsonb->>'lifeCycleState', life_cycle_state),
+           reference_number = CASE WHEN $2::jsonb ? 'referenceNumber' THEN $2::jsonb->>'referenceNumber' ELSE reference_number END,
+           claimed_by = NULL, claimed_until = NULL
+         WHERE id = $1 RETURNING doc`,
+        [id, JSON.stringify(patch)],
+      ),
+    )
+    const updated = rows.rows[0]
+    if (updated === undefined) {
+      throw notFound(id)
+    }
+    return updated.doc
+  }
+
+  async splitRequest(
+    id: string,
+    update: RequestUpdate,
+    parts: readonly NewProvisioningRequest[],
+    now: string,
+  ): Promise<{ parent: ProvisioningRequest; children: readonly ProvisioningRequest[] }> {
+    this.checkOpen()
+    return this.write('split a request', () =>
+      inTransaction(this.pool, async (tx) => {
+        const found = await tx.query<{ doc: ProvisioningRequest }>(
+          'SELECT doc FROM requests WHERE id = $1 FOR UPDATE',
+          [id],
+        )
+        const current = found.rows[0]?.doc
+        if (current === undefined) {
+          throw notFound(id)
+        }
+        if (current.lifeCycleState !== 'PENDING') {
+          throw new StoreError(
+            'REQUEST_NOT_PENDING',
+            `Failed to split provisioning request ${current.number}: it is ${current.lifeCycleState}, and only a PENDING request can be split. Nothing was changed.`,
+          )
+        }
+        const children = await insertRequests(
+          tx,
+          parts.map((part) => ({
+            ...part,
+            splitOf: { number: current.number, precedence: current.precedence },
+          })),
+          now,
+        )
+        const patch = {
+          ...patchOf({ ...update, lifeCycleState: 'REJECTED' }, now),
+          splitInto: children.map((child) => child.number),
+        }
+        const parent = await tx.query<{ doc: ProvisioningRequest }>(
+          `UPDATE requests SET doc = doc || $2::jsonb, life_cycle_state = 'REJECTED',
+             reference_number = CASE WHEN $2::jsonb ? 'referenceNumber' THEN $2::jsonb->>'referenceNumber' ELSE reference_number END,
+             claimed_by = NULL, claimed_until = NULL
+           WHERE id = $1 RETURNING doc`,
+          [id, JSON.stringify(patch)],
+        )
+        return { parent: (parent.rows[0] as { doc: ProvisioningRequest }).doc, children }
+      }),
+    )
+  }
+
+  async claimRequests(
+    ids: readonly string[],
+    owner: string,
+    leaseMs: number,
+  ): Promise<readonly string[]> {
+    this.checkOpen()
+    if (ids.length === 0) {
+      return []
+    }
+    // SKIP LOCKED: a row another instance is claiming right now is not waited for, it is theirs.
+    const claimed = await this.write('claim requests', () =>
+      this.pool.query<{ id: string }>(
+        `UPDATE requests SET claimed_by = $2, claimed_until = clock_timestamp() + $3 * interval '1 millisecond'
+         WHERE id IN (
+           SELECT id FROM requests
+           WHERE id = ANY($1::text[]) AND life_cycle_state = 'PENDING'
+             AND (claimed_by IS NULL OR claimed_by = $2 OR claimed_until < clock_timestamp())
+           FOR UPDATE SKIP LOCKED)
+         RETURNING id`,
+        [ids, owner, leaseMs],
+      ),
+    )
+    const got = new Set(claimed.rows.map((row) => row.id))
+    return ids.filter((id) => got.has(id))
+  }
+
+  async releaseRequests(ids: readonly string[], owner: string): Promise<void> {
+    this.checkOpen()
+    if (ids.length === 0) {
+      return
+    }
+    await this.write('release requests', () =>
+      this.pool.query(
+        'UPDATE requests SET claimed_by = NULL, claimed_until = NULL WHERE id = ANY($1::text[]) AND claimed_by = $2',
+        [ids, owner],
+      ),
+    )
+  }
+
+  async getRequest(idOrNumber: string): Promise<ProvisioningRequest | null> {
+    const number = /^[1-9][0-9]{0,15}$/.test(idOrNumber) ? idOrNumber : null
+    const found = await this.read(false, () =>
+      this.pool.query<{ doc: ProvisioningRequest }>(
+        'SELECT doc FROM requests WHERE id = $1 OR number = $2::bigint ORDER BY (id = $1) DESC LIMIT 1',
+        [idOrNumber, number],
+      ),
+    )
+    return found.rows[0]?.doc ?? null
+  }
+
+  async listRequests(filter: RequestFilter): Promise<Page<ProvisioningRequest>> {
+    const conditions: string[] = []
+    const values: unknown[] = []
+    const where = (column: string, value: string | undefined): void => {
+      if (value !== undefined) {
+        values.push(value)
+        conditions.push(`${column} = $${values.length}`)
+      }
+    }
+    where('type', filter.type)
+    where('life_cycle_state', filter.lifeCycleState)
+    where('reference_number', filter.referenceNumber)
+    where('subscription_id', filter.subscriptionId)
+    where('process_name', filter.processName)
+    where('process_id', filter.processId)
+    const clause = conditions.length === 0 ? '' : `WHERE ${conditions.join(' AND ')}`
+    return this.page({ table: 'requests', clause, values, order: 'sequence_number' }, filter)
+  }
+
+  async pendingRequests(): Promise<readonly ProvisioningRequest[]> {
+    const found = await this.read(true, () =>
+      this.pool.query<{ doc: ProvisioningRequest }>(
+        `SELECT doc FROM (SELECT doc, sequence_number FROM requests WHERE life_cycle_state = 'PENDING'
+           ORDER BY precedence, sequence_number LIMIT $1) AS head ORDER BY sequence_number`,
+        [this.pendingWindow],
+      ),
+    )
+    return found.rows.map((row) => row.doc)
+  }
+
+  async countPending(processId: string): Promise<number> {
+    const found = await this.read(true, () =>
+      this.pool.query<{ count: string }>(
+        "SELECT count(*) AS count FROM requests WHERE process_id = $1 AND life_cycle_state = 'PENDING'",
+        [processId],
+      ),
+    )
+    return Number(found.rows[0]?.count ?? 0)
+  }
+
+  async getSubscription(id: string): Promise<Subscription | null> {
+    const found = await this.read(false, () =>
+      this.pool.query<{ doc: Subscription }>('SELECT doc FROM subscriptions WHERE id = $1', [id]),
+    )
+    return found.rows[0]?.doc ?? null
+  }
+
+  async subscriptionHolding(caId: string): Promise<string | null> {
+    const found = await this.read(false, () =>
+      this.pool.query<{ subscription_id: string }>(
+        'SELECT subscription_id FROM installed_items WHERE ca_id = $1',
+        [caId],
+      ),
+    )
+    return found.rows[0]?.subscription_id ?? null
+  }
+
+  async listSubscriptions(filter: SubscriptionFilter): Promise<Page<Subscription>> {
+    const conditions: string[] = []
+    const values: unknown[] = []
+    const add = (condition: (placeholder: string) => string, value: unknown): void => {
+      values.push(value)
+      conditions.push(condition(`$${values.length}`))
+    }
+    if (filter.createdFrom !== undefined) {
+      add((p) => `created_at >= ${p}::timestamptz`, filter.createdFrom)
+    }
+    if (filter.createdTo !== undefined) {
+      add((p) => `created_at <= ${p}::timestamptz`, filter.createdTo)
+    }
+    if (filter.types !== undefined) {
+      add((p) => `type = ANY(${p}::text[])`, filter.types)
+    }
+    if (filter.ids !== undefined) {
+      add((p) => `id = ANY(${p}::text[])`, filter.ids)
+    }
+    const clause = conditions.length === 0 ? '' : `WHERE ${conditions.join(' AND ')}`
+    return this.page({ table: 'subscriptions', clause, values, order: 'ordinal' }, filter)
+  }
+
+  async close(): Promise<void> {
+    if (this.closed) {
+      return
+    }
+    this.closed = true
+    await Promise.allSettled([...this.inflight])
+    await this.pool.end()
+  }
+
+  private async page<T>(
+    query: {
+      readonly table: string
+      readonly clause: string
+      readonly values: readonly unknown[]
+      readonly order: string
+    },
+    paging: { readonly offset?: number | undefined; readonly limit?: number | undefined },
+  ): Promise<Page<T>> {
+    const { table, clause, values, order } = query
+    const offset = Math.max(0, Math.trunc(paging.offset ?? 0))
+    const limit = paging.limit === undefined ? null : Math.max(0, Math.trunc(paging.limit))
+    const [count, items] = await this.read(true, () =>
+      Promise.all([
+        this.pool.query<{ count: string }>(`SELECT count(*) AS count FROM ${table} ${clause}`, [
+          ...values,
+        ]),
+        this.pool.query<{ doc: T }>(
+          `SELECT doc FROM ${table} ${clause} ORDER BY ${order} OFFSET $${values.length + 1} LIMIT $${values.length + 2}`,
+          [...values, offset, limit],
+        ),
+      ]),
+    )
+    return { total: Number(count.rows[0]?.count ?? 0), items: items.rows.map((row) => row.doc) }
+  }
+
+  private checkOpen(): void {
+    if (this.closed) {
+      throw new StoreError(
+        'STORE_WRITE_FAILED',
+        `Failed to change the provisioning store ${this.description}: it is closed. Open a new store.`,
+      )
+    }
+  }
+
+  /** A write; a database failure becomes STORE_WRITE_FAILED (nothing of it was applied: one transaction). */
+  private write<T>(what: string, work: () => Promise<T>): Promise<T> {
+    const done = work().catch((error: unknown) => {
+      throw storeError(error, `Failed to ${what} in ${this.description}`, 'STORE_WRITE_FAILED')
+    })
+    this.inflight.add(done)
+    const forget = (): void => {
+      this.inflight.delete(done)
+    }
+    done.then(forget, forget)
+    return done
+  }
+
+  /**
+   * A read; `consistent` reads (lists, pending requests, counts) first wait for the writes this
+   * store has in flight, so they see every write made before them, as the embedded store's do.
+   * Point reads do not: a caller reading one record has awaited the write it depends on.
+   */
+  private async read<T>(consistent: boolean, work: () => Promise<T>): Promise<T> {
+    if (this.closed) {
+      throw new StoreError(
+        'STORE_UNREADABLE',
+        `Failed to read the provisioning store ${this.description}: it is closed. Open a new store.`,
+      )
+    }
+    if (consistent && this.inflight.size > 0) {
+      await Promise.allSettled([...this.inflight])
+    }
+    try {
+      return await work()
+    } catch (error) {
+      throw storeError(error, `Failed to read ${this.description}`, 'STORE_UNREADABLE')
+    }
+  }
+}
+
+/** A StoreError as it is, or the database's failure as `code` with what to do. */
+function storeError(
+  error: unknown,
+  what: string,
+  code: 'STORE_WRITE_FAILED' | 'STORE_UNREADABLE',
+): StoreError {
+  if (error instanceof StoreError) {
+    return error
+  }
+  return new StoreError(
+    code,
+    `${what}: ${message(error)}. Nothing was changed; check that the PostgreSQL server is up and reachable, then try again.`,
+    { cause: error },
+  )
+}
+
+/** SEQUENCE_NUMBERS_EXHAUSTED for the sequence's limit error (2200H), else the error itself. */
+function exhaustedOr(error: unknown, count: number): unknown {
+  if ((error as { code?: string }).code !== '2200H') {
+    return error
+  }
+  return new StoreError(
+    'SEQUENCE_NUMBERS_EXHAUSTED',
+    `Failed to create ${count} provisioning request(s): the database's SequenceNumbers (sequence conax_sequence_number) would pass ${MAX_SEQUENCE_NUMBER}, the largest the Conax contract carries (xs:int). Nothing was stored. Start a new database (it takes a new random origin; see docs/decisions/0004).`,
+    { cause: error },
+  )
+}
+
+function notFound(id: string): StoreError {
+  return new StoreError(
+    'REQUEST_NOT_FOUND',
+    `Failed to update provisioning request ${JSON.stringify(id)}: no request has this id. Pass the request's 32-hex id (not its number), as returned by commit or getRequest.`,
+  )
+}
+
+/** The fields an update sets (those given), with updatedAt. */
+function patchOf(update: RequestUpdate, now: string): Record<string, unknown> {
+  const patch: Record<string, unknown> = {}
+  for (const field of UPDATABLE_FIELDS) {
+    if (update[field] !== undefined) {
+      patch[field] = field === 'result' ? copyJson(update[field]) : update[field]
+    }
+  }
+  patch.updatedAt = now
+  return patch
+}
+
+/**
+ * The lock keys of a commit's lanes: its subscription and every smartcard and STB its requests
+ * touch. `conax_commit` (migration 0003) takes them for its transaction in one order (no deadlock
+ * between two commits). Two commits of one card
+ * then draw their SequenceNumbers in the order they become visible, so delivery, which reads what
+ * is visible, never sends a card's later request before an earlier one; commits of other cards do
+ * not wait. (A request's action lane is within one commit.)
+ */
+function laneKeys(
+  subscriptionId: string | null,
+  requests: readonly NewProvisioningRequest[],
+): string[] {
+  const lanes = new Set<string>(subscriptionId === null ? [] : [`subscription:${subscriptionId}`])
+  for (const request of requests) {
+    cardsOf(request.command).forEach((id) => lanes.add(`card:${id}`))
+    stbsOf(request.command).forEach((id) => lanes.add(`stb:${id}`))
+  }
+  return [...new Set([...lanes].map((lane) => String(laneKey(lane))))]
+}
+
+/** A lane's advisory lock key: FNV-1a, 64 bits, as a signed bigint. */
+function laneKey(lane: string): bigint {
+  let hash = 0xcbf29ce484222325n
+  for (let i = 0; i < lane.length; i++) {
+    hash ^= BigInt(lane.charCodeAt(i))
+    hash = (hash * 0x100000001b3n) & 0xffffffffffffffffn
+  }
+  return BigInt.asIntN(64, hash)
+}
+
+/** Creates requests with the next numbers and SequenceNumbers; the caller holds their lanes' locks. */
+async function insertRequests(
+  tx: Queryable,
+  given: readonly NewProvisioningRequest[],
+  now: string,
+): Promise<ProvisioningRequest[]> {
+  if (given.length === 0) {
+    return []
+  }
+  let sequences: number[]
+  let numbers: number[]
+  try {
+    const drawn = await tx.query<{ n: string; s: number }>(
+      'SELECT number AS n, sequence_number AS s FROM conax_draw($1)',
+      [given.length],
+    )
+    numbers = drawn.rows.map((row) => Number(row.n)).sort((a, b) => a - b)
+    sequences = drawn.rows.map((row) => row.s).sort((a, b) => a - b)
+  } catch (error) {
+    throw exhaustedOr(error, given.length)
+  }
+  const requests = given.map((request, offset) =>
+    newRequest(request, String(numbers[offset]), sequences[offset] as number, now),
+  )
+  await tx.query(
+    `INSERT INTO requests (${REQUEST_COLUMNS})
+     SELECT * FROM unnest($1::bigint[], $2::text[], $3::text[], $4::integer[], $5::integer[], $6::text[], $7::text[], $8::text[], $9::text[], $10::text[], $11::jsonb[])`,
+    [
+      requests.map((r) => r.number),
+      requests.map((r) => r.id),
+      requests.map((r) => r.type),
+      requests.map((r) => r.sequenceNumber),
+      requests.map((r) => r.precedence),
+      requests.map((r) => r.lifeCycleState),
+      requests.map((r) => r.referenceNumber),
+      requests.map((r) => r.subscriptionId),
+      requests.map((r) => r.processName),
+      requests.map((r) => r.processId),
+      requests.map((r) => JSON.stringify(r)),
+    ],
+  )
+  return requests
+}
