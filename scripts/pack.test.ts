@@ -132,8 +132,20 @@ describe('the packed package, installed in another project', () => {
       .map((file) => file.slice(installed.length + 1))
     expect(paths).toContain('dist/simulator/src/index.js')
     expect(paths).toContain('fixtures/wsdl/subscription.wsdl')
+    // What the code reads at run time: the consoles' static files, the SQL migrations, the demo.
+    expect(paths).toEqual(
+      expect.arrayContaining([
+        'common/console/console.js',
+        'simulator/console/app.js',
+        'src/console/app.js',
+        'src/infrastructure/postgres/migrations/0001_initial.sql',
+        'fixtures/examples/crm-history.yaml',
+      ]),
+    )
     expect(
-      paths.filter((path) => /\.test\.|\.map$|\/bench\/|^(src|simulator|common)\//.test(path)),
+      paths.filter((path) =>
+        /\.test\.|\.map$|\/bench\/|^(src|simulator|common|conformance)\/.*\.ts$/.test(path),
+      ),
     ).toEqual([])
   })
 })
