@@ -180,9 +180,20 @@ export class RunEngine {
     }
   }
 
-  /** An execution with its progress; EXECUTION_NOT_FOUND otherwise. */
+  /**
+   * An execution with its progress; EXECUTION_NOT_FOUND otherwise. A DELIVERING execution whose
+   * requests are all final is completed first: their verdicts may have come to another instance.
+   */
   async get(executionId: string): Promise<RunStatus> {
-    return this.status(await this.execution(executionId))
+    const execution = await this.execution(executionId)
+    if (
+      execution.state === 'DELIVERING' &&
+      (await this.options.store.countPending(executionId)) === 0
+    ) {
+      await this.maybeFinish(executionId)
+      return this.status(await this.execution(executionId))
+    }
+    return this.status(execution)
   }
 
   /** The executions of a run (or of every run), newest last. */
