@@ -30,6 +30,8 @@ export default defineConfig({
         test: {
           name: 'conformance',
           include: ['conformance/**/*.test.ts'],
+          // The explorer's run on several instances needs a PostgreSQL server too.
+          globalSetup: ['src/test-support/postgres-global-setup.ts'],
           testTimeout: 20_000,
         },
       },

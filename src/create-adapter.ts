@@ -82,6 +82,11 @@ export interface AdapterOptions {
    * mid-send frees its requests after this. Keep it above the provider's `connection.timeoutMs`.
    */
   readonly leaseMs?: number
+  /**
+   * How long an instance holds a run execution it runs without renewing it (default: `leaseMs`);
+   * once it runs out (the instance died) another instance may resume the execution.
+   */
+  readonly runLeaseMs?: number
   /** Another store; wins over `dataFile` and `databaseUrl`. */
   readonly store?: ProvisioningStore
   /**
@@ -227,6 +232,7 @@ async function createRuns(
     readonly gateway: CaGateway
     readonly clock: Clock
     readonly logger: Logger
+    readonly instanceId: string
   },
 ): Promise<{ runs: RunService; runStore: RunStore; reader: CaReader }> {
   const { provider, logger } = parts
@@ -256,6 +262,12 @@ async function createRuns(
     clock: parts.clock,
     ...(options.runPageSize ? { pageSize: options.runPageSize } : {}),
     ...(options.readConcurrency ? { readConcurrency: options.readConcurrency } : {}),
+    owner: parts.instanceId,
+    // Only a shared database has other instances to keep out of a running execution.
+    leaseMs:
+      parts.store instanceof PostgresProvisioningStore
+        ? (options.runLeaseMs ?? options.leaseMs ?? 60_000)
+        : 0,
     onError: (error, execution) =>
       logger.error(
         { err: error, execution: execution.id },
@@ -406,6 +418,8 @@ export async function startAdapter(options: AdapterOptions): Promise<Adapter> {
       ? options.logger
       : pino({ level: options.logger ?? 'silent' })
   const clock = options.clock ?? systemClock
+  const instanceId =
+    options.instanceId ?? `${hostname()}:${process.pid}:${randomUUID().slice(0, 8)}`
   const store = await openStore(options, logger)
   const client = options.gateway ? null : await createConaxClient(provider.connection)
   let runService: RunService | null = null
@@ -423,7 +437,7 @@ export async function startAdapter(options: AdapterOptions): Promise<Adapter> {
       logger.error({ err: error }, 'delivery pass failed; retrying after the next wait'),
     splitMode: provider.delivery.splitRefusedBatches,
     ...(options.ordering ? { ordering: options.ordering } : {}),
-    owner: options.instanceId ?? `${hostname()}:${process.pid}:${randomUUID().slice(0, 8)}`,
+    owner: instanceId,
     ...(options.leaseMs === undefined ? {} : { leaseMs: options.leaseMs }),
     onOutcome: (request, outcome, parts) => logOutcome(logger, request, outcome, parts),
   })
@@ -443,6 +457,7 @@ export async function startAdapter(options: AdapterOptions): Promise<Adapter> {
     gateway,
     clock,
     logger,
+    instanceId,
   })
   runService = runs
   const interrupted = await runs.recover()

@@ -14,6 +14,7 @@ export type AdapterErrorCode =
   | 'EXECUTION_NOT_FOUND'
   | 'RUN_NOT_RESUMABLE'
   | 'RUN_RUNNING'
+  | 'RUN_OWNED'
   | 'CA_UNAVAILABLE'
   | 'LIMIT_EXCEEDED'
   | 'PAYLOAD_TOO_LARGE'
@@ -62,6 +63,7 @@ const HTTP_STATUS: Readonly<Record<AdapterErrorCode, number>> = {
   RUN_EXISTS: 409,
   RUN_NOT_RESUMABLE: 409,
   RUN_RUNNING: 409,
+  RUN_OWNED: 409,
   PAYLOAD_TOO_LARGE: 413,
   LIMIT_EXCEEDED: 422,
   CA_UNAVAILABLE: 503,

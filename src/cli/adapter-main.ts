@@ -61,6 +61,13 @@ function leaseMs(value: string): number {
   return Number(value)
 }
 
+function runPageSize(value: string): number {
+  if (!/^\d+$/.test(value) || Number(value) < 1 || Number(value) > 10_000) {
+    throw new InvalidArgumentError('--run-page-size must be an integer from 1 to 10000.')
+  }
+  return Number(value)
+}
+
 function bytes(value: string): number {
   if (!/^\d+$/.test(value) || Number(value) < 1024) {
     throw new InvalidArgumentError('--body-limit must be an integer of at least 1024 (bytes).')
@@ -78,6 +85,7 @@ interface CliOptions extends HttpCliOptions {
   databaseUrl?: string
   instanceId?: string
   leaseMs?: number
+  runPageSize?: number
   fsync: 'group' | 'never'
   concurrency: number
   tenant?: string
@@ -159,6 +167,12 @@ export function buildAdapterCommand(io: CliIo): Command {
         "how long an instance's claim on a request it sends holds; a dead instance's requests go to another after it (default 60000)",
         'CONAX_ADAPTER_LEASE_MS',
       ).argParser(leaseMs),
+    )
+    .addOption(
+      new Option(
+        '--run-page-size <n>',
+        'subscriptions per batch of a run: its memory bound, and how often it saves its cursor and looks for a stop (default 500)',
+      ).argParser(runPageSize),
     )
     .addOption(
       new Option(
@@ -335,6 +349,7 @@ function adapterOptionsOf(cli: CliOptions, dataFromDefault: boolean, io: CliIo):
     ...storeOptionsOf(cli, dataFromDefault),
     ...(cli.instanceId === undefined ? {} : { instanceId: cli.instanceId }),
     ...(cli.leaseMs === undefined ? {} : { leaseMs: cli.leaseMs }),
+    ...(cli.runPageSize === undefined ? {} : { runPageSize: cli.runPageSize }),
     ...(cli.apiToken === undefined ? {} : { apiToken: cli.apiToken }),
     ...(cli.bodyLimit === undefined ? {} : { bodyLimitBytes: cli.bodyLimit }),
     ...(cli.limit === undefined ? {} : { limits: cli.limit }),

@@ -87,6 +87,7 @@ export function spawnAdapter(options: {
   readonly apiToken: string
   readonly leaseMs?: number
   readonly concurrency?: number
+  readonly runPageSize?: number
 }): Promise<AdapterProcess> {
   const child = spawn(
     process.execPath,
@@ -106,6 +107,9 @@ export function spawnAdapter(options: {
       '--concurrency',
       String(options.concurrency ?? 8),
       ...(options.leaseMs === undefined ? [] : ['--lease-ms', String(options.leaseMs)]),
+      ...(options.runPageSize === undefined
+        ? []
+        : ['--run-page-size', String(options.runPageSize)]),
     ],
     {
       stdio: ['ignore', 'pipe', 'pipe'],

@@ -147,12 +147,16 @@ async function exploreCommand(
     runs: number
     out: string
     path?: string
+    databaseUrl?: string
+    instances: number
   },
 ): Promise<number> {
   let result: ExploreResult
+  const { databaseUrl, instances, ...rest } = options
   try {
     result = await explore({
-      ...options,
+      ...rest,
+      ...(databaseUrl === undefined ? {} : { database: { databaseUrl, instances } }),
       onProgress: (event) => writeLine(io.stdout, progressLine(event)),
     })
   } catch (error) {
@@ -417,6 +421,11 @@ export function buildConformanceCommand(
     .option('--runs <n>', 'histories, with seeds seed, seed+1, ...', wholeNumber, 1)
     .option('--out <dir>', 'folder for the scenario file of a failure', 'explore-failures')
     .option('--path <path>', 'replay the shrunk history a failure printed (with its --seed)')
+    .option(
+      '--database-url <url>',
+      'a PostgreSQL server: each history gets a fresh database there, shared by --instances adapters',
+    )
+    .option('--instances <n>', 'adapter instances on the database (1 to 4)', wholeNumber, 2)
     .action(
       async (options: {
         seed?: number
@@ -425,6 +434,8 @@ export function buildConformanceCommand(
         runs: number
         out: string
         path?: string
+        databaseUrl?: string
+        instances: number
       }) => {
         exit(await exploreCommand(io, options))
       },

@@ -1,7 +1,7 @@
 import { mkdtemp, readFile, rm } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest'
 import { capturedIo } from '../../../common/test-support/captured-io.js'
 import { runConformanceCli } from '../cli/main.js'
 import { runScenario } from '../runner.js'
@@ -107,6 +107,41 @@ describe('the explorer on the fixed adapter', () => {
   }, 180_000)
 })
 
+describe('the explorer on two adapter instances sharing PostgreSQL', () => {
+  it('passes a fixed set of seeded histories, steps taken by the instances in turn', async () => {
+    // The tests' PostgreSQL server (vitest globalSetup, docs/decisions/0017); none: the test fails.
+    const postgres = inject('postgres')
+    if ('error' in postgres) {
+      throw new Error(`This test needs PostgreSQL and none could be started. ${postgres.error}`)
+    }
+    const histories: string[] = []
+    const result = await explore({
+      seed: 1,
+      runs: 5,
+      actions: 120,
+      out,
+      database: { databaseUrl: postgres.url, instances: 2 },
+      onProgress: (event) => {
+        if (event.kind === 'history') {
+          histories.push(`${event.seed}:${event.passed}`)
+        }
+      },
+    })
+    expect(result.failure).toBeUndefined()
+    expect(histories).toEqual(Array.from({ length: 5 }, (_, i) => `${i + 1}:true`))
+    expect(result.steps).toBeGreaterThan(100)
+    // Faults and a restart (of one instance) happen on the shared database too.
+    expect(result.faults).toHaveProperty('restart')
+    expect(result.faults).toHaveProperty('CA down')
+  }, 180_000)
+
+  it('refuses a bad instance count, saying what to pass', async () => {
+    await expect(
+      explore({ seed: 1, database: { databaseUrl: 'postgres://h/db', instances: 5 } }),
+    ).rejects.toThrow('database.instances must be an integer from 1 to 4 (got 5)')
+  })
+})
+
 describe('conax-conformance explore', () => {
   it('prints one line per history and the verdict, and exits 0 when every history passed', async () => {
     const io = capturedIo()
@@ -136,5 +171,10 @@ describe('conax-conformance explore', () => {
     expect(await runConformanceCli(['node', 'c', 'explore', '--faults', '1.5'], io)).toBe(2)
     expect(await runConformanceCli(['node', 'c', 'explore', '--path', 'abc'], io)).toBe(2)
     expect(io.err()).toContain("path 'abc' is not a path the explorer printed")
+    const url = ['--database-url', 'postgres://localhost/x']
+    expect(await runConformanceCli(['node', 'c', 'explore', ...url, '--instances', '5'], io)).toBe(
+      2,
+    )
+    expect(io.err()).toContain('database.instances must be an integer from 1 to 4 (got 5)')
   })
 })

@@ -64,6 +64,12 @@ export interface ExploreOptions {
   readonly adapterOptions?: Partial<AdapterOptions>
   /** The provider file (default {@link EXPLORER_PROVIDER_FILE}). */
   readonly providerFile?: string
+  /**
+   * Several adapter instances on PostgreSQL: each history gets a fresh database on the server of
+   * `databaseUrl` (created and dropped by the explorer), shared by `instances` adapters (1 to 4)
+   * that take the history's steps in turn. Without it: one adapter, in memory or on a file.
+   */
+  readonly database?: { readonly databaseUrl: string; readonly instances: number }
   /** Told as each history ends and while a failure shrinks. */
   readonly onProgress?: (event: ExploreProgress) => void
 }
@@ -172,6 +178,14 @@ function checked(options: ExploreOptions): Settings {
     out: options.out ?? DEFAULTS.out,
   }
   const problems = problemsOf(settings, options.path, options.seed !== undefined)
+  if (options.database && !between(options.database.instances, 1, 4)) {
+    problems.push(
+      `database.instances must be an integer from 1 to 4 (got ${options.database.instances})`,
+    )
+  }
+  if (options.database && !/^postgres(ql)?:\/\//.test(options.database.databaseUrl)) {
+    problems.push('database.databaseUrl must be a postgres:// URL')
+  }
   if (problems.length > 0) {
     throw new RangeError(`Invalid explore options: ${problems.join('; ')}.`)
   }
@@ -184,6 +198,7 @@ async function runHistory(
   context: {
     readonly provider: ProvisioningProvider
     readonly adapterOptions: Partial<AdapterOptions> | undefined
+    readonly database: ExploreOptions['database']
     readonly record: (system: ExplorerSystem, model: ExplorerModel) => void
     readonly fail: (captured: Captured) => void
   },
@@ -195,6 +210,14 @@ async function runHistory(
     provider: context.provider,
     durable,
     ...(context.adapterOptions ? { adapterOptions: context.adapterOptions } : {}),
+    ...(context.database
+      ? {
+          database: {
+            serverUrl: context.database.databaseUrl,
+            instances: context.database.instances,
+          },
+        }
+      : {}),
   })
   try {
     let violations: Violation[]
@@ -360,6 +383,7 @@ async function exploreHistory(
       runHistory(commands, {
         provider,
         adapterOptions: options.adapterOptions,
+        database: options.database,
         record: (system) => {
           first ??= {
             steps: system.log.filter((e) => e.kind === 'step').length,

@@ -1,6 +1,8 @@
+import { randomBytes } from 'node:crypto'
 import { mkdtemp, rm } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
+import pg from 'pg'
 import {
   startAdapter,
   type Adapter,
@@ -70,6 +72,10 @@ export class ExplorerSystem {
   private context: StepContext
   private readonly adapterOptions: AdapterOptions
   private readonly folder: string | null
+  /** Every adapter instance (one, or several on one PostgreSQL database), in turn per step. */
+  private readonly adapters: Adapter[]
+  private turn = 0
+  private readonly database: TemporaryDatabase | null
 
   private constructor(parts: {
     sim: Simulator
@@ -77,12 +83,16 @@ export class ExplorerSystem {
     context: StepContext
     adapterOptions: AdapterOptions
     folder: string | null
+    adapters: Adapter[]
+    database: TemporaryDatabase | null
   }) {
     this.sim = parts.sim
     this.clock = parts.clock
     this.context = parts.context
     this.adapterOptions = parts.adapterOptions
     this.folder = parts.folder
+    this.adapters = parts.adapters
+    this.database = parts.database
   }
 
   /**
@@ -94,6 +104,11 @@ export class ExplorerSystem {
     readonly provider: ProvisioningProvider
     readonly durable: boolean
     readonly adapterOptions?: Partial<AdapterOptions>
+    /**
+     * A PostgreSQL server: the history gets a fresh database there (dropped at close), shared by
+     * `instances` adapters (distinct instance ids) that take the history's steps in turn.
+     */
+    readonly database?: { readonly serverUrl: string; readonly instances: number }
   }): Promise<ExplorerSystem> {
     const { provider } = options
     const clock = new ScenarioClock(EXPLORER_NOW)
@@ -105,7 +120,11 @@ export class ExplorerSystem {
       now: () => clock.now(),
     })
     const endpoint = `${sim.url}${SERVICE_BASE_PATH.replace(/\/$/, '')}`
-    const folder = options.durable ? await mkdtemp(join(tmpdir(), 'conax-explore-')) : null
+    const database = options.database
+      ? await TemporaryDatabase.create(options.database.serverUrl)
+      : null
+    const folder =
+      options.durable && !database ? await mkdtemp(join(tmpdir(), 'conax-explore-')) : null
     const adapterOptions: AdapterOptions = {
       ...options.adapterOptions,
       provider: { ...provider, connection: { ...provider.connection, endpoint } },
@@ -114,9 +133,19 @@ export class ExplorerSystem {
       autoDeliver: false,
       logger: 'silent',
       ...(folder ? { dataFile: join(folder, 'adapter.json') } : {}),
+      ...(database ? { databaseUrl: database.url } : {}),
     }
+    const adapters: Adapter[] = []
     try {
-      const adapter = await startAdapter(adapterOptions)
+      // One after the other: the first brings the database's schema up to date.
+      for (let n = 1; n <= (options.database?.instances ?? 1); n++) {
+        adapters.push(
+          await startAdapter(
+            database ? { ...adapterOptions, instanceId: `explorer-${n}` } : adapterOptions,
+          ),
+        )
+      }
+      const adapter = adapters[0] as Adapter
       const client = await clientFor(provider, endpoint)
       const context: StepContext = {
         adapter,
@@ -127,8 +156,10 @@ export class ExplorerSystem {
         downRules: [],
         lastExecution: null,
       }
-      return new ExplorerSystem({ sim, clock, context, adapterOptions, folder })
+      return new ExplorerSystem({ sim, clock, context, adapterOptions, folder, adapters, database })
     } catch (error) {
+      await Promise.allSettled(adapters.map((adapter) => adapter.close()))
+      await database?.drop()
       await sim.close()
       if (folder) {
         await rm(folder, { recursive: true, force: true })
@@ -143,6 +174,10 @@ export class ExplorerSystem {
 
   /** Runs one scenario step as the scenario engine does (the step, then a delivery of what is due). */
   async step(step: WhenStep, label: string): Promise<StepRecord> {
+    // Several instances: each step goes to the next one, so one instance's actions, runs and
+    // deliveries meet another's on the shared database.
+    this.turn = (this.turn + 1) % this.adapters.length
+    this.context = { ...this.context, adapter: this.adapters[this.turn] as Adapter }
     this.log.push({ kind: 'step', step, label })
     const record = await runStep(step, this.context)
     if (record.refusal) {
@@ -166,20 +201,80 @@ export class ExplorerSystem {
   async restart(label: string): Promise<void> {
     this.log.push({ kind: 'restart', label })
     await this.context.adapter.close()
-    const adapter = await startAdapter(this.adapterOptions)
+    const adapter = await startAdapter(
+      this.database
+        ? { ...this.adapterOptions, instanceId: `explorer-${this.turn + 1}` }
+        : this.adapterOptions,
+    )
+    this.adapters[this.turn] = adapter
     this.context = { ...this.context, adapter }
   }
 
   /** Closes everything and removes the store folder. */
   async close(): Promise<void> {
     const steps = [
-      () => this.context.adapter.close(),
+      ...this.adapters.map((adapter) => () => adapter.close()),
       () => this.context.client.close(),
       () => this.sim.close(),
       () => (this.folder ? rm(this.folder, { recursive: true, force: true }) : Promise.resolve()),
+      () => this.database?.drop() ?? Promise.resolve(),
     ]
     for (const step of steps) {
       await step().catch(() => undefined)
     }
   }
+}
+
+/** A database of its own on a PostgreSQL server, for one history. */
+class TemporaryDatabase {
+  readonly url: string
+  private readonly serverUrl: string
+  private readonly name: string
+
+  private constructor(serverUrl: string, name: string) {
+    this.serverUrl = serverUrl
+    this.name = name
+    const url = new URL(serverUrl)
+    url.pathname = `/${name}`
+    this.url = url.toString()
+  }
+
+  /** Creates a fresh, empty database on the server of `serverUrl`. */
+  static async create(serverUrl: string): Promise<TemporaryDatabase> {
+    const database = new TemporaryDatabase(
+      serverUrl,
+      `conax_explore_${randomBytes(6).toString('hex')}`,
+    )
+    await database.admin(`CREATE DATABASE ${database.name}`)
+    return database
+  }
+
+  /** Drops the database (the adapters using it must be closed). */
+  drop(): Promise<void> {
+    return this.admin(`DROP DATABASE IF EXISTS ${this.name}`)
+  }
+
+  private async admin(sql: string): Promise<void> {
+    const client = new pg.Client({ connectionString: this.serverUrl })
+    try {
+      await client.connect()
+      await client.query(sql)
+    } catch (error) {
+      throw new Error(
+        `The explorer could not run "${sql}" on the PostgreSQL server ${redacted(this.serverUrl)}: ${error instanceof Error ? error.message : String(error)}. Check that the server is up and that its user may create databases.`,
+        { cause: error },
+      )
+    } finally {
+      await client.end().catch(() => undefined)
+    }
+  }
+}
+
+/** The URL without its password, for messages. */
+function redacted(url: string): string {
+  const parsed = new URL(url)
+  if (parsed.password !== '') {
+    parsed.password = '***'
+  }
+  return parsed.toString()
 }

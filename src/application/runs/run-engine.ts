@@ -44,11 +44,24 @@ export interface RunEngineOptions {
   readonly now: () => string
   /** Told when a run fails (the execution records it too). */
   readonly onError?: ((error: unknown, execution: RunExecution) => void) | undefined
+  /** This adapter instance's name: the owner of the executions it runs. */
+  readonly owner: string
+  /**
+   * How long this instance's hold on an execution it runs lasts without renewal (renewed while it
+   * runs). 0 (a store no other instance shares): the hold never keeps another process out, so an
+   * execution a stopped process left RUNNING is stopped or resumed at once, as before instances.
+   */
+  readonly leaseMs: number
 }
 
 interface Live {
   stopRequested: boolean
   done: Promise<RunExecution>
+}
+
+/** The instant `ms` after the ISO-8601 instant `now`. */
+function after(now: string, ms: number): string {
+  return new Date(Date.parse(now) + ms).toISOString()
 }
 
 /**
@@ -69,10 +82,19 @@ export class RunEngine {
   /** Callers of {@link finished} waiting for an execution to end. */
   private readonly finishWaiters = new Map<string, ((status: RunStatus) => void)[]>()
   private readonly unsubscribe: () => void
+  /** Instances sharing the store: looks for DELIVERING executions whose last verdict came elsewhere. */
+  private readonly sweeper: NodeJS.Timeout | undefined
 
   constructor(options: RunEngineOptions) {
     this.options = options
     this.unsubscribe = options.provisioning.onFinal((request) => this.requestFinal(request))
+    // A request becomes final on the instance that sent it, which may not be the one watching its
+    // execution (or that one died): every instance completes DELIVERING executions it finds done.
+    this.sweeper =
+      options.leaseMs > 0
+        ? setInterval(() => void this.sweep(), Math.max(1, Math.floor(options.leaseMs / 3)))
+        : undefined
+    this.sweeper?.unref()
   }
 
   /** Starts an execution of the definition in the background and answers at once. */
@@ -98,7 +120,12 @@ export class RunEngine {
     const live = this.live.get(executionId)
     if (!live) {
       if (execution.state === 'RUNNING' || execution.state === 'STOPPING') {
-        // Interrupted by a restart: nothing runs it, so it is stopped already.
+        if (this.ownedElsewhere(execution)) {
+          // Another live instance runs it: it sees the flag between batches and stops there.
+          const marked = await this.options.runs.requestStop(executionId)
+          return this.status(marked ?? execution)
+        }
+        // Interrupted by a restart or a dead instance: nothing runs it, so it is stopped already.
         return this.status(await this.save(execution, { state: 'STOPPED' }))
       }
       // DELIVERING: its requests are stored and go to the CA whatever happens; nothing to stop.
@@ -131,7 +158,20 @@ export class RunEngine {
     }
     this.claim(strategy, executionId)
     try {
-      const resumed = await this.save(execution, { state: 'RUNNING', lastError: null })
+      const now = this.options.now()
+      const resumed = await this.options.runs.takeExecution(executionId, {
+        owner: this.options.owner,
+        now,
+        leaseUntil: after(now, this.options.leaseMs),
+      })
+      if (resumed === null) {
+        const current = await this.execution(executionId)
+        throw new AdapterError(
+          'RUN_OWNED',
+          `Execution ${executionId} is ${current.state} on adapter instance '${current.owner ?? '?'}' (its lease runs until ${current.leaseUntil ?? '?'}). Stop it first (through any instance), or, if that instance died, resume it once the lease has run out.`,
+          { details: { executionId, owner: current.owner ?? null } },
+        )
+      }
       this.launch(strategy, resumed, true)
       return this.status(resumed)
     } catch (error) {
@@ -140,9 +180,20 @@ export class RunEngine {
     }
   }
 
-  /** An execution with its progress; EXECUTION_NOT_FOUND otherwise. */
+  /**
+   * An execution with its progress; EXECUTION_NOT_FOUND otherwise. A DELIVERING execution whose
+   * requests are all final is completed first: their verdicts may have come to another instance.
+   */
   async get(executionId: string): Promise<RunStatus> {
-    return this.status(await this.execution(executionId))
+    const execution = await this.execution(executionId)
+    if (
+      execution.state === 'DELIVERING' &&
+      (await this.options.store.countPending(executionId)) === 0
+    ) {
+      await this.maybeFinish(executionId)
+      return this.status(await this.execution(executionId))
+    }
+    return this.status(execution)
   }
 
   /** The executions of a run (or of every run), newest last. */
@@ -204,7 +255,8 @@ export class RunEngine {
       }
       if (
         (execution.state === 'RUNNING' || execution.state === 'STOPPING') &&
-        !this.live.has(execution.id)
+        !this.live.has(execution.id) &&
+        !this.ownedElsewhere(execution)
       ) {
         await this.save(execution, {
           state: 'STOPPED',
@@ -219,10 +271,35 @@ export class RunEngine {
   /** Stops every running execution (after its current page) and waits for them. */
   async close(): Promise<void> {
     const running = [...this.live.values()]
+    clearInterval(this.sweeper)
     running.forEach((live) => (live.stopRequested = true))
     await Promise.allSettled(running.map((live) => live.done))
     this.unsubscribe()
     await Promise.allSettled([...this.finishing.values()])
+  }
+
+  /** Watches every DELIVERING execution of the shared store, completing those whose requests are final. */
+  private async sweep(): Promise<void> {
+    try {
+      for (const execution of await this.options.runs.listExecutions()) {
+        if (execution.state === 'DELIVERING') {
+          this.delivering.add(execution.id)
+          await this.maybeFinish(execution.id)
+        }
+      }
+    } catch (error) {
+      this.options.onError?.(error, { id: '' } as RunExecution)
+    }
+  }
+
+  /** Whether another instance runs the execution and its lease has not run out. */
+  private ownedElsewhere(execution: RunExecution): boolean {
+    return (
+      typeof execution.owner === 'string' &&
+      execution.owner !== this.options.owner &&
+      typeof execution.leaseUntil === 'string' &&
+      Date.parse(execution.leaseUntil) > Date.parse(this.options.now())
+    )
   }
 
   // ----- lanes ---------------------------------------------------------------------------
@@ -266,6 +343,8 @@ export class RunEngine {
       cursor: { offset: 0, communication: null },
       counts: ZERO_COUNTS,
       lastError: null,
+      owner: this.options.owner,
+      leaseUntil: after(now, this.options.leaseMs),
     }
     await this.options.runs.saveExecution(execution)
     return execution
@@ -275,15 +354,21 @@ export class RunEngine {
     execution: RunExecution,
     change: Partial<RunExecution>,
   ): Promise<RunExecution> {
-    const next = { ...execution, ...change, updatedAt: this.options.now() }
-    await this.options.runs.saveExecution(next)
-    return next
+    const now = this.options.now()
+    const next: RunExecution = { ...execution, ...change, updatedAt: now }
+    const held =
+      next.owner === this.options.owner && next.state === 'RUNNING'
+        ? { ...next, leaseUntil: after(now, this.options.leaseMs) }
+        : next
+    await this.options.runs.saveExecution(held)
+    return held
   }
 
   private async status(stored: RunExecution): Promise<RunStatus> {
     // A stop is asked of the loop, which finishes its batch first: meanwhile the run is STOPPING.
     const execution: RunExecution =
-      stored.state === 'RUNNING' && this.live.get(stored.id)?.stopRequested
+      stored.state === 'RUNNING' &&
+      (this.live.get(stored.id)?.stopRequested === true || stored.stopRequested === true)
         ? { ...stored, state: 'STOPPING' }
         : stored
     const pendingRequests =
@@ -340,10 +425,17 @@ export class RunEngine {
     const launched = performance.now()
     const activeMs = (): number => start.activeMs + (performance.now() - launched)
     const pages = strategy.pages()
+    const renewal = this.renewal(execution.id)
     try {
       let covered = resumed ? await this.coveredBy(execution) : null
       for (;;) {
-        if (live.stopRequested) {
+        // Between batches: a stop asked through another instance, or a takeover (this instance
+        // was thought dead), is seen here in the shared store.
+        const stored = await this.options.runs.getExecution(execution.id)
+        if (typeof stored?.owner === 'string' && stored.owner !== this.options.owner) {
+          return stored
+        }
+        if (live.stopRequested || stored?.stopRequested === true) {
           return (execution = await this.save(execution, {
             state: 'STOPPED',
             activeMs: activeMs(),
@@ -367,6 +459,12 @@ export class RunEngine {
         }
       }
     } catch (error) {
+      const current = await this.options.runs.getExecution(execution.id).catch(() => null)
+      if (typeof current?.owner === 'string' && current.owner !== this.options.owner) {
+        // Taken over by another instance meanwhile (this one was thought dead): it is theirs now.
+        this.options.onError?.(error, current)
+        return current
+      }
       const message = error instanceof Error ? error.message : String(error)
       const failed: RunExecution = {
         ...execution,
@@ -383,7 +481,32 @@ export class RunEngine {
       })
       this.options.onError?.(error, failed)
       return failed
+    } finally {
+      clearInterval(renewal)
     }
+  }
+
+  /**
+   * Renews this instance's lease on a running execution in the background, so that a batch longer
+   * than the lease (a slow CA) does not let another instance take it over.
+   */
+  private renewal(executionId: string): NodeJS.Timeout | undefined {
+    if (this.options.leaseMs <= 0) {
+      return undefined
+    }
+    const timer = setInterval(
+      () => {
+        const leaseUntil = after(this.options.now(), this.options.leaseMs)
+        this.options.runs
+          .renewExecution(executionId, this.options.owner, leaseUntil)
+          .catch((error: unknown) =>
+            this.options.onError?.(error, { id: executionId } as RunExecution),
+          )
+      },
+      Math.max(1, Math.floor(this.options.leaseMs / 3)),
+    )
+    timer.unref()
+    return timer
   }
 
   /**

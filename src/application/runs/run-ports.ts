@@ -119,6 +119,45 @@ export interface RunExecution {
   readonly lastError: string | null
   /** What failed and why, the first 100 (`counts.failed` counts them all). */
   readonly failures?: readonly RunFailure[]
+  /** The adapter instance that runs (or last ran) it; absent on executions stored before instances. */
+  readonly owner?: string | null
+  /** Until when the owner holds it (ISO-8601); renewed while it runs, so a dead owner's lease runs out. */
+  readonly leaseUntil?: string | null
+  /**
+   * A stop was asked (on any instance); the owner stops after its current batch. Only
+   * {@link RunStore.requestStop} sets it and {@link RunStore.takeExecution} clears it: a save keeps it.
+   */
+  readonly stopRequested?: boolean
+}
+
+/** Who takes an execution over, at what time, and until when. */
+export interface ExecutionTake {
+  readonly owner: string
+  /** The current time (ISO-8601): a lease that ended before it has run out. */
+  readonly now: string
+  readonly leaseUntil: string
+}
+
+/**
+ * Whether `owner` may take the execution at `now`: STOPPED and FAILED ones always; RUNNING or
+ * STOPPING ones when they are its own, have no owner, or their owner's lease has run out (that
+ * instance died). The rule every run store applies atomically in {@link RunStore.takeExecution}.
+ */
+export function mayTake(execution: RunExecution, take: ExecutionTake): boolean {
+  if (execution.state === 'STOPPED' || execution.state === 'FAILED') {
+    return true
+  }
+  if (execution.state !== 'RUNNING' && execution.state !== 'STOPPING') {
+    return false
+  }
+  return (
+    execution.owner === undefined ||
+    execution.owner === null ||
+    execution.owner === take.owner ||
+    execution.leaseUntil === undefined ||
+    execution.leaseUntil === null ||
+    Date.parse(execution.leaseUntil) <= Date.parse(take.now)
+  )
 }
 
 /** Where run definitions, executions and the communication queue are kept. */
@@ -126,7 +165,18 @@ export interface RunStore {
   saveDefinition(definition: RunDefinition): Promise<void>
   getDefinition(idOrCode: string): Promise<RunDefinition | null>
   listDefinitions(): Promise<readonly RunDefinition[]>
+  /** Saves an execution; its stored `stopRequested` is kept whatever the given one says. */
   saveExecution(execution: RunExecution): Promise<void>
+  /**
+   * Atomically takes the execution for `take.owner` when {@link mayTake} allows it: RUNNING, owned
+   * by it until `take.leaseUntil`, no stop asked, no last error. Null when it may not (another
+   * live instance runs it, or it is DELIVERING or COMPLETED) or does not exist.
+   */
+  takeExecution(id: string, take: ExecutionTake): Promise<RunExecution | null>
+  /** Extends the lease of `owner` on the execution; false when it no longer owns it. */
+  renewExecution(id: string, owner: string, leaseUntil: string): Promise<boolean>
+  /** Marks the execution as to be stopped (its owner stops after its current batch); null if unknown. */
+  requestStop(id: string): Promise<RunExecution | null>
   getExecution(id: string): Promise<RunExecution | null>
   listExecutions(runId?: string): Promise<readonly RunExecution[]>
   /** Adds communications with the next numbers ("1", "2"...), PENDING. */

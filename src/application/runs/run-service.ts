@@ -48,6 +48,13 @@ export interface RunServiceOptions {
   readonly readConcurrency?: number
   /** Told when a run fails (the execution records it too). */
   readonly onError?: (error: unknown, execution: RunExecution) => void
+  /** This adapter instance's name among those sharing the run store (default: a random one). */
+  readonly owner?: string
+  /**
+   * How long an instance holds an execution it runs without renewing it (default 0: a store no
+   * other instance shares). Instances sharing a database need it above 0 (create-adapter: 60 s).
+   */
+  readonly leaseMs?: number
 }
 
 /**
@@ -79,6 +86,8 @@ export class RunService {
       strategy: (definition) => this.strategy(definition),
       now: () => this.now(),
       onError: options.onError,
+      owner: options.owner ?? randomUUID(),
+      leaseMs: options.leaseMs ?? 0,
     })
   }
 

@@ -1,16 +1,24 @@
 import type pg from 'pg'
-import type {
-  Communication,
-  CommunicationInput,
-  CommunicationState,
-  RunExecution,
-  RunStore,
+import {
+  mayTake,
+  type Communication,
+  type CommunicationInput,
+  type CommunicationState,
+  type ExecutionTake,
+  type RunExecution,
+  type RunStore,
 } from '../../application/runs/run-ports.js'
 import type { RunDefinition } from '../../domain/runs.js'
 import type { CommunicationChange } from '../runs/memory-run-store.js'
 import { copyJson } from '../store/provisioning-state.js'
 import { StoreError } from '../store/store-error.js'
 import { COMMUNICATION_LOCK, inTransaction, message } from './pg-database.js'
+
+/** The execution without its stop flag, which only requestStop sets. */
+function withoutStop(execution: RunExecution): RunExecution {
+  const { stopRequested: _flag, ...rest } = execution
+  return rest
+}
 
 /**
  * Run definitions, executions and the communication queue on PostgreSQL, in the database of the
@@ -55,10 +63,64 @@ export class PostgresRunStore implements RunStore {
     await this.write(() =>
       this.pool.query(
         `INSERT INTO run_executions (id, run_id, doc) VALUES ($1, $2, $3)
-         ON CONFLICT (id) DO UPDATE SET run_id = EXCLUDED.run_id, doc = EXCLUDED.doc`,
-        [execution.id, execution.runId, JSON.stringify(execution)],
+         ON CONFLICT (id) DO UPDATE SET run_id = EXCLUDED.run_id,
+           doc = CASE WHEN run_executions.doc->'stopRequested' = 'true'::jsonb
+             THEN EXCLUDED.doc || '{"stopRequested":true}'::jsonb ELSE EXCLUDED.doc END`,
+        // A save never changes the stop flag another instance may have set meanwhile.
+        [execution.id, execution.runId, JSON.stringify(withoutStop(execution))],
       ),
     )
+  }
+
+  async takeExecution(id: string, take: ExecutionTake): Promise<RunExecution | null> {
+    return this.write(() =>
+      inTransaction(this.pool, async (client) => {
+        // The row lock makes check and take one step: of two instances resuming, one takes it.
+        const found = await client.query<{ doc: RunExecution }>(
+          'SELECT doc FROM run_executions WHERE id = $1 FOR UPDATE',
+          [id],
+        )
+        const stored = found.rows[0]?.doc
+        if (stored === undefined || !mayTake(stored, take)) {
+          return null
+        }
+        const taken: RunExecution = {
+          ...withoutStop(stored),
+          state: 'RUNNING',
+          owner: take.owner,
+          leaseUntil: take.leaseUntil,
+          lastError: null,
+          updatedAt: take.now,
+        }
+        await client.query('UPDATE run_executions SET doc = $2 WHERE id = $1', [
+          id,
+          JSON.stringify(taken),
+        ])
+        return taken
+      }),
+    )
+  }
+
+  async renewExecution(id: string, owner: string, leaseUntil: string): Promise<boolean> {
+    const renewed = await this.write(() =>
+      this.pool.query(
+        `UPDATE run_executions SET doc = jsonb_set(doc, '{leaseUntil}', to_jsonb($3::text))
+         WHERE id = $1 AND doc->>'owner' = $2`,
+        [id, owner, leaseUntil],
+      ),
+    )
+    return (renewed.rowCount ?? 0) > 0
+  }
+
+  async requestStop(id: string): Promise<RunExecution | null> {
+    const marked = await this.write(() =>
+      this.pool.query<{ doc: RunExecution }>(
+        `UPDATE run_executions SET doc = jsonb_set(doc, '{stopRequested}', 'true'::jsonb)
+         WHERE id = $1 RETURNING doc`,
+        [id],
+      ),
+    )
+    return marked.rows[0]?.doc ?? null
   }
 
   async getExecution(id: string): Promise<RunExecution | null> {

@@ -22,6 +22,7 @@ import {
   type Communication,
   type CommunicationInput,
   type CommunicationState,
+  type ExecutionTake,
   type RunExecution,
   type RunStore,
 } from '../../application/runs/run-ports.js'
@@ -121,6 +122,33 @@ export class LowdbRunStore implements RunStore {
     this.life.assertWritable()
     this.state.saveExecution(execution)
     await this.group.request()
+  }
+
+  async takeExecution(id: string, take: ExecutionTake): Promise<RunExecution | null> {
+    this.life.assertWritable()
+    const taken = this.state.takeExecution(id, take)
+    if (taken !== null) {
+      await this.group.request()
+    }
+    return taken
+  }
+
+  async renewExecution(id: string, owner: string, leaseUntil: string): Promise<boolean> {
+    this.life.assertWritable()
+    const renewed = this.state.renewExecution(id, owner, leaseUntil)
+    if (renewed) {
+      await this.group.request()
+    }
+    return renewed
+  }
+
+  async requestStop(id: string): Promise<RunExecution | null> {
+    this.life.assertWritable()
+    const marked = this.state.requestStop(id)
+    if (marked !== null) {
+      await this.group.request()
+    }
+    return marked
   }
 
   getExecution(id: string): Promise<RunExecution | null> {

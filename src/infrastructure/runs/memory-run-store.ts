@@ -1,9 +1,11 @@
-import type {
-  Communication,
-  CommunicationInput,
-  CommunicationState,
-  RunExecution,
-  RunStore,
+import {
+  mayTake,
+  type Communication,
+  type CommunicationInput,
+  type CommunicationState,
+  type ExecutionTake,
+  type RunExecution,
+  type RunStore,
 } from '../../application/runs/run-ports.js'
 import type { RunDefinition } from '../../domain/runs.js'
 import { copyJson, deepFreeze } from '../store/provisioning-state.js'
@@ -94,7 +96,44 @@ export class RunState {
   }
 
   saveExecution(execution: RunExecution): RunExecution {
-    return this.putExecution(own(execution))
+    const stored = this.getExecution(execution.id)
+    // Only requestStop and takeExecution change the stop flag: a save of the loop keeps it.
+    const { stopRequested: _ignored, ...saved } = execution
+    return this.putExecution(
+      own(stored?.stopRequested === true ? { ...saved, stopRequested: true } : saved),
+    )
+  }
+
+  takeExecution(id: string, take: ExecutionTake): RunExecution | null {
+    const stored = this.getExecution(id)
+    if (stored === null || !mayTake(stored, take)) {
+      return null
+    }
+    const { stopRequested: _cleared, ...rest } = stored
+    return this.putExecution(
+      own({
+        ...rest,
+        state: 'RUNNING',
+        owner: take.owner,
+        leaseUntil: take.leaseUntil,
+        lastError: null,
+        updatedAt: take.now,
+      }),
+    )
+  }
+
+  renewExecution(id: string, owner: string, leaseUntil: string): boolean {
+    const stored = this.getExecution(id)
+    if (stored?.owner !== owner) {
+      return false
+    }
+    this.putExecution(own({ ...stored, leaseUntil }))
+    return true
+  }
+
+  requestStop(id: string): RunExecution | null {
+    const stored = this.getExecution(id)
+    return stored === null ? null : this.putExecution(own({ ...stored, stopRequested: true }))
   }
 
   getExecution(id: string): RunExecution | null {
@@ -268,6 +307,18 @@ export class MemoryRunStore implements RunStore {
     return this.change(() => {
       this.state.saveExecution(execution)
     })
+  }
+
+  takeExecution(id: string, take: ExecutionTake): Promise<RunExecution | null> {
+    return this.change(() => this.state.takeExecution(id, take))
+  }
+
+  renewExecution(id: string, owner: string, leaseUntil: string): Promise<boolean> {
+    return this.change(() => this.state.renewExecution(id, owner, leaseUntil))
+  }
+
+  requestStop(id: string): Promise<RunExecution | null> {
+    return this.change(() => this.state.requestStop(id))
   }
 
   getExecution(id: string): Promise<RunExecution | null> {

@@ -192,6 +192,96 @@ export function describeRunStoreContract(
         expect(await store.listExecutions('R1')).toEqual([stopped, anExecution('E3', 'R1')])
         expect(await store.listExecutions('R9')).toEqual([])
       })
+
+      const LATER = '2025-03-01T10:01:00.000Z'
+      const take = (owner: string, now = T0, leaseUntil = LATER) => ({ owner, now, leaseUntil })
+
+      it('takes a STOPPED, FAILED or ownerless RUNNING execution: RUNNING, owned, leased, error cleared', async () => {
+        const { store } = await fresh()
+        await store.saveExecution(anExecution('E1', 'R1', { state: 'STOPPED', lastError: 'x' }))
+        await store.saveExecution(anExecution('E2', 'R1', { state: 'FAILED', lastError: 'y' }))
+        await store.saveExecution(anExecution('E3', 'R1'))
+
+        for (const id of ['E1', 'E2', 'E3']) {
+          const taken = await store.takeExecution(id, take('B', T1))
+          expect(taken).toMatchObject({
+            id,
+            state: 'RUNNING',
+            owner: 'B',
+            leaseUntil: LATER,
+            lastError: null,
+            updatedAt: T1,
+          })
+          expect(await store.getExecution(id)).toEqual(taken)
+        }
+        expect(await store.takeExecution('E9', take('B'))).toBeNull()
+      })
+
+      it('refuses to take a RUNNING execution another owner holds until its lease has run out', async () => {
+        const { store } = await fresh()
+        await store.saveExecution(anExecution('E1', 'R1', { owner: 'A', leaseUntil: LATER }))
+
+        expect(await store.takeExecution('E1', take('B', T0))).toBeNull()
+        expect(await store.getExecution('E1')).toMatchObject({ owner: 'A' })
+        // Its own owner takes it again (a restart under the same name).
+        expect(await store.takeExecution('E1', take('A', T0))).toMatchObject({ owner: 'A' })
+        // Once the lease has run out (A died), B takes it over.
+        expect(await store.takeExecution('E1', take('B', LATER, T1))).toMatchObject({
+          owner: 'B',
+          leaseUntil: T1,
+        })
+      })
+
+      it('never takes a DELIVERING or COMPLETED execution', async () => {
+        const { store } = await fresh()
+        await store.saveExecution(anExecution('E1', 'R1', { state: 'DELIVERING' }))
+        await store.saveExecution(anExecution('E2', 'R1', { state: 'COMPLETED' }))
+
+        expect(await store.takeExecution('E1', take('B'))).toBeNull()
+        expect(await store.takeExecution('E2', take('B'))).toBeNull()
+        expect((await store.getExecution('E1'))?.state).toBe('DELIVERING')
+      })
+
+      it('of two concurrent takes of one execution, exactly one wins', async () => {
+        const { store } = await fresh()
+        await store.saveExecution(anExecution('E2', 'R1', { state: 'STOPPED' }))
+
+        const results = await Promise.all([
+          store.takeExecution('E2', take('A')),
+          store.takeExecution('E2', take('B')),
+        ])
+        // The first take makes it RUNNING under a live lease: the second sees that and is refused.
+        expect(results.filter((r) => r !== null)).toHaveLength(1)
+      })
+
+      it("renews only the owner's lease", async () => {
+        const { store } = await fresh()
+        await store.saveExecution(anExecution('E1', 'R1', { owner: 'A', leaseUntil: T0 }))
+
+        expect(await store.renewExecution('E1', 'B', T1)).toBe(false)
+        expect((await store.getExecution('E1'))?.leaseUntil).toBe(T0)
+        expect(await store.renewExecution('E1', 'A', T1)).toBe(true)
+        expect(await store.getExecution('E1')).toMatchObject({ owner: 'A', leaseUntil: T1 })
+        expect(await store.renewExecution('E9', 'A', T1)).toBe(false)
+      })
+
+      it('keeps a requested stop through saves of the owner, until the execution is taken again', async () => {
+        const { store } = await fresh()
+        await store.saveExecution(anExecution('E1', 'R1', { owner: 'A', leaseUntil: LATER }))
+
+        expect(await store.requestStop('E1')).toMatchObject({ id: 'E1', stopRequested: true })
+        expect(await store.requestStop('E9')).toBeNull()
+        // The owner saves its batch, unaware of the stop: the flag stays.
+        await store.saveExecution(
+          anExecution('E1', 'R1', { owner: 'A', leaseUntil: LATER, activeMs: 5 }),
+        )
+        expect(await store.getExecution('E1')).toMatchObject({ activeMs: 5, stopRequested: true })
+        await store.saveExecution(anExecution('E1', 'R1', { owner: 'A', state: 'STOPPED' }))
+
+        const taken = await store.takeExecution('E1', take('B'))
+        expect(taken?.stopRequested).not.toBe(true)
+        expect((await store.getExecution('E1'))?.stopRequested).not.toBe(true)
+      })
     })
 
     describe('records handed out', () => {
