@@ -1,6 +1,6 @@
 import type { Browser } from 'playwright-core'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { startSimulator, type Simulator } from '../simulator/src/index.js'
+import { serviceNamespace, startSimulator, type Simulator } from '../simulator/src/index.js'
 import { callSoap } from '../simulator/src/test-support/soap.js'
 import { expectAccessible, launchBrowser, newPage, screenshot } from './browser-support.js'
 
@@ -137,17 +137,28 @@ describe('simulator console', () => {
     expect(await rows.count()).toBe(1)
     expect(await rows.first().textContent()).toContain('PRODUCT_NOT_FOUND')
     expect(page.url()).toContain('status=failed')
+    // The real bodies, folded until opened, one element per line.
+    const folds = rows.first().locator('details')
+    expect(await folds.count()).toBe(2)
+    expect([
+      await folds.nth(0).getAttribute('open'),
+      await folds.nth(1).getAttribute('open'),
+    ]).toEqual([null, null])
     await rows.first().getByText('Request', { exact: true }).click()
-    expect(await rows.first().locator('pre').first().textContent()).toContain(
-      '<ProductId>NOPE-1</ProductId>',
+    const request = (await rows.first().locator('pre').first().textContent()) ?? ''
+    expect(request).toContain(
+      `<c:AddSubscriptions xmlns:c="${serviceNamespace('subscription')}">\n`,
     )
+    expect(request).toMatch(/\n {12}<ProductId>NOPE-1<\/ProductId>\n/)
     await rows
       .first()
       .getByText(/^Answer: HTTP 200/)
       .click()
-    expect(await rows.first().locator('pre').last().textContent()).toContain(
-      '<StatusCode>PRODUCT_NOT_FOUND</StatusCode>',
+    const answer = (await rows.first().locator('pre').last().textContent()) ?? ''
+    expect(answer).toContain(
+      `<ns2:AddSubscriptionsResponse xmlns:ns2="${serviceNamespace('subscription')}">\n      <TransactionStatus>\n`,
     )
+    expect(answer).toContain('        <StatusCode>PRODUCT_NOT_FOUND</StatusCode>\n')
     await expectAccessible(page, 'the journal')
     await screenshot(page, 'sim-journal')
 

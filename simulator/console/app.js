@@ -488,10 +488,47 @@ function xmlOf(name, value, depth) {
 }
 
 /**
- * The request of a journal entry as XML: the elements the simulator read, without namespaces or
- * the envelope (the journal keeps the parsed request, not the bytes received).
+ * A raw XML body indented one element per line. Works on text, not a DOM, so a body cut at 16 KiB
+ * or not well-formed still shows; the text of an element without children stays as sent.
+ */
+function prettyXml(text) {
+  const tokens = text.split(/(<[^>]*>)/).filter((token) => token.trim() !== '')
+  const lines = []
+  let depth = 0
+  for (let index = 0; index < tokens.length; index++) {
+    const token = tokens[index]
+    const pad = '  '.repeat(depth)
+    if (token.startsWith('</')) {
+      depth = Math.max(0, depth - 1)
+      lines.push(`${'  '.repeat(depth)}${token}`)
+    } else if (!token.startsWith('<') || /^<[?!]/.test(token) || token.endsWith('/>')) {
+      lines.push(`${pad}${token.startsWith('<') ? token : token.trim()}`)
+    } else {
+      const next = tokens[index + 1]
+      const after = tokens[index + 2]
+      if (next?.startsWith('</')) {
+        lines.push(`${pad}${token}${next}`)
+        index += 1
+      } else if (next !== undefined && !next.startsWith('<') && after?.startsWith('</')) {
+        lines.push(`${pad}${token}${next}${after}`)
+        index += 2
+      } else {
+        lines.push(`${pad}${token}`)
+        depth += 1
+      }
+    }
+  }
+  return lines.join('\n')
+}
+
+/**
+ * The request of a journal entry as XML: the raw body while the simulator holds it in memory,
+ * else rebuilt from the elements it read, without namespaces or the envelope.
  */
 function requestXml(entry) {
+  if (typeof entry.requestXml === 'string') {
+    return prettyXml(entry.requestXml)
+  }
   if (entry.request === null) {
     return '(the request could not be read)'
   }
@@ -499,10 +536,14 @@ function requestXml(entry) {
 }
 
 /**
- * The answer's TransactionStatus as XML, from what the journal keeps of it (status, TransactionId,
- * message); a fault, HTTP error or dropped connection is said as such. Query results are not kept.
+ * The answer as XML: the raw body while the simulator holds it in memory; else its
+ * TransactionStatus rebuilt from what the journal keeps of it (status, TransactionId, message), a
+ * fault, HTTP error or dropped connection said as such.
  */
 function answerXml(entry) {
+  if (typeof entry.answerXml === 'string') {
+    return prettyXml(entry.answerXml)
+  }
   if (!/^[A-Z_]+$/.test(entry.statusCode) || entry.statusCode === 'RESET') {
     return `(no TransactionStatus: ${entry.statusCode}, HTTP ${entry.httpStatus}${entry.message ? `: ${entry.message}` : ''})`
   }
@@ -609,9 +650,12 @@ function JournalView({ api, tokens, route, navigate }) {
               </td>
               <td>${entry.durationMs}</td>
               <td>
-                <${Folded} summary="Request" text=${requestXml(entry)} />
                 <${Folded}
-                  summary=${`Answer: HTTP ${entry.httpStatus} · ${entry.transactionId ?? 'no TransactionId'}`}
+                  summary=${typeof entry.requestXml === 'string' ? 'Request' : 'Request (rebuilt)'}
+                  text=${requestXml(entry)}
+                />
+                <${Folded}
+                  summary=${`Answer: HTTP ${entry.httpStatus} · ${entry.transactionId ?? 'no TransactionId'}${typeof entry.answerXml === 'string' ? '' : ' (rebuilt)'}`}
                   text=${answerXml(entry)}
                 />
               </td>

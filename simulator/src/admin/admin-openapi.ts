@@ -56,6 +56,32 @@ const body = (value: z.ZodType): Json => ({
 const CARD_VIEW = json(
   'the card: { caClientId, sms, pin, subscriptions, pairing, inbox, screen, fingerprints }',
 )
+const RAW_BODY_NOTE =
+  'decoded as UTF-8 (bytes that are not become U+FFFD), at most 16 KiB, cut beyond with "… (n more bytes cut)". Only entries the simulator holds in memory (the newest journalLimit) have it; entries read back from the store after a restart, or paged from its log, do not.'
+/** One journal entry; the raw bodies are optional (memory only). */
+const JOURNAL_ENTRY: Json = {
+  type: 'object',
+  required: ['seq', 'at', 'service', 'statusCode', 'durationMs', 'httpStatus'],
+  properties: {
+    seq: { type: 'integer' },
+    at: { type: 'string', format: 'date-time' },
+    user: { type: ['string', 'null'] },
+    service: { type: 'string' },
+    operation: { type: ['string', 'null'] },
+    request: { type: ['object', 'null'], description: 'the request as read, long texts cut' },
+    statusCode: { type: 'string' },
+    transactionId: { type: ['string', 'null'] },
+    durationMs: { type: 'number' },
+    httpStatus: { type: 'integer' },
+    replay: { type: 'boolean' },
+    message: { type: ['string', 'null'] },
+    requestXml: { type: 'string', description: `The raw request body, ${RAW_BODY_NOTE}` },
+    answerXml: {
+      type: 'string',
+      description: `The raw answer body as sent (absent when the connection was reset instead), ${RAW_BODY_NOTE}`,
+    },
+  },
+}
 const NOT_FOUND = error('NOT_FOUND')
 const INVALID = error('INVALID_REQUEST: a field or query parameter that is wrong, named')
 /** Writes: a body that is too large (413) or not JSON (415), a store that failed (500). */
@@ -194,8 +220,8 @@ const OPERATIONS: Readonly<Record<string, Readonly<Record<string, Operation>>>> 
       parameters: queryParameters(ADMIN_REQUEST_SCHEMAS.journalQuery),
       responses: {
         '200': json(
-          '[{ seq, at, user, service, operation, request, statusCode, transactionId, durationMs, httpStatus, replay, message }]',
-          { type: 'array', items: { type: 'object' } },
+          '[{ seq, at, user, service, operation, request, statusCode, transactionId, durationMs, httpStatus, replay, message, requestXml?, answerXml? }]',
+          { type: 'array', items: JOURNAL_ENTRY },
         ),
         '400': INVALID,
         '422': error('LIMIT_EXCEEDED: limit above adminPageLimit'),
@@ -213,7 +239,8 @@ const OPERATIONS: Readonly<Record<string, Readonly<Record<string, Operation>>>> 
       ),
       responses: {
         '200': {
-          description: 'text/event-stream: `id: <seq>` and `data: <entry as JSON>` per entry',
+          description:
+            'text/event-stream: `id: <seq>` and `data: <entry as JSON>` per entry (the entry as GET /admin/journal answers it, requestXml and answerXml included while memory holds them)',
           content: { 'text/event-stream': { schema: { type: 'string' } } },
         },
         '400': INVALID,

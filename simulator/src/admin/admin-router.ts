@@ -242,7 +242,7 @@ export function createAdminRouter(deps: AdminDeps): express.Router {
     // The body stays the contract's list; where the page ended and whether more may follow go in headers.
     res.setHeader('X-Journal-Last-Seq', String(deps.journal.lastSeq()))
     res.setHeader('X-Journal-Page-Through', String(page.through))
-    res.json(page.entries)
+    res.json(page.entries.map((entry) => deps.journal.view(entry)))
   })
 
   router.get('/admin/journal/stream', (req, res) => {

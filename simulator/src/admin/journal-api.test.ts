@@ -1,10 +1,16 @@
-import { mkdtempSync, rmSync } from 'node:fs'
+import { mkdtempSync, readFileSync, readdirSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
-import { join } from 'node:path'
+import { dirname, join } from 'node:path'
 import { describe, expect, it, onTestFinished } from 'vitest'
 import type { Simulator, SimulatorOptions } from '../create-simulator.js'
 import type { JournalEntry } from '../runtime/journal.js'
-import { CARD_A, adminAuth, callSoap, startTestSimulator } from '../test-support/soap.js'
+import {
+  CARD_A,
+  adminAuth,
+  callSoap,
+  requestEnvelope,
+  startTestSimulator,
+} from '../test-support/soap.js'
 
 /**
  * The journal over the admin API: pages after a seq (from memory, and from the log of a durable
@@ -273,5 +279,90 @@ describe('GET /admin/journal/stream', () => {
 
     expect(stream.errors).toMatchObject([{ error: { code: 'JOURNAL_ENTRIES_DROPPED' } }])
     expect(stream.events).toEqual([])
+  })
+})
+
+describe('raw bodies in the journal (requestXml, answerXml)', () => {
+  /** Posts a raw body to the subscription service and answers the answer's text. */
+  async function post(target: Simulator, body: string | Buffer): Promise<string> {
+    const res = await fetch(target.serviceUrl('subscription'), {
+      method: 'POST',
+      headers: {
+        'Content-Type': 'text/xml; charset=utf-8',
+        Authorization: `Basic ${Buffer.from('sms:sms').toString('base64')}`,
+      },
+      body,
+    })
+    return res.text()
+  }
+
+  type Viewed = JournalEntry & { requestXml?: string; answerXml?: string }
+
+  it('keeps the exact request and answer bodies of entries in memory, in pages and the stream', async () => {
+    const target = await sim({ dataFile: dataFile() })
+    const read = requestEnvelope('subscription', 'GetActiveSubscriptions', { CaClientId: CARD_A })
+    const readAnswer = await post(target, read)
+    const write = requestEnvelope('subscription', 'AddSubscriptions', {
+      Subscriptions: { Subscription: [{ CaClientId: CARD_A, ProductId: 'GFA1' }] },
+    })
+    const writeAnswer = await post(target, write)
+    const stream = await follow(target, '?after=0')
+    await stream.until(() => stream.events.length >= 2)
+
+    const page = (await journal(target, '?after=0')).body as Viewed[]
+    expect(page.map((e) => [e.requestXml, e.answerXml])).toEqual([
+      [read, readAnswer],
+      [write, writeAnswer],
+    ])
+    expect(readAnswer).toContain('TransactionStatus')
+    const streamed = stream.events.map((e) => e.entry as Viewed)
+    expect(streamed.map((e) => [e.requestXml, e.answerXml])).toEqual([
+      [read, readAnswer],
+      [write, writeAnswer],
+    ])
+  })
+
+  it('cuts a body over 16 KiB with a marker and keeps bytes that are not UTF-8 as U+FFFD', async () => {
+    const target = await sim()
+    const head = Buffer.from('<?xml version="1.0"?><s:Envelope><!-- ')
+    const filler = Buffer.alloc(40_000, 0xff)
+    await post(target, Buffer.concat([head, filler, Buffer.from(' --></s:Envelope>')]))
+
+    const res = await fetch(`${target.url}/admin/journal?after=0`, { headers: adminAuth(target) })
+    const [entry] = JSON.parse(await res.text()) as Viewed[]
+
+    const requestXml = entry?.requestXml ?? ''
+    expect(requestXml.startsWith(head.toString())).toBe(true)
+    expect(requestXml).toContain('\uFFFD')
+    expect(requestXml).toMatch(/… \(\d+ more bytes cut\)$/)
+    expect(requestXml.length).toBeLessThan(16 * 1024 + 40)
+    expect(entry?.answerXml).toContain('Fault')
+  })
+
+  it('are absent from entries read back from the store after a restart', async () => {
+    const file = dataFile()
+    const target = await sim({ dataFile: file })
+    await calls(target, 3)
+    expect(((await journal(target, '?after=0')).body as Viewed[])[0]?.requestXml).toBeDefined()
+    await target.compact()
+    await calls(target, 1)
+    await target.close()
+    const dir = dirname(file)
+    const stored = readdirSync(dir).map((name) => readFileSync(join(dir, name), 'utf8'))
+    expect(stored.join('')).toContain('GetActiveSubscriptions')
+    expect(stored.join('')).not.toMatch(/requestXml|answerXml|Envelope/)
+
+    const again = await sim({ dataFile: file })
+    const entries = (await journal(again, '?after=0')).body as Viewed[]
+    expect(entries.map((e) => e.seq)).toEqual([1, 2, 3, 4])
+    expect(entries.every((e) => e.requestXml === undefined && e.answerXml === undefined)).toBe(true)
+  })
+
+  it('keeps the bodies of the newest entries once older ones were dropped', async () => {
+    const target = await sim({ journalLimit: 2 })
+    await calls(target, 6)
+    expect(target.journal.size()).toBeLessThan(6)
+    const kept = (await journal(target, '?after=4')).body as Viewed[]
+    expect(kept.map((e) => e.requestXml !== undefined)).toEqual([true, true])
   })
 })

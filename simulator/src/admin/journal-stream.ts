@@ -138,7 +138,7 @@ export class JournalStreams {
         (query.operation === undefined || entry.operation === query.operation) &&
         (query.service === undefined || entry.service === query.service)
       ) {
-        text += `id: ${entry.seq}\ndata: ${JSON.stringify(entry)}\n\n`
+        text += `id: ${entry.seq}\ndata: ${JSON.stringify(this.journal.view(entry))}\n\n`
       }
     }
     if (text === '') {

@@ -19,6 +19,18 @@ export interface JournalEntry {
   readonly message: string | null
 }
 
+/**
+ * The raw bodies of a call, kept only in memory beside the entry (never stored: they would slow
+ * the durable store). Each is bounded (see call-journal.ts).
+ */
+export interface JournalXml {
+  readonly requestXml?: string
+  readonly answerXml?: string
+}
+
+/** An entry as the admin API shows it: with the raw bodies while memory still holds them. */
+export type JournalEntryView = JournalEntry & JournalXml
+
 export interface JournalQuery {
   /** Only entries after this sequence number (`since` is the older name of the same thing). */
   readonly after?: number | undefined
@@ -51,6 +63,7 @@ export interface JournalArchive {
 /** What {@link Journal.clear} forgot, to put back if the reset that cleared it is undone. */
 export interface ClearedJournal {
   readonly entries: JournalEntry[]
+  readonly xml: Map<number, JournalXml>
   readonly dropped: number
   readonly floor: number
 }
@@ -73,6 +86,8 @@ export interface JournalSnapshot {
  */
 export class Journal {
   private entries: JournalEntry[] = []
+  /** Raw bodies by seq, for entries in memory that have them (not those read back from a store). */
+  private xml = new Map<number, JournalXml>()
   private nextSeq = 1
   private dropped = 0
   /** Entries below this seq were forgotten by a reset, on purpose. */
@@ -95,10 +110,13 @@ export class Journal {
     this.durableOnAppend = options.durableOnAppend ?? true
   }
 
-  /** Records one call and returns it with its sequence number. */
-  append(entry: Omit<JournalEntry, 'seq'>): JournalEntry {
+  /** Records one call (with its raw bodies, kept in memory only) and returns it with its seq. */
+  append(entry: Omit<JournalEntry, 'seq'>, xml?: JournalXml): JournalEntry {
     const full = { seq: this.nextSeq++, ...entry }
     this.entries.push(full)
+    if (xml !== undefined && (xml.requestXml !== undefined || xml.answerXml !== undefined)) {
+      this.xml.set(full.seq, xml)
+    }
     if (this.durableOnAppend) {
       this.durableThrough = full.seq
       this.trim()
@@ -110,12 +128,23 @@ export class Journal {
   }
 
   /** Corrects the outcome of an entry not yet durable (a write that could not be stored). */
-  amend(seq: number, change: { statusCode: string; message: string }): void {
+  amend(seq: number, change: { statusCode: string; message: string }, answerXml?: string): void {
     const index = this.entries.findLastIndex((entry) => entry.seq === seq)
     const entry = this.entries[index]
     if (entry) {
       this.entries[index] = { ...entry, ...change }
+      const xml = this.xml.get(seq)
+      if (xml !== undefined) {
+        const { answerXml: _old, ...rest } = xml
+        this.xml.set(seq, answerXml === undefined ? rest : { ...rest, answerXml })
+      }
     }
+  }
+
+  /** The entry with its raw bodies, when memory still holds them. */
+  view(entry: JournalEntry): JournalEntryView {
+    const xml = this.xml.get(entry.seq)
+    return xml === undefined ? entry : { ...entry, ...xml }
   }
 
   /** Entries in memory. */
@@ -225,10 +254,12 @@ export class Journal {
   clear(): ClearedJournal {
     const cleared = {
       entries: this.entries,
+      xml: this.xml,
       dropped: this.dropped,
       floor: this.floor,
     }
     this.entries = []
+    this.xml = new Map()
     this.dropped = 0
     this.floor = this.nextSeq
     return cleared
@@ -237,6 +268,9 @@ export class Journal {
   /** Puts back what {@link clear} forgot, before the entries made since (a reset that was undone). */
   unclear(cleared: ClearedJournal): void {
     this.entries = [...cleared.entries, ...this.entries]
+    for (const [seq, xml] of cleared.xml) {
+      this.xml.set(seq, xml)
+    }
     this.dropped += cleared.dropped
     this.floor = cleared.floor
   }
@@ -313,6 +347,7 @@ export class Journal {
   /** Replaces everything with a stored journal; every entry of it is durable. */
   loadSnapshot(snapshot: JournalSnapshot): void {
     this.entries = [...snapshot.entries]
+    this.xml = new Map()
     this.nextSeq = snapshot.nextSeq
     // A store before format 2 does not say: take its entries as all there are.
     this.floor = snapshot.floor ?? this.entries[0]?.seq ?? snapshot.nextSeq
@@ -352,6 +387,9 @@ export class Journal {
     // Only durable entries go: the others are still to be written.
     const excess = Math.min(this.entries.length - this.limit, this.firstAfter(this.durableThrough))
     if (excess > 0) {
+      for (const entry of this.entries.slice(0, excess)) {
+        this.xml.delete(entry.seq)
+      }
       this.entries.splice(0, excess)
       this.dropped += excess
     }

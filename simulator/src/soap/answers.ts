@@ -21,6 +21,8 @@ export interface Call {
   operation: string | null
   request: ReadObject | null
   version: SoapVersion
+  /** The raw request body as received (absent until it was read), for the journal's requestXml. */
+  body?: Buffer
 }
 
 /** How an answer is journalled: its StatusCode, or what it was instead of a status answer. */

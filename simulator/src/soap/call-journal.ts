@@ -12,6 +12,9 @@ import type { Answer, Call } from './answers.js'
 
 const JOURNAL_TEXT_LIMIT = 1024
 
+/** Most bytes of a raw request or answer body the journal keeps in memory (16 KiB). */
+export const JOURNAL_XML_LIMIT = 16 * 1024
+
 /** Journals and logs a call; the entry is the durable record of what was answered. */
 export function recordCall(
   journal: Journal,
@@ -20,19 +23,25 @@ export function recordCall(
   answer: Answer,
 ): JournalEntry {
   const durationMs = Math.round((performance.now() - call.started) * 1000) / 1000
-  const entry = journal.append({
-    at: call.at,
-    user: call.user,
-    service: call.service,
-    operation: call.operation,
-    request: call.request === null ? null : boundedForJournal(call.request),
-    statusCode: answer.statusCode,
-    transactionId: answer.transactionId,
-    durationMs,
-    httpStatus: answer.httpStatus,
-    replay: answer.replay ?? false,
-    message: answer.message,
-  })
+  const entry = journal.append(
+    {
+      at: call.at,
+      user: call.user,
+      service: call.service,
+      operation: call.operation,
+      request: call.request === null ? null : boundedForJournal(call.request),
+      statusCode: answer.statusCode,
+      transactionId: answer.transactionId,
+      durationMs,
+      httpStatus: answer.httpStatus,
+      replay: answer.replay ?? false,
+      message: answer.message,
+    },
+    {
+      ...(call.body === undefined ? {} : { requestXml: boundedBody(call.body) }),
+      ...(answerSent(answer) ? { answerXml: boundedAnswer(answer.body) } : {}),
+    },
+  )
   if (logger.isLevelEnabled('info')) {
     logger.info(
       {
@@ -50,6 +59,32 @@ export function recordCall(
     )
   }
   return entry
+}
+
+/** Whether the client gets the answer's body (not when the connection is reset or dropped). */
+function answerSent(answer: Answer): boolean {
+  return answer.statusCode !== 'RESET' && answer.dropAnswer !== true
+}
+
+/**
+ * A raw body as journal text: decoded as UTF-8 (bytes that are not become U+FFFD, so the JSON
+ * answer stays valid whatever was sent), at most {@link JOURNAL_XML_LIMIT} bytes, with a marker
+ * saying how much was cut.
+ */
+export function boundedBody(body: Buffer): string {
+  if (body.length <= JOURNAL_XML_LIMIT) {
+    return body.toString('utf8')
+  }
+  const kept = body.subarray(0, JOURNAL_XML_LIMIT).toString('utf8')
+  return `${kept}\n… (${body.length - JOURNAL_XML_LIMIT} more bytes cut)`
+}
+
+/** An answer's body as journal text, bounded like {@link boundedBody}. */
+export function boundedAnswer(body: string): string {
+  // Answers are almost always small: only measure bytes when the characters could exceed it.
+  return body.length * 3 <= JOURNAL_XML_LIMIT || Buffer.byteLength(body) <= JOURNAL_XML_LIMIT
+    ? body
+    : boundedBody(Buffer.from(body, 'utf8'))
 }
 
 // ----- reading a request by the contract's element names -------------------------------------

@@ -16,7 +16,7 @@ import {
   type Answer,
   type Call,
 } from './answers.js'
-import { recordCall } from './call-journal.js'
+import { boundedAnswer, recordCall } from './call-journal.js'
 
 /**
  * Running an operation that was read: the profile's switched-off operations, injected faults,
@@ -175,16 +175,20 @@ export function createDispatch(deps: DispatchDeps): Dispatch {
       const cause = error instanceof Error && error.cause instanceof Error ? error.cause : error
       const message = `The write was not applied: the simulator could not store it (${cause instanceof Error ? cause.message : String(cause)}), so nothing was changed. Check the simulator's --data file and disk, then send the write again.`
       // Not yet durable: the store write carrying it failed, so the entry can still change.
-      deps.journal.amend(entry.seq, {
-        statusCode: 'SYSTEM_ERROR',
-        message: dropNote === null ? message : `${message} ${dropNote}`,
-      })
       const transactionId = answer.transactionId ?? deps.newTransactionId()
       const failed = statusOnlyAnswer(
         call,
         op,
         { statusCode: 'SYSTEM_ERROR', message },
         transactionId,
+      )
+      deps.journal.amend(
+        entry.seq,
+        {
+          statusCode: 'SYSTEM_ERROR',
+          message: dropNote === null ? message : `${message} ${dropNote}`,
+        },
+        boundedAnswer(failed.body),
       )
       return { ...failed, journalled: entry }
     }

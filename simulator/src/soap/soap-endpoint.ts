@@ -184,6 +184,7 @@ export function createSoapEndpoint(deps: SoapEndpointDeps): SoapEndpoint {
       finish(call, res, textAnswer(413, text, 'body over the size limit', { Connection: 'close' }))
     }
     readBody(req, deps.bodyLimitBytes, tooLarge, (body) => {
+      call.body = body
       const done = answerBody(req, call, body).then(
         (answer) => finish(call, res, answer),
         (error: unknown) => {

@@ -110,6 +110,21 @@ function expectNotStored(answer: CallResult): void {
 }
 
 describe('a write that cannot be stored', () => {
+  it('journals the SYSTEM_ERROR answer it sent as answerXml, not the answer it would have sent', async () => {
+    const control = controlledStore()
+    const sim = await startWith(control)
+    control.setMode('fail')
+
+    const answer = await add(sim, CARD_A, 'GFA1')
+
+    expectNotStored(answer)
+    const entry = sim.journal.list().at(-1)
+    const answerXml = entry === undefined ? '' : (sim.journal.view(entry).answerXml ?? '')
+    expect(answerXml).toContain('<StatusCode>SYSTEM_ERROR</StatusCode>')
+    expect(answerXml).toContain('disk full')
+    expect(answerXml).not.toContain('<StatusCode>OK</StatusCode>')
+  })
+
   it('answers SYSTEM_ERROR and leaves the state exactly as before the call', async () => {
     const control = controlledStore()
     const sim = await startWith(control)
