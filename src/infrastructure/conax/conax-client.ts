@@ -9,11 +9,13 @@ import { Agent as HttpAgent, request as httpRequest, type IncomingMessage } from
 import { Agent as HttpsAgent, request as httpsRequest } from 'node:https'
 import type { ConaxCommand } from '../../domain/commands.js'
 import {
-  CHARACTER_SET_LABELS,
-  DEFAULT_CHARACTER_SET,
-  characterSetOf,
-  type CharacterSet,
-} from './character-set.js'
+  AnswerTooLarge,
+  DeadlineExceeded,
+  IDLE_SOCKET_TIMEOUT_MS,
+  MAX_ANSWER_BYTES,
+  checkConnection,
+  contentTypeOf,
+} from './ca-connection.js'
 import { readTransactionStatus } from './conax-answers.js'
 import type { ConaxClientOptions } from './connection-options.js'
 import type { ConaxOutcome } from './conax-outcome.js'
@@ -63,49 +65,7 @@ export interface ConaxClientTuning {
   readonly maxSockets?: number
 }
 
-function checkOptions(options: ConaxClientOptions & ConaxClientTuning): {
-  url: URL
-  charset: CharacterSet
-} {
-  const url = URL.canParse(options.endpoint) ? new URL(options.endpoint) : null
-  if (!url || (url.protocol !== 'http:' && url.protocol !== 'https:')) {
-    throw new TypeError(
-      `Failed to create the Conax client: endpoint '${options.endpoint}' is not an http(s) URL.`,
-    )
-  }
-  for (const [name, value] of [
-    ['timeoutMs', options.timeoutMs],
-    ['maxSockets', options.maxSockets ?? DEFAULT_MAX_SOCKETS],
-  ] as const) {
-    if (!Number.isInteger(value) || value < 1) {
-      throw new RangeError(
-        `Failed to create the Conax client: ${name} must be a positive integer, not ${value}.`,
-      )
-    }
-  }
-  const charset = characterSetOf(options.characterSet ?? DEFAULT_CHARACTER_SET.name)
-  if (!charset) {
-    throw new RangeError(
-      `Failed to create the Conax client: character set '${options.characterSet ?? ''}' is not supported. Use one of ${CHARACTER_SET_LABELS.join(', ')}.`,
-    )
-  }
-  return { url, charset }
-}
-
 const DEFAULT_MAX_SOCKETS = 64
-const IDLE_SOCKET_TIMEOUT_MS = 4000
-// Far above any answer of the contract (a card's active products, a pairing); a body this size is
-// not a Conax answer, so it is dropped instead of being read to its end.
-const MAX_ANSWER_BYTES = 4 * 1024 * 1024
-
-class DeadlineExceeded extends Error {
-  override readonly name = 'DeadlineExceeded'
-}
-
-class AnswerTooLarge extends Error {
-  override readonly name = 'AnswerTooLarge'
-}
-
 /** An answer as it came: HTTP status and the body decoded in the character set it declares. */
 interface RawAnswer {
   readonly status: number
@@ -138,7 +98,7 @@ export function createConaxClient(
 }
 
 function conaxClient(options: ConaxClientOptions & ConaxClientTuning): ConaxClient {
-  const { url, charset } = checkOptions(options)
+  const { url, charset } = checkConnection(options, 'the Conax client')
   const secure = url.protocol === 'https:'
   // Idle sockets are dropped before common server keep-alive timeouts (Apache 5 s), so that a
   // call seldom reuses one the CA has just closed (that would be a CONNECTION_RESET: TRANSIENT,
@@ -275,21 +235,6 @@ function conaxClient(options: ConaxClientOptions & ConaxClientTuning): ConaxClie
       return Promise.resolve()
     },
   }
-}
-
-/**
- * An answer's Content-Type, the first if several; from the raw headers, since building `headers`
- * costs an object and a lower-cased name for every header.
- */
-function contentTypeOf(response: IncomingMessage): string {
-  const raw = response.rawHeaders
-  for (let i = 0; i < raw.length; i += 2) {
-    const name = raw[i] ?? ''
-    if (name.length === 12 && name.toLowerCase() === 'content-type') {
-      return raw[i + 1] ?? ''
-    }
-  }
-  return ''
 }
 
 function failed(

@@ -15,14 +15,15 @@ import { StringDecoder } from 'node:string_decoder'
 import { SaxesParser } from 'saxes'
 import type { CaReader } from '../../application/runs/run-ports.js'
 import type { ObservedCard } from '../../domain/runs.js'
+import { characterSetOf, toWireBytes, toWireText, type CharacterSet } from './character-set.js'
 import {
-  CHARACTER_SET_LABELS,
-  DEFAULT_CHARACTER_SET,
-  characterSetOf,
-  toWireBytes,
-  toWireText,
-  type CharacterSet,
-} from './character-set.js'
+  AnswerTooLarge,
+  DeadlineExceeded,
+  IDLE_SOCKET_TIMEOUT_MS,
+  MAX_ANSWER_BYTES,
+  checkConnection,
+  contentTypeOf,
+} from './ca-connection.js'
 import type { ConaxClientOptions } from './connection-options.js'
 import {
   CLASSIFICATION_TABLE,
@@ -973,69 +974,12 @@ function requestBodies(
 // ---------------------------------------------------------------------------------------------
 // The wire.
 
-class DeadlineExceeded extends Error {
-  override readonly name = 'DeadlineExceeded'
-}
-
-class AnswerTooLarge extends Error {
-  override readonly name = 'AnswerTooLarge'
-}
-
-// Far above any answer of the two queries; a body this size is not a Conax answer, so it is
-// dropped instead of being read to its end.
-const MAX_ANSWER_BYTES = 4 * 1024 * 1024
-
-const IDLE_SOCKET_TIMEOUT_MS = 4000
 const RESET_CODES = new Set(['ECONNRESET', 'EPIPE'])
-
-/**
- * An answer's Content-Type, the first if several, as `headers['content-type']` has it; from the raw
- * headers, since building `headers` costs an object and a lower-cased name for every header.
- */
-function contentTypeOf(response: IncomingMessage): string {
-  const raw = response.rawHeaders
-  for (let i = 0; i < raw.length; i += 2) {
-    const name = raw[i] ?? ''
-    if (name.length === 12 && name.toLowerCase() === 'content-type') {
-      return raw[i + 1] ?? ''
-    }
-  }
-  return ''
-}
 
 function errorCodeOf(error: unknown): string {
   const code =
     typeof error === 'object' && error !== null ? (error as { code?: unknown }).code : null
   return typeof code === 'string' ? code : 'ERR_UNKNOWN'
-}
-
-function checkOptions(options: ConaxClientOptions & { readonly maxSockets?: number }): {
-  url: URL
-  charset: CharacterSet
-} {
-  const url = URL.canParse(options.endpoint) ? new URL(options.endpoint) : null
-  if (!url || (url.protocol !== 'http:' && url.protocol !== 'https:')) {
-    throw new TypeError(
-      `Failed to create the CA reader: endpoint '${options.endpoint}' is not an http(s) URL.`,
-    )
-  }
-  for (const [name, value] of [
-    ['timeoutMs', options.timeoutMs],
-    ['maxSockets', options.maxSockets ?? 1],
-  ] as const) {
-    if (!Number.isInteger(value) || value < 1) {
-      throw new RangeError(
-        `Failed to create the CA reader: ${name} must be a positive integer, not ${value}.`,
-      )
-    }
-  }
-  const charset = characterSetOf(options.characterSet ?? DEFAULT_CHARACTER_SET.name)
-  if (!charset) {
-    throw new RangeError(
-      `Failed to create the CA reader: character set '${options.characterSet ?? ''}' is not supported. Use one of ${CHARACTER_SET_LABELS.join(', ')}.`,
-    )
-  }
-  return { url, charset }
 }
 
 /**
@@ -1050,7 +994,7 @@ function checkOptions(options: ConaxClientOptions & { readonly maxSockets?: numb
 export function createFastCaReader(
   options: ConaxClientOptions & { readonly maxSockets?: number },
 ): CaReader {
-  const { url, charset } = checkOptions(options)
+  const { url, charset } = checkConnection(options, 'the CA reader')
   const secure = url.protocol === 'https:'
   const agentOptions = {
     keepAlive: true,
