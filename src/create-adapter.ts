@@ -1,4 +1,5 @@
 import { randomUUID } from 'node:crypto'
+import { TENANT_NAME, TENANT_NAME_RULE } from '../common/tenant-name.js'
 import { stat } from 'node:fs/promises'
 import { hostname } from 'node:os'
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http'
@@ -367,10 +368,10 @@ function inTenant(
   if (tenant === undefined) {
     return provider
   }
-  if (!/^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$/.test(tenant)) {
+  if (!TENANT_NAME.test(tenant)) {
     throw new AdapterError(
       'INVALID_OPTION',
-      `Option tenant '${tenant.slice(0, 80)}' is not a tenant name: use 1 to 64 letters, digits, '_', '.' or '-', starting with a letter or digit.`,
+      `Option tenant '${tenant.slice(0, 80)}' is not a tenant name: use ${TENANT_NAME_RULE}.`,
     )
   }
   const endpoint = new URL(provider.connection.endpoint)

@@ -1,4 +1,5 @@
 import { mkdir, writeFile } from 'node:fs/promises'
+import { TENANT_NAME, TENANT_NAME_RULE } from '../../../common/tenant-name.js'
 import { dirname } from 'node:path'
 import { Command, CommanderError, InvalidArgumentError, Option } from 'commander'
 import { errorLine, isCodedError } from '../../../common/coded-error.js'
@@ -50,10 +51,8 @@ function nonNegative(value: string): number {
 }
 
 function tenantName(value: string): string {
-  if (!/^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$/.test(value)) {
-    throw new InvalidArgumentError(
-      "must be 1 to 64 letters, digits, '_', '.' or '-', starting with a letter or digit (e.g. ci-$CI_JOB_ID).",
-    )
+  if (!TENANT_NAME.test(value)) {
+    throw new InvalidArgumentError(`must be ${TENANT_NAME_RULE} (e.g. ci-$CI_JOB_ID).`)
   }
   return value
 }

@@ -1,4 +1,5 @@
 import type { IncomingMessage, ServerResponse } from 'node:http'
+import { TENANT_NAME, TENANT_NAME_RULE } from '../../../common/tenant-name.js'
 import { SimulatorError } from './simulator-error.js'
 
 /**
@@ -7,9 +8,6 @@ import { SimulatorError } from './simulator-error.js'
  * share one simulator without seeing each other. A tenant lives in memory only: it is a scratch
  * CA for one pipeline, and the simulator's store holds the root's state alone.
  */
-
-/** A tenant's name: what `/t/<name>/` may carry. */
-export const TENANT_NAME = /^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$/
 
 /** Limits of the tenants of one simulator. */
 export interface TenantSettings {
@@ -91,7 +89,7 @@ export class TenantRegistry {
     if (!TENANT_NAME.test(name)) {
       throw new SimulatorError(
         'INVALID_TENANT',
-        `'${name.slice(0, 80)}' is not a tenant name: use 1 to 64 letters, digits, '_', '.' or '-', starting with a letter or digit (e.g. /t/ci-1234/ca-server/...).`,
+        `'${name.slice(0, 80)}' is not a tenant name: use ${TENANT_NAME_RULE} (e.g. /t/ci-1234/ca-server/...).`,
       )
     }
     const found = this.entries.get(name)
