@@ -12,6 +12,7 @@ import { packageRoot } from './package-root.js'
 // done in this clone): the simulator in the background, the harness against it, a JUnit file.
 
 const ROOT = packageRoot()
+const STEPS_TIMEOUT_MS = 180_000
 
 interface Shell {
   /** The commands, in the order the CI runs them, each run by its own `bash -e -c`. */
@@ -138,6 +139,9 @@ describe('docs/ci examples', () => {
         expect(report).toMatch(/<testsuites[^>]* tests="([1-9]\d*)"/)
         expect(report).toMatch(/<testsuites[^>]* failures="0"/)
       },
+      // Real processes through npx (three node starts, a simulator, a scenario run): on a loaded
+      // 2-core machine beside the rest of the suite this took over 20 s. A hang guard, not a bound.
+      STEPS_TIMEOUT_MS,
     )
   }
 })
