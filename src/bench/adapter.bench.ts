@@ -4,6 +4,7 @@ import { availableParallelism, loadavg } from 'node:os'
 import { dirname, join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { parseArgs } from 'node:util'
+import { setFlagsFromString } from 'node:v8'
 import {
   FileProvisioningStore,
   MemoryProvisioningStore,
@@ -25,6 +26,7 @@ import {
 import { readMemory, type ProcessMemory } from './proc-status.js'
 import { SimulatorChild } from './simulator-child.js'
 import { benchMain, positiveInteger } from './bench-main.js'
+import { decideHeapGrowth, DEFAULT_HEAP_GROWTH_PERCENT } from '../cli/heap-growth.js'
 
 /**
  * `npm run bench:adapter`: the provisioning adapter provisions N BECOME_SUBSCRIBER actions (3
@@ -40,7 +42,8 @@ import { benchMain, positiveInteger } from './bench-main.js'
  * Conax), --in-flight <n> (100, actions applied at once), --poll-ms <n> (250), --spot-checks <n>
  * (20), --pending <n> (100000 requests; 0 skips the phase), --stores memory,durable (which delivery
  * phases run, in that order), --fsync group|never (the durable store's), --node-options="<flags>"
- * (V8 flags for the phase processes, e.g. --node-options=--max-old-space-size=256), --rounds <n>
+ * (V8 flags for the phase processes, e.g. --node-options=--max-old-space-size=256), --heap-growth
+ * <percent> (30, as conax-adapter sizes its heap; 0: V8's own sizing), --rounds <n>
  * (1: the delivery phases n times in turn, summarised by medians), --memory-store (only the
  * memory delivery phase, as before).
  */
@@ -59,6 +62,8 @@ interface BenchOptions {
   readonly rounds: number
   readonly fsync: FsyncMode
   readonly nodeOptions: readonly string[]
+  /** The phase processes' heap growth, as `conax-adapter --heap-growth` sets it (0: V8's own). */
+  readonly heapGrowth: number
   /** Set in a phase process: what it runs. */
   readonly phase: { readonly kind: 'deliver' | 'pending'; readonly store: StoreKind } | null
 }
@@ -126,6 +131,7 @@ function readOptions(): BenchOptions {
       rounds: { type: 'string' },
       fsync: { type: 'string' },
       'node-options': { type: 'string' },
+      'heap-growth': { type: 'string' },
       phase: { type: 'string' },
     },
     strict: true,
@@ -151,6 +157,10 @@ function readOptions(): BenchOptions {
     rounds: positiveInteger('rounds', values.rounds, 1),
     fsync,
     nodeOptions: (values['node-options'] ?? '').split(' ').filter((flag) => flag !== ''),
+    heapGrowth:
+      values['heap-growth'] === '0'
+        ? 0
+        : positiveInteger('heap-growth', values['heap-growth'], DEFAULT_HEAP_GROWTH_PERCENT),
     phase:
       phase === undefined
         ? null
@@ -723,7 +733,7 @@ async function orchestrate(options: BenchOptions): Promise<void> {
   const durable = figure('durable', 'requestsPerSec')
   console.log('')
   console.log(
-    `Summary: ${options.subscriptions} actions (${options.subscriptions * REQUESTS_PER_SUBSCRIPTION} requests), concurrency ${options.concurrency}, ${options.rounds} round(s), node ${process.version}, ${availableParallelism()} CPUs, load average ${fix(loadAtStart[0] ?? 0, 2)} at start, ${fix(loadAtEnd[0] ?? 0, 2)} at end${options.nodeOptions.length > 0 ? `, node options ${options.nodeOptions.join(' ')}` : ''}`,
+    `Summary: ${options.subscriptions} actions (${options.subscriptions * REQUESTS_PER_SUBSCRIPTION} requests), concurrency ${options.concurrency}, ${options.rounds} round(s), node ${process.version}, ${availableParallelism()} CPUs, load average ${fix(loadAtStart[0] ?? 0, 2)} at start, ${fix(loadAtEnd[0] ?? 0, 2)} at end${options.nodeOptions.length > 0 ? `, node options ${options.nodeOptions.join(' ')}` : ''}, heap growth ${options.heapGrowth === 0 ? "V8's own" : `${options.heapGrowth} %`}`,
   )
   const width = Math.max(...rows.map(([label]) => label.length), 28)
   console.log(
@@ -769,6 +779,11 @@ if (phase === null) {
     process.exitCode = 1
   })
 } else {
+  // The phase process is the adapter: its heap is sized as the conax-adapter CLI sizes its own.
+  const heap = decideHeapGrowth(options.heapGrowth, process.execArgv, process.env['NODE_OPTIONS'])
+  if (heap.kind === 'set') {
+    setFlagsFromString(heap.flag)
+  }
   benchMain(`adapter-${phase.kind}`, (dir, sims) =>
     phase.kind === 'deliver'
       ? deliverPhase(options, phase.store, dir, sims)

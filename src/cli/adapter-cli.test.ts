@@ -146,6 +146,40 @@ describe('conax-adapter CLI', () => {
     expect(overridden.stderr).toContain('CONFIG_UNREADABLE')
   })
 
+  it('sizes the heap growth at start (--heap-growth, CONAX_ADAPTER_HEAP_GROWTH) and refuses a bad value', async () => {
+    const flags: string[] = []
+    const heap = { execArgv: [], setV8Flag: (flag: string) => void flags.push(flag) }
+    const args = ['--provider', PROVIDER_FILE, '--memory', '--no-deliver', '--port', '0']
+
+    const byDefault = serveCli(args, {}, heap)
+    onTestFinished(async () => {
+      await byDefault.stop()
+    })
+    await byDefault.printed(/Memory: the heap grows 30 % past the live heap/)
+    expect(await byDefault.stop()).toBe(0)
+    const fromEnv = serveCli(args, { CONAX_ADAPTER_HEAP_GROWTH: '0' }, heap)
+    onTestFinished(async () => {
+      await fromEnv.stop()
+    })
+    await fromEnv.printed(/Memory: V8's own heap sizing/)
+    expect(await fromEnv.stop()).toBe(0)
+    const kept = serveCli(
+      [...args, '--heap-growth', '60'],
+      { NODE_OPTIONS: '--heap-growing-percent=90' },
+      heap,
+    )
+    onTestFinished(async () => {
+      await kept.stop()
+    })
+    await kept.printed(/heap growth given to Node \(--heap-growing-percent\) is kept/)
+    expect(await kept.stop()).toBe(0)
+
+    expect(flags).toEqual(['--heap-growing-percent=30'])
+    const refused = await adapterCli([...args, '--heap-growth', '5'])
+    expect(refused.code).toBe(2)
+    expect(refused.stderr).toContain('--heap-growth must be 0')
+  })
+
   it('refuses a non-loopback host without a configured token, exit code 2', async () => {
     const refused = await adapterCli(['--provider', PROVIDER_FILE, '--memory', '--host', '0.0.0.0'])
     expect(refused.code).toBe(2)
@@ -203,9 +237,11 @@ describe('the conax-adapter launcher (a real process)', () => {
     const exited = new Promise<number | null>((resolve) => child.on('exit', resolve))
     let stderr = ''
     child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()))
+    const lines: string[] = []
     const started = await new Promise<boolean>((resolve) => {
       void exited.then(() => resolve(false))
       createInterface({ input: child.stdout }).on('line', (line) => {
+        lines.push(line)
         if (line.includes('API token')) {
           resolve(true)
         }
@@ -214,6 +250,8 @@ describe('the conax-adapter launcher (a real process)', () => {
 
     expect(stderr).toBe('')
     expect(started).toBe(true)
+    // The real process sets V8's heap growth (an in-process test has no heap of its own to size).
+    expect(lines).toContainEqual(expect.stringContaining('the heap grows 30 % past the live heap'))
     expect(existsSync(join(dir, 'work', '.data', 'conax-adapter.json'))).toBe(true)
     child.kill('SIGTERM')
     expect(await exited).toBe(0)

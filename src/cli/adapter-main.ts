@@ -19,6 +19,13 @@ import { isCodedError } from '../api/error-answer.js'
 import { DEFAULT_LIMITS, type AdapterLimits } from '../api/limits.js'
 import { startAdapter, type Adapter, type AdapterOptions } from '../create-adapter.js'
 import { applyEnv, envOption, processRuntime, useIo, type CliRuntime } from './cli-support.js'
+import {
+  decideHeapGrowth,
+  DEFAULT_HEAP_GROWTH_PERCENT,
+  HEAP_GROWTH_RANGE,
+  heapGrowthLine,
+  type HeapGrowthDecision,
+} from './heap-growth.js'
 import { CLIENT_COMMANDS, runClientCli } from './runs-cli.js'
 
 const DEFAULT_PORT = 8380
@@ -68,6 +75,17 @@ function runPageSize(value: string): number {
   return Number(value)
 }
 
+function heapGrowth(value: string): number {
+  const number = Number(value)
+  const { min, max } = HEAP_GROWTH_RANGE
+  if (!/^\d+$/.test(value) || (number !== 0 && (number < min || number > max))) {
+    throw new InvalidArgumentError(
+      `--heap-growth must be 0 (V8's own heap sizing) or an integer from ${min} to ${max} (percent).`,
+    )
+  }
+  return number
+}
+
 function bytes(value: string): number {
   if (!/^\d+$/.test(value) || Number(value) < 1024) {
     throw new InvalidArgumentError('--body-limit must be an integer of at least 1024 (bytes).')
@@ -88,6 +106,7 @@ interface CliOptions extends HttpCliOptions {
   runPageSize?: number
   fsync: 'group' | 'never'
   concurrency: number
+  heapGrowth: number
   tenant?: string
   deliver: boolean
   logLevel: 'trace' | 'debug' | 'info' | 'warn' | 'error' | 'silent'
@@ -189,6 +208,14 @@ export function buildAdapterCommand(io: CliIo): Command {
     )
     .addOption(
       envOption(
+        '--heap-growth <percent>',
+        "how far the heap may grow past the live heap before a full collection: lower keeps the peak memory down for a little CPU; 0 leaves V8's own sizing (which lets the heap reach several times the live heap)",
+        'CONAX_ADAPTER_HEAP_GROWTH',
+        DEFAULT_HEAP_GROWTH_PERCENT,
+      ).argParser(heapGrowth),
+    )
+    .addOption(
+      envOption(
         '--tenant <name>',
         "provision this tenant of a conax-sim (/t/<name>/ before the provider endpoint's path)",
         'CONAX_ADAPTER_TENANT',
@@ -265,13 +292,14 @@ function stopRequested(signals: CliRuntime['signals']): Promise<void> {
 }
 
 /** The lines that say where the adapter listens, what it talks to and how to call it. */
-function startLines(adapter: Adapter, cli: CliOptions): string[] {
+function startLines(adapter: Adapter, cli: CliOptions, heap: HeapGrowthDecision | null): string[] {
   const { provider } = adapter
   const url = adapter.url ?? ''
   return [
     `Conax provisioning adapter listening on ${url}`,
     `  Provider ${provider.name} (${provider.lifeCycleState}) -> ${provider.connection.endpoint}`,
     `  Store: ${adapter.store.description} | delivery: ${cli.deliver ? `on, ${cli.concurrency} at a time` : 'off'}`,
+    ...(heap === null ? [] : [heapGrowthLine(heap)]),
     `  API: POST ${url}/crm/actions, ${url}/conax_web_services/provisioning_requests/{list,show,add_subscriptions,cancel_subscriptions,create_pairing}`,
     `  Console ${url}/console/ (sign in with the API token)`,
     adapter.apiTokenGenerated
@@ -358,6 +386,18 @@ function adapterOptionsOf(cli: CliOptions, dataFromDefault: boolean, io: CliIo):
   }
 }
 
+/** Sets the heap growth before the adapter allocates anything; null when the runtime has no heap to size. */
+function sizeHeap(percent: number, runtime: CliRuntime, io: CliIo): HeapGrowthDecision | null {
+  if (runtime.heap === undefined) {
+    return null
+  }
+  const decision = decideHeapGrowth(percent, runtime.heap.execArgv, io.env['NODE_OPTIONS'])
+  if (decision.kind === 'set') {
+    runtime.heap.setV8Flag(decision.flag)
+  }
+  return decision
+}
+
 /**
  * Runs the CLI on `argv` (node, script, ...), writing to `io`; resolves with the exit code once
  * the adapter has stopped (at a SIGINT or SIGTERM of `runtime.signals`) or failed to start, or
@@ -391,10 +431,11 @@ export async function runAdapterCli(
     return options
   }
   const { cli, dataFromDefault } = options
+  const heap = sizeHeap(cli.heapGrowth, runtime, io)
   try {
     const adapter = await startAdapter(adapterOptionsOf(cli, dataFromDefault, io))
     const stopped = stopRequested(runtime.signals)
-    for (const line of startLines(adapter, cli)) {
+    for (const line of startLines(adapter, cli, heap)) {
       writeLine(io.stdout, line)
     }
     await stopped

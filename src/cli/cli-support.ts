@@ -1,3 +1,4 @@
+import { setFlagsFromString } from 'node:v8'
 import type { SignalSource } from '../../common/cli-options.js'
 
 export {
@@ -26,11 +27,26 @@ export interface CliRuntime {
   readonly signals: SignalSource
   /** Time between two polls of `--watch`, in milliseconds. */
   readonly pollMs: number
+  /**
+   * The process's V8 heap, which `serve` sizes (--heap-growth). Absent in a test that runs the
+   * CLI in process: the test runner's heap is not the adapter's to size.
+   */
+  readonly heap?: ProcessHeap
+}
+
+/** The Node flags this process was started with, and how to set a V8 flag now. */
+export interface ProcessHeap {
+  readonly execArgv: readonly string[]
+  setV8Flag(flag: string): void
 }
 
 const POLL_MS = 500
 
 /** The running process's signals and the usual pace of `--watch`. */
 export function processRuntime(): CliRuntime {
-  return { signals: process, pollMs: POLL_MS }
+  return {
+    signals: process,
+    pollMs: POLL_MS,
+    heap: { execArgv: process.execArgv, setV8Flag: (flag) => setFlagsFromString(flag) },
+  }
 }

@@ -6,7 +6,7 @@ import {
   watchedIo,
   type WatchedIo,
 } from '../../common/test-support/captured-io.js'
-import type { CliRuntime } from '../cli/cli-support.js'
+import type { CliRuntime, ProcessHeap } from '../cli/cli-support.js'
 import { runAdapterCli } from '../cli/adapter-main.js'
 
 /**
@@ -28,9 +28,15 @@ export interface CliResult {
 
 export { TestSignals, watchedIo, type WatchedIo }
 
-/** A CLI's runtime in a test: its signals from `signals`, and --watch polling at once. */
-export function testRuntime(signals: TestSignals = new TestSignals()): CliRuntime {
-  return { signals, pollMs: 1 }
+/**
+ * A CLI's runtime in a test: its signals from `signals`, --watch polling at once, and no heap to
+ * size unless the test gives one (the test runner's heap is not the adapter's).
+ */
+export function testRuntime(
+  signals: TestSignals = new TestSignals(),
+  heap?: ProcessHeap,
+): CliRuntime {
+  return heap === undefined ? { signals, pollMs: 1 } : { signals, pollMs: 1, heap }
 }
 
 /** Runs `conax-adapter <args>` in process with the environment `env` only; resolves when it ends. */
@@ -59,10 +65,11 @@ export interface ServingCli {
 export function serveCli(
   args: readonly string[],
   env: Record<string, string | undefined> = {},
+  heap?: ProcessHeap,
 ): ServingCli {
   const io = watchedIo(env)
   const signals = new TestSignals()
-  const exited = runAdapterCli(['node', ADAPTER_BIN, ...args], io, testRuntime(signals))
+  const exited = runAdapterCli(['node', ADAPTER_BIN, ...args], io, testRuntime(signals, heap))
   const ended = exited.then((code) => {
     throw new Error(`conax-adapter ended with exit code ${code}: ${io.err()}`)
   })
