@@ -116,8 +116,12 @@ async function runLocally(
     }
   })
   for (const script of shell.scripts) {
-    // Reports go to a folder of the test's own, not into the clone.
-    const { code, output } = await runStep(script.replaceAll(shell.junit, junit), env, ROOT, groups)
+    // Reports and the simulator's log go to a folder of the test's own, not into the clone (the two
+    // examples run at once, and a log in the clone ended up committed).
+    const local = script
+      .replaceAll(shell.junit, junit)
+      .replaceAll('conax-sim.log', join(out, 'conax-sim.log'))
+    const { code, output } = await runStep(local, env, ROOT, groups)
     expect(code, `${script}\n${output}`).toBe(0)
   }
   return readFileSync(junit, 'utf8')
