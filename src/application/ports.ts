@@ -55,6 +55,18 @@ export interface Page<T> {
   readonly items: readonly T[]
 }
 
+/** What one {@link ProvisioningStore.commit} applies. */
+export interface CommitChange {
+  /** The subscription's new state, if the change has one. */
+  readonly subscription?: Subscription
+  /**
+   * The subscription as the plan read it (null: there was none). When given, the commit is refused
+   * with SUBSCRIPTION_CHANGED if the stored one differs; absent: no check.
+   */
+  readonly basedOn?: Subscription | null
+  readonly requests: readonly NewProvisioningRequest[]
+}
+
 /**
  * Where the adapter keeps CRM subscriptions and provisioning requests. Every method resolves only
  * once its change is durable, so an acknowledged action or request survives a restart.
@@ -65,14 +77,11 @@ export interface ProvisioningStore {
   /**
    * Applies the outcome of one action atomically: the subscription's new state (if any) and its new
    * requests, which get their id, number ("1", "2"...) and sequence number (strictly increasing).
+   * Refused, changing nothing, with ITEM_HELD when an installed item of `subscription` is held by
+   * another subscription, and with SUBSCRIPTION_CHANGED when `basedOn` is given and the stored
+   * subscription is no longer that (another adapter instance committed it in between).
    */
-  commit(
-    change: {
-      readonly subscription?: Subscription
-      readonly requests: readonly NewProvisioningRequest[]
-    },
-    now: string,
-  ): Promise<readonly ProvisioningRequest[]>
+  commit(change: CommitChange, now: string): Promise<readonly ProvisioningRequest[]>
   /** Changes delivery fields of a request; rejects when the id is unknown. */
   updateRequest(id: string, update: RequestUpdate, now: string): Promise<ProvisioningRequest>
   /**
@@ -113,6 +122,13 @@ export interface ProvisioningStore {
   /** How many requests of a process id (a run execution) are PENDING, without listing them. */
   countPending(processId: string): Promise<number>
   getSubscription(id: string): Promise<Subscription | null>
+  /**
+   * Optional, for stores whose reads are round trips: the subscription as this store last
+   * committed it, or null when it committed none with this id. A guess (another instance may have
+   * changed it since) that a plan may start from, since its commit checks it (`basedOn`); a plan
+   * refused on a guess is planned again on {@link getSubscription}.
+   */
+  guessSubscription?(id: string): Subscription | null
   /** The id of the subscription holding an installed item with this CA ID, or null. */
   subscriptionHolding(caId: string): Promise<string | null>
   /** Subscriptions matching the filter, in creation order. */

@@ -1,5 +1,6 @@
 import type pg from 'pg'
 import type {
+  CommitChange,
   Page,
   ProvisioningStore,
   RequestFilter,
@@ -18,6 +19,7 @@ import {
   newRequest,
 } from '../store/provisioning-state.js'
 import { StoreError } from '../store/store-error.js'
+import { itemHeld, subscriptionChanged } from '../store/subscription-table.js'
 import { cardsOf, stbsOf } from '../../domain/commands.js'
 import { describeUrl, inTransaction, message, openDatabase } from './pg-database.js'
 
@@ -25,6 +27,24 @@ type Queryable = Pick<pg.PoolClient, 'query'>
 
 const REQUEST_COLUMNS =
   'number, id, type, sequence_number, precedence, life_cycle_state, reference_number, subscription_id, process_name, process_id, doc'
+
+/** A request update waiting for its group commit. */
+interface PendingUpdate {
+  readonly id: string
+  /** The fields it sets, as JSON. */
+  readonly patch: string
+  readonly resolve: (doc: ProvisioningRequest) => void
+  readonly reject: (error: unknown) => void
+}
+
+/**
+ * Subscriptions kept for {@link PostgresProvisioningStore.guessSubscription} (a few MB): an action
+ * on one of them plans on it without reading it first.
+ */
+const GUESSED_SUBSCRIPTIONS = 10_000
+
+/** The most request updates one statement carries. */
+const MAX_UPDATE_GROUP = 256
 
 /**
  * The provisioning store on PostgreSQL (docs/decisions/0017): several adapter instances share one
@@ -44,6 +64,14 @@ export class PostgresProvisioningStore implements ProvisioningStore {
    * instance reads the queue on each delivery pass, and the head is what can be sent.
    */
   private readonly pendingWindow: number
+  /** Request updates waiting for the next group (see flushUpdates), and whether one is being written. */
+  private updates: PendingUpdate[] = []
+  private updating = false
+  /**
+   * The subscriptions this store committed last, as JSON, newest last (at most
+   * {@link GUESSED_SUBSCRIPTIONS}): {@link guessSubscription}'s answers.
+   */
+  private readonly committed = new Map<string, string>()
 
   private constructor(pool: pg.Pool, url: string, pendingWindow: number) {
     this.pendingWindow = pendingWindow
@@ -68,37 +96,44 @@ export class PostgresProvisioningStore implements ProvisioningStore {
     return this.pool
   }
 
-  async commit(
-    change: {
-      readonly subscription?: Subscription
-      readonly requests: readonly NewProvisioningRequest[]
-    },
-    now: string,
-  ): Promise<readonly ProvisioningRequest[]> {
+  async commit(change: CommitChange, now: string): Promise<readonly ProvisioningRequest[]> {
     this.checkOpen()
     if (change.subscription === undefined && change.requests.length === 0) {
       return []
     }
     const subscription = change.subscription
+    const subscriptionJson = subscription === undefined ? null : JSON.stringify(subscription)
     // Templates: the function gives each its number and SequenceNumber (and so its precedence).
     const templates = change.requests.map((request) => newRequest(request, '0', 0, now))
     const drawn = await this.write('commit', () =>
       this.pool
-        .query<{ number: string; sequence_number: number }>(
-          'SELECT number, sequence_number FROM conax_commit($1::bigint[], $2::jsonb, $3::text[], $4::jsonb[])',
-          [
-            laneKeys(subscription?.id ?? null, change.requests),
-            subscription === undefined ? null : JSON.stringify(subscription),
+        .query<{ number: string; sequence_number: number }>({
+          // Named: prepared once per connection, not parsed and planned for every action.
+          name: 'conax_commit_checked',
+          text: 'SELECT number, sequence_number FROM conax_commit_checked($1::bigint[], $2::jsonb, $3::boolean, $4::jsonb, $5::text[], $6::jsonb[])',
+          values: [
+            laneKeys(subscription ?? null, change.requests),
+            subscriptionJson,
+            change.basedOn !== undefined,
+            change.basedOn === undefined || change.basedOn === null
+              ? null
+              : JSON.stringify(change.basedOn),
             subscription === undefined
               ? null
               : subscription.installedItems.map((item) => item.caId),
             templates.map((template) => JSON.stringify(template)),
           ],
-        )
+        })
         .catch((error: unknown) => {
-          throw exhaustedOr(error, templates.length)
+          if (subscription !== undefined) {
+            this.committed.delete(subscription.id)
+          }
+          throw refusalOr(error, subscription?.id ?? '', templates.length)
         }),
     )
+    if (subscription !== undefined && subscriptionJson !== null) {
+      this.remember(subscription.id, subscriptionJson)
+    }
     return templates.map((template, index) => {
       const row = drawn.rows[index] as { number: string; sequence_number: number }
       return {
@@ -116,22 +151,75 @@ export class PostgresProvisioningStore implements ProvisioningStore {
     now: string,
   ): Promise<ProvisioningRequest> {
     this.checkOpen()
-    const patch = patchOf(update, now)
-    const rows = await this.write('update a request', () =>
-      this.pool.query<{ doc: ProvisioningRequest }>(
-        `UPDATE requests SET doc = doc || $2::jsonb,
-           life_cycle_state = coalesce($2::jsonb->>'lifeCycleState', life_cycle_state),
-           reference_number = CASE WHEN $2::jsonb ? 'referenceNumber' THEN $2::jsonb->>'referenceNumber' ELSE reference_number END,
-           claimed_by = NULL, claimed_until = NULL
-         WHERE id = $1 RETURNING doc`,
-        [id, JSON.stringify(patch)],
-      ),
+    const patch = JSON.stringify(patchOf(update, now))
+    return this.write(
+      'update a request',
+      () =>
+        new Promise<ProvisioningRequest>((resolve, reject) => {
+          this.updates.push({ id, patch, resolve, reject })
+          this.flushUpdates()
+        }),
     )
-    const updated = rows.rows[0]
-    if (updated === undefined) {
-      throw notFound(id)
+  }
+
+  /**
+   * Group commit of request updates: the updates that arrive while one group is being written go
+   * together into the next, as one statement (one transaction, one WAL flush); each caller is
+   * answered once its group has committed. Delivery stores one update per request it sent, and a
+   * round trip and a commit for each cost more than the rest of the work.
+   */
+  private flushUpdates(): void {
+    if (this.updating || this.updates.length === 0) {
+      return
     }
-    return updated.doc
+    const group: PendingUpdate[] = []
+    const later: PendingUpdate[] = []
+    const ids = new Set<string>()
+    for (const update of this.updates) {
+      // Two updates of one request in one statement would apply only one: the second waits.
+      if (ids.has(update.id) || group.length >= MAX_UPDATE_GROUP) {
+        later.push(update)
+      } else {
+        ids.add(update.id)
+        group.push(update)
+      }
+    }
+    this.updates = later
+    this.updating = true
+    this.pool
+      .query<{ id: string; doc: ProvisioningRequest }>({
+        name: 'conax_update_requests',
+        text: `UPDATE requests AS r SET doc = r.doc || u.patch,
+           life_cycle_state = coalesce(u.patch->>'lifeCycleState', r.life_cycle_state),
+           reference_number = CASE WHEN u.patch ? 'referenceNumber' THEN u.patch->>'referenceNumber' ELSE r.reference_number END,
+           claimed_by = NULL, claimed_until = NULL
+         FROM unnest($1::text[], $2::jsonb[]) AS u(id, patch)
+         WHERE r.id = u.id RETURNING r.id, r.doc`,
+        values: [group.map((update) => update.id), group.map((update) => update.patch)],
+      })
+      .then(
+        (result) => {
+          const docs = new Map(result.rows.map((row) => [row.id, row.doc]))
+          for (const update of group) {
+            const doc = docs.get(update.id)
+            if (doc === undefined) {
+              update.reject(notFound(update.id))
+            } else {
+              update.resolve(doc)
+            }
+          }
+        },
+        (error: unknown) => {
+          // One statement: none of the group was applied.
+          for (const update of group) {
+            update.reject(error)
+          }
+        },
+      )
+      .finally(() => {
+        this.updating = false
+        this.flushUpdates()
+      })
   }
 
   async splitRequest(
@@ -278,6 +366,23 @@ export class PostgresProvisioningStore implements ProvisioningStore {
     return found.rows[0]?.doc ?? null
   }
 
+  guessSubscription(id: string): Subscription | null {
+    const json = this.committed.get(id)
+    return json === undefined ? null : (JSON.parse(json) as Subscription)
+  }
+
+  /** Keeps a committed subscription for {@link guessSubscription}, forgetting the oldest beyond the bound. */
+  private remember(id: string, json: string): void {
+    this.committed.delete(id)
+    this.committed.set(id, json)
+    if (this.committed.size > GUESSED_SUBSCRIPTIONS) {
+      const oldest = this.committed.keys().next()
+      if (oldest.done !== true) {
+        this.committed.delete(oldest.value)
+      }
+    }
+  }
+
   async subscriptionHolding(caId: string): Promise<string | null> {
     const found = await this.read(false, () =>
       this.pool.query<{ subscription_id: string }>(
@@ -407,6 +512,22 @@ function storeError(
   )
 }
 
+/**
+ * The commit function's refusals as the store's errors: SUBSCRIPTION_CHANGED (CX001), ITEM_HELD
+ * (CX002), SEQUENCE_NUMBERS_EXHAUSTED (the sequence's limit, 2200H); else the error itself.
+ */
+function refusalOr(error: unknown, subscriptionId: string, count: number): unknown {
+  const { code, detail } = error as { code?: string; detail?: string }
+  if (code === 'CX001') {
+    return subscriptionChanged(subscriptionId)
+  }
+  if (code === 'CX002') {
+    const held = JSON.parse(detail ?? '{}') as { caId?: string; subscriptionId?: string }
+    return itemHeld(String(held.caId), String(held.subscriptionId), subscriptionId)
+  }
+  return exhaustedOr(error, count)
+}
+
 /** SEQUENCE_NUMBERS_EXHAUSTED for the sequence's limit error (2200H), else the error itself. */
 function exhaustedOr(error: unknown, count: number): unknown {
   if ((error as { code?: string }).code !== '2200H') {
@@ -447,10 +568,14 @@ function patchOf(update: RequestUpdate, now: string): Record<string, unknown> {
  * not wait. (A request's action lane is within one commit.)
  */
 function laneKeys(
-  subscriptionId: string | null,
+  subscription: Subscription | null,
   requests: readonly NewProvisioningRequest[],
 ): string[] {
-  const lanes = new Set<string>(subscriptionId === null ? [] : [`subscription:${subscriptionId}`])
+  const lanes = new Set<string>(subscription === null ? [] : [`subscription:${subscription.id}`])
+  // Its items too: two subscriptions taking one card check who holds it one after the other.
+  for (const item of subscription?.installedItems ?? []) {
+    lanes.add(`${item.kind === 'SMARTCARD' ? 'card' : 'stb'}:${item.caId}`)
+  }
   for (const request of requests) {
     cardsOf(request.command).forEach((id) => lanes.add(`card:${id}`))
     stbsOf(request.command).forEach((id) => lanes.add(`stb:${id}`))
