@@ -61,7 +61,8 @@ export interface CommitChange {
   readonly subscription?: Subscription
   /**
    * The subscription as the plan read it (null: there was none). When given, the commit is refused
-   * with SUBSCRIPTION_CHANGED if the stored one differs; absent: no check.
+   * with SUBSCRIPTION_CHANGED if the stored one differs, and with ITEM_HELD if another subscription
+   * holds one of `subscription`'s items; absent: no check.
    */
   readonly basedOn?: Subscription | null
   readonly requests: readonly NewProvisioningRequest[]
@@ -77,9 +78,10 @@ export interface ProvisioningStore {
   /**
    * Applies the outcome of one action atomically: the subscription's new state (if any) and its new
    * requests, which get their id, number ("1", "2"...) and sequence number (strictly increasing).
-   * Refused, changing nothing, with ITEM_HELD when an installed item of `subscription` is held by
-   * another subscription, and with SUBSCRIPTION_CHANGED when `basedOn` is given and the stored
-   * subscription is no longer that (another adapter instance committed it in between).
+   * A planned commit (`basedOn` given) is refused, changing nothing, with SUBSCRIPTION_CHANGED
+   * when the stored subscription is no longer `basedOn` (another adapter instance committed it in
+   * between), and with ITEM_HELD when an installed item of `subscription` is held by another
+   * subscription.
    */
   commit(change: CommitChange, now: string): Promise<readonly ProvisioningRequest[]>
   /** Changes delivery fields of a request; rejects when the id is unknown. */

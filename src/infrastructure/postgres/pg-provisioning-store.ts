@@ -48,9 +48,10 @@ const MAX_UPDATE_GROUP = 256
 
 /**
  * The provisioning store on PostgreSQL (docs/decisions/0017): several adapter instances share one
- * database. Commits take one advisory lock for their transaction, so request numbers have no gaps
- * and SequenceNumbers (a database sequence) grow in the order requests become visible; delivery
- * claims requests with `FOR UPDATE SKIP LOCKED` and a lease, so one instance sends a request at a time.
+ * database. A commit is one checked function call that locks its lanes (subscription, cards, STBs),
+ * so SequenceNumbers (a database sequence) grow in the order a card's requests become visible;
+ * delivery claims requests with `FOR UPDATE SKIP LOCKED` and a lease, so one instance sends a
+ * request at a time, and stores their outcomes in group commits.
  */
 export class PostgresProvisioningStore implements ProvisioningStore {
   readonly description: string

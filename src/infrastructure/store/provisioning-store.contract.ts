@@ -615,13 +615,13 @@ export function describeProvisioningStoreContract(
         expect(await store.subscriptionHolding('C-S1')).toBe('S2')
       })
 
-      it('refuses with ITEM_HELD a subscription holding an item another one holds, storing nothing', async () => {
+      it('refuses with ITEM_HELD a planned subscription holding an item another one holds, storing nothing', async () => {
         const { store } = await fresh()
         await store.commit({ subscription: aSubscription('S1'), requests: [] }, T0)
         const taker = aSubscription('S2', { installedItems: [cardOf('S2'), cardOf('S1')] })
 
         await expect(
-          store.commit({ subscription: taker, requests: [aNewRequest('1')] }, T1),
+          store.commit({ subscription: taker, basedOn: null, requests: [aNewRequest('1')] }, T1),
         ).rejects.toMatchObject({
           code: 'ITEM_HELD',
           details: { caId: 'C-S1', subscriptionId: 'S1' },
@@ -630,6 +630,9 @@ export function describeProvisioningStoreContract(
         expect(await store.subscriptionHolding('C-S2')).toBeNull()
         expect(await store.subscriptionHolding('C-S1')).toBe('S1')
         expect((await store.listRequests({})).total).toBe(0)
+        // A commit that is no plan's (an import, a test's set-up) is taken as it is.
+        await store.commit({ subscription: taker, requests: [] }, T1)
+        expect(await store.subscriptionHolding('C-S1')).toBe('S2')
       })
     })
 

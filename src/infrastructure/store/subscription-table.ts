@@ -65,22 +65,21 @@ export class SubscriptionTable {
   }
 
   /**
-   * Refuses a commit, before anything is changed, whose subscription holds an item another
-   * subscription holds (ITEM_HELD), or whose plan read a subscription that is no longer the stored
-   * one (SUBSCRIPTION_CHANGED): the checks the PostgreSQL store makes inside its commit.
+   * Refuses a planned commit (one with `basedOn`), before anything is changed, whose plan read a
+   * subscription that is no longer the stored one (SUBSCRIPTION_CHANGED), or whose subscription
+   * holds an item another subscription holds (ITEM_HELD): the checks the PostgreSQL store makes
+   * inside its commit. Other commits (runs, direct requests, imports) are taken as they are.
    */
   checkCommit(change: CommitChange): void {
     const subscription = change.subscription
-    if (subscription === undefined) {
+    if (subscription === undefined || change.basedOn === undefined) {
       return
     }
-    if (change.basedOn !== undefined) {
-      const stored = this.find(subscription.id) ?? null
-      // Stored records are JSON copies: compare the plan's read as one too (no undefined members).
-      const read = change.basedOn === null ? null : copyJson(change.basedOn)
-      if (!isDeepStrictEqual(stored, read)) {
-        throw subscriptionChanged(subscription.id)
-      }
+    const stored = this.find(subscription.id) ?? null
+    // Stored records are JSON copies: compare the plan's read as one too (no undefined members).
+    const read = change.basedOn === null ? null : copyJson(change.basedOn)
+    if (!isDeepStrictEqual(stored, read)) {
+      throw subscriptionChanged(subscription.id)
     }
     for (const item of subscription.installedItems) {
       const holder = this.holderByCaId.get(item.caId)

@@ -1,8 +1,8 @@
 -- One action's commit, checked (issue 13, docs/decisions/0017). As conax_commit (0003), in one
--- round trip and one transaction, under the same lane locks, and before anything is written:
--- refused with SQLSTATE CX001 when `check_based_on` is set and the stored subscription is not
--- `based_on`, the one the action was planned on (another adapter instance committed it in
--- between: the caller reads and plans again); refused with CX002 when an installed item of the
+-- round trip and one transaction, under the same lane locks, and before anything is written, a
+-- planned commit (`check_based_on`) is refused with SQLSTATE CX001 when the stored subscription
+-- is not `based_on`, the one the action was planned on (another adapter instance committed it in
+-- between: the caller reads and plans again), and with CX002 when an installed item of the
 -- subscription is held by another subscription. The requests are inserted in one statement.
 -- conax_commit stays for instances of the earlier version still running during an upgrade.
 CREATE OR REPLACE FUNCTION conax_commit_checked(lanes bigint[], subscription jsonb,
@@ -25,16 +25,16 @@ BEGIN
         RAISE EXCEPTION 'subscription % changed after it was read', subscription->>'id'
           USING ERRCODE = 'CX001';
       END IF;
-    END IF;
-    SELECT i.ca_id, i.subscription_id INTO held_ca_id, held_by
-      FROM installed_items AS i
-      WHERE i.ca_id = ANY(item_ids) AND i.subscription_id <> subscription->>'id'
-      ORDER BY array_position(item_ids, i.ca_id)
-      LIMIT 1;
-    IF held_ca_id IS NOT NULL THEN
-      RAISE EXCEPTION 'installed item % is held by subscription %', held_ca_id, held_by
-        USING ERRCODE = 'CX002',
-          DETAIL = json_build_object('caId', held_ca_id, 'subscriptionId', held_by)::text;
+      SELECT i.ca_id, i.subscription_id INTO held_ca_id, held_by
+        FROM installed_items AS i
+        WHERE i.ca_id = ANY(item_ids) AND i.subscription_id <> subscription->>'id'
+        ORDER BY array_position(item_ids, i.ca_id)
+        LIMIT 1;
+      IF held_ca_id IS NOT NULL THEN
+        RAISE EXCEPTION 'installed item % is held by subscription %', held_ca_id, held_by
+          USING ERRCODE = 'CX002',
+            DETAIL = json_build_object('caId', held_ca_id, 'subscriptionId', held_by)::text;
+      END IF;
     END IF;
     INSERT INTO subscriptions (id, type, created_at, doc)
       VALUES (subscription->>'id', subscription->>'type', (subscription->>'createdAt')::timestamptz, subscription)
