@@ -200,13 +200,25 @@ export class Dispatcher {
       ready.push(...chunk.filter((request) => granted.has(request.id)))
     }
     const take = async (): Promise<ProvisioningRequest | undefined> => {
-      while (ready.length === 0 && next < due.length && !this.halted) {
-        claiming ??= claimMore().finally(() => {
-          claiming = null
-        })
+      while (!this.halted) {
+        // The next chunk is claimed while the workers still have this one's last requests to
+        // send: a store whose claim is a round trip (PostgreSQL) does not stall them all on it.
+        if (claiming === null && ready.length <= concurrency && next < due.length) {
+          claiming = claimMore().finally(() => {
+            claiming = null
+          })
+          // Awaited below or at the end of the pass; a failure is the awaiting worker's.
+          claiming.catch(() => undefined)
+        }
+        if (ready.length > 0) {
+          return ready.shift()
+        }
+        if (claiming === null) {
+          return undefined
+        }
         await claiming
       }
-      return this.halted ? undefined : ready.shift()
+      return undefined
     }
     const worker = async (): Promise<void> => {
       for (let request = await take(); request !== undefined; request = await take()) {
@@ -225,6 +237,8 @@ export class Dispatcher {
     const workers = Array.from({ length: Math.min(concurrency, due.length) }, worker)
     // Every worker is waited for, so a failed one cannot leave others sending into the next pass.
     const results = await Promise.allSettled(workers)
+    // A claim still on its way (delivery stopped meanwhile) adds to `ready` before it is freed.
+    await (claiming as Promise<void> | null)?.catch(() => undefined)
     // Claimed but not sent (stopped, or a worker failed): free them for the next pass or instance.
     await this.options.store
       .releaseRequests(
