@@ -512,6 +512,8 @@ export async function startAdapter(options: AdapterOptions): Promise<Adapter> {
   }
   if (options.autoDeliver ?? true) {
     dispatcher.start()
+    // Other instances' new requests and outcomes wake delivery here (LISTEN/NOTIFY on PostgreSQL).
+    store.watch?.(() => dispatcher.wake())
   }
   let closing: Promise<void> | null = null
   return {

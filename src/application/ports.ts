@@ -135,6 +135,12 @@ export interface ProvisioningStore {
   subscriptionHolding(caId: string): Promise<string | null>
   /** Subscriptions matching the filter, in creation order. */
   listSubscriptions(filter: SubscriptionFilter): Promise<Page<Subscription>>
+  /**
+   * Optional, for stores several adapter instances share: calls `listener` soon after another
+   * instance created requests or stored an outcome, so that delivery looks at once rather than at
+   * its next timer. A wake-up that is lost costs that wait, nothing else. Returns the removal.
+   */
+  watch?(listener: () => void): () => void
   /** Waits for pending writes and releases the store. */
   close(): Promise<void>
 }

@@ -1,4 +1,5 @@
-import type pg from 'pg'
+import { randomUUID } from 'node:crypto'
+import pg from 'pg'
 import type {
   CommitChange,
   Page,
@@ -37,6 +38,12 @@ interface PendingUpdate {
   readonly reject: (error: unknown) => void
 }
 
+/** The channel instances NOTIFY on when there may be work for others (docs/decisions/0017). */
+const CHANNEL = 'conax_requests'
+
+/** At most one notification per this many milliseconds per instance. */
+const NOTIFY_EVERY_MS = 20
+
 /**
  * Subscriptions kept for {@link PostgresProvisioningStore.guessSubscription} (a few MB): an action
  * on one of them plans on it without reading it first.
@@ -74,10 +81,79 @@ export class PostgresProvisioningStore implements ProvisioningStore {
    */
   private readonly committed = new Map<string, string>()
 
+  /** This store's name in its notifications, so that it ignores its own. */
+  private readonly token = randomUUID()
+  private readonly url: string
+  private readonly watchers = new Set<() => void>()
+  /** The connection that LISTENs for other instances' notifications, while anyone watches. */
+  private listening: pg.Client | null = null
+  /** Set while a notification is due: at most one per {@link NOTIFY_EVERY_MS}. */
+  private notifying: NodeJS.Timeout | null = null
+
   private constructor(pool: pg.Pool, url: string, pendingWindow: number) {
     this.pendingWindow = pendingWindow
     this.pool = pool
+    this.url = url
     this.description = describeUrl(url)
+  }
+
+  watch(listener: () => void): () => void {
+    this.watchers.add(listener)
+    if (this.listening === null && !this.closed) {
+      this.listen()
+    }
+    return () => {
+      this.watchers.delete(listener)
+    }
+  }
+
+  /** LISTENs on its own connection; a lost one is opened again a second later. */
+  private listen(): void {
+    const client = new pg.Client({ connectionString: this.url })
+    this.listening = client
+    const lost = (): void => {
+      if (this.listening !== client) {
+        return
+      }
+      this.listening = null
+      void client.end().catch(() => undefined)
+      if (!this.closed && this.watchers.size > 0) {
+        setTimeout(() => {
+          if (this.listening === null && !this.closed && this.watchers.size > 0) {
+            this.listen()
+          }
+        }, 1000).unref()
+      }
+    }
+    client.on('error', lost)
+    client.on('end', lost)
+    client.on('notification', (notification) => {
+      if (notification.payload !== this.token) {
+        for (const watcher of this.watchers) {
+          watcher()
+        }
+      }
+    })
+    client
+      .connect()
+      .then(() => client.query(`LISTEN ${CHANNEL}`))
+      .catch(lost)
+  }
+
+  /**
+   * Tells the other instances that there may be work for them (new requests, or a request made
+   * final, after which the next one of its lanes is due): one NOTIFY, outside the writes'
+   * transactions (a notifying commit takes a database-wide lock), at most every few milliseconds.
+   */
+  private notifyOthers(): void {
+    if (this.notifying !== null || this.closed) {
+      return
+    }
+    this.notifying = setTimeout(() => {
+      this.notifying = null
+      this.pool.query('SELECT pg_notify($1, $2)', [CHANNEL, this.token]).catch(() => undefined)
+    }, NOTIFY_EVERY_MS)
+    this.notifying.unref()
   }
 
   /** Connects and applies the schema migrations; rejects with STORE_UNREADABLE when it cannot. */
@@ -134,6 +210,9 @@ export class PostgresProvisioningStore implements ProvisioningStore {
     )
     if (subscription !== undefined && subscriptionJson !== null) {
       this.remember(subscription.id, subscriptionJson)
+    }
+    if (templates.length > 0) {
+      this.notifyOthers()
     }
     return templates.map((template, index) => {
       const row = drawn.rows[index] as { number: string; sequence_number: number }
@@ -200,6 +279,9 @@ export class PostgresProvisioningStore implements ProvisioningStore {
       })
       .then(
         (result) => {
+          if (result.rows.some((row) => row.doc.lifeCycleState !== 'PENDING')) {
+            this.notifyOthers()
+          }
           const docs = new Map(result.rows.map((row) => [row.id, row.doc]))
           for (const update of group) {
             const doc = docs.get(update.id)
@@ -266,6 +348,9 @@ export class PostgresProvisioningStore implements ProvisioningStore {
           [id, JSON.stringify(patch)],
         )
         return { parent: (parent.rows[0] as { doc: ProvisioningRequest }).doc, children }
+      }).then((split) => {
+        this.notifyOthers()
+        return split
       }),
     )
   }
@@ -307,6 +392,7 @@ export class PostgresProvisioningStore implements ProvisioningStore {
         [ids, owner],
       ),
     )
+    this.notifyOthers()
   }
 
   async getRequest(idOrNumber: string): Promise<ProvisioningRequest | null> {
@@ -422,6 +508,13 @@ export class PostgresProvisioningStore implements ProvisioningStore {
       return
     }
     this.closed = true
+    if (this.notifying !== null) {
+      clearTimeout(this.notifying)
+      this.notifying = null
+    }
+    const listening = this.listening
+    this.listening = null
+    await listening?.end().catch(() => undefined)
     await Promise.allSettled([...this.inflight])
     await this.pool.end()
   }

@@ -121,4 +121,21 @@ describe('PostgresProvisioningStore', () => {
       message: expect.stringMatching(/127\.0\.0\.1:1\/none.*--database-url/s),
     })
   })
+
+  it("wakes the watchers of other instances when requests are created, not the instance's own", async () => {
+    const url = await freshTestDatabase()
+    const [a, b] = await Promise.all([open(url), open(url)])
+    let ownWakes = 0
+    let heard = false
+    onTestFinished(a.watch(() => ownWakes++))
+    const wake = new Promise<void>((resolve) => b.watch(resolve)).then(() => (heard = true))
+    // LISTEN starts in the background: commit until B hears one (each commit notifies).
+    for (let n = 1; !heard; n++) {
+      await a.commit({ requests: [aNewRequest(String(n))] }, '2026-01-01T00:00:00Z')
+      await Promise.race([wake, new Promise((resolve) => setImmediate(resolve))])
+    }
+
+    expect(heard).toBe(true)
+    expect(ownWakes).toBe(0)
+  })
 })
