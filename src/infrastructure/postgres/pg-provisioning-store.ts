@@ -29,6 +29,23 @@ type Queryable = Pick<pg.PoolClient, 'query'>
 const REQUEST_COLUMNS =
   'number, id, type, sequence_number, precedence, life_cycle_state, reference_number, subscription_id, process_name, process_id, doc'
 
+/** The number and SequenceNumber a commit drew for one of its requests. */
+interface DrawnNumbers {
+  readonly number: string
+  readonly sequence_number: number
+}
+
+/** A commit waiting for its group (see PostgresProvisioningStore.flushCommits). */
+interface PendingCommit {
+  /** Its arguments of conax_commit_checked, as JSON. */
+  readonly json: string
+  readonly resolve: (drawn: readonly DrawnNumbers[]) => void
+  readonly reject: (error: unknown) => void
+}
+
+/** The most actions' commits one group carries. */
+const MAX_COMMIT_GROUP = 64
+
 /** A request update waiting for its group commit. */
 interface PendingUpdate {
   readonly id: string
@@ -55,10 +72,11 @@ const MAX_UPDATE_GROUP = 256
 
 /**
  * The provisioning store on PostgreSQL (docs/decisions/0017): several adapter instances share one
- * database. A commit is one checked function call that locks its lanes (subscription, cards, STBs),
+ * database. A commit is a checked function call that locks its lanes (subscription, cards, STBs),
  * so SequenceNumbers (a database sequence) grow in the order a card's requests become visible;
- * delivery claims requests with `FOR UPDATE SKIP LOCKED` and a lease, so one instance sends a
- * request at a time, and stores their outcomes in group commits.
+ * concurrent commits go to the database in groups. Delivery claims requests with `FOR UPDATE SKIP
+ * LOCKED` and a lease, so one instance sends a request at a time, and stores their outcomes in
+ * group commits too.
  */
 export class PostgresProvisioningStore implements ProvisioningStore {
   readonly description: string
@@ -75,6 +93,9 @@ export class PostgresProvisioningStore implements ProvisioningStore {
   /** Request updates waiting for the next group (see flushUpdates), and whether one is being written. */
   private updates: PendingUpdate[] = []
   private updating = false
+  /** Actions' commits waiting for the next group (see flushCommits), and whether one is being written. */
+  private commits: PendingCommit[] = []
+  private committing = false
   /**
    * The subscriptions this store committed last, as JSON, newest last (at most
    * {@link GUESSED_SUBSCRIPTIONS}): {@link guessSubscription}'s answers.
@@ -182,31 +203,25 @@ export class PostgresProvisioningStore implements ProvisioningStore {
     const subscriptionJson = subscription === undefined ? null : JSON.stringify(subscription)
     // Templates: the function gives each its number and SequenceNumber (and so its precedence).
     const templates = change.requests.map((request) => newRequest(request, '0', 0, now))
+    const commit = JSON.stringify({
+      lanes: laneKeys(subscription ?? null, change.requests),
+      subscription: subscription ?? null,
+      check: change.basedOn !== undefined,
+      basedOn: change.basedOn ?? null,
+      itemIds:
+        subscription === undefined ? null : subscription.installedItems.map((item) => item.caId),
+      docs: templates,
+    })
     const drawn = await this.write('commit', () =>
-      this.pool
-        .query<{ number: string; sequence_number: number }>({
-          // Named: prepared once per connection, not parsed and planned for every action.
-          name: 'conax_commit_checked',
-          text: 'SELECT number, sequence_number FROM conax_commit_checked($1::bigint[], $2::jsonb, $3::boolean, $4::jsonb, $5::text[], $6::jsonb[])',
-          values: [
-            laneKeys(subscription ?? null, change.requests),
-            subscriptionJson,
-            change.basedOn !== undefined,
-            change.basedOn === undefined || change.basedOn === null
-              ? null
-              : JSON.stringify(change.basedOn),
-            subscription === undefined
-              ? null
-              : subscription.installedItems.map((item) => item.caId),
-            templates.map((template) => JSON.stringify(template)),
-          ],
-        })
-        .catch((error: unknown) => {
-          if (subscription !== undefined) {
-            this.committed.delete(subscription.id)
-          }
-          throw refusalOr(error, subscription?.id ?? '', templates.length)
-        }),
+      new Promise<readonly DrawnNumbers[]>((resolve, reject) => {
+        this.commits.push({ json: commit, resolve, reject })
+        this.flushCommits()
+      }).catch((error: unknown) => {
+        if (subscription !== undefined) {
+          this.committed.delete(subscription.id)
+        }
+        throw refusalOr(error, subscription?.id ?? '', templates.length)
+      }),
     )
     if (subscription !== undefined && subscriptionJson !== null) {
       this.remember(subscription.id, subscriptionJson)
@@ -215,7 +230,7 @@ export class PostgresProvisioningStore implements ProvisioningStore {
       this.notifyOthers()
     }
     return templates.map((template, index) => {
-      const row = drawn.rows[index] as { number: string; sequence_number: number }
+      const row = drawn[index] as DrawnNumbers
       return {
         ...template,
         number: String(row.number),
@@ -240,6 +255,65 @@ export class PostgresProvisioningStore implements ProvisioningStore {
           this.flushUpdates()
         }),
     )
+  }
+
+  /**
+   * Group commit of actions' commits: those that arrive while one group is being written go
+   * together into the next, one call of `conax_commit_group` (one transaction, one WAL flush; each
+   * commit in its own subtransaction, so a refused one fails alone). Each caller is answered once
+   * its group has committed: an action's commit is a transaction of its own otherwise, and the
+   * flush of each was half of the database's work (docs/benchmarks.md).
+   */
+  private flushCommits(): void {
+    if (this.committing || this.commits.length === 0) {
+      return
+    }
+    const group = this.commits.splice(0, MAX_COMMIT_GROUP)
+    this.committing = true
+    this.pool
+      .query<{
+        item: number
+        number: string | null
+        sequence_number: number | null
+        refusal: string | null
+        detail: string | null
+      }>({
+        name: 'conax_commit_group',
+        text: 'SELECT item, number, sequence_number, refusal, detail FROM conax_commit_group($1::jsonb)',
+        values: [`[${group.map((commit) => commit.json).join(',')}]`],
+      })
+      .then(
+        (result) => {
+          const drawn = group.map((): DrawnNumbers[] => [])
+          const refused = new Map<number, { code: string; detail: string | null }>()
+          for (const row of result.rows) {
+            const index = row.item - 1
+            if (row.refusal !== null) {
+              refused.set(index, { code: row.refusal, detail: row.detail })
+            } else if (row.number !== null && row.sequence_number !== null) {
+              drawn[index]?.push({ number: row.number, sequence_number: row.sequence_number })
+            }
+          }
+          group.forEach((commit, index) => {
+            const refusal = refused.get(index)
+            if (refusal === undefined) {
+              commit.resolve(drawn[index] ?? [])
+            } else {
+              commit.reject(refusal)
+            }
+          })
+        },
+        (error: unknown) => {
+          // One statement: none of the group was applied.
+          for (const commit of group) {
+            commit.reject(error)
+          }
+        },
+      )
+      .finally(() => {
+        this.committing = false
+        this.flushCommits()
+      })
   }
 
   /**
