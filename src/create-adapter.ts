@@ -439,6 +439,8 @@ export async function startAdapter(options: AdapterOptions): Promise<Adapter> {
     splitMode: provider.delivery.splitRefusedBatches,
     ...(options.ordering ? { ordering: options.ordering } : {}),
     owner: instanceId,
+    // A write to PostgreSQL is a round trip: the next request goes to the CA meanwhile.
+    overlapStoring: store instanceof PostgresProvisioningStore,
     ...(options.leaseMs === undefined ? {} : { leaseMs: options.leaseMs }),
     onOutcome: (request, outcome, parts) => logOutcome(logger, request, outcome, parts),
   })
@@ -512,6 +514,8 @@ export async function startAdapter(options: AdapterOptions): Promise<Adapter> {
   }
   if (options.autoDeliver ?? true) {
     dispatcher.start()
+    // Other instances' new requests and outcomes wake delivery here (LISTEN/NOTIFY on PostgreSQL).
+    store.watch?.(() => dispatcher.wake())
   }
   let closing: Promise<void> | null = null
   return {

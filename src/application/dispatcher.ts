@@ -40,6 +40,12 @@ export interface DispatcherOptions {
    * Keep it well above the CA call timeout, or a slow call could be overtaken.
    */
   readonly leaseMs?: number
+  /**
+   * Store each outcome while the next request goes to the CA (default false: each is stored
+   * before the worker sends the next). For stores whose writes are round trips to a database
+   * (PostgreSQL), which would otherwise keep the CA idle for each; the order kept is the same.
+   */
+  readonly overlapStoring?: boolean
   /** Nothing is sent while this says no (the provider is Not Effective). */
   readonly enabled?: () => boolean
   /** Told when a pass fails (e.g. the store cannot be written); the loop goes on after its wait. */
@@ -181,6 +187,7 @@ export class Dispatcher {
     total: { sent: number; completed: number; rejected: number; retrying: number },
   ): Promise<number> {
     const concurrency = this.options.concurrency ?? 8
+    const overlap = this.options.overlapStoring ?? false
     const chunkSize = concurrency * 2
     const leaseMs = this.options.leaseMs ?? DEFAULT_LEASE_MS
     const ready: ProvisioningRequest[] = []
@@ -200,31 +207,76 @@ export class Dispatcher {
       ready.push(...chunk.filter((request) => granted.has(request.id)))
     }
     const take = async (): Promise<ProvisioningRequest | undefined> => {
-      while (ready.length === 0 && next < due.length && !this.halted) {
-        claiming ??= claimMore().finally(() => {
-          claiming = null
-        })
+      while (!this.halted) {
+        // The next chunk is claimed while the workers still have this one's last requests to
+        // send: a store whose claim is a round trip (PostgreSQL) does not stall them all on it.
+        if (claiming === null && ready.length <= concurrency && next < due.length) {
+          claiming = claimMore().finally(() => {
+            claiming = null
+          })
+          // Awaited below or at the end of the pass; a failure is the awaiting worker's.
+          claiming.catch(() => undefined)
+        }
+        if (ready.length > 0) {
+          return ready.shift()
+        }
+        if (claiming === null) {
+          return undefined
+        }
         await claiming
       }
-      return this.halted ? undefined : ready.shift()
+      return undefined
     }
     const worker = async (): Promise<void> => {
-      for (let request = await take(); request !== undefined; request = await take()) {
-        const outcome = await this.deliver(request)
-        sent++
-        total.sent++
-        total[
-          outcome.kind === 'COMPLETED'
-            ? 'completed'
-            : outcome.kind === 'REJECTED'
-              ? 'rejected'
-              : 'retrying'
-        ]++
+      // With overlapStoring, the outcome of one request is stored while the next goes to the CA.
+      // At most one is being stored per worker, and every one is stored before the pass ends (the
+      // next pass computes what is due from what is stored), so a lane's next request still waits
+      // for it.
+      let storing: Promise<void> = Promise.resolve()
+      let failed = false
+      let failure: unknown
+      try {
+        for (let request = await take(); request !== undefined; request = await take()) {
+          const { outcome, stored } = await this.deliver(request)
+          // Awaited below (or after a failure); never left unhandled.
+          stored.catch(() => undefined)
+          count(outcome)
+          await storing
+          storing = stored
+          if (!overlap) {
+            await storing
+          }
+        }
+      } catch (error) {
+        failed = true
+        failure = error
       }
+      await storing.catch((error: unknown) => {
+        if (!failed) {
+          failed = true
+          failure = error
+        }
+      })
+      if (failed) {
+        throw failure
+      }
+    }
+    const count = (outcome: DeliveryOutcome): void => {
+      sent++
+      total.sent++
+      total[
+        outcome.kind === 'COMPLETED'
+          ? 'completed'
+          : outcome.kind === 'REJECTED'
+            ? 'rejected'
+            : 'retrying'
+      ]++
     }
     const workers = Array.from({ length: Math.min(concurrency, due.length) }, worker)
     // Every worker is waited for, so a failed one cannot leave others sending into the next pass.
     const results = await Promise.allSettled(workers)
+    // A claim still on its way (delivery stopped meanwhile) adds to `ready` before it is freed.
+    await (claiming as Promise<void> | null)?.catch(() => undefined)
     // Claimed but not sent (stopped, or a worker failed): free them for the next pass or instance.
     await this.options.store
       .releaseRequests(
@@ -239,9 +291,21 @@ export class Dispatcher {
     return sent
   }
 
-  private async deliver(request: ProvisioningRequest): Promise<DeliveryOutcome> {
+  /** Sends a request; resolves to the CA's outcome and the storing of it (still running). */
+  private async deliver(
+    request: ProvisioningRequest,
+  ): Promise<{ outcome: DeliveryOutcome; stored: Promise<void> }> {
     const executedDate = this.options.clock.now().toISOString()
     const outcome = await this.options.gateway.send(request.command, request.sequenceNumber)
+    return { outcome, stored: this.store(request, outcome, executedDate) }
+  }
+
+  /** Stores an attempt's outcome (splitting a refused batch), then tells who waits for it. */
+  private async store(
+    request: ProvisioningRequest,
+    outcome: DeliveryOutcome,
+    executedDate: string,
+  ): Promise<void> {
     const update = this.updateFor(request, outcome, executedDate)
     const now = this.options.clock.now().toISOString()
     const split =
@@ -260,14 +324,13 @@ export class Dispatcher {
       )
       this.options.onOutcome?.(parent, outcome, children)
       await this.finalised(parent)
-      return outcome
+      return
     }
     const updated = await this.options.store.updateRequest(request.id, update, now)
     this.options.onOutcome?.(updated, outcome, [])
     if (updated.lifeCycleState !== 'PENDING') {
       await this.finalised(updated)
     }
-    return outcome
   }
 
   private updateFor(

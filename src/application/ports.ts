@@ -55,6 +55,19 @@ export interface Page<T> {
   readonly items: readonly T[]
 }
 
+/** What one {@link ProvisioningStore.commit} applies. */
+export interface CommitChange {
+  /** The subscription's new state, if the change has one. */
+  readonly subscription?: Subscription
+  /**
+   * The subscription as the plan read it (null: there was none). When given, the commit is refused
+   * with SUBSCRIPTION_CHANGED if the stored one differs, and with ITEM_HELD if another subscription
+   * holds one of `subscription`'s items; absent: no check.
+   */
+  readonly basedOn?: Subscription | null
+  readonly requests: readonly NewProvisioningRequest[]
+}
+
 /**
  * Where the adapter keeps CRM subscriptions and provisioning requests. Every method resolves only
  * once its change is durable, so an acknowledged action or request survives a restart.
@@ -65,14 +78,12 @@ export interface ProvisioningStore {
   /**
    * Applies the outcome of one action atomically: the subscription's new state (if any) and its new
    * requests, which get their id, number ("1", "2"...) and sequence number (strictly increasing).
+   * A planned commit (`basedOn` given) is refused, changing nothing, with SUBSCRIPTION_CHANGED
+   * when the stored subscription is no longer `basedOn` (another adapter instance committed it in
+   * between), and with ITEM_HELD when an installed item of `subscription` is held by another
+   * subscription.
    */
-  commit(
-    change: {
-      readonly subscription?: Subscription
-      readonly requests: readonly NewProvisioningRequest[]
-    },
-    now: string,
-  ): Promise<readonly ProvisioningRequest[]>
+  commit(change: CommitChange, now: string): Promise<readonly ProvisioningRequest[]>
   /** Changes delivery fields of a request; rejects when the id is unknown. */
   updateRequest(id: string, update: RequestUpdate, now: string): Promise<ProvisioningRequest>
   /**
@@ -113,10 +124,23 @@ export interface ProvisioningStore {
   /** How many requests of a process id (a run execution) are PENDING, without listing them. */
   countPending(processId: string): Promise<number>
   getSubscription(id: string): Promise<Subscription | null>
+  /**
+   * Optional, for stores whose reads are round trips: the subscription as this store last
+   * committed it, or null when it committed none with this id. A guess (another instance may have
+   * changed it since) that a plan may start from, since its commit checks it (`basedOn`); a plan
+   * refused on a guess is planned again on {@link getSubscription}.
+   */
+  guessSubscription?(id: string): Subscription | null
   /** The id of the subscription holding an installed item with this CA ID, or null. */
   subscriptionHolding(caId: string): Promise<string | null>
   /** Subscriptions matching the filter, in creation order. */
   listSubscriptions(filter: SubscriptionFilter): Promise<Page<Subscription>>
+  /**
+   * Optional, for stores several adapter instances share: calls `listener` soon after another
+   * instance created requests or stored an outcome, so that delivery looks at once rather than at
+   * its next timer. A wake-up that is lost costs that wait, nothing else. Returns the removal.
+   */
+  watch?(listener: () => void): () => void
   /** Waits for pending writes and releases the store. */
   close(): Promise<void>
 }

@@ -3,6 +3,7 @@ import type { ConaxCommand } from '../domain/commands.js'
 import type { ProvisioningProvider, Subscription } from '../domain/crm.js'
 import { planAction, type CrmAction } from '../domain/planner.js'
 import type { Priority, ProcessName, ProvisioningRequest } from '../domain/provisioning-request.js'
+import { CodedError } from '../../common/coded-error.js'
 import { AdapterError } from './adapter-error.js'
 import type { Dispatcher, FinalListener } from './dispatcher.js'
 import type { Clock, ProvisioningStore } from './ports.js'
@@ -52,6 +53,33 @@ function normaliseDate(value: string | null | undefined): string | null {
   return new Date(millis).toISOString()
 }
 
+/** How many times an action is read and planned when other instances keep changing its subscription. */
+const MAX_PLAN_ATTEMPTS = 5
+
+/** Whether `error` is a coded error (the store's) with this code. */
+function isCoded(error: unknown, code: string): error is CodedError {
+  return error instanceof CodedError && error.code === code
+}
+
+/**
+ * The store's ITEM_HELD as the planner's ITEM_EXISTS: a smartcard or STB is on one subscription
+ * only (another subscription's TERMINATE would cancel it). The store checks it inside the commit,
+ * so that two instances installing one card on two subscriptions cannot both succeed.
+ */
+function itemExistsOr(error: unknown, subscription: Subscription): unknown {
+  if (!isCoded(error, 'ITEM_HELD')) {
+    return error
+  }
+  const caId = String(error.details?.caId)
+  const holder = String(error.details?.subscriptionId)
+  const item = subscription.installedItems.find((installed) => installed.caId === caId)
+  return new AdapterError(
+    'ITEM_EXISTS',
+    `${item?.kind === 'SMARTCARD' ? 'Smartcard' : 'STB'} ${caId} ('${item?.serialNumber ?? ''}') is already installed on subscription '${holder}'. Remove it there first.`,
+    { details: { caId, subscriptionId: holder } },
+  )
+}
+
 /**
  * The adapter's use cases: apply a CRM action (plan it, keep the subscription and its provisioning
  * requests in one durable commit, hand them to delivery), and create requests directly as
@@ -76,36 +104,88 @@ export class ProvisioningService {
     // Planning and the durable commit run one at a time per subscription; waiting for delivery
     // (process immediately) happens outside, so it never holds up the next action.
     const committed = await this.serialised(action.subscriptionId, async () => {
-      const { provider, store, clock } = this.options
-      const now = clock.now().toISOString()
-      const current = await store.getSubscription(action.subscriptionId)
-      const plan = planAction(provider, current, action, now)
-      if (!plan.ok) {
-        throw new AdapterError(plan.error.code, plan.error.message, {
-          details: { action: action.action, subscriptionId: action.subscriptionId },
-        })
+      const { store } = this.options
+      // A store whose reads are round trips may offer what it last committed: planned on that and
+      // checked by the commit, an action costs one round trip. Refused (a stale guess, or a plan
+      // refusal that the stored state might not give), it is planned again on a real read.
+      const guess = store.guessSubscription?.(action.subscriptionId)
+      if (guess !== undefined) {
+        try {
+          return await this.planAndCommit(action, send, scheduledDate, guess)
+        } catch (error) {
+          if (!(error instanceof AdapterError) && !isCoded(error, 'SUBSCRIPTION_CHANGED')) {
+            throw error
+          }
+        }
       }
-      this.refuseOversizedPlan(action, plan.value.commands.length)
-      await this.refuseItemsHeldElsewhere(plan.value.subscription)
-      const provisioned = provider.lifeCycleState === 'EFFECTIVE'
-      // One action id: its requests reach the CA in the planned order across their devices.
-      const actionId = randomUUID()
-      const requests = provisioned
-        ? plan.value.commands.map((command) => ({
-            command,
-            processName: 'PROVISIONING_REQUEST_PROCESSING' as const,
-            subscriptionId: action.subscriptionId,
-            actionId,
-            ...this.sendFields({ ...send, scheduledDate }),
-          }))
-        : []
-      const created = await store.commit({ subscription: plan.value.subscription, requests }, now)
-      return { subscription: plan.value.subscription, created, provisioned }
+      // Another adapter instance may commit the same subscription between our read and our commit
+      // (a CRM that sends one subscription's actions to several instances at once): the commit is
+      // then refused, and the action is read and planned again from the new state.
+      for (let attempt = 1; ; attempt++) {
+        try {
+          const current = await store.getSubscription(action.subscriptionId)
+          return await this.planAndCommit(action, send, scheduledDate, current)
+        } catch (error) {
+          if (!isCoded(error, 'SUBSCRIPTION_CHANGED')) {
+            throw error
+          }
+          if (attempt >= MAX_PLAN_ATTEMPTS) {
+            throw new AdapterError(
+              'SUBSCRIPTION_CHANGED',
+              `${action.action} on subscription '${action.subscriptionId}' was planned ${MAX_PLAN_ATTEMPTS} times, and each time another adapter instance changed the subscription before it was committed; nothing was stored. Send the action again, and send one subscription's actions one after the other.`,
+              { details: { action: action.action, subscriptionId: action.subscriptionId } },
+            )
+          }
+        }
+      }
     })
     return {
       subscription: committed.subscription,
       requests: await this.handOver(committed.created, send),
       provisioned: committed.provisioned,
+    }
+  }
+
+  /** Plans the action on `current` and commits the plan, checked against it (`basedOn`). */
+  private async planAndCommit(
+    action: CrmAction,
+    send: SendOptions,
+    scheduledDate: string | null,
+    current: Subscription | null,
+  ): Promise<{
+    subscription: Subscription
+    created: readonly ProvisioningRequest[]
+    provisioned: boolean
+  }> {
+    const { provider, store, clock } = this.options
+    const now = clock.now().toISOString()
+    const plan = planAction(provider, current, action, now)
+    if (!plan.ok) {
+      throw new AdapterError(plan.error.code, plan.error.message, {
+        details: { action: action.action, subscriptionId: action.subscriptionId },
+      })
+    }
+    this.refuseOversizedPlan(action, plan.value.commands.length)
+    const provisioned = provider.lifeCycleState === 'EFFECTIVE'
+    // One action id: its requests reach the CA in the planned order across their devices.
+    const actionId = randomUUID()
+    const requests = provisioned
+      ? plan.value.commands.map((command) => ({
+          command,
+          processName: 'PROVISIONING_REQUEST_PROCESSING' as const,
+          subscriptionId: action.subscriptionId,
+          actionId,
+          ...this.sendFields({ ...send, scheduledDate }),
+        }))
+      : []
+    try {
+      const created = await store.commit(
+        { subscription: plan.value.subscription, basedOn: current, requests },
+        now,
+      )
+      return { subscription: plan.value.subscription, created, provisioned }
+    } catch (error) {
+      throw itemExistsOr(error, plan.value.subscription)
     }
   }
 
@@ -206,20 +286,6 @@ export class ProvisioningService {
       now,
     )
     return this.handOver(created, {})
-  }
-
-  /** A smartcard or STB is on one subscription only; another subscription's TERMINATE would cancel it. */
-  private async refuseItemsHeldElsewhere(subscription: Subscription): Promise<void> {
-    for (const item of subscription.installedItems) {
-      const holder = await this.options.store.subscriptionHolding(item.caId)
-      if (holder !== null && holder !== subscription.id) {
-        throw new AdapterError(
-          'ITEM_EXISTS',
-          `${item.kind === 'SMARTCARD' ? 'Smartcard' : 'STB'} ${item.caId} ('${item.serialNumber}') is already installed on subscription '${holder}'. Remove it there first.`,
-          { details: { caId: item.caId, subscriptionId: holder } },
-        )
-      }
-    }
   }
 
   /** Tells `listener` of every request that becomes final here; returns its removal. */

@@ -1,5 +1,7 @@
-import type pg from 'pg'
+import { randomUUID } from 'node:crypto'
+import pg from 'pg'
 import type {
+  CommitChange,
   Page,
   ProvisioningStore,
   RequestFilter,
@@ -18,6 +20,7 @@ import {
   newRequest,
 } from '../store/provisioning-state.js'
 import { StoreError } from '../store/store-error.js'
+import { itemHeld, subscriptionChanged } from '../store/subscription-table.js'
 import { cardsOf, stbsOf } from '../../domain/commands.js'
 import { describeUrl, inTransaction, message, openDatabase } from './pg-database.js'
 
@@ -26,11 +29,54 @@ type Queryable = Pick<pg.PoolClient, 'query'>
 const REQUEST_COLUMNS =
   'number, id, type, sequence_number, precedence, life_cycle_state, reference_number, subscription_id, process_name, process_id, doc'
 
+/** The number and SequenceNumber a commit drew for one of its requests. */
+interface DrawnNumbers {
+  readonly number: string
+  readonly sequence_number: number
+}
+
+/** A commit waiting for its group (see PostgresProvisioningStore.flushCommits). */
+interface PendingCommit {
+  /** Its arguments of conax_commit_checked, as JSON. */
+  readonly json: string
+  readonly resolve: (drawn: readonly DrawnNumbers[]) => void
+  readonly reject: (error: unknown) => void
+}
+
+/** The most actions' commits one group carries. */
+const MAX_COMMIT_GROUP = 64
+
+/** A request update waiting for its group commit. */
+interface PendingUpdate {
+  readonly id: string
+  /** The fields it sets, as JSON. */
+  readonly patch: string
+  readonly resolve: (doc: ProvisioningRequest) => void
+  readonly reject: (error: unknown) => void
+}
+
+/** The channel instances NOTIFY on when there may be work for others (docs/decisions/0017). */
+const CHANNEL = 'conax_requests'
+
+/** At most one notification per this many milliseconds per instance. */
+const NOTIFY_EVERY_MS = 20
+
+/**
+ * Subscriptions kept for {@link PostgresProvisioningStore.guessSubscription} (a few MB): an action
+ * on one of them plans on it without reading it first.
+ */
+const GUESSED_SUBSCRIPTIONS = 10_000
+
+/** The most request updates one statement carries. */
+const MAX_UPDATE_GROUP = 256
+
 /**
  * The provisioning store on PostgreSQL (docs/decisions/0017): several adapter instances share one
- * database. Commits take one advisory lock for their transaction, so request numbers have no gaps
- * and SequenceNumbers (a database sequence) grow in the order requests become visible; delivery
- * claims requests with `FOR UPDATE SKIP LOCKED` and a lease, so one instance sends a request at a time.
+ * database. A commit is a checked function call that locks its lanes (subscription, cards, STBs),
+ * so SequenceNumbers (a database sequence) grow in the order a card's requests become visible;
+ * concurrent commits go to the database in groups. Delivery claims requests with `FOR UPDATE SKIP
+ * LOCKED` and a lease, so one instance sends a request at a time, and stores their outcomes in
+ * group commits too.
  */
 export class PostgresProvisioningStore implements ProvisioningStore {
   readonly description: string
@@ -44,11 +90,91 @@ export class PostgresProvisioningStore implements ProvisioningStore {
    * instance reads the queue on each delivery pass, and the head is what can be sent.
    */
   private readonly pendingWindow: number
+  /** Request updates waiting for the next group (see flushUpdates), and whether one is being written. */
+  private updates: PendingUpdate[] = []
+  private updating = false
+  /** Actions' commits waiting for the next group (see flushCommits), and whether one is being written. */
+  private commits: PendingCommit[] = []
+  private committing = false
+  /**
+   * The subscriptions this store committed last, as JSON, newest last (at most
+   * {@link GUESSED_SUBSCRIPTIONS}): {@link guessSubscription}'s answers.
+   */
+  private readonly committed = new Map<string, string>()
+
+  /** This store's name in its notifications, so that it ignores its own. */
+  private readonly token = randomUUID()
+  private readonly url: string
+  private readonly watchers = new Set<() => void>()
+  /** The connection that LISTENs for other instances' notifications, while anyone watches. */
+  private listening: pg.Client | null = null
+  /** Set while a notification is due: at most one per {@link NOTIFY_EVERY_MS}. */
+  private notifying: NodeJS.Timeout | null = null
 
   private constructor(pool: pg.Pool, url: string, pendingWindow: number) {
     this.pendingWindow = pendingWindow
     this.pool = pool
+    this.url = url
     this.description = describeUrl(url)
+  }
+
+  watch(listener: () => void): () => void {
+    this.watchers.add(listener)
+    if (this.listening === null && !this.closed) {
+      this.listen()
+    }
+    return () => {
+      this.watchers.delete(listener)
+    }
+  }
+
+  /** LISTENs on its own connection; a lost one is opened again a second later. */
+  private listen(): void {
+    const client = new pg.Client({ connectionString: this.url })
+    this.listening = client
+    const lost = (): void => {
+      if (this.listening !== client) {
+        return
+      }
+      this.listening = null
+      void client.end().catch(() => undefined)
+      if (!this.closed && this.watchers.size > 0) {
+        setTimeout(() => {
+          if (this.listening === null && !this.closed && this.watchers.size > 0) {
+            this.listen()
+          }
+        }, 1000).unref()
+      }
+    }
+    client.on('error', lost)
+    client.on('end', lost)
+    client.on('notification', (notification) => {
+      if (notification.payload !== this.token) {
+        for (const watcher of this.watchers) {
+          watcher()
+        }
+      }
+    })
+    client
+      .connect()
+      .then(() => client.query(`LISTEN ${CHANNEL}`))
+      .catch(lost)
+  }
+
+  /**
+   * Tells the other instances that there may be work for them (new requests, or a request made
+   * final, after which the next one of its lanes is due): one NOTIFY, outside the writes'
+   * transactions (a notifying commit takes a database-wide lock), at most every few milliseconds.
+   */
+  private notifyOthers(): void {
+    if (this.notifying !== null || this.closed) {
+      return
+    }
+    this.notifying = setTimeout(() => {
+      this.notifying = null
+      this.pool.query('SELECT pg_notify($1, $2)', [CHANNEL, this.token]).catch(() => undefined)
+    }, NOTIFY_EVERY_MS)
+    this.notifying.unref()
   }
 
   /** Connects and applies the schema migrations; rejects with STORE_UNREADABLE when it cannot. */
@@ -68,39 +194,43 @@ export class PostgresProvisioningStore implements ProvisioningStore {
     return this.pool
   }
 
-  async commit(
-    change: {
-      readonly subscription?: Subscription
-      readonly requests: readonly NewProvisioningRequest[]
-    },
-    now: string,
-  ): Promise<readonly ProvisioningRequest[]> {
+  async commit(change: CommitChange, now: string): Promise<readonly ProvisioningRequest[]> {
     this.checkOpen()
     if (change.subscription === undefined && change.requests.length === 0) {
       return []
     }
     const subscription = change.subscription
+    const subscriptionJson = subscription === undefined ? null : JSON.stringify(subscription)
     // Templates: the function gives each its number and SequenceNumber (and so its precedence).
     const templates = change.requests.map((request) => newRequest(request, '0', 0, now))
+    const commit = JSON.stringify({
+      lanes: laneKeys(subscription ?? null, change.requests),
+      subscription: subscription ?? null,
+      check: change.basedOn !== undefined,
+      basedOn: change.basedOn ?? null,
+      itemIds:
+        subscription === undefined ? null : subscription.installedItems.map((item) => item.caId),
+      docs: templates,
+    })
     const drawn = await this.write('commit', () =>
-      this.pool
-        .query<{ number: string; sequence_number: number }>(
-          'SELECT number, sequence_number FROM conax_commit($1::bigint[], $2::jsonb, $3::text[], $4::jsonb[])',
-          [
-            laneKeys(subscription?.id ?? null, change.requests),
-            subscription === undefined ? null : JSON.stringify(subscription),
-            subscription === undefined
-              ? null
-              : subscription.installedItems.map((item) => item.caId),
-            templates.map((template) => JSON.stringify(template)),
-          ],
-        )
-        .catch((error: unknown) => {
-          throw exhaustedOr(error, templates.length)
-        }),
+      new Promise<readonly DrawnNumbers[]>((resolve, reject) => {
+        this.commits.push({ json: commit, resolve, reject })
+        this.flushCommits()
+      }).catch((error: unknown) => {
+        if (subscription !== undefined) {
+          this.committed.delete(subscription.id)
+        }
+        throw refusalOr(error, subscription?.id ?? '', templates.length)
+      }),
     )
+    if (subscription !== undefined && subscriptionJson !== null) {
+      this.remember(subscription.id, subscriptionJson)
+    }
+    if (templates.length > 0) {
+      this.notifyOthers()
+    }
     return templates.map((template, index) => {
-      const row = drawn.rows[index] as { number: string; sequence_number: number }
+      const row = drawn[index] as DrawnNumbers
       return {
         ...template,
         number: String(row.number),
@@ -116,22 +246,137 @@ export class PostgresProvisioningStore implements ProvisioningStore {
     now: string,
   ): Promise<ProvisioningRequest> {
     this.checkOpen()
-    const patch = patchOf(update, now)
-    const rows = await this.write('update a request', () =>
-      this.pool.query<{ doc: ProvisioningRequest }>(
-        `UPDATE requests SET doc = doc || $2::jsonb,
-           life_cycle_state = coalesce($2::jsonb->>'lifeCycleState', life_cycle_state),
-           reference_number = CASE WHEN $2::jsonb ? 'referenceNumber' THEN $2::jsonb->>'referenceNumber' ELSE reference_number END,
-           claimed_by = NULL, claimed_until = NULL
-         WHERE id = $1 RETURNING doc`,
-        [id, JSON.stringify(patch)],
-      ),
+    const patch = JSON.stringify(patchOf(update, now))
+    return this.write(
+      'update a request',
+      () =>
+        new Promise<ProvisioningRequest>((resolve, reject) => {
+          this.updates.push({ id, patch, resolve, reject })
+          this.flushUpdates()
+        }),
     )
-    const updated = rows.rows[0]
-    if (updated === undefined) {
-      throw notFound(id)
+  }
+
+  /**
+   * Group commit of actions' commits: those that arrive while one group is being written go
+   * together into the next, one call of `conax_commit_group` (one transaction, one WAL flush; each
+   * commit in its own subtransaction, so a refused one fails alone). Each caller is answered once
+   * its group has committed: an action's commit is a transaction of its own otherwise, and the
+   * flush of each was half of the database's work (docs/benchmarks.md).
+   */
+  private flushCommits(): void {
+    if (this.committing || this.commits.length === 0) {
+      return
     }
-    return updated.doc
+    const group = this.commits.splice(0, MAX_COMMIT_GROUP)
+    this.committing = true
+    this.pool
+      .query<{
+        item: number
+        number: string | null
+        sequence_number: number | null
+        refusal: string | null
+        detail: string | null
+      }>({
+        name: 'conax_commit_group',
+        text: 'SELECT item, number, sequence_number, refusal, detail FROM conax_commit_group($1::jsonb)',
+        values: [`[${group.map((commit) => commit.json).join(',')}]`],
+      })
+      .then(
+        (result) => {
+          const drawn = group.map((): DrawnNumbers[] => [])
+          const refused = new Map<number, { code: string; detail: string | null }>()
+          for (const row of result.rows) {
+            const index = row.item - 1
+            if (row.refusal !== null) {
+              refused.set(index, { code: row.refusal, detail: row.detail })
+            } else if (row.number !== null && row.sequence_number !== null) {
+              drawn[index]?.push({ number: row.number, sequence_number: row.sequence_number })
+            }
+          }
+          group.forEach((commit, index) => {
+            const refusal = refused.get(index)
+            if (refusal === undefined) {
+              commit.resolve(drawn[index] ?? [])
+            } else {
+              commit.reject(refusal)
+            }
+          })
+        },
+        (error: unknown) => {
+          // One statement: none of the group was applied.
+          for (const commit of group) {
+            commit.reject(error)
+          }
+        },
+      )
+      .finally(() => {
+        this.committing = false
+        this.flushCommits()
+      })
+  }
+
+  /**
+   * Group commit of request updates: the updates that arrive while one group is being written go
+   * together into the next, as one statement (one transaction, one WAL flush); each caller is
+   * answered once its group has committed. Delivery stores one update per request it sent, and a
+   * round trip and a commit for each cost more than the rest of the work.
+   */
+  private flushUpdates(): void {
+    if (this.updating || this.updates.length === 0) {
+      return
+    }
+    const group: PendingUpdate[] = []
+    const later: PendingUpdate[] = []
+    const ids = new Set<string>()
+    for (const update of this.updates) {
+      // Two updates of one request in one statement would apply only one: the second waits.
+      if (ids.has(update.id) || group.length >= MAX_UPDATE_GROUP) {
+        later.push(update)
+      } else {
+        ids.add(update.id)
+        group.push(update)
+      }
+    }
+    this.updates = later
+    this.updating = true
+    this.pool
+      .query<{ id: string; doc: ProvisioningRequest }>({
+        name: 'conax_update_requests',
+        text: `UPDATE requests AS r SET doc = r.doc || u.patch,
+           life_cycle_state = coalesce(u.patch->>'lifeCycleState', r.life_cycle_state),
+           reference_number = CASE WHEN u.patch ? 'referenceNumber' THEN u.patch->>'referenceNumber' ELSE r.reference_number END,
+           claimed_by = NULL, claimed_until = NULL
+         FROM unnest($1::text[], $2::jsonb[]) AS u(id, patch)
+         WHERE r.id = u.id RETURNING r.id, r.doc`,
+        values: [group.map((update) => update.id), group.map((update) => update.patch)],
+      })
+      .then(
+        (result) => {
+          if (result.rows.some((row) => row.doc.lifeCycleState !== 'PENDING')) {
+            this.notifyOthers()
+          }
+          const docs = new Map(result.rows.map((row) => [row.id, row.doc]))
+          for (const update of group) {
+            const doc = docs.get(update.id)
+            if (doc === undefined) {
+              update.reject(notFound(update.id))
+            } else {
+              update.resolve(doc)
+            }
+          }
+        },
+        (error: unknown) => {
+          // One statement: none of the group was applied.
+          for (const update of group) {
+            update.reject(error)
+          }
+        },
+      )
+      .finally(() => {
+        this.updating = false
+        this.flushUpdates()
+      })
   }
 
   async splitRequest(
@@ -177,6 +422,9 @@ export class PostgresProvisioningStore implements ProvisioningStore {
           [id, JSON.stringify(patch)],
         )
         return { parent: (parent.rows[0] as { doc: ProvisioningRequest }).doc, children }
+      }).then((split) => {
+        this.notifyOthers()
+        return split
       }),
     )
   }
@@ -218,6 +466,7 @@ export class PostgresProvisioningStore implements ProvisioningStore {
         [ids, owner],
       ),
     )
+    this.notifyOthers()
   }
 
   async getRequest(idOrNumber: string): Promise<ProvisioningRequest | null> {
@@ -278,6 +527,23 @@ export class PostgresProvisioningStore implements ProvisioningStore {
     return found.rows[0]?.doc ?? null
   }
 
+  guessSubscription(id: string): Subscription | null {
+    const json = this.committed.get(id)
+    return json === undefined ? null : (JSON.parse(json) as Subscription)
+  }
+
+  /** Keeps a committed subscription for {@link guessSubscription}, forgetting the oldest beyond the bound. */
+  private remember(id: string, json: string): void {
+    this.committed.delete(id)
+    this.committed.set(id, json)
+    if (this.committed.size > GUESSED_SUBSCRIPTIONS) {
+      const oldest = this.committed.keys().next()
+      if (oldest.done !== true) {
+        this.committed.delete(oldest.value)
+      }
+    }
+  }
+
   async subscriptionHolding(caId: string): Promise<string | null> {
     const found = await this.read(false, () =>
       this.pool.query<{ subscription_id: string }>(
@@ -316,6 +582,13 @@ export class PostgresProvisioningStore implements ProvisioningStore {
       return
     }
     this.closed = true
+    if (this.notifying !== null) {
+      clearTimeout(this.notifying)
+      this.notifying = null
+    }
+    const listening = this.listening
+    this.listening = null
+    await listening?.end().catch(() => undefined)
     await Promise.allSettled([...this.inflight])
     await this.pool.end()
   }
@@ -407,6 +680,22 @@ function storeError(
   )
 }
 
+/**
+ * The commit function's refusals as the store's errors: SUBSCRIPTION_CHANGED (CX001), ITEM_HELD
+ * (CX002), SEQUENCE_NUMBERS_EXHAUSTED (the sequence's limit, 2200H); else the error itself.
+ */
+function refusalOr(error: unknown, subscriptionId: string, count: number): unknown {
+  const { code, detail } = error as { code?: string; detail?: string }
+  if (code === 'CX001') {
+    return subscriptionChanged(subscriptionId)
+  }
+  if (code === 'CX002') {
+    const held = JSON.parse(detail ?? '{}') as { caId?: string; subscriptionId?: string }
+    return itemHeld(String(held.caId), String(held.subscriptionId), subscriptionId)
+  }
+  return exhaustedOr(error, count)
+}
+
 /** SEQUENCE_NUMBERS_EXHAUSTED for the sequence's limit error (2200H), else the error itself. */
 function exhaustedOr(error: unknown, count: number): unknown {
   if ((error as { code?: string }).code !== '2200H') {
@@ -447,10 +736,14 @@ function patchOf(update: RequestUpdate, now: string): Record<string, unknown> {
  * not wait. (A request's action lane is within one commit.)
  */
 function laneKeys(
-  subscriptionId: string | null,
+  subscription: Subscription | null,
   requests: readonly NewProvisioningRequest[],
 ): string[] {
-  const lanes = new Set<string>(subscriptionId === null ? [] : [`subscription:${subscriptionId}`])
+  const lanes = new Set<string>(subscription === null ? [] : [`subscription:${subscription.id}`])
+  // Its items too: two subscriptions taking one card check who holds it one after the other.
+  for (const item of subscription?.installedItems ?? []) {
+    lanes.add(`${item.kind === 'SMARTCARD' ? 'card' : 'stb'}:${item.caId}`)
+  }
   for (const request of requests) {
     cardsOf(request.command).forEach((id) => lanes.add(`card:${id}`))
     stbsOf(request.command).forEach((id) => lanes.add(`stb:${id}`))

@@ -4,6 +4,7 @@ import { freshTestDatabase } from '../../test-support/postgres.js'
 import { describeRunStoreContract } from '../runs/run-store.contract.js'
 import {
   aNewRequest,
+  aSubscription,
   describeProvisioningStoreContract,
 } from '../store/provisioning-store.contract.js'
 import { migrations } from './pg-database.js'
@@ -120,5 +121,52 @@ describe('PostgresProvisioningStore', () => {
       code: 'STORE_UNREADABLE',
       message: expect.stringMatching(/127\.0\.0\.1:1\/none.*--database-url/s),
     })
+  })
+
+  it("wakes the watchers of other instances when requests are created, not the instance's own", async () => {
+    const url = await freshTestDatabase()
+    const [a, b] = await Promise.all([open(url), open(url)])
+    let ownWakes = 0
+    let heard = false
+    onTestFinished(a.watch(() => ownWakes++))
+    const wake = new Promise<void>((resolve) => b.watch(resolve)).then(() => (heard = true))
+    // LISTEN starts in the background: commit until B hears one (each commit notifies).
+    for (let n = 1; !heard; n++) {
+      await a.commit({ requests: [aNewRequest(String(n))] }, '2026-01-01T00:00:00Z')
+      await Promise.race([wake, new Promise((resolve) => setImmediate(resolve))])
+    }
+
+    expect(heard).toBe(true)
+    expect(ownWakes).toBe(0)
+  })
+
+  it('commits concurrent actions in groups, a refused one failing alone', async () => {
+    const store = await open(await freshTestDatabase())
+    const at = '2026-01-01T00:00:00Z'
+    await store.commit({ subscription: aSubscription('S10'), requests: [] }, at)
+    // Twenty actions at once: all but the first wait together for the next group; S10's plan
+    // read nothing, but S10 exists.
+    const outcomes = await Promise.allSettled(
+      Array.from({ length: 20 }, (_, n) =>
+        store.commit(
+          {
+            subscription: aSubscription(`S${n}`),
+            basedOn: null,
+            requests: [aNewRequest(String(n), { subscriptionId: `S${n}` })],
+          },
+          at,
+        ),
+      ),
+    )
+
+    expect(outcomes[10]).toMatchObject({
+      status: 'rejected',
+      reason: { code: 'SUBSCRIPTION_CHANGED' },
+    })
+    expect(outcomes.filter((outcome) => outcome.status === 'fulfilled')).toHaveLength(19)
+    const listed = await store.listRequests({})
+    expect(listed.total).toBe(19)
+    expect(listed.items.some((request) => request.subscriptionId === 'S10')).toBe(false)
+    expect((await store.listSubscriptions({})).total).toBe(20)
   })
 })

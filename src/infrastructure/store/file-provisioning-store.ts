@@ -48,6 +48,7 @@ import {
 import { dirname, join, resolve } from 'node:path'
 import { createInterface } from 'node:readline'
 import type {
+  CommitChange,
   Page,
   ProvisioningStore,
   RequestFilter,
@@ -264,14 +265,9 @@ export class FileProvisioningStore implements ProvisioningStore {
 
   // ----- changes ---------------------------------------------------------------------------
 
-  async commit(
-    change: {
-      readonly subscription?: Subscription
-      readonly requests: readonly NewProvisioningRequest[]
-    },
-    now: string,
-  ): Promise<readonly ProvisioningRequest[]> {
+  async commit(change: CommitChange, now: string): Promise<readonly ProvisioningRequest[]> {
     this.life.assertWritable()
+    this.subscriptions.checkCommit(change)
     checkSequenceRoom(this.sequence, change.requests.length)
     if (change.subscription !== undefined) {
       const placed = this.subscriptions.upsert(change.subscription)

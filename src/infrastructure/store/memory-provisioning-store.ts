@@ -1,5 +1,4 @@
-import type { ProvisioningStore, RequestUpdate } from '../../application/ports.js'
-import type { Subscription } from '../../domain/crm.js'
+import type { CommitChange, ProvisioningStore, RequestUpdate } from '../../application/ports.js'
 import type {
   NewProvisioningRequest,
   ProvisioningRequest,
@@ -14,13 +13,7 @@ export class MemoryProvisioningStore extends StateReads implements ProvisioningS
   protected readonly state = new ProvisioningState()
   private closed = false
 
-  commit(
-    change: {
-      readonly subscription?: Subscription
-      readonly requests: readonly NewProvisioningRequest[]
-    },
-    now: string,
-  ): Promise<readonly ProvisioningRequest[]> {
+  commit(change: CommitChange, now: string): Promise<readonly ProvisioningRequest[]> {
     return this.change(() => this.state.commit(change, now).requests.map(copyJson))
   }
 

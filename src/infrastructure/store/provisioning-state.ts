@@ -1,5 +1,6 @@
 import { randomInt, randomUUID } from 'node:crypto'
 import type {
+  CommitChange,
   Page,
   RequestFilter,
   RequestUpdate,
@@ -128,13 +129,8 @@ export class ProvisioningState {
     return state
   }
 
-  commit(
-    change: {
-      readonly subscription?: Subscription
-      readonly requests: readonly NewProvisioningRequest[]
-    },
-    now: string,
-  ): CommitOutcome {
+  commit(change: CommitChange, now: string): CommitOutcome {
+    this.subscriptions.checkCommit(change)
     checkSequenceRoom(this.sequence, change.requests.length)
     const subscription =
       change.subscription === undefined ? null : this.subscriptions.upsert(change.subscription)

@@ -1,6 +1,6 @@
 import { describe, expect, it, onTestFinished } from 'vitest'
 import type { ProvisioningStore } from '../../application/ports.js'
-import type { Subscription } from '../../domain/crm.js'
+import type { InstalledItem, Subscription } from '../../domain/crm.js'
 import type { NewProvisioningRequest } from '../../domain/provisioning-request.js'
 import { StoreError } from './store-error.js'
 
@@ -33,21 +33,24 @@ export function aNewRequest(
 }
 
 /** An EFFECTIVE subscription with one service and one card. */
+/** The smartcard `aSubscription(id)` holds (a card is on one subscription only). */
+export function cardOf(id: string): InstalledItem {
+  return {
+    serialNumber: `SN-${id}`,
+    product: 'CARD',
+    kind: 'SMARTCARD',
+    caId: `C-${id}`,
+    distributor: null,
+  }
+}
+
 export function aSubscription(id: string, overrides: Partial<Subscription> = {}): Subscription {
   return {
     id,
     type: 'RESIDENTIAL',
     state: 'EFFECTIVE',
     services: [{ service: 'BASIC', distributor: null, state: 'EFFECTIVE' }],
-    installedItems: [
-      {
-        serialNumber: `SN-${id}`,
-        product: 'CARD',
-        kind: 'SMARTCARD',
-        caId: '00000000001',
-        distributor: null,
-      },
-    ],
+    installedItems: [cardOf(id)],
     swaps: [],
     createdAt: T0,
     updatedAt: T0,
@@ -598,15 +601,99 @@ export function describeProvisioningStoreContract(
       it('knows which subscription holds a CA ID, following moves and removals', async () => {
         const { store } = await fresh()
         await store.commit({ subscription: aSubscription('S1'), requests: [] }, T0)
-        expect(await store.subscriptionHolding('00000000001')).toBe('S1')
+        expect(await store.subscriptionHolding('C-S1')).toBe('S1')
         expect(await store.subscriptionHolding('09999999999')).toBeNull()
         await store.commit(
           { subscription: aSubscription('S1', { installedItems: [] }), requests: [] },
           T1,
         )
-        expect(await store.subscriptionHolding('00000000001')).toBeNull()
-        await store.commit({ subscription: aSubscription('S2'), requests: [] }, T1)
-        expect(await store.subscriptionHolding('00000000001')).toBe('S2')
+        expect(await store.subscriptionHolding('C-S1')).toBeNull()
+        await store.commit(
+          { subscription: aSubscription('S2', { installedItems: [cardOf('S1')] }), requests: [] },
+          T1,
+        )
+        expect(await store.subscriptionHolding('C-S1')).toBe('S2')
+      })
+
+      it('refuses with ITEM_HELD a planned subscription holding an item another one holds, storing nothing', async () => {
+        const { store } = await fresh()
+        await store.commit({ subscription: aSubscription('S1'), requests: [] }, T0)
+        const taker = aSubscription('S2', { installedItems: [cardOf('S2'), cardOf('S1')] })
+
+        await expect(
+          store.commit({ subscription: taker, basedOn: null, requests: [aNewRequest('1')] }, T1),
+        ).rejects.toMatchObject({
+          code: 'ITEM_HELD',
+          details: { caId: 'C-S1', subscriptionId: 'S1' },
+        })
+        expect(await store.getSubscription('S2')).toBeNull()
+        expect(await store.subscriptionHolding('C-S2')).toBeNull()
+        expect(await store.subscriptionHolding('C-S1')).toBe('S1')
+        expect((await store.listRequests({})).total).toBe(0)
+        // A commit that is no plan's (an import, a test's set-up) is taken as it is.
+        await store.commit({ subscription: taker, requests: [] }, T1)
+        expect(await store.subscriptionHolding('C-S1')).toBe('S2')
+      })
+    })
+
+    describe('commit checked against the subscription the plan read', () => {
+      it('commits when the stored subscription is the one read, or none was and none is', async () => {
+        const { store } = await fresh()
+        const read = await store.getSubscription('S1')
+        await store.commit(
+          { subscription: aSubscription('S1'), basedOn: read, requests: [aNewRequest('1')] },
+          T0,
+        )
+        const again = await store.getSubscription('S1')
+        await store.commit(
+          {
+            subscription: aSubscription('S1', { state: 'IN_RESTING' }),
+            basedOn: again,
+            requests: [aNewRequest('1')],
+          },
+          T1,
+        )
+        expect((await store.getSubscription('S1'))?.state).toBe('IN_RESTING')
+        expect((await store.listRequests({})).total).toBe(2)
+      })
+
+      it('refuses with SUBSCRIPTION_CHANGED a plan read before another commit, storing nothing', async () => {
+        const { store } = await fresh()
+        const none = await store.getSubscription('S1')
+        await store.commit({ subscription: aSubscription('S1'), basedOn: none, requests: [] }, T0)
+        const read = await store.getSubscription('S1')
+        // Another instance commits the subscription after this plan read it.
+        await store.commit(
+          {
+            subscription: aSubscription('S1', { state: 'IN_RESTING' }),
+            basedOn: read,
+            requests: [],
+          },
+          T1,
+        )
+
+        await expect(
+          store.commit(
+            {
+              subscription: aSubscription('S1', { state: 'TERMINATED' }),
+              basedOn: read,
+              requests: [aNewRequest('1')],
+            },
+            T1,
+          ),
+        ).rejects.toMatchObject({ code: 'SUBSCRIPTION_CHANGED', details: { subscriptionId: 'S1' } })
+        // A plan made when there was none, committed after one was created: refused too.
+        await expect(
+          store.commit(
+            { subscription: aSubscription('S1'), basedOn: none, requests: [aNewRequest('2')] },
+            T1,
+          ),
+        ).rejects.toMatchObject({ code: 'SUBSCRIPTION_CHANGED' })
+        expect((await store.getSubscription('S1'))?.state).toBe('IN_RESTING')
+        expect((await store.listRequests({})).total).toBe(0)
+        // Without basedOn nothing is checked (runs and direct requests commit no plan).
+        await store.commit({ subscription: aSubscription('S1'), requests: [] }, T1)
+        expect((await store.getSubscription('S1'))?.state).toBe('EFFECTIVE')
       })
     })
 

@@ -10,8 +10,14 @@ export type StoreErrorCode =
   | 'STORE_WRITE_FAILED'
   | 'STORE_LOCKED'
   | 'SEQUENCE_NUMBERS_EXHAUSTED'
+  | 'SUBSCRIPTION_CHANGED'
+  | 'ITEM_HELD'
 
-/** The HTTP status of each code: an unknown request is 404; the store cannot take the change, 503. */
+/**
+ * The HTTP status of each code: an unknown request is 404; a commit refused because of the stored
+ * CRM state (changed since it was read, an item held by another subscription) 409; the store
+ * cannot take the change, 503.
+ */
 const HTTP_STATUS: Readonly<Record<StoreErrorCode, number>> = {
   REQUEST_NOT_FOUND: 404,
   REQUEST_NOT_PENDING: 503,
@@ -21,13 +27,19 @@ const HTTP_STATUS: Readonly<Record<StoreErrorCode, number>> = {
   STORE_WRITE_FAILED: 503,
   STORE_LOCKED: 503,
   SEQUENCE_NUMBERS_EXHAUSTED: 503,
+  SUBSCRIPTION_CHANGED: 409,
+  ITEM_HELD: 409,
 }
 
 /** An error of a provisioning store, with a stable code and a message that says what to do. */
 export class StoreError extends CodedError<StoreErrorCode> {
   override readonly name = 'StoreError'
 
-  constructor(code: StoreErrorCode, message: string, options: { cause?: unknown } = {}) {
+  constructor(
+    code: StoreErrorCode,
+    message: string,
+    options: { cause?: unknown; details?: Record<string, unknown> } = {},
+  ) {
     super(code, HTTP_STATUS[code], message, options)
   }
 }

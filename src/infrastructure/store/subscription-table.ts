@@ -1,6 +1,8 @@
-import type { Page, SubscriptionFilter } from '../../application/ports.js'
+import { isDeepStrictEqual } from 'node:util'
+import type { CommitChange, Page, SubscriptionFilter } from '../../application/ports.js'
 import type { Subscription } from '../../domain/crm.js'
 import { copyJson, indexed, pageBounds, pageOf } from './records.js'
+import { StoreError } from './store-error.js'
 
 /** A subscription and its place in creation order. */
 export interface PlacedSubscription {
@@ -60,6 +62,31 @@ export class SubscriptionTable {
   find(id: string): Subscription | undefined {
     const ordinal = this.ordinalById.get(id)
     return ordinal === undefined ? undefined : this.subscriptions[ordinal]
+  }
+
+  /**
+   * Refuses a planned commit (one with `basedOn`), before anything is changed, whose plan read a
+   * subscription that is no longer the stored one (SUBSCRIPTION_CHANGED), or whose subscription
+   * holds an item another subscription holds (ITEM_HELD): the checks the PostgreSQL store makes
+   * inside its commit. Other commits (runs, direct requests, imports) are taken as they are.
+   */
+  checkCommit(change: CommitChange): void {
+    const subscription = change.subscription
+    if (subscription === undefined || change.basedOn === undefined) {
+      return
+    }
+    const stored = this.find(subscription.id) ?? null
+    // Stored records are JSON copies: compare the plan's read as one too (no undefined members).
+    const read = change.basedOn === null ? null : copyJson(change.basedOn)
+    if (!isDeepStrictEqual(stored, read)) {
+      throw subscriptionChanged(subscription.id)
+    }
+    for (const item of subscription.installedItems) {
+      const holder = this.holderByCaId.get(item.caId)
+      if (holder !== undefined && holder !== subscription.id) {
+        throw itemHeld(item.caId, holder, subscription.id)
+      }
+    }
   }
 
   /** The subscription holding an installed item with this CA ID, if any. */
@@ -124,4 +151,22 @@ export class SubscriptionTable {
       this.holderByCaId.set(item.caId, after.id)
     }
   }
+}
+
+/** SUBSCRIPTION_CHANGED: the subscription was committed by someone else since the plan read it. */
+export function subscriptionChanged(id: string): StoreError {
+  return new StoreError(
+    'SUBSCRIPTION_CHANGED',
+    `Failed to commit subscription '${id}': it changed after this change was planned (another adapter instance committed an action on it in between). Nothing was stored; read it again and plan again.`,
+    { details: { subscriptionId: id } },
+  )
+}
+
+/** ITEM_HELD: an installed item of the commit's subscription is on another subscription. */
+export function itemHeld(caId: string, holder: string, subscriptionId: string): StoreError {
+  return new StoreError(
+    'ITEM_HELD',
+    `Failed to commit subscription '${subscriptionId}': its installed item ${caId} is held by subscription '${holder}'. Nothing was stored; remove it there first.`,
+    { details: { caId, subscriptionId: holder } },
+  )
 }
