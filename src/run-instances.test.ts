@@ -217,4 +217,28 @@ describe('run executions on two instances sharing PostgreSQL', () => {
     )
     expect((await b.runs.get(started.id)).state).toBe('COMPLETED')
   })
+
+  it("keeps B's execution when a paused A ends a batch that created no request", async () => {
+    gateA.shut()
+    const started = await a.runs.start('R')
+    await gateA.waiting
+    bClock.advance(LEASE_MS + 1)
+    await b.runs.resume(started.id)
+    expect((await b.runs.settled(started.id)).state).toBe('DELIVERING')
+    await b.deliverDue()
+    const done = await b.runs.finished(started.id)
+    expect(done).toMatchObject({ state: 'COMPLETED', owner: 'B' })
+
+    // A's cards cannot be read: its batch has failures and no request to commit, only a save.
+    gateA.release(
+      new CardReadError({ code: 'UNKNOWN_CARD', scope: 'CARD', card: 'x', message: 'Unknown.' }),
+    )
+    expect(await a.runs.settled(started.id)).toMatchObject({ state: 'COMPLETED', owner: 'B' })
+    expect(await b.runs.get(started.id)).toMatchObject({
+      state: 'COMPLETED',
+      owner: 'B',
+      counts: done.counts,
+      cursor: done.cursor,
+    })
+  })
 })

@@ -32,7 +32,9 @@ describeProvisioningStoreContract(
     return {
       store,
       reopen: () => open(url),
-      ownExecution: (id, owner) => runs.saveExecution(anExecution(id, 'R1', { owner })),
+      ownExecution: async (id, owner) => {
+        await runs.saveExecution(anExecution(id, 'R1', { owner }))
+      },
     }
   },
   { durable: true },
