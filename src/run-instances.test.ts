@@ -1,3 +1,4 @@
+import { pino } from 'pino'
 import { afterEach, beforeEach, describe, expect, it } from 'vitest'
 import type { Simulator } from '../simulator/src/index.js'
 import { CardReadError, type CaReader } from './application/runs/run-ports.js'
@@ -56,6 +57,8 @@ let a: Adapter
 let b: Adapter
 let gateA: GatedReader
 let bClock: ManualClock
+/** What instance A logged (its run errors among them). */
+let aLog: { msg: string; err?: { code?: string; message?: string } }[]
 
 beforeEach(async () => {
   sim = await startTestCa(221)
@@ -63,9 +66,11 @@ beforeEach(async () => {
   gateA = new GatedReader()
   bClock = new ManualClock()
   const common = { databaseUrl, runPageSize: 2, runLeaseMs: LEASE_MS }
+  aLog = []
   a = await startTestAdapter(sim, {
     ...common,
     instanceId: 'A',
+    logger: pino({ level: 'warn' }, { write: (line: string) => aLog.push(JSON.parse(line)) }),
     clock: new ManualClock(),
     reader: readerOf(gateA),
   })
@@ -173,5 +178,67 @@ describe('run executions on two instances sharing PostgreSQL', () => {
     )
     expect((await a.runs.settled(started.id)).state).toBe('COMPLETED')
     expect((await b.runs.get(started.id)).state).toBe('COMPLETED')
+  })
+
+  it('refuses the batch of a paused A whose execution B took over: nothing stored, each item sent once', async () => {
+    gateA.shut()
+    const started = await a.runs.start('R')
+    // A is paused (not dead) in the middle of its first batch, past its lease.
+    await gateA.waiting
+    bClock.advance(LEASE_MS + 1)
+    const sentBefore = sim.journal.list().length
+
+    expect(await b.runs.resume(started.id)).toMatchObject({ state: 'RUNNING', owner: 'B' })
+    expect((await b.runs.settled(started.id)).state).toBe('DELIVERING')
+    await b.deliverDue()
+    expect(await b.runs.finished(started.id)).toMatchObject({ state: 'COMPLETED', owner: 'B' })
+    const created = await b.runs.requests(started.id, { limit: 1000 })
+
+    // A wakes up, reads its cards and commits its batch's requests: refused, as B owns it now.
+    gateA.release()
+    expect(await a.runs.settled(started.id)).toMatchObject({ state: 'COMPLETED', owner: 'B' })
+    expect(aLog.map((line) => line.err?.code)).toContain('RUN_OWNED')
+    expect(aLog.find((line) => line.err?.code === 'RUN_OWNED')?.err?.message).toMatch(
+      /instance 'B' took it over.*Nothing was stored/,
+    )
+    const after = await b.runs.requests(started.id, { limit: 1000 })
+    expect(after.items.map((r) => r.id)).toEqual(created.items.map((r) => r.id))
+    await expectEachOnce(b, started.id)
+    expect(await b.store.countPending(started.id)).toBe(0)
+    await Promise.all([a.deliverDue(), b.deliverDue()])
+
+    // The CA got each request of the run once, and nothing else.
+    const sent = sim.journal
+      .list()
+      .slice(sentBefore)
+      .map((entry) => Number(entry.request?.SequenceNumber))
+    expect(sent.sort((x, y) => x - y)).toEqual(
+      created.items.map((r) => r.sequenceNumber).sort((x, y) => x - y),
+    )
+    expect((await b.runs.get(started.id)).state).toBe('COMPLETED')
+  })
+
+  it("keeps B's execution when a paused A ends a batch that created no request", async () => {
+    gateA.shut()
+    const started = await a.runs.start('R')
+    await gateA.waiting
+    bClock.advance(LEASE_MS + 1)
+    await b.runs.resume(started.id)
+    expect((await b.runs.settled(started.id)).state).toBe('DELIVERING')
+    await b.deliverDue()
+    const done = await b.runs.finished(started.id)
+    expect(done).toMatchObject({ state: 'COMPLETED', owner: 'B' })
+
+    // A's cards cannot be read: its batch has failures and no request to commit, only a save.
+    gateA.release(
+      new CardReadError({ code: 'UNKNOWN_CARD', scope: 'CARD', card: 'x', message: 'Unknown.' }),
+    )
+    expect(await a.runs.settled(started.id)).toMatchObject({ state: 'COMPLETED', owner: 'B' })
+    expect(await b.runs.get(started.id)).toMatchObject({
+      state: 'COMPLETED',
+      owner: 'B',
+      counts: done.counts,
+      cursor: done.cursor,
+    })
   })
 })

@@ -66,6 +66,17 @@ export interface CommitChange {
    */
   readonly basedOn?: Subscription | null
   readonly requests: readonly NewProvisioningRequest[]
+  /**
+   * A run execution's batch: the commit is refused with RUN_OWNED, changing nothing, when the
+   * execution is no longer owned by `fence.owner` (another instance took it over meanwhile).
+   */
+  readonly fence?: RunFence
+}
+
+/** The run execution a commit belongs to, and the adapter instance that must still own it. */
+export interface RunFence {
+  readonly executionId: string
+  readonly owner: string
 }
 
 /**
@@ -81,7 +92,10 @@ export interface ProvisioningStore {
    * A planned commit (`basedOn` given) is refused, changing nothing, with SUBSCRIPTION_CHANGED
    * when the stored subscription is no longer `basedOn` (another adapter instance committed it in
    * between), and with ITEM_HELD when an installed item of `subscription` is held by another
-   * subscription.
+   * subscription. A fenced commit (`fence` given) is refused, changing nothing, with RUN_OWNED
+   * when the run execution's owner is no longer `fence.owner`, checked in the commit's transaction
+   * against a takeover. Single-process stores (memory, file) store it unchecked: their run store
+   * is that process's own, so no other instance can take an execution over.
    */
   commit(change: CommitChange, now: string): Promise<readonly ProvisioningRequest[]>
   /** Changes delivery fields of a request; rejects when the id is unknown. */

@@ -6,7 +6,7 @@ import type { Priority, ProcessName, ProvisioningRequest } from '../domain/provi
 import { CodedError } from '../../common/coded-error.js'
 import { AdapterError } from './adapter-error.js'
 import type { Dispatcher, FinalListener } from './dispatcher.js'
-import type { Clock, ProvisioningStore } from './ports.js'
+import type { Clock, ProvisioningStore, RunFence } from './ports.js'
 
 /** How the requests of one call are sent (CRM.COM's process_immediately, scheduled_date, priority). */
 export interface SendOptions {
@@ -245,6 +245,8 @@ export class ProvisioningService {
    * Creates the requests of one batch of a run in one durable commit, each with its own
    * subscription, and wakes delivery (runs never wait for outcomes). With `inOrder`, the requests
    * of each subscription keep their order across devices (a reset's repair: pair, add, cancel).
+   * With `fence`, the commit is refused (RUN_OWNED, nothing stored) once the run execution is no
+   * longer this instance's.
    */
   async createBatch(
     items: readonly { readonly command: ConaxCommand; readonly subscriptionId: string | null }[],
@@ -252,6 +254,7 @@ export class ProvisioningService {
       readonly processName: ProcessName
       readonly processId: string
       readonly inOrder?: boolean
+      readonly fence?: RunFence
     },
   ): Promise<readonly ProvisioningRequest[]> {
     this.requireEffective()
@@ -282,6 +285,7 @@ export class ProvisioningService {
           actionId: actionOf(item.subscriptionId),
           ...this.sendFields({}),
         })),
+        ...(context.fence ? { fence: context.fence } : {}),
       },
       now,
     )

@@ -10,6 +10,7 @@ import { AdapterError } from '../adapter-error.js'
 import type { PreviewOptions, SendPreview } from './run-previews.js'
 import type { RunExecution } from './run-ports.js'
 import {
+  fenceOf,
   keepListed,
   lastPage,
   runLane,
@@ -66,7 +67,7 @@ async function fingerprintPage(
   }
   const created = await context.provisioning.createBatch(
     commands.value.map((command) => ({ command, subscriptionId: null })),
-    { processName: 'FINGERPRINTING_RUN', processId: execution.id },
+    { processName: 'FINGERPRINTING_RUN', processId: execution.id, ...fenceOf(execution) },
   )
   const skipped = withoutCard(taken, null)
   return {

@@ -13,6 +13,7 @@ import type { PreviewOptions, SendPreview } from './run-previews.js'
 import type { Communication, RunCounts, RunExecution } from './run-ports.js'
 import {
   addCounts,
+  fenceOf,
   filterOf,
   keepListed,
   lastPage,
@@ -250,7 +251,7 @@ class MessagePages {
     const only = page.found.length === 1 ? (page.found[0]?.id ?? null) : null
     const created = await context.provisioning.createBatch(
       commands.value.map((command) => ({ command, subscriptionId: only })),
-      { processName: 'MAIL_BARK_MESSAGE_RUN', processId: execution.id },
+      { processName: 'MAIL_BARK_MESSAGE_RUN', processId: execution.id, ...fenceOf(execution) },
     )
     return {
       finished: false,
@@ -332,6 +333,7 @@ class MessagePages {
     const created = await context.provisioning.createBatch(items, {
       processName: 'MAIL_BARK_MESSAGE_RUN',
       processId: execution.id,
+      ...fenceOf(execution),
     })
     // Saved together: the store's group commit writes them in one go.
     await Promise.all(

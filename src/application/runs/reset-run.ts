@@ -4,6 +4,7 @@ import type { SubscriptionFilter } from '../ports.js'
 import type { OutOfSync, ResetPreview } from './run-previews.js'
 import type { RunExecution } from './run-ports.js'
 import {
+  fenceOf,
   filterOf,
   keepListed,
   lastPage,
@@ -56,7 +57,12 @@ async function resetPage(
     repairs.flatMap((r) =>
       r.plan.commands.map((command) => ({ command, subscriptionId: r.subscription.id })),
     ),
-    { processName: 'RESET_SUBSCRIPTION_RUN', processId: execution.id, inOrder: true },
+    {
+      processName: 'RESET_SUBSCRIPTION_RUN',
+      processId: execution.id,
+      inOrder: true,
+      ...fenceOf(execution),
+    },
   )
   const skipped = page.items.length - todo.length
   const failed = results.filter((r) => r.failures.length > 0)

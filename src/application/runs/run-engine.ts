@@ -350,9 +350,15 @@ export class RunEngine {
     return execution
   }
 
+  /**
+   * Saves the execution changed by `change`. `owned` (the loop's saves): only while this instance
+   * owns it, else RUN_OWNED, saving nothing: a loop paused past its lease and taken over by
+   * another instance never overwrites that instance's cursor and counts.
+   */
   private async save(
     execution: RunExecution,
     change: Partial<RunExecution>,
+    owned = false,
   ): Promise<RunExecution> {
     const now = this.options.now()
     const next: RunExecution = { ...execution, ...change, updatedAt: now }
@@ -360,7 +366,17 @@ export class RunEngine {
       next.owner === this.options.owner && next.state === 'RUNNING'
         ? { ...next, leaseUntil: after(now, this.options.leaseMs) }
         : next
-    await this.options.runs.saveExecution(held)
+    const saved = await this.options.runs.saveExecution(
+      held,
+      owned ? this.options.owner : undefined,
+    )
+    if (!saved) {
+      throw new AdapterError(
+        'RUN_OWNED',
+        `Failed to save execution ${execution.id} on adapter instance '${this.options.owner}': another instance took it over (this one did not renew its lease in time). Nothing was saved; that instance goes on with it.`,
+        { details: { executionId: execution.id, owner: this.options.owner } },
+      )
+    }
     return held
   }
 
@@ -436,24 +452,29 @@ export class RunEngine {
           return stored
         }
         if (live.stopRequested || stored?.stopRequested === true) {
-          return (execution = await this.save(execution, {
-            state: 'STOPPED',
-            activeMs: activeMs(),
-          }))
+          return (execution = await this.save(
+            execution,
+            { state: 'STOPPED', activeMs: activeMs() },
+            true,
+          ))
         }
         const step = await pages.next(execution, covered)
         covered = null
-        execution = await this.save(execution, {
-          cursor: step.cursor,
-          counts: addCounts(execution.counts, step.counts),
-          activeMs: activeMs(),
-          ...(step.failures.length > 0
-            ? { failures: keepListed(execution.failures ?? [], step.failures) }
-            : {}),
-        })
+        execution = await this.save(
+          execution,
+          {
+            cursor: step.cursor,
+            counts: addCounts(execution.counts, step.counts),
+            activeMs: activeMs(),
+            ...(step.failures.length > 0
+              ? { failures: keepListed(execution.failures ?? [], step.failures) }
+              : {}),
+          },
+          true,
+        )
         if (step.finished) {
           // Every request is created; the execution completes when the CA has answered them all.
-          execution = await this.save(execution, { state: 'DELIVERING' })
+          execution = await this.save(execution, { state: 'DELIVERING' }, true)
           this.delivering.add(execution.id)
           return execution
         }
@@ -476,9 +497,11 @@ export class RunEngine {
       // Never rejects: nobody may be waiting on this loop, and a rejection would end the process.
       // If even this save fails (the store is broken), the store still says RUNNING: the next
       // start of the adapter marks it STOPPED, and a stop or resume here works on it as it is.
-      await this.options.runs.saveExecution(failed).catch((saveError: unknown) => {
-        this.options.onError?.(saveError, failed)
-      })
+      await this.options.runs
+        .saveExecution(failed, this.options.owner)
+        .catch((saveError: unknown) => {
+          this.options.onError?.(saveError, failed)
+        })
       this.options.onError?.(error, failed)
       return failed
     } finally {

@@ -165,8 +165,12 @@ export interface RunStore {
   saveDefinition(definition: RunDefinition): Promise<void>
   getDefinition(idOrCode: string): Promise<RunDefinition | null>
   listDefinitions(): Promise<readonly RunDefinition[]>
-  /** Saves an execution; its stored `stopRequested` is kept whatever the given one says. */
-  saveExecution(execution: RunExecution): Promise<void>
+  /**
+   * Saves an execution; its stored `stopRequested` is kept whatever the given one says. With
+   * `ifOwner` (the loop that runs it), saves only while the stored execution, if any, is owned by
+   * `ifOwner`, atomically: false, saving nothing, once another instance took it over.
+   */
+  saveExecution(execution: RunExecution, ifOwner?: string): Promise<boolean>
   /**
    * Atomically takes the execution for `take.owner` when {@link mayTake} allows it: RUNNING, owned
    * by it until `take.leaseUntil`, no stop asked, no last error. Null when it may not (another

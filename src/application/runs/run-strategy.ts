@@ -1,7 +1,7 @@
 import type { InstalledItem, ProvisioningProvider, Subscription } from '../../domain/crm.js'
 import { LISTED_FAILURES, type RunFailure, type RunVerdict } from '../../domain/run-tally.js'
 import type { RunDefinition, SubscriptionCriteria } from '../../domain/runs.js'
-import type { ProvisioningStore, SubscriptionFilter } from '../ports.js'
+import type { ProvisioningStore, RunFence, SubscriptionFilter } from '../ports.js'
 import type { ProvisioningService } from '../provisioning-service.js'
 import type { CardCheck } from './card-check.js'
 import type { PreviewOptions, RunPreview } from './run-previews.js'
@@ -105,6 +105,17 @@ export function addCounts(a: RunCounts, b: RunCounts): RunCounts {
 /** The page that ends the run: nothing more to do. */
 export function lastPage(execution: RunExecution): PageStep {
   return { finished: true, cursor: execution.cursor, counts: ZERO_COUNTS, failures: [] }
+}
+
+/**
+ * The fence of a batch's commit: the execution and its owner as this loop took it. The store
+ * refuses the commit if another instance took the execution over meanwhile (this one was paused
+ * past its lease), so a batch is never stored by two owners.
+ */
+export function fenceOf(execution: RunExecution): { readonly fence?: RunFence } {
+  return typeof execution.owner === 'string'
+    ? { fence: { executionId: execution.id, owner: execution.owner } }
+    : {}
 }
 
 /** Appends failures to a list kept to the first {@link LISTED_FAILURES}. */

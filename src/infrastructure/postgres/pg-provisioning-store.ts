@@ -6,6 +6,7 @@ import type {
   ProvisioningStore,
   RequestFilter,
   RequestUpdate,
+  RunFence,
   SubscriptionFilter,
 } from '../../application/ports.js'
 import type { Subscription } from '../../domain/crm.js'
@@ -211,6 +212,7 @@ export class PostgresProvisioningStore implements ProvisioningStore {
       itemIds:
         subscription === undefined ? null : subscription.installedItems.map((item) => item.caId),
       docs: templates,
+      fence: change.fence ?? null,
     })
     const drawn = await this.write('commit', () =>
       new Promise<readonly DrawnNumbers[]>((resolve, reject) => {
@@ -220,7 +222,7 @@ export class PostgresProvisioningStore implements ProvisioningStore {
         if (subscription !== undefined) {
           this.committed.delete(subscription.id)
         }
-        throw refusalOr(error, subscription?.id ?? '', templates.length)
+        throw refusalOr(error, subscription?.id ?? '', templates.length, change.fence)
       }),
     )
     if (subscription !== undefined && subscriptionJson !== null) {
@@ -682,10 +684,19 @@ function storeError(
 
 /**
  * The commit function's refusals as the store's errors: SUBSCRIPTION_CHANGED (CX001), ITEM_HELD
- * (CX002), SEQUENCE_NUMBERS_EXHAUSTED (the sequence's limit, 2200H); else the error itself.
+ * (CX002), RUN_OWNED (CX003, a fenced commit whose execution changed owner),
+ * SEQUENCE_NUMBERS_EXHAUSTED (the sequence's limit, 2200H); else the error itself.
  */
-function refusalOr(error: unknown, subscriptionId: string, count: number): unknown {
+function refusalOr(
+  error: unknown,
+  subscriptionId: string,
+  count: number,
+  fence: RunFence | undefined,
+): unknown {
   const { code, detail } = error as { code?: string; detail?: string }
+  if (code === 'CX003' && fence !== undefined) {
+    return runOwned(fence, count, detail ?? '')
+  }
   if (code === 'CX001') {
     return subscriptionChanged(subscriptionId)
   }
@@ -694,6 +705,15 @@ function refusalOr(error: unknown, subscriptionId: string, count: number): unkno
     return itemHeld(String(held.caId), String(held.subscriptionId), subscriptionId)
   }
   return exhaustedOr(error, count)
+}
+
+/** RUN_OWNED: a run batch's commit whose execution another instance took over (`owner`: its owner now). */
+function runOwned(fence: RunFence, count: number, owner: string): StoreError {
+  return new StoreError(
+    'RUN_OWNED',
+    `Failed to commit ${count} provisioning request(s) of run execution ${fence.executionId}: adapter instance '${fence.owner}' no longer owns it (${owner === '' ? 'it is gone' : `instance '${owner}' took it over, its lease having run out`}). Nothing was stored; the owner now goes on from the saved cursor, so this instance must stop running it.`,
+    { details: { executionId: fence.executionId, owner: owner === '' ? null : owner } },
+  )
 }
 
 /** SEQUENCE_NUMBERS_EXHAUSTED for the sequence's limit error (2200H), else the error itself. */

@@ -59,17 +59,20 @@ export class PostgresRunStore implements RunStore {
     return this.docs<RunDefinition>('SELECT doc FROM run_definitions ORDER BY ordinal', [])
   }
 
-  async saveExecution(execution: RunExecution): Promise<void> {
-    await this.write(() =>
+  async saveExecution(execution: RunExecution, ifOwner?: string): Promise<boolean> {
+    const saved = await this.write(() =>
       this.pool.query(
         `INSERT INTO run_executions (id, run_id, doc) VALUES ($1, $2, $3)
          ON CONFLICT (id) DO UPDATE SET run_id = EXCLUDED.run_id,
            doc = CASE WHEN run_executions.doc->'stopRequested' = 'true'::jsonb
-             THEN EXCLUDED.doc || '{"stopRequested":true}'::jsonb ELSE EXCLUDED.doc END`,
-        // A save never changes the stop flag another instance may have set meanwhile.
-        [execution.id, execution.runId, JSON.stringify(withoutStop(execution))],
+             THEN EXCLUDED.doc || '{"stopRequested":true}'::jsonb ELSE EXCLUDED.doc END
+           WHERE $4::text IS NULL OR run_executions.doc->>'owner' IS NOT DISTINCT FROM $4::text`,
+        // A save never changes the stop flag another instance may have set meanwhile; the row
+        // lock of the update makes the owner check and the save one step against a takeover.
+        [execution.id, execution.runId, JSON.stringify(withoutStop(execution)), ifOwner ?? null],
       ),
     )
+    return (saved.rowCount ?? 0) > 0
   }
 
   async takeExecution(id: string, take: ExecutionTake): Promise<RunExecution | null> {

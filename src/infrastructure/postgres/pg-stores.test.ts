@@ -1,7 +1,7 @@
 import { afterAll, describe, expect, it, onTestFinished } from 'vitest'
 import pg from 'pg'
 import { freshTestDatabase } from '../../test-support/postgres.js'
-import { describeRunStoreContract } from '../runs/run-store.contract.js'
+import { anExecution, describeRunStoreContract } from '../runs/run-store.contract.js'
 import {
   aNewRequest,
   aSubscription,
@@ -27,7 +27,15 @@ describeProvisioningStoreContract(
   'PostgresProvisioningStore',
   async () => {
     const url = await freshTestDatabase()
-    return { store: await open(url), reopen: () => open(url) }
+    const store = await open(url)
+    const runs = new PostgresRunStore(store.database)
+    return {
+      store,
+      reopen: () => open(url),
+      ownExecution: async (id, owner) => {
+        await runs.saveExecution(anExecution(id, 'R1', { owner }))
+      },
+    }
   },
   { durable: true },
 )

@@ -118,10 +118,13 @@ export class LowdbRunStore implements RunStore {
     return Promise.resolve(this.state.listDefinitions())
   }
 
-  async saveExecution(execution: RunExecution): Promise<void> {
+  async saveExecution(execution: RunExecution, ifOwner?: string): Promise<boolean> {
     this.life.assertWritable()
-    this.state.saveExecution(execution)
+    if (this.state.saveExecution(execution, ifOwner) === null) {
+      return false
+    }
     await this.group.request()
+    return true
   }
 
   async takeExecution(id: string, take: ExecutionTake): Promise<RunExecution | null> {

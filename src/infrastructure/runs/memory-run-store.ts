@@ -95,8 +95,11 @@ export class RunState {
     return this.definitions.slice()
   }
 
-  saveExecution(execution: RunExecution): RunExecution {
+  saveExecution(execution: RunExecution, ifOwner?: string): RunExecution | null {
     const stored = this.getExecution(execution.id)
+    if (ifOwner !== undefined && stored !== null && stored.owner !== ifOwner) {
+      return null
+    }
     // Only requestStop and takeExecution change the stop flag: a save of the loop keeps it.
     const { stopRequested: _ignored, ...saved } = execution
     return this.putExecution(
@@ -303,10 +306,8 @@ export class MemoryRunStore implements RunStore {
     return Promise.resolve(this.state.listDefinitions())
   }
 
-  saveExecution(execution: RunExecution): Promise<void> {
-    return this.change(() => {
-      this.state.saveExecution(execution)
-    })
+  saveExecution(execution: RunExecution, ifOwner?: string): Promise<boolean> {
+    return this.change(() => this.state.saveExecution(execution, ifOwner) !== null)
   }
 
   takeExecution(id: string, take: ExecutionTake): Promise<RunExecution | null> {

@@ -282,6 +282,30 @@ export function describeRunStoreContract(
         expect(taken?.stopRequested).not.toBe(true)
         expect((await store.getExecution('E1'))?.stopRequested).not.toBe(true)
       })
+
+      it('saves for an owner only while it owns the execution, refusing once it was taken over', async () => {
+        const { store } = await fresh()
+        // A new execution is saved for its owner; its batches are saved while it owns it.
+        expect(await store.saveExecution(anExecution('E1', 'R1', { owner: 'A' }), 'A')).toBe(true)
+        expect(
+          await store.saveExecution(anExecution('E1', 'R1', { owner: 'A', activeMs: 5 }), 'A'),
+        ).toBe(true)
+        await store.saveExecution(
+          anExecution('E1', 'R1', { owner: 'A', state: 'STOPPED', activeMs: 5 }),
+        )
+        await store.takeExecution('E1', take('B'))
+
+        // A, paused past its lease, saves its batch: refused, B's execution unchanged.
+        expect(
+          await store.saveExecution(anExecution('E1', 'R1', { owner: 'A', activeMs: 9 }), 'A'),
+        ).toBe(false)
+        expect(await store.getExecution('E1')).toMatchObject({ owner: 'B', activeMs: 5 })
+        // Without an owner to check, a save is stored (a stop of an execution nothing runs).
+        expect(
+          await store.saveExecution(anExecution('E1', 'R1', { owner: 'B', activeMs: 7 })),
+        ).toBe(true)
+        expect(await store.getExecution('E1')).toMatchObject({ owner: 'B', activeMs: 7 })
+      })
     })
 
     describe('records handed out', () => {

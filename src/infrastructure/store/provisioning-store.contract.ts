@@ -1,5 +1,5 @@
 import { describe, expect, it, onTestFinished } from 'vitest'
-import type { ProvisioningStore } from '../../application/ports.js'
+import type { CommitChange, ProvisioningStore } from '../../application/ports.js'
 import type { InstalledItem, Subscription } from '../../domain/crm.js'
 import type { NewProvisioningRequest } from '../../domain/provisioning-request.js'
 import { StoreError } from './store-error.js'
@@ -9,6 +9,12 @@ export interface ProvisioningStoreUnderTest {
   readonly store: ProvisioningStore
   /** Opens the same storage again after `store.close()`; absent for stores that keep nothing. */
   readonly reopen?: () => Promise<ProvisioningStore>
+  /**
+   * For stores that check a commit's fence (those several instances share): gives the run
+   * execution to `owner` in the run store the fence is checked against, as a takeover does.
+   * Absent for single-process stores, which store a fenced commit unchecked.
+   */
+  readonly ownExecution?: (executionId: string, owner: string) => Promise<void>
 }
 
 const T0 = '2025-03-01T10:00:00.000Z'
@@ -694,6 +700,69 @@ export function describeProvisioningStoreContract(
         // Without basedOn nothing is checked (runs and direct requests commit no plan).
         await store.commit({ subscription: aSubscription('S1'), requests: [] }, T1)
         expect((await store.getSubscription('S1'))?.state).toBe('EFFECTIVE')
+      })
+    })
+
+    describe("commit fenced with a run execution's owner", () => {
+      const fenced = (owner: string, card: string): CommitChange => ({
+        requests: [aNewRequest(card, { processName: 'RESET_SUBSCRIPTION_RUN', processId: 'E1' })],
+        fence: { executionId: 'E1', owner },
+      })
+
+      it('stores the batch of the instance that owns the execution', async () => {
+        const { store, ownExecution } = await fresh()
+        await ownExecution?.('E1', 'A')
+        const created = await store.commit(fenced('A', '1'), T0)
+        expect(created.map((r) => r.processId)).toEqual(['E1'])
+        expect(await store.countPending('E1')).toBe(1)
+      })
+
+      it('refuses with RUN_OWNED, storing nothing, the batch of an owner the execution was taken from', async () => {
+        const { store, ownExecution } = await fresh()
+        if (ownExecution === undefined) {
+          // A single-process store: no other instance can take an execution over, so a fenced
+          // batch is stored unchecked.
+          await store.commit(fenced('A', '1'), T0)
+          expect(await store.countPending('E1')).toBe(1)
+          return
+        }
+        await ownExecution('E1', 'A')
+        await store.commit(fenced('A', '1'), T0)
+        await ownExecution('E1', 'B')
+        // Concurrent: the refused commit fails alone, the others of its group are stored.
+        const [refused, other, owners] = await Promise.allSettled([
+          store.commit(fenced('A', '2'), T1),
+          store.commit({ requests: [aNewRequest('3')] }, T1),
+          store.commit(fenced('B', '4'), T1),
+        ])
+        expect(refused).toMatchObject({
+          status: 'rejected',
+          reason: {
+            code: 'RUN_OWNED',
+            details: { executionId: 'E1', owner: 'B' },
+            message: expect.stringContaining('Nothing was stored') as unknown,
+          },
+        })
+        expect((refused as PromiseRejectedResult).reason).toBeInstanceOf(StoreError)
+        expect(other.status).toBe('fulfilled')
+        expect(owners.status).toBe('fulfilled')
+        const cards = (await store.listRequests({})).items.map(
+          (r) => (r.command as { smartcardCaId: string }).smartcardCaId,
+        )
+        expect(cards.sort()).toEqual(['1', '3', '4'])
+      })
+
+      it('refuses a fenced batch of an execution the run store does not have', async () => {
+        const { store, ownExecution } = await fresh()
+        if (ownExecution === undefined) {
+          expect(await store.commit(fenced('A', '1'), T0)).toHaveLength(1)
+          return
+        }
+        await expect(store.commit(fenced('A', '1'), T0)).rejects.toMatchObject({
+          code: 'RUN_OWNED',
+          details: { executionId: 'E1', owner: null },
+        })
+        expect((await store.listRequests({})).total).toBe(0)
       })
     })
 

@@ -12,10 +12,12 @@ export type StoreErrorCode =
   | 'SEQUENCE_NUMBERS_EXHAUSTED'
   | 'SUBSCRIPTION_CHANGED'
   | 'ITEM_HELD'
+  | 'RUN_OWNED'
 
 /**
  * The HTTP status of each code: an unknown request is 404; a commit refused because of the stored
- * CRM state (changed since it was read, an item held by another subscription) 409; the store
+ * CRM state (changed since it was read, an item held by another subscription) or a run batch
+ * whose execution another instance took over 409; the store
  * cannot take the change, 503.
  */
 const HTTP_STATUS: Readonly<Record<StoreErrorCode, number>> = {
@@ -29,6 +31,7 @@ const HTTP_STATUS: Readonly<Record<StoreErrorCode, number>> = {
   SEQUENCE_NUMBERS_EXHAUSTED: 503,
   SUBSCRIPTION_CHANGED: 409,
   ITEM_HELD: 409,
+  RUN_OWNED: 409,
 }
 
 /** An error of a provisioning store, with a stable code and a message that says what to do. */
