@@ -152,7 +152,6 @@ async function runFleet(instances: number, seed: number): Promise<void> {
           refusals.push(`S${n} ${String(action.action)}: ${answer.status} ${answer.body}`)
         }
         applied++
-        console.error('applied', applied, Date.now())
         if (applied === Math.floor(ACTIONS * 0.4)) {
           killed = kill()
         }
