@@ -24,6 +24,7 @@ import { StoreError } from '../store/store-error.js'
 import { itemHeld, subscriptionChanged } from '../store/subscription-table.js'
 import { cardsOf, stbsOf } from '../../domain/commands.js'
 import { describeUrl, inTransaction, message, openDatabase } from './pg-database.js'
+import { StatementGroups, type CallOutcome } from './statement-groups.js'
 
 type Queryable = Pick<pg.PoolClient, 'query'>
 
@@ -36,24 +37,13 @@ interface DrawnNumbers {
   readonly sequence_number: number
 }
 
-/** A commit waiting for its group (see PostgresProvisioningStore.flushCommits). */
-interface PendingCommit {
-  /** Its arguments of conax_commit_checked, as JSON. */
-  readonly json: string
-  readonly resolve: (drawn: readonly DrawnNumbers[]) => void
-  readonly reject: (error: unknown) => void
-}
-
 /** The most actions' commits one group carries. */
 const MAX_COMMIT_GROUP = 64
 
-/** A request update waiting for its group commit. */
-interface PendingUpdate {
+/** A request update for its group commit: the request's id and the fields it sets, as JSON. */
+interface RequestPatch {
   readonly id: string
-  /** The fields it sets, as JSON. */
   readonly patch: string
-  readonly resolve: (doc: ProvisioningRequest) => void
-  readonly reject: (error: unknown) => void
 }
 
 /** The channel instances NOTIFY on when there may be work for others (docs/decisions/0017). */
@@ -91,12 +81,25 @@ export class PostgresProvisioningStore implements ProvisioningStore {
    * instance reads the queue on each delivery pass, and the head is what can be sent.
    */
   private readonly pendingWindow: number
-  /** Request updates waiting for the next group (see flushUpdates), and whether one is being written. */
-  private updates: PendingUpdate[] = []
-  private updating = false
-  /** Actions' commits waiting for the next group (see flushCommits), and whether one is being written. */
-  private commits: PendingCommit[] = []
-  private committing = false
+  /**
+   * Group commit of actions' commits: one call of `conax_commit_group` per group (one transaction,
+   * one WAL flush; each commit, its arguments of conax_commit_checked as JSON, in its own
+   * subtransaction, so a refused one fails alone). An action's commit is a transaction of its own
+   * otherwise, and the flush of each was half of the database's work (docs/benchmarks.md).
+   */
+  private readonly commits = new StatementGroups<string, readonly DrawnNumbers[]>({
+    max: MAX_COMMIT_GROUP,
+    run: (commits) => this.commitGroup(commits),
+  })
+  /**
+   * Group commit of request updates, one statement per group: delivery stores one update per
+   * request it sent, and a round trip and a commit for each cost more than the rest of the work.
+   */
+  private readonly updates = new StatementGroups<RequestPatch, ProvisioningRequest>({
+    max: MAX_UPDATE_GROUP,
+    key: (update) => update.id,
+    run: (updates) => this.updateGroup(updates),
+  })
   /**
    * The subscriptions this store committed last, as JSON, newest last (at most
    * {@link GUESSED_SUBSCRIPTIONS}): {@link guessSubscription}'s answers.
@@ -215,10 +218,7 @@ export class PostgresProvisioningStore implements ProvisioningStore {
       fence: change.fence ?? null,
     })
     const drawn = await this.write('commit', () =>
-      new Promise<readonly DrawnNumbers[]>((resolve, reject) => {
-        this.commits.push({ json: commit, resolve, reject })
-        this.flushCommits()
-      }).catch((error: unknown) => {
+      this.commits.call(commit).catch((error: unknown) => {
         if (subscription !== undefined) {
           this.committed.delete(subscription.id)
         }
@@ -249,136 +249,64 @@ export class PostgresProvisioningStore implements ProvisioningStore {
   ): Promise<ProvisioningRequest> {
     this.checkOpen()
     const patch = JSON.stringify(patchOf(update, now))
-    return this.write(
-      'update a request',
-      () =>
-        new Promise<ProvisioningRequest>((resolve, reject) => {
-          this.updates.push({ id, patch, resolve, reject })
-          this.flushUpdates()
-        }),
-    )
+    return this.write('update a request', () => this.updates.call({ id, patch }))
   }
 
-  /**
-   * Group commit of actions' commits: those that arrive while one group is being written go
-   * together into the next, one call of `conax_commit_group` (one transaction, one WAL flush; each
-   * commit in its own subtransaction, so a refused one fails alone). Each caller is answered once
-   * its group has committed: an action's commit is a transaction of its own otherwise, and the
-   * flush of each was half of the database's work (docs/benchmarks.md).
-   */
-  private flushCommits(): void {
-    if (this.committing || this.commits.length === 0) {
-      return
-    }
-    const group = this.commits.splice(0, MAX_COMMIT_GROUP)
-    this.committing = true
-    this.pool
-      .query<{
-        item: number
-        number: string | null
-        sequence_number: number | null
-        refusal: string | null
-        detail: string | null
-      }>({
-        name: 'conax_commit_group',
-        text: 'SELECT item, number, sequence_number, refusal, detail FROM conax_commit_group($1::jsonb)',
-        values: [`[${group.map((commit) => commit.json).join(',')}]`],
-      })
-      .then(
-        (result) => {
-          const drawn = group.map((): DrawnNumbers[] => [])
-          const refused = new Map<number, { code: string; detail: string | null }>()
-          for (const row of result.rows) {
-            const index = row.item - 1
-            if (row.refusal !== null) {
-              refused.set(index, { code: row.refusal, detail: row.detail })
-            } else if (row.number !== null && row.sequence_number !== null) {
-              drawn[index]?.push({ number: row.number, sequence_number: row.sequence_number })
-            }
-          }
-          group.forEach((commit, index) => {
-            const refusal = refused.get(index)
-            if (refusal === undefined) {
-              commit.resolve(drawn[index] ?? [])
-            } else {
-              commit.reject(refusal)
-            }
-          })
-        },
-        (error: unknown) => {
-          // One statement: none of the group was applied.
-          for (const commit of group) {
-            commit.reject(error)
-          }
-        },
-      )
-      .finally(() => {
-        this.committing = false
-        this.flushCommits()
-      })
-  }
-
-  /**
-   * Group commit of request updates: the updates that arrive while one group is being written go
-   * together into the next, as one statement (one transaction, one WAL flush); each caller is
-   * answered once its group has committed. Delivery stores one update per request it sent, and a
-   * round trip and a commit for each cost more than the rest of the work.
-   */
-  private flushUpdates(): void {
-    if (this.updating || this.updates.length === 0) {
-      return
-    }
-    const group: PendingUpdate[] = []
-    const later: PendingUpdate[] = []
-    const ids = new Set<string>()
-    for (const update of this.updates) {
-      // Two updates of one request in one statement would apply only one: the second waits.
-      if (ids.has(update.id) || group.length >= MAX_UPDATE_GROUP) {
-        later.push(update)
-      } else {
-        ids.add(update.id)
-        group.push(update)
+  /** One group of actions' commits: the numbers each drew, or its refusal. */
+  private async commitGroup(
+    commits: readonly string[],
+  ): Promise<CallOutcome<readonly DrawnNumbers[]>[]> {
+    const result = await this.pool.query<{
+      item: number
+      number: string | null
+      sequence_number: number | null
+      refusal: string | null
+      detail: string | null
+    }>({
+      name: 'conax_commit_group',
+      text: 'SELECT item, number, sequence_number, refusal, detail FROM conax_commit_group($1::jsonb)',
+      values: [`[${commits.join(',')}]`],
+    })
+    const drawn = commits.map((): DrawnNumbers[] => [])
+    const refused = new Map<number, { code: string; detail: string | null }>()
+    for (const row of result.rows) {
+      const index = row.item - 1
+      if (row.refusal !== null) {
+        refused.set(index, { code: row.refusal, detail: row.detail })
+      } else if (row.number !== null && row.sequence_number !== null) {
+        drawn[index]?.push({ number: row.number, sequence_number: row.sequence_number })
       }
     }
-    this.updates = later
-    this.updating = true
-    this.pool
-      .query<{ id: string; doc: ProvisioningRequest }>({
-        name: 'conax_update_requests',
-        text: `UPDATE requests AS r SET doc = r.doc || u.patch,
+    return drawn.map((numbers, index) => {
+      const refusal = refused.get(index)
+      return refusal === undefined ? { ok: true, answer: numbers } : { ok: false, error: refusal }
+    })
+  }
+
+  /** One group of request updates, one statement: each request as stored, or not found. */
+  private async updateGroup(
+    updates: readonly RequestPatch[],
+  ): Promise<CallOutcome<ProvisioningRequest>[]> {
+    const result = await this.pool.query<{ id: string; doc: ProvisioningRequest }>({
+      name: 'conax_update_requests',
+      text: `UPDATE requests AS r SET doc = r.doc || u.patch,
            life_cycle_state = coalesce(u.patch->>'lifeCycleState', r.life_cycle_state),
            reference_number = CASE WHEN u.patch ? 'referenceNumber' THEN u.patch->>'referenceNumber' ELSE r.reference_number END,
            claimed_by = NULL, claimed_until = NULL
          FROM unnest($1::text[], $2::jsonb[]) AS u(id, patch)
          WHERE r.id = u.id RETURNING r.id, r.doc`,
-        values: [group.map((update) => update.id), group.map((update) => update.patch)],
-      })
-      .then(
-        (result) => {
-          if (result.rows.some((row) => row.doc.lifeCycleState !== 'PENDING')) {
-            this.notifyOthers()
-          }
-          const docs = new Map(result.rows.map((row) => [row.id, row.doc]))
-          for (const update of group) {
-            const doc = docs.get(update.id)
-            if (doc === undefined) {
-              update.reject(notFound(update.id))
-            } else {
-              update.resolve(doc)
-            }
-          }
-        },
-        (error: unknown) => {
-          // One statement: none of the group was applied.
-          for (const update of group) {
-            update.reject(error)
-          }
-        },
-      )
-      .finally(() => {
-        this.updating = false
-        this.flushUpdates()
-      })
+      values: [updates.map((update) => update.id), updates.map((update) => update.patch)],
+    })
+    if (result.rows.some((row) => row.doc.lifeCycleState !== 'PENDING')) {
+      this.notifyOthers()
+    }
+    const docs = new Map(result.rows.map((row) => [row.id, row.doc]))
+    return updates.map((update) => {
+      const doc = docs.get(update.id)
+      return doc === undefined
+        ? { ok: false, error: notFound(update.id) }
+        : { ok: true, answer: doc }
+    })
   }
 
   async splitRequest(
